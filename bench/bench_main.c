@@ -1,0 +1,12 @@
+/* bench_main.c — `nndl bench <what>`: benchmark programs that print tables. */
+#include <stdio.h>
+#include <string.h>
+
+int bench_layers(void); /* bench_layers.c */
+
+int bench_main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "layers") == 0) return bench_layers();
+    fprintf(stderr, "usage: nndl bench layers\n");
+    return 2;
+}

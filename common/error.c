@@ -1,0 +1,20 @@
+/* error.c — thread-local last-error message (see error.h). */
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static _Thread_local char last_error[512];
+
+int nndl_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return NNDL_ERR;
+}
+
+const char *nndl_last_error(void) { return last_error; }
+
+void nndl_clear_error(void) { last_error[0] = '\0'; }

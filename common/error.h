@@ -1,0 +1,25 @@
+/* error.h — reporting of user-facing errors.
+ *
+ * Bad input (shapes that do not fit, unknown names, damaged files) is an ordinary outcome, not a
+ * bug: functions that can meet it return NNDL_OK / NNDL_ERR and leave a message that names the
+ * layer or file and the values involved. The message lives in a thread-local buffer, like errno,
+ * so no caller has to thread a buffer through every call. */
+#ifndef NNDL_ERROR_H
+#define NNDL_ERROR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { NNDL_OK = 0, NNDL_ERR = -1 };
+
+/* Records a printf-style message and returns NNDL_ERR, so `return nndl_fail(...)` reads well. */
+int nndl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The last message recorded on this thread ("" when none). */
+const char *nndl_last_error(void);
+void nndl_clear_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

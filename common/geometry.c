@@ -1,0 +1,56 @@
+/* geometry.c — shape validation for conv and max pool (see geometry.h). */
+#include "geometry.h"
+
+#include "error.h"
+
+/* One output size along an axis, or -1 when the window does not fit a whole number of times. */
+static int window_count(int in, int pad, int win, int stride)
+{
+    int span = in + 2 * pad - win;
+    if (span < 0 || span % stride != 0) return -1;
+    return 1 + span / stride;
+}
+
+int conv_geom_init(ConvGeom *g, int N, int C, int H, int W, int F, int w_channels, int HH,
+                   int WW, int stride, int pad)
+{
+    if (N <= 0 || C <= 0 || H <= 0 || W <= 0)
+        return nndl_fail("conv: input shape (%d, %d, %d, %d) has a zero or negative dimension",
+                         N, C, H, W);
+    if (F <= 0 || w_channels <= 0 || HH <= 0 || WW <= 0)
+        return nndl_fail("conv: filter shape (%d, %d, %d, %d) has a zero or negative dimension",
+                         F, w_channels, HH, WW);
+    if (w_channels != C)
+        return nndl_fail("conv: input has %d channels but filters (%d, %d, %d, %d) expect %d",
+                         C, F, w_channels, HH, WW, w_channels);
+    if (stride <= 0 || pad < 0)
+        return nndl_fail("conv: stride %d must be positive and pad %d non-negative", stride, pad);
+    int Ho = window_count(H, pad, HH, stride), Wo = window_count(W, pad, WW, stride);
+    if (Ho < 0 || Wo < 0)
+        return nndl_fail("conv: filter %dx%d with stride %d and pad %d does not fit input %dx%d "
+                         "(H + 2*pad - HH and W + 2*pad - WW must be non-negative multiples of "
+                         "the stride)", HH, WW, stride, pad, H, W);
+    *g = (ConvGeom){N, C, H, W, F, HH, WW, stride, pad, Ho, Wo};
+    return NNDL_OK;
+}
+
+int pool_geom_init(PoolGeom *g, int N, int C, int H, int W, int ph, int pw, int stride)
+{
+    if (N <= 0 || C <= 0 || H <= 0 || W <= 0)
+        return nndl_fail("max_pool: input shape (%d, %d, %d, %d) has a zero or negative "
+                         "dimension", N, C, H, W);
+    if (ph <= 0 || pw <= 0 || stride <= 0)
+        return nndl_fail("max_pool: pool %dx%d and stride %d must be positive", ph, pw, stride);
+    int Ho = window_count(H, 0, ph, stride), Wo = window_count(W, 0, pw, stride);
+    if (Ho < 0 || Wo < 0)
+        return nndl_fail("max_pool: pool %dx%d with stride %d does not fit input %dx%d "
+                         "(H - ph and W - pw must be non-negative multiples of the stride)",
+                         ph, pw, stride, H, W);
+    *g = (PoolGeom){N, C, H, W, ph, pw, stride, Ho, Wo};
+    return NNDL_OK;
+}
+
+int pool_geom_tiles(const PoolGeom *g)
+{
+    return g->ph == g->stride && g->pw == g->stride && g->H % g->ph == 0 && g->W % g->pw == 0;
+}

@@ -1,0 +1,26 @@
+/* nndl_main.c — the command-line front end: `nndl <command> [...]`. */
+#include <stdio.h>
+#include <string.h>
+
+int bench_main(int argc, char **argv); /* bench/bench_main.c */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: nndl <command> [options]\n"
+            "commands:\n"
+            "  bench layers    seed timing table: naive vs fast conv and max pool\n"
+            "  help            this text\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "bench") == 0) return bench_main(argc - 1, argv + 1);
+    fprintf(stderr, "nndl: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,42 @@
+/* optim.h — the five update rules' configuration (the seed's optim_config) and their dispatch.
+ *
+ * Each parameter owns an OptimConfig and up to two state arrays (velocity, or squared-gradient
+ * cache, or Adam's two moments), as in the seed where every parameter keeps its own config. */
+#ifndef NNDL_OPTIM_H
+#define NNDL_OPTIM_H
+
+#include <stddef.h>
+
+typedef enum UpdateRule {
+    UPDATE_SGD,
+    UPDATE_SGD_MOMENTUM,
+    UPDATE_SGD_NESTEROV_MOMENTUM,
+    UPDATE_RMSPROP,
+    UPDATE_ADAM,
+    UPDATE_RULE_COUNT
+} UpdateRule;
+
+typedef struct OptimConfig {
+    UpdateRule rule;
+    float learning_rate;
+    float momentum;            /* sgd_momentum, sgd_nesterov_momentum */
+    float decay_rate;          /* rmsprop */
+    float beta1, beta2;        /* adam */
+    float epsilon;             /* rmsprop, adam */
+    int t;                     /* adam step count, incremented before each update */
+} OptimConfig;
+
+/* Unknown names are an error naming the valid ones. */
+int optim_rule_from_name(const char *name, UpdateRule *rule);
+const char *optim_rule_name(UpdateRule rule);
+/* The seed's defaults for the rule (learning rates 1e-2, Adam 1e-3, momentum 0.9, ...). */
+OptimConfig optim_config_default(UpdateRule rule);
+/* Number of state arrays (each the parameter's size) the rule needs: 0, 1 or 2. */
+int optim_state_count(UpdateRule rule);
+
+struct Backend;
+/* One update of w (n floats, on be's device) from dw; s1/s2 are the rule's state arrays. */
+void optim_step(const struct Backend *be, OptimConfig *c, float *w, const float *dw, float *s1,
+                float *s2, size_t n);
+
+#endif

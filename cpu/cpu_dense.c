@@ -1,0 +1,100 @@
+/* cpu_dense.c — affine (sgemm), relu, dropout, the losses and the L2 helpers on the CPU. */
+#include <cblas.h>
+#include <math.h>
+
+#include "cpu_ops.h"
+#include "dropout_mask.h"
+
+void cpu_affine_forward(float *out, const float *x, const float *w, const float *b, int N, int D,
+                        int M)
+{
+    for (int n = 0; n < N; n++)
+        for (int m = 0; m < M; m++) out[(size_t)n * M + m] = b[m];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, M, D, 1.0f, x, D, w, M, 1.0f, out,
+                M);
+}
+
+void cpu_affine_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
+                         const float *w, int N, int D, int M)
+{
+    for (int m = 0; m < M; m++) db[m] = 0;
+    for (int n = 0; n < N; n++)
+        for (int m = 0; m < M; m++) db[m] += dout[(size_t)n * M + m];
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, M, N, 1.0f, x, D, dout, M, 0.0f, dw,
+                M);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, D, M, 1.0f, dout, M, w, M, 0.0f, dx,
+                D);
+}
+
+void cpu_relu_forward(float *out, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : 0;
+}
+
+void cpu_relu_backward(float *dx, const float *dout, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0 ? dout[i] : 0;
+}
+
+/* Forward and backward are the same masked scaling; test mode is the identity. */
+static void dropout_apply(float *y, const float *v, size_t n, const DropoutConfig *d)
+{
+    float scale = 1.0f / d->p_keep;
+    for (size_t i = 0; i < n; i++)
+        y[i] = !d->train ? v[i] : dropout_keep(d->seed, d->step, i, d->p_keep) ? v[i] * scale : 0;
+}
+
+void cpu_dropout_forward(float *out, const float *x, size_t n, const DropoutConfig *d)
+{
+    dropout_apply(out, x, n, d);
+}
+
+void cpu_dropout_backward(float *dx, const float *dout, size_t n, const DropoutConfig *d)
+{
+    dropout_apply(dx, dout, n, d);
+}
+
+double cpu_softmax_loss(float *dx, const float *x, const int *y, int N, int C)
+{
+    double loss = 0;
+    for (int n = 0; n < N; n++) {
+        const float *row = x + (size_t)n * C;
+        float mx = row[0];
+        for (int c = 1; c < C; c++) mx = fmaxf(mx, row[c]);
+        double z = 0;
+        for (int c = 0; c < C; c++) z += exp((double)row[c] - mx);
+        loss += log(z) - ((double)row[y[n]] - mx);
+        for (int c = 0; c < C; c++)
+            dx[(size_t)n * C + c] = (float)((exp((double)row[c] - mx) / z - (c == y[n])) / N);
+    }
+    return loss / N;
+}
+
+double cpu_svm_loss(float *dx, const float *x, const int *y, int N, int C)
+{
+    double loss = 0;
+    for (int n = 0; n < N; n++) {
+        const float *row = x + (size_t)n * C;
+        int positive = 0;
+        for (int c = 0; c < C; c++) {
+            float margin = c == y[n] ? 0 : fmaxf(0, row[c] - row[y[n]] + 1.0f);
+            loss += margin;
+            positive += margin > 0;
+            dx[(size_t)n * C + c] = margin > 0 ? 1.0f / N : 0;
+        }
+        dx[(size_t)n * C + y[n]] = -(float)positive / N;
+    }
+    return loss / N;
+}
+
+void cpu_axpy(float *y, float a, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+double cpu_sum_squares(const float *x, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+    return s;
+}

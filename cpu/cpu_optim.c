@@ -1,0 +1,51 @@
+/* cpu_optim.c — the five update rules, elementwise (formulas: SEED-INVENTORY, Update rules). */
+#include <math.h>
+
+#include "cpu_ops.h"
+
+void cpu_sgd(float *w, const float *dw, float *s1, float *s2, size_t n, const OptimConfig *c)
+{
+    (void)s1, (void)s2;
+    for (size_t i = 0; i < n; i++) w[i] -= c->learning_rate * dw[i];
+}
+
+void cpu_sgd_momentum(float *w, const float *dw, float *v, float *s2, size_t n,
+                      const OptimConfig *c)
+{
+    (void)s2;
+    for (size_t i = 0; i < n; i++) {
+        v[i] = c->momentum * v[i] - c->learning_rate * dw[i];
+        w[i] += v[i];
+    }
+}
+
+void cpu_sgd_nesterov_momentum(float *w, const float *dw, float *v, float *s2, size_t n,
+                               const OptimConfig *c)
+{
+    (void)s2;
+    for (size_t i = 0; i < n; i++) {
+        float v_old = v[i];
+        v[i] = c->momentum * v[i] - c->learning_rate * dw[i];
+        w[i] += v[i] + c->momentum * (v[i] - v_old);
+    }
+}
+
+void cpu_rmsprop(float *w, const float *dw, float *cache, float *s2, size_t n,
+                 const OptimConfig *c)
+{
+    (void)s2;
+    for (size_t i = 0; i < n; i++) {
+        cache[i] = c->decay_rate * cache[i] + (1 - c->decay_rate) * dw[i] * dw[i];
+        w[i] -= c->learning_rate * dw[i] / (sqrtf(cache[i]) + c->epsilon);
+    }
+}
+
+void cpu_adam(float *w, const float *dw, float *m, float *v, size_t n, const OptimConfig *c)
+{
+    float bias1 = (float)(1.0 - pow(c->beta1, c->t)), bias2 = (float)(1.0 - pow(c->beta2, c->t));
+    for (size_t i = 0; i < n; i++) {
+        m[i] = c->beta1 * m[i] + (1 - c->beta1) * dw[i];
+        v[i] = c->beta2 * v[i] + (1 - c->beta2) * dw[i] * dw[i];
+        w[i] -= c->learning_rate * (m[i] / bias1) / (sqrtf(v[i] / bias2) + c->epsilon);
+    }
+}

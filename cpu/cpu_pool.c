@@ -1,0 +1,66 @@
+/* cpu_pool.c — max pooling. A fast path when the windows tile the input (each pixel in exactly
+ * one window: straight loops, no window search on the way back) and a general path for
+ * overlapping or gapped windows. Both give dout to every element equal to its window's max, as
+ * the seed's naive mask does, so the two paths and the reference agree exactly. */
+#include <string.h>
+
+#include "cpu_ops.h"
+
+static float window_max(const float *plane, const PoolGeom *g, int i, int j)
+{
+    const float *p = plane + (size_t)i * g->stride * g->W + (size_t)j * g->stride;
+    float m = p[0];
+    for (int di = 0; di < g->ph; di++)
+        for (int dj = 0; dj < g->pw; dj++)
+            if (p[(size_t)di * g->W + dj] > m) m = p[(size_t)di * g->W + dj];
+    return m;
+}
+
+void cpu_max_pool_forward(float *out, const float *x, const PoolGeom *g)
+{
+    size_t planes = (size_t)g->N * g->C, in_plane = (size_t)g->H * g->W;
+    for (size_t nc = 0; nc < planes; nc++)
+        for (int i = 0; i < g->Ho; i++)
+            for (int j = 0; j < g->Wo; j++)
+                out[(nc * g->Ho + i) * g->Wo + j] = window_max(x + nc * in_plane, g, i, j);
+}
+
+/* Tiled: pixel (r, c) lies in window (r / ph, c / pw) only. */
+static void backward_tiled(float *dx, const float *dout, const float *x, const float *out,
+                           const PoolGeom *g)
+{
+    size_t planes = (size_t)g->N * g->C;
+    for (size_t nc = 0; nc < planes; nc++)
+        for (int r = 0; r < g->H; r++)
+            for (int c = 0; c < g->W; c++) {
+                size_t o = (nc * g->Ho + r / g->ph) * g->Wo + c / g->pw;
+                size_t xi = (nc * g->H + r) * g->W + c;
+                dx[xi] = x[xi] == out[o] ? dout[o] : 0;
+            }
+}
+
+/* General: scatter each window's gradient to its maxima; overlapping windows accumulate. */
+static void backward_general(float *dx, const float *dout, const float *x, const float *out,
+                             const PoolGeom *g)
+{
+    size_t planes = (size_t)g->N * g->C, in_plane = (size_t)g->H * g->W;
+    memset(dx, 0, planes * in_plane * sizeof *dx);
+    for (size_t nc = 0; nc < planes; nc++)
+        for (int i = 0; i < g->Ho; i++)
+            for (int j = 0; j < g->Wo; j++) {
+                size_t o = (nc * g->Ho + i) * g->Wo + j;
+                size_t base = nc * in_plane + (size_t)i * g->stride * g->W + (size_t)j * g->stride;
+                for (int di = 0; di < g->ph; di++)
+                    for (int dj = 0; dj < g->pw; dj++) {
+                        size_t xi = base + (size_t)di * g->W + dj;
+                        if (x[xi] == out[o]) dx[xi] += dout[o];
+                    }
+            }
+}
+
+void cpu_max_pool_backward(float *dx, const float *dout, const float *x, const float *out,
+                           const PoolGeom *g)
+{
+    if (pool_geom_tiles(g)) backward_tiled(dx, dout, x, out, g);
+    else backward_general(dx, dout, x, out, g);
+}

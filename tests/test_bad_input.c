@@ -1,0 +1,74 @@
+/* test_bad_input.c — shapes that do not fit, unknown names: a clear error naming the layer and
+ * the shapes, never a crash. */
+#include <string.h>
+
+#include "backend.h"
+#include "error.h"
+#include "geometry.h"
+#include "test_util.h"
+
+/* The call must fail and its message must mention every fragment. */
+static void expect_error(int rc, const char *const fragments[])
+{
+    CU_ASSERT_EQUAL(rc, NNDL_ERR);
+    for (; *fragments; fragments++) {
+        int found = strstr(nndl_last_error(), *fragments) != NULL;
+        if (!found) fprintf(stderr, "\n    message '%s' lacks '%s'\n", nndl_last_error(), *fragments);
+        CU_ASSERT(found);
+    }
+}
+
+static void test_conv_shapes(void)
+{
+    ConvGeom g;
+    expect_error(conv_geom_init(&g, 0, 3, 8, 8, 4, 3, 3, 3, 1, 1),
+                 (const char *const[]){"conv", "(0, 3, 8, 8)", NULL});
+    expect_error(conv_geom_init(&g, 2, 3, 8, 8, 4, 2, 3, 3, 1, 1),
+                 (const char *const[]){"conv", "3 channels", "(4, 2, 3, 3)", NULL});
+    expect_error(conv_geom_init(&g, 2, 3, 8, 8, 4, 3, 3, 3, 2, 0), /* (8 - 3) / 2 not whole */
+                 (const char *const[]){"conv", "3x3", "stride 2", "8x8", NULL});
+    expect_error(conv_geom_init(&g, 2, 3, 4, 4, 4, 3, 7, 7, 1, 1), /* filter larger than input */
+                 (const char *const[]){"conv", "7x7", NULL});
+    expect_error(conv_geom_init(&g, 2, 3, 8, 8, 4, 3, 3, 3, 0, 1),
+                 (const char *const[]){"conv", "stride 0", NULL});
+    expect_error(conv_geom_init(&g, 2, 3, 8, 8, 4, 3, 3, 3, 1, -1),
+                 (const char *const[]){"conv", "pad -1", NULL});
+    expect_error(conv_geom_init(&g, 2, 3, 8, 8, -4, 3, 3, 3, 1, 1),
+                 (const char *const[]){"conv", "(-4, 3, 3, 3)", NULL});
+    CU_ASSERT_EQUAL(conv_geom_init(&g, 2, 3, 8, 8, 4, 3, 3, 3, 1, 1), NNDL_OK);
+    CU_ASSERT(g.Ho == 8 && g.Wo == 8);
+}
+
+static void test_pool_shapes(void)
+{
+    PoolGeom g;
+    expect_error(pool_geom_init(&g, 2, 3, 7, 8, 2, 2, 2),
+                 (const char *const[]){"max_pool", "2x2", "7x8", NULL});
+    expect_error(pool_geom_init(&g, 2, 3, 8, 8, 0, 2, 2),
+                 (const char *const[]){"max_pool", "0x2", NULL});
+    expect_error(pool_geom_init(&g, 2, -3, 8, 8, 2, 2, 2),
+                 (const char *const[]){"max_pool", "(2, -3, 8, 8)", NULL});
+    CU_ASSERT_EQUAL(pool_geom_init(&g, 2, 3, 8, 8, 2, 2, 2), NNDL_OK);
+    CU_ASSERT(pool_geom_tiles(&g));
+    CU_ASSERT_EQUAL(pool_geom_init(&g, 2, 3, 7, 7, 3, 3, 2), NNDL_OK);
+    CU_ASSERT(!pool_geom_tiles(&g));
+}
+
+static void test_unknown_backend(void)
+{
+    CU_ASSERT_PTR_NULL(backend_get("tpu"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(nndl_last_error(), "tpu"));
+    CU_ASSERT_PTR_NOT_NULL(backend_get("cpu"));
+    /* cuda is either usable or explains why not */
+    if (!backend_get("cuda")) CU_ASSERT_PTR_NOT_NULL(strstr(nndl_last_error(), "cuda"));
+}
+
+void register_bad_input_suite(void)
+{
+    static const CU_TestInfo tests[] = {
+        {"conv shapes that do not fit", test_conv_shapes},
+        {"max pool shapes that do not fit", test_pool_shapes},
+        {"unknown or unavailable devices", test_unknown_backend},
+        CU_TEST_INFO_NULL};
+    add_suite("bad input", tests);
+}

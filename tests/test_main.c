@@ -1,0 +1,32 @@
+/* test_main.c — runs every CUnit suite; exits non-zero when any assertion failed. */
+#include <CUnit/Basic.h>
+#include <stdio.h>
+
+#include "test_util.h"
+
+void register_gradcheck_suite(void);
+void register_seed_suite(void);
+void register_reference_grad_suite(void);
+void register_cpu_backend_suite(void);
+void register_optim_suite(void);
+void register_bad_input_suite(void);
+
+static const SuiteRegistrar registrars[] = {
+    register_gradcheck_suite,  register_seed_suite,  register_reference_grad_suite,
+    register_cpu_backend_suite, register_optim_suite, register_bad_input_suite,
+};
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS) return 2;
+    for (size_t i = 0; i < sizeof registrars / sizeof *registrars; i++) registrars[i]();
+    if (CU_get_error() != CUE_SUCCESS) {
+        fprintf(stderr, "test registration failed: %s\n", CU_get_error_msg());
+        return 2;
+    }
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failures = CU_get_number_of_failure_records();
+    CU_cleanup_registry();
+    return failures ? 1 : 0;
+}

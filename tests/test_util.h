@@ -1,0 +1,30 @@
+/* test_util.h — shared helpers for the CUnit suites: random data, float/double conversion, and
+ * assertions that print the measured value when they fail. */
+#ifndef NNDL_TEST_UTIL_H
+#define NNDL_TEST_UTIL_H
+
+#include <CUnit/CUnit.h>
+#include <stddef.h>
+
+#include "rng.h"
+
+/* Fails the test with "what: value (limit)" so a red run says by how much. */
+#define ASSERT_BELOW(value, limit, what)                                                          \
+    test_assert_below((value), (limit), (what), __LINE__, __FILE__, __func__)
+void test_assert_below(double value, double limit, const char *what, int line, const char *file,
+                       const char *func);
+
+/* Suites register themselves from test_main.c; tests is a CU_TEST_INFO_NULL-terminated array. */
+typedef void (*SuiteRegistrar)(void);
+void add_suite(const char *name, const CU_TestInfo *tests);
+
+double *randn(Rng *r, size_t n, double scale, double shift); /* malloc'd N(shift, scale^2) */
+double *zeros(size_t n);
+double *linspace(double lo, double hi, size_t n);
+float *to_float(const double *x, size_t n);                   /* malloc'd copy */
+double *to_double(const float *x, size_t n);
+/* Rounds a double array through float, so the reference sees exactly the backend's inputs. */
+void round_to_float(double *x, size_t n);
+int *rand_labels(Rng *r, int N, int C);
+
+#endif
