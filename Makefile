@@ -4,8 +4,8 @@
 CC      ?= gcc
 BUILD   := build
 INCLUDES := -Icommon -Icpu -Icpu/reference -Idata -Icuda
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -MMD -MP $(INCLUDES)
+OPT     ?= -O2 -g
+CFLAGS  := $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -MMD -MP $(INCLUDES)
 LDLIBS  := -lopenblas -lm -lpthread
 
 # --- sources -----------------------------------------------------------------------------------
@@ -43,8 +43,7 @@ bench: nndl
 
 # Address + undefined-behaviour sanitizers over the whole test suite, in a separate build tree.
 asan:
-	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-	    LDFLAGS="-fsanitize=address,undefined" test
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" test
 
 clean:
 	rm -rf $(BUILD) build-asan nndl
