@@ -54,3 +54,15 @@ int pool_geom_tiles(const PoolGeom *g)
 {
     return g->ph == g->stride && g->pw == g->stride && g->H % g->ph == 0 && g->W % g->pw == 0;
 }
+
+int affine_check(int N, int x_row_size, int w_rows, int M)
+{
+    if (N <= 0 || x_row_size <= 0 || w_rows <= 0 || M <= 0)
+        return nndl_fail("affine: input (%d, %d) and weights (%d, %d) must have positive sizes",
+                         N, x_row_size, w_rows, M);
+    if (x_row_size != w_rows)
+        return nndl_fail("affine: input (%d, %d) does not match weights (%d, %d): each input row "
+                         "must have as many values as the weights have rows", N, x_row_size,
+                         w_rows, M);
+    return NNDL_OK;
+}

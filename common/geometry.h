@@ -33,6 +33,9 @@ int conv_geom_init(ConvGeom *g, int N, int C, int H, int W, int F, int w_channel
                    int WW, int stride, int pad);
 int pool_geom_init(PoolGeom *g, int N, int C, int H, int W, int ph, int pw, int stride);
 
+/* affine: an input of N rows of x_row_size values against weights (w_rows, M). */
+int affine_check(int N, int x_row_size, int w_rows, int M);
+
 /* True when the pooling windows tile the input exactly (no overlap, no gaps). */
 int pool_geom_tiles(const PoolGeom *g);
 

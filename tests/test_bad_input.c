@@ -54,6 +54,14 @@ static void test_pool_shapes(void)
     CU_ASSERT(!pool_geom_tiles(&g));
 }
 
+static void test_affine_shapes(void)
+{
+    expect_error(affine_check(10, 3072, 3000, 100),
+                 (const char *const[]){"affine", "(10, 3072)", "(3000, 100)", NULL});
+    expect_error(affine_check(0, 5, 5, 3), (const char *const[]){"affine", "(0, 5)", NULL});
+    CU_ASSERT_EQUAL(affine_check(10, 5, 5, 3), NNDL_OK);
+}
+
 static void test_unknown_backend(void)
 {
     CU_ASSERT_PTR_NULL(backend_get("tpu"));
@@ -68,6 +76,7 @@ void register_bad_input_suite(void)
     static const CU_TestInfo tests[] = {
         {"conv shapes that do not fit", test_conv_shapes},
         {"max pool shapes that do not fit", test_pool_shapes},
+        {"affine shapes that do not fit", test_affine_shapes},
         {"unknown or unavailable devices", test_unknown_backend},
         CU_TEST_INFO_NULL};
     add_suite("bad input", tests);
