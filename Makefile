@@ -1,51 +1,107 @@
 # nndl — `make` builds ./nndl, `make test` runs every CUnit suite, `make bench` the layer table.
-# CUDA is optional: see the cuda section below.
+#
+# CUDA: .cu files are compiled by the host C++ compiler and run on the SIMT host
+# (cuda/simt/), so every kernel is exercised without a GPU. When nvcc is present, `make` also
+# compiles every .cu with nvcc to prove the same source builds for the GPU. `make CUDA=1 test`
+# builds the .cu files with nvcc and runs the suites on a real GPU (build tree build-cuda/).
 
-CC      ?= gcc
-BUILD   := build
-INCLUDES := -Icommon -Icpu -Icpu/reference -Idata -Icuda
-OPT     ?= -O2 -g
-CFLAGS  := $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -MMD -MP $(INCLUDES)
-LDLIBS  := -lopenblas -lm -lpthread
+CC       ?= gcc
+CXX      ?= g++
+CUDA     ?= 0
+NVCC     ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+OPT      ?= -O2 -g
+INCLUDES := -Icommon -Icpu -Icpu/reference -Idata -Icuda -Itests
+CFLAGS   := $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -MMD -MP $(INCLUDES)
+CXXFLAGS := $(OPT) -std=c++17 -Wall -Wextra -MMD -MP -pthread $(INCLUDES)
+NVFLAGS  := -O2 -std=c++17 $(NVCC_ARCH) -Xcompiler -Wall,-Wextra $(INCLUDES)
+LDLIBS   := -lopenblas -lm -lpthread
+
+ifeq ($(CUDA),1)
+BUILD    ?= build-cuda
+NVCC_ARCH ?= -arch=native
+LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublas
+else
+BUILD    ?= build
+endif
 
 # --- sources -----------------------------------------------------------------------------------
-MAIN_SRC  := common/nndl_main.c
-LIB_SRC   := $(filter-out $(MAIN_SRC),$(wildcard common/*.c cpu/*.c cpu/reference/*.c data/*.c))
-BENCH_SRC := $(wildcard bench/*.c)
-TEST_SRC  := $(wildcard tests/*.c)
-CUDA_SRC  := cuda/cuda_unavailable.c
+MAIN_SRC   := common/nndl_main.c
+LIB_SRC    := $(filter-out $(MAIN_SRC),$(wildcard common/*.c cpu/*.c cpu/reference/*.c data/*.c)) \
+              cuda/cuda_unavailable.c
+BENCH_SRC  := $(wildcard bench/*.c)
+TEST_SRC   := $(wildcard tests/*.c)
+TEST_CU    := $(wildcard tests/cuda/*.cu)
+SIMT_SRC   := $(wildcard cuda/simt/*.cpp)
+ALL_CU     := $(wildcard cuda/*.cu) $(TEST_CU)
 
-obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
-LIB_OBJ   := $(call obj,$(LIB_SRC) $(CUDA_SRC))
-LIB       := $(BUILD)/libnndl.a
+obj = $(patsubst %,$(BUILD)/%.o,$(1))
+LIB := $(BUILD)/libnndl.a
+ifeq ($(CUDA),1)
+DEVICE_OBJ := $(call obj,$(TEST_CU))
+else
+DEVICE_OBJ := $(call obj,$(TEST_CU) $(SIMT_SRC))
+endif
 
-.PHONY: all test bench clean asan
-all: nndl
+.PHONY: all test bench clean asan tsan nvcc-check
+all: nndl nvcc-check
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.c.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(LIB): $(LIB_OBJ)
+$(BUILD)/%.cpp.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+ifeq ($(CUDA),1)
+$(BUILD)/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVFLAGS) -c $< -o $@
+else
+$(BUILD)/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -DNNDL_SIMT_HOST -x c++ -c $< -o $@
+endif
+
+$(LIB): $(call obj,$(LIB_SRC))
 	ar rcs $@ $^
 
 nndl: $(call obj,$(MAIN_SRC) $(BENCH_SRC)) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/test_nndl: $(call obj,$(TEST_SRC)) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $^ -lcunit $(LDLIBS)
+$(BUILD)/test_nndl: $(call obj,$(TEST_SRC)) $(DEVICE_OBJ) $(LIB)
+	$(CXX) $(CXXFLAGS) -o $@ $^ -lcunit $(LDLIBS)
 
-test: $(BUILD)/test_nndl
+test: $(BUILD)/test_nndl nvcc-check
 	./$(BUILD)/test_nndl
 
 bench: nndl
 	./nndl bench layers
 
-# Address + undefined-behaviour sanitizers over the whole test suite, in a separate build tree.
+# Every .cu must also build with nvcc, unchanged; checked whenever nvcc is installed.
+NVCC_CHECK_OBJ := $(patsubst %,$(BUILD)/nvcc-check/%.o,$(ALL_CU))
+ifneq ($(NVCC),)
+ifneq ($(CUDA),1)
+nvcc-check: $(NVCC_CHECK_OBJ)
+$(BUILD)/nvcc-check/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVFLAGS) -c $< -o $@
+endif
+else
+nvcc-check:
+	@echo "nvcc not found: skipping the nvcc build check of the .cu files"
+endif
+
+# Sanitizers over the whole test suite, each in its own build tree.
 asan:
-	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" test
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	    NVCC= test
+# ThreadSanitizer watches the threads of each SIMT block for data races.
+tsan:
+	$(MAKE) BUILD=build-tsan OPT="-O1 -g -fsanitize=thread" NVCC= test
 
 clean:
-	rm -rf $(BUILD) build-asan nndl
+	rm -rf build build-cuda build-asan build-tsan nndl
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

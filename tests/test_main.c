@@ -10,10 +10,11 @@ void register_reference_grad_suite(void);
 void register_cpu_backend_suite(void);
 void register_optim_suite(void);
 void register_bad_input_suite(void);
+void register_kernel_suite(void);
 
 static const SuiteRegistrar registrars[] = {
     register_gradcheck_suite,  register_seed_suite,  register_reference_grad_suite,
-    register_cpu_backend_suite, register_optim_suite, register_bad_input_suite,
+    register_cpu_backend_suite, register_optim_suite, register_bad_input_suite, register_kernel_suite,
 };
 
 int main(void)

@@ -1,0 +1,528 @@
+// simt_runtime.cpp — the SIMT host's thread pool, barriers, warp exchange, launch, and the
+// CUDA runtime subset (memory with guard zones, errors, events). See simt.h for the contract.
+#include "simt.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace simt {
+
+// ---- errors --------------------------------------------------------------------------------
+
+static std::mutex error_mutex;
+static cudaError_t sticky_error = cudaSuccess;
+static std::string last_message;
+
+void report(cudaError_t e, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    std::lock_guard<std::mutex> g(error_mutex);
+    if (sticky_error == cudaSuccess) sticky_error = e;
+    last_message = buf;
+    fprintf(stderr, "simt: %s\n", buf);
+}
+
+// ---- one block's threads: barriers and the scheduler --------------------------------------
+
+struct Barrier {
+    int expected = 0; // threads in scope (the block, or one warp)
+    int arrived = 0;
+    int exited = 0;   // threads in scope that have returned from the kernel
+    unsigned gen = 0;
+    const char *file = nullptr;
+    int line = 0;
+};
+
+enum RunState : char { RUNNABLE, BLOCKED, EXITED };
+
+struct Block {
+    std::mutex m;
+    std::condition_variable released;  // concurrent schedule: barrier releases
+    std::vector<std::unique_ptr<std::condition_variable>> *turn; // serialized: one per thread
+    int n = 0;
+    Schedule sched = Schedule::Concurrent;
+    bool aborted = false; // after a reported fault, barriers no longer wait
+    int baton = -1;       // serialized: the one thread allowed to run
+    std::vector<char> state;
+    Barrier block_barrier;
+    std::vector<Barrier> warp_barrier;
+    std::vector<uint64_t> warp_slot; // 32 per warp
+    void *dyn_shared = nullptr;
+    dim3 idx, dim, grid;
+    const char *kernel = "";
+
+    bool serialized() const { return sched != Schedule::Concurrent; }
+
+    int next_runnable() const
+    {
+        for (int k = 0; k < n; k++) {
+            int t = sched == Schedule::Descending ? n - 1 - k : k;
+            if (state[t] == RUNNABLE) return t;
+        }
+        return -1;
+    }
+
+    // Called with m held when a fault makes waiting meaningless: let everyone run to the end.
+    void abort_all()
+    {
+        aborted = true;
+        for (int t = 0; t < n; t++)
+            if (state[t] == BLOCKED) state[t] = RUNNABLE;
+        released.notify_all();
+        if (turn)
+            for (int t = 0; t < n; t++) (*turn)[t]->notify_all();
+    }
+
+    // Serialized schedule: pass the baton to the first runnable thread in order.
+    void hand_baton()
+    {
+        baton = next_runnable();
+        if (baton >= 0) {
+            (*turn)[baton]->notify_all();
+            return;
+        }
+        for (int t = 0; t < n; t++)
+            if (state[t] == BLOCKED) { // nobody can run, yet some wait: a barrier never fills
+                report(cudaErrorLaunchFailure,
+                       "kernel %s, block (%u,%u,%u): barrier at %s:%d can never be passed",
+                       kernel, idx.x, idx.y, idx.z, block_barrier.file ? block_barrier.file : "?",
+                       block_barrier.line);
+                abort_all();
+                return;
+            }
+    }
+
+    void wait_turn(std::unique_lock<std::mutex> &lk, int me)
+    {
+        while (!aborted && !(baton == me && state[me] == RUNNABLE)) (*turn)[me]->wait(lk);
+    }
+
+    void divergence(const Barrier &b, const char *what)
+    {
+        report(cudaErrorLaunchFailure,
+               "kernel %s, block (%u,%u,%u): %s at %s:%d reached by %d of %d threads, %s",
+               kernel, idx.x, idx.y, idx.z, &b == &block_barrier ? "__syncthreads()" : "warp barrier",
+               b.file, b.line, b.arrived, b.expected, what);
+        abort_all();
+    }
+
+    void arrive(Barrier &b, int me, const char *file, int line)
+    {
+        std::unique_lock<std::mutex> lk(m);
+        if (aborted) return;
+        if (b.arrived == 0) {
+            b.file = file;
+            b.line = line;
+        } else if (b.line != line || std::strcmp(b.file, file) != 0) {
+            report(cudaErrorLaunchFailure,
+                   "kernel %s, block (%u,%u,%u): divergent barriers: threads wait at %s:%d and "
+                   "at %s:%d", kernel, idx.x, idx.y, idx.z, b.file, b.line, file, line);
+            abort_all();
+            return;
+        }
+        b.arrived++;
+        if (b.arrived + b.exited == b.expected) {
+            if (b.exited > 0) return divergence(b, "the others returned from the kernel");
+            waiting -= b.arrived - 1; // released now, even before they wake
+            b.arrived = 0;
+            b.gen++;
+            if (!serialized()) {
+                released.notify_all();
+                return;
+            }
+            for (int t = 0; t < n; t++)
+                if (state[t] == BLOCKED && waiting_on[t] == &b) state[t] = RUNNABLE;
+            hand_baton(); // a new phase starts again from the first thread in order
+            wait_turn(lk, me);
+            return;
+        }
+        unsigned gen = b.gen;
+        waiting++;
+        if (!serialized()) {
+            check_stall(b);
+            released.wait(lk, [&] { return aborted || b.gen != gen; });
+            return;
+        }
+        state[me] = BLOCKED;
+        waiting_on[me] = &b;
+        hand_baton();
+        wait_turn(lk, me);
+    }
+
+    // Concurrent schedule: every thread waits or has exited, and no barrier completed. This is
+    // how barriers of different kinds that wait on each other (a warp shuffle against a
+    // __syncthreads) show up, instead of hanging.
+    void check_stall(const Barrier &b)
+    {
+        if (!aborted && waiting > 0 && waiting + exited_total == n) {
+            report(cudaErrorLaunchFailure,
+                   "kernel %s, block (%u,%u,%u): every thread waits at a barrier (__syncthreads "
+                   "or warp) and none can complete (last at %s:%d)", kernel, idx.x, idx.y, idx.z,
+                   b.file, b.line);
+            abort_all();
+        }
+    }
+
+    void exit(int me)
+    {
+        std::unique_lock<std::mutex> lk(m);
+        state[me] = EXITED;
+        exited_total++;
+        Barrier *scopes[2] = {&block_barrier, &warp_barrier[me / 32]};
+        for (Barrier *b : scopes) {
+            b->exited++;
+            if (!aborted && b->arrived > 0 && b->arrived + b->exited == b->expected)
+                divergence(*b, "the others returned from the kernel");
+        }
+        if (!serialized()) check_stall(block_barrier);
+        if (serialized() && !aborted) hand_baton();
+    }
+
+    std::vector<Barrier *> waiting_on;
+    int waiting = 0;      // threads blocked in any barrier
+    int exited_total = 0;
+};
+
+static thread_local ThreadState current;
+ThreadState &self() { return current; }
+
+unsigned lane_id() { return current.linear % 32; }
+
+void syncthreads(const char *file, int line)
+{
+    Block &b = *current.block;
+    b.arrive(b.block_barrier, (int)current.linear, file, line);
+}
+
+uint64_t warp_exchange(uint64_t mine, int src, const char *file, int line)
+{
+    Block &b = *current.block;
+    int me = (int)current.linear, warp = me / 32;
+    b.warp_slot[(size_t)me] = mine;
+    b.arrive(b.warp_barrier[warp], me, file, line);
+    int from = warp * 32 + src;
+    uint64_t r = (src >= 0 && src < 32 && from < b.n) ? b.warp_slot[(size_t)from] : mine;
+    b.arrive(b.warp_barrier[warp], me, file, line); // nobody overwrites a slot still being read
+    return r;
+}
+
+unsigned warp_vote(bool bit, const char *file, int line)
+{
+    Block &b = *current.block;
+    int me = (int)current.linear, warp = me / 32;
+    b.warp_slot[(size_t)me] = bit;
+    b.arrive(b.warp_barrier[warp], me, file, line);
+    unsigned vote = 0;
+    for (int l = 0; l < 32 && warp * 32 + l < b.n; l++)
+        vote |= (unsigned)(b.warp_slot[(size_t)(warp * 32 + l)] != 0) << l;
+    b.arrive(b.warp_barrier[warp], me, file, line);
+    return vote;
+}
+
+void *dynamic_shared() { return current.block->dyn_shared; }
+
+// ---- the thread pool ---------------------------------------------------------------------
+
+class Pool {
+  public:
+    // Runs body once per thread of the block, on workers 0..n-1, and waits for all of them.
+    void run_block(Block &b, const std::function<void()> &body)
+    {
+        grow(b.n);
+        b.turn = &turn_;
+        std::unique_lock<std::mutex> lk(m_);
+        block_ = &b;
+        body_ = &body;
+        job_threads_ = b.n;
+        done_ = 0;
+        job_++;
+        work_.notify_all();
+        finished_.wait(lk, [&] { return done_ == job_threads_; });
+    }
+
+  private:
+    void grow(int n)
+    {
+        std::lock_guard<std::mutex> g(m_);
+        while ((int)workers_.size() < n) {
+            int idx = (int)workers_.size();
+            turn_.push_back(std::make_unique<std::condition_variable>());
+            workers_.emplace_back([this, idx] { worker(idx); });
+            workers_.back().detach(); // parked forever on work_; process exit ends them
+        }
+    }
+
+    void worker(int idx)
+    {
+        unsigned seen = 0;
+        std::unique_lock<std::mutex> lk(m_);
+        for (;;) {
+            work_.wait(lk, [&] { return job_ != seen; });
+            seen = job_;
+            if (idx >= job_threads_) continue;
+            Block *b = block_;
+            const std::function<void()> *body = body_;
+            lk.unlock();
+            run_thread(*b, idx, *body);
+            lk.lock();
+            if (++done_ == job_threads_) finished_.notify_one();
+        }
+    }
+
+    static void run_thread(Block &b, int idx, const std::function<void()> &body)
+    {
+        unsigned bx = b.dim.x, by = b.dim.y;
+        current.thread_idx = dim3(idx % bx, (idx / bx) % by, idx / (bx * by));
+        current.block_idx = b.idx;
+        current.block_dim = b.dim;
+        current.grid_dim = b.grid;
+        current.linear = (unsigned)idx;
+        current.block = &b;
+        if (b.serialized()) {
+            std::unique_lock<std::mutex> lk(b.m);
+            b.wait_turn(lk, idx);
+        }
+        body();
+        b.exit(idx);
+        current.block = nullptr;
+    }
+
+    std::mutex m_;
+    std::condition_variable work_, finished_;
+    std::vector<std::thread> workers_;
+    std::vector<std::unique_ptr<std::condition_variable>> turn_;
+    unsigned job_ = 0;
+    int job_threads_ = 0, done_ = 0;
+    Block *block_ = nullptr;
+    const std::function<void()> *body_ = nullptr;
+};
+
+static Pool &pool()
+{
+    static Pool *p = new Pool; // never destroyed: workers are detached and parked
+    return *p;
+}
+
+static Schedule current_schedule = Schedule::Concurrent;
+void set_schedule(Schedule s) { current_schedule = s; }
+Schedule schedule() { return current_schedule; }
+
+// ---- device memory with guard zones --------------------------------------------------------
+
+static const size_t GUARD = 64;
+static const unsigned char GUARD_BYTE = 0xA5;
+static std::mutex memory_mutex;
+static std::map<unsigned char *, size_t> live; // user pointer -> requested bytes
+
+static size_t padded(size_t bytes) { return (bytes + GUARD - 1) / GUARD * GUARD; }
+
+// Verifies (and re-arms) the zones before and after one allocation.
+static bool guards_intact(unsigned char *user, size_t bytes)
+{
+    unsigned char *lo = user - GUARD, *hi = user + bytes, *end = user + padded(bytes) + GUARD;
+    bool ok = true;
+    for (unsigned char *p = lo; p < user; p++) ok &= *p == GUARD_BYTE;
+    for (unsigned char *p = hi; p < end; p++) ok &= *p == GUARD_BYTE;
+    if (!ok) {
+        std::memset(lo, GUARD_BYTE, GUARD);
+        std::memset(hi, GUARD_BYTE, (size_t)(end - hi));
+    }
+    return ok;
+}
+
+static void check_all_guards(const char *kernel)
+{
+    std::lock_guard<std::mutex> g(memory_mutex);
+    for (auto &a : live)
+        if (!guards_intact(a.first, a.second))
+            report(cudaErrorIllegalAddress,
+                   "kernel %s wrote outside a %zu-byte device allocation (within %zu bytes "
+                   "before its start or after its end)", kernel, a.second, GUARD);
+}
+
+// ---- launch -----------------------------------------------------------------------------------
+
+static std::mutex launch_mutex;
+
+void launch(dim3 grid, dim3 block, size_t dynamic_shared, const char *kernel,
+            const std::function<void()> &body)
+{
+    std::lock_guard<std::mutex> g(launch_mutex);
+    unsigned long threads = (unsigned long)block.x * block.y * block.z;
+    if (threads == 0 || threads > 1024 || block.z > 64 || grid.x == 0 || grid.y == 0 ||
+        grid.z == 0 || grid.y > 65535 || grid.z > 65535) {
+        report(cudaErrorInvalidConfiguration,
+               "kernel %s: invalid launch configuration grid (%u,%u,%u) block (%u,%u,%u)", kernel,
+               grid.x, grid.y, grid.z, block.x, block.y, block.z);
+        return;
+    }
+    if (dynamic_shared > 48 * 1024) {
+        report(cudaErrorInvalidValue, "kernel %s: %zu bytes of dynamic shared memory (max 48 KiB)",
+               kernel, dynamic_shared);
+        return;
+    }
+    // Uninitialised shared memory reads as NaN / -1, never as a convenient zero.
+    std::vector<unsigned char> shared(dynamic_shared ? dynamic_shared : 1, 0xFF);
+    for (unsigned z = 0; z < grid.z; z++)
+        for (unsigned y = 0; y < grid.y; y++)
+            for (unsigned x = 0; x < grid.x; x++) {
+                Block b;
+                b.n = (int)threads;
+                b.sched = current_schedule;
+                b.state.assign(threads, RUNNABLE);
+                b.waiting_on.assign(threads, nullptr);
+                b.block_barrier.expected = (int)threads;
+                b.warp_barrier.resize((threads + 31) / 32);
+                for (size_t w = 0; w < b.warp_barrier.size(); w++)
+                    b.warp_barrier[w].expected = (int)std::min<size_t>(32, threads - 32 * w);
+                b.warp_slot.assign(b.warp_barrier.size() * 32, 0);
+                b.dyn_shared = shared.data();
+                b.idx = dim3(x, y, z);
+                b.dim = block;
+                b.grid = grid;
+                b.kernel = kernel;
+                if (b.serialized()) b.baton = b.next_runnable();
+                pool().run_block(b, body);
+            }
+    check_all_guards(kernel);
+}
+
+} // namespace simt
+
+// ---- runtime API ------------------------------------------------------------------------------
+
+using namespace simt;
+
+cudaError_t cudaMalloc(void **p, size_t bytes)
+{
+    if (!p) return cudaErrorInvalidValue;
+    unsigned char *raw = static_cast<unsigned char *>(std::malloc(padded(bytes) + 2 * GUARD));
+    if (!raw) {
+        *p = nullptr;
+        return cudaErrorMemoryAllocation;
+    }
+    unsigned char *user = raw + GUARD;
+    std::memset(raw, GUARD_BYTE, GUARD);
+    std::memset(user + bytes, GUARD_BYTE, padded(bytes) - bytes + GUARD);
+    std::lock_guard<std::mutex> g(memory_mutex);
+    live[user] = bytes;
+    *p = user;
+    return cudaSuccess;
+}
+
+cudaError_t cudaFree(void *p)
+{
+    if (!p) return cudaSuccess;
+    unsigned char *user = static_cast<unsigned char *>(p);
+    std::lock_guard<std::mutex> g(memory_mutex);
+    auto it = live.find(user);
+    if (it == live.end()) return cudaErrorInvalidValue;
+    if (!guards_intact(user, it->second))
+        report(cudaErrorIllegalAddress, "cudaFree: a %zu-byte allocation was written out of bounds",
+               it->second);
+    live.erase(it);
+    std::free(user - GUARD);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind)
+{
+    if (bytes && (!dst || !src)) return cudaErrorInvalidValue;
+    if (bytes) std::memmove(dst, src, bytes);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemset(void *p, int value, size_t bytes)
+{
+    if (bytes && !p) return cudaErrorInvalidValue;
+    if (bytes) std::memset(p, value, bytes);
+    return cudaSuccess;
+}
+
+cudaError_t cudaDeviceSynchronize(void)
+{
+    std::lock_guard<std::mutex> g(error_mutex);
+    return sticky_error;
+}
+
+cudaError_t cudaPeekAtLastError(void) { return cudaDeviceSynchronize(); }
+
+cudaError_t cudaGetLastError(void)
+{
+    std::lock_guard<std::mutex> g(error_mutex);
+    cudaError_t e = sticky_error;
+    sticky_error = cudaSuccess;
+    return e;
+}
+
+const char *cudaGetErrorString(cudaError_t e)
+{
+    switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorIllegalAddress: return "an illegal memory access was encountered";
+    case cudaErrorLaunchFailure: return "unspecified launch failure";
+    }
+    return "unknown error";
+}
+
+cudaError_t cudaGetDeviceCount(int *n)
+{
+    *n = 1; // the SIMT host itself
+    return cudaSuccess;
+}
+
+struct SimtEvent {
+    std::chrono::steady_clock::time_point t;
+};
+
+cudaError_t cudaEventCreate(cudaEvent_t *e)
+{
+    *e = new SimtEvent;
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t)
+{
+    e->t = std::chrono::steady_clock::now(); // launches are synchronous on the host
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventSynchronize(cudaEvent_t) { return cudaSuccess; }
+
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end)
+{
+    *ms = std::chrono::duration<float, std::milli>(end->t - start->t).count();
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventDestroy(cudaEvent_t e)
+{
+    delete e;
+    return cudaSuccess;
+}
+
+namespace simt {
+const char *last_report_cstr()
+{
+    static thread_local std::string copy;
+    std::lock_guard<std::mutex> g(error_mutex);
+    copy = last_message;
+    return copy.c_str();
+}
+} // namespace simt

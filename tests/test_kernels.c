@@ -1,0 +1,317 @@
+/* test_kernels.c — the SIMT host's own tests (and, in a CUDA=1 build, the same kernels on the
+ * GPU): each kernel's result against a plain CPU computation, under every thread order the
+ * host offers; planted bugs must be caught; cuBLAS calls against a plain triple loop. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda/kernel_checks.h"
+#include "test_util.h"
+
+/* Runs `check` once per thread order, naming the order when something fails. */
+#define FOR_EACH_SCHEDULE(sched_name)                                                              \
+    for (int s_ = 0; s_ < kc_schedule_count(); s_++)                                              \
+        for (const char *sched_name = kc_use_schedule(s_); sched_name; sched_name = NULL)
+
+static void reset_schedule(void) { kc_use_schedule(0); }
+
+static float *rand_floats(Rng *r, int n)
+{
+    float *x = malloc((size_t)n * sizeof *x);
+    for (int i = 0; i < n; i++) x[i] = (float)rng_gaussian(r);
+    return x;
+}
+
+static void check_block_sums(int n, const char *sched)
+{
+    Rng r;
+    rng_seed(&r, (uint64_t)n);
+    float *x = rand_floats(&r, n);
+    int blocks = (n + 255) / 256;
+    float *p = calloc((size_t)blocks, sizeof *p);
+    CU_ASSERT_EQUAL_FATAL(kc_block_sums(p, x, n), 0);
+    for (int b = 0; b < blocks; b++) {
+        double want = 0;
+        for (int i = b * 256; i < n && i < (b + 1) * 256; i++) want += x[i];
+        char what[80];
+        snprintf(what, sizeof what, "block %d sum, %s order", b, sched);
+        ASSERT_BELOW(fabs(p[b] - want), 1e-4 * (1 + fabs(want)), what);
+    }
+    free(x), free(p);
+}
+
+static void test_shared_memory_reduction(void)
+{
+    FOR_EACH_SCHEDULE(sched) {
+        check_block_sums(1000, sched);
+        check_block_sums(256, sched);
+        check_block_sums(1, sched);
+    }
+    reset_schedule();
+}
+
+static void test_warp_shuffles(void)
+{
+    const int n = 1000; /* 11 blocks of 96; the last partly out of range */
+    Rng r;
+    rng_seed(&r, 9);
+    float *x = rand_floats(&r, n), total, *wt = malloc(n * sizeof *wt), *bc = malloc(n * sizeof *bc);
+    int warps = (n + 95) / 96 * 3, *pos = calloc((size_t)warps, sizeof *pos);
+    FOR_EACH_SCHEDULE(sched) {
+        CU_ASSERT_EQUAL_FATAL(kc_warp_ops(&total, wt, pos, bc, x, n), 0);
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += x[i];
+        ASSERT_BELOW(fabs(total - sum), 1e-3, "shfl_down total + float atomicAdd");
+        for (int w = 0; w < warps; w++) {
+            double ws = 0;
+            int count = 0;
+            for (int i = w * 32; i < n && i < (w + 1) * 32; i++) ws += x[i], count += x[i] > 0;
+            CU_ASSERT_EQUAL(pos[w], count); /* ballot + popc */
+            for (int i = w * 32; i < n && i < (w + 1) * 32; i++) {
+                ASSERT_BELOW(fabs(wt[i] - ws), 1e-4, "shfl_xor all-reduce");
+                CU_ASSERT_EQUAL(bc[i], x[w * 32]); /* shfl from lane 0 */
+            }
+        }
+    }
+    reset_schedule();
+    free(x), free(wt), free(bc), free(pos);
+}
+
+static void test_atomics_histogram(void)
+{
+    const int n = 10007, nbins = 17;
+    Rng r;
+    rng_seed(&r, 10);
+    int *v = malloc(n * sizeof *v), bins[17], want[17] = {0}, mx = -1, want_mx = 0;
+    for (int i = 0; i < n; i++) v[i] = (int)rng_below(&r, 100000), want[v[i] % nbins]++;
+    for (int i = 0; i < n; i++) want_mx = v[i] > want_mx ? v[i] : want_mx;
+    FOR_EACH_SCHEDULE(sched) {
+        CU_ASSERT_EQUAL_FATAL(kc_histogram(bins, &mx, v, n, nbins), 0);
+        CU_ASSERT_EQUAL(memcmp(bins, want, sizeof want), 0);
+        CU_ASSERT_EQUAL(mx, want_mx);
+    }
+    reset_schedule();
+    free(v);
+}
+
+static void test_tiled_transpose(void)
+{
+    static const int shapes[][2] = {{77, 45}, {32, 32}, {1, 50}, {100, 3}};
+    Rng r;
+    rng_seed(&r, 11);
+    FOR_EACH_SCHEDULE(sched) {
+        for (int s = 0; s < 4; s++) {
+            int rows = shapes[s][0], cols = shapes[s][1];
+            float *in = rand_floats(&r, rows * cols), *out = calloc((size_t)rows * cols, sizeof *out);
+            CU_ASSERT_EQUAL_FATAL(kc_transpose(out, in, rows, cols), 0);
+            int wrong = 0;
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < cols; j++) wrong += out[(size_t)j * rows + i] != in[(size_t)i * cols + j];
+            CU_ASSERT_EQUAL(wrong, 0);
+            free(in), free(out);
+        }
+    }
+    reset_schedule();
+}
+
+static void test_dynamic_shared_memory(void)
+{
+    const int n = 1000, block = 128;
+    Rng r;
+    rng_seed(&r, 12);
+    float *x = rand_floats(&r, n), *out = calloc(n, sizeof *out);
+    FOR_EACH_SCHEDULE(sched) {
+        CU_ASSERT_EQUAL_FATAL(kc_block_reverse(out, x, n, block), 0);
+        int wrong = 0;
+        for (int b = 0; b * block < n; b++) {
+            int base = b * block, valid = n - base < block ? n - base : block;
+            for (int t = 0; t < valid; t++) wrong += out[base + t] != x[base + valid - 1 - t];
+        }
+        CU_ASSERT_EQUAL(wrong, 0);
+    }
+    reset_schedule();
+    free(x), free(out);
+}
+
+static void test_odd_3d_grids(void)
+{
+    static const int cases[][6] = {{13, 7, 5, 5, 3, 2}, {1, 1, 1, 1, 1, 1}, {33, 2, 3, 32, 1, 1}};
+    FOR_EACH_SCHEDULE(sched) {
+        for (int c = 0; c < 3; c++) {
+            int nx = cases[c][0], ny = cases[c][1], nz = cases[c][2], n = nx * ny * nz, wrong = 0;
+            int *out = malloc((size_t)n * sizeof *out);
+            for (int i = 0; i < n; i++) out[i] = -1;
+            CU_ASSERT_EQUAL_FATAL(kc_index3d(out, nx, ny, nz, cases[c][3], cases[c][4], cases[c][5]), 0);
+            for (int z = 0; z < nz; z++)
+                for (int y = 0; y < ny; y++)
+                    for (int x = 0; x < nx; x++) wrong += out[(z * ny + y) * nx + x] != x + 1000 * y + 1000000 * z;
+            CU_ASSERT_EQUAL(wrong, 0);
+            free(out);
+        }
+    }
+    reset_schedule();
+}
+
+/* ---- planted bugs: the host must catch them ------------------------------------------------- */
+
+static void test_planted_missing_syncthreads(void)
+{
+    if (!kc_on_simt_host()) return; /* on a GPU: compute-sanitizer racecheck's job */
+    const int n = 512;
+    Rng r;
+    rng_seed(&r, 13);
+    float *x = rand_floats(&r, n), p[2];
+    int caught = 0;
+    for (int s = 0; s < kc_schedule_count(); s++) {
+        kc_use_schedule(s);
+        CU_ASSERT_EQUAL(kc_block_sums_missing_sync(p, x, n), 0);
+        for (int b = 0; b < 2; b++) {
+            double want = 0;
+            for (int i = b * 256; i < (b + 1) * 256; i++) want += x[i];
+            caught |= fabs(p[b] - want) > 1e-3;
+        }
+    }
+    reset_schedule();
+    CU_ASSERT(caught); /* wrong under at least one thread order, every run */
+    free(x);
+}
+
+static void test_planted_out_of_range_write(void)
+{
+    if (!kc_on_simt_host()) return; /* on a GPU: compute-sanitizer memcheck's job */
+    CU_ASSERT_EQUAL(kc_write_past_end(100), 700 /* cudaErrorIllegalAddress */);
+    CU_ASSERT_PTR_NOT_NULL(strstr(kc_last_error(), "write_past_end_kernel"));
+    CU_ASSERT_EQUAL(kc_block_sums((float[1]){0}, (float[1]){1}, 1), 0); /* error was cleared */
+}
+
+static void test_divergent_syncthreads_reported(void)
+{
+    if (!kc_on_simt_host()) return; /* undefined behaviour on a GPU: may hang */
+    FOR_EACH_SCHEDULE(sched) {
+        CU_ASSERT_EQUAL(kc_divergent_syncthreads(), 719 /* cudaErrorLaunchFailure */);
+        CU_ASSERT_PTR_NOT_NULL(strstr(kc_last_error(), "__syncthreads"));
+    }
+    reset_schedule();
+}
+
+static void test_bad_launch_configuration(void)
+{
+    CU_ASSERT_EQUAL(kc_launch_too_many_threads(), 9 /* cudaErrorInvalidConfiguration */);
+}
+
+/* ---- cuBLAS semantics --------------------------------------------------------------------------- */
+
+/* C = alpha op(A) op(B) + beta C in double, column-major; beta == 0 ignores C. */
+static void gemm_loop(int ta, int tb, int m, int n, int k, double alpha, const float *A, int lda,
+                      const float *B, int ldb, double beta, const float *C0, double *C, int ldc)
+{
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < m; i++) {
+            double s = 0;
+            for (int l = 0; l < k; l++) {
+                double a = ta ? A[l + (size_t)i * lda] : A[i + (size_t)l * lda];
+                double b = tb ? B[j + (size_t)l * ldb] : B[l + (size_t)j * ldb];
+                s += a * b;
+            }
+            C[i + (size_t)j * ldc] = alpha * s + (beta == 0 ? 0 : beta * C0[i + (size_t)j * ldc]);
+        }
+}
+
+static float *filled(Rng *r, size_t n, float nan_fill)
+{
+    float *x = malloc((n ? n : 1) * sizeof *x);
+    for (size_t i = 0; i < n; i++) x[i] = nan_fill != 0 ? NAN : (float)rng_gaussian(r);
+    return x;
+}
+
+static void test_cublas_sgemm(void)
+{
+    static const int shapes[][3] = {{1, 1, 1}, {5, 7, 3}, {17, 13, 29}, {64, 33, 1}, {3, 40, 8}};
+    static const float scalars[][2] = {{1.5f, 0.0f}, {-0.5f, 2.0f}};
+    Rng r;
+    rng_seed(&r, 14);
+    for (int s = 0; s < 5; s++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                for (int sc = 0; sc < 2; sc++) {
+                    int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+                    int lda = (ta ? k : m) + 3, ldb = (tb ? n : k) + 1, ldc = m + 2;
+                    float alpha = scalars[sc][0], beta = scalars[sc][1];
+                    float *A = filled(&r, (size_t)lda * (ta ? m : k), 0);
+                    float *B = filled(&r, (size_t)ldb * (tb ? k : n), 0);
+                    /* beta == 0: C starts as NaN, which must not leak into the result */
+                    float *C = filled(&r, (size_t)ldc * n, beta == 0);
+                    double *want = calloc((size_t)ldc * n, sizeof *want);
+                    gemm_loop(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, want, ldc);
+                    CU_ASSERT_EQUAL_FATAL(kc_sgemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc), 0);
+                    double worst = 0;
+                    for (int j = 0; j < n; j++)
+                        for (int i = 0; i < m; i++) {
+                            size_t at = i + (size_t)j * ldc;
+                            double e = fabs(C[at] - want[at]) / fmax(1, fabs(want[at]));
+                            worst = isnan(e) || e > worst ? (isnan(e) ? INFINITY : e) : worst;
+                        }
+                    char what[96];
+                    snprintf(what, sizeof what, "sgemm %c%c m%d n%d k%d beta %g", ta ? 'T' : 'N',
+                             tb ? 'T' : 'N', m, n, k, beta);
+                    ASSERT_BELOW(worst, 1e-5, what);
+                    free(A), free(B), free(C), free(want);
+                }
+}
+
+static void test_cublas_strided_batched_and_geam(void)
+{
+    Rng r;
+    rng_seed(&r, 15);
+    const int m = 6, n = 5, k = 4, batch = 3, lda = 7, ldb = 6, ldc = 6; /* A: N, B: T */
+    const long long sa = lda * k + 2, sb = ldb * k + 1, sc = ldc * n;
+    float *A = filled(&r, (size_t)sa * batch, 0), *B = filled(&r, (size_t)sb * batch, 0);
+    float *C = filled(&r, (size_t)sc * batch, 0), *C0 = malloc((size_t)sc * batch * sizeof *C0);
+    memcpy(C0, C, (size_t)sc * batch * sizeof *C);
+    double *want = calloc((size_t)sc * batch, sizeof *want);
+    for (int b = 0; b < batch; b++)
+        gemm_loop(0, 1, m, n, k, 0.75, A + b * sa, lda, B + b * sb, ldb, -1.0, C0 + b * sc, want + b * sc, ldc);
+    CU_ASSERT_EQUAL_FATAL(kc_sgemm_strided_batched(0, 1, m, n, k, 0.75f, A, lda, sa, B, ldb, sb,
+                                                   -1.0f, C, ldc, sc, batch), 0);
+    double worst = 0;
+    for (long long i = 0; i < sc * batch; i++) worst = fmax(worst, fabs(C[i] - want[i]));
+    ASSERT_BELOW(worst, 1e-5, "sgemm strided batched");
+
+    /* geam: C (m x n) = 2 Aᵀ + (-1) B with A stored (n x m), and with beta 0 and B all NaN */
+    float *GA = filled(&r, (size_t)(n + 1) * m, 0), *GB = filled(&r, (size_t)m * n, 0);
+    float *NB = filled(&r, (size_t)m * n, 1), *GC = malloc((size_t)m * n * sizeof *GC);
+    CU_ASSERT_EQUAL_FATAL(kc_sgeam(1, 0, m, n, 2.0f, GA, n + 1, -1.0f, GB, m, GC, m), 0);
+    worst = 0;
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < m; i++)
+            worst = fmax(worst, fabs(GC[i + j * m] - (2.0 * GA[j + i * (n + 1)] - GB[i + j * m])));
+    ASSERT_BELOW(worst, 1e-6, "sgeam transpose-add");
+    CU_ASSERT_EQUAL_FATAL(kc_sgeam(1, 0, m, n, 1.0f, GA, n + 1, 0.0f, NB, m, GC, m), 0);
+    int wrong = 0;
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < m; i++) wrong += GC[i + j * m] != GA[j + i * (n + 1)];
+    CU_ASSERT_EQUAL(wrong, 0); /* beta 0: B never read */
+
+    /* lda smaller than the rows of A: CUBLAS_STATUS_INVALID_VALUE (7) */
+    CU_ASSERT_EQUAL(kc_sgemm(0, 0, m, n, k, 1.0f, A, m - 1, B, k, 0.0f, C, m), -7);
+    free(A), free(B), free(C), free(C0), free(want), free(GA), free(GB), free(NB), free(GC);
+}
+
+void register_kernel_suite(void)
+{
+    static const CU_TestInfo tests[] = {
+        {"shared-memory tree reduction", test_shared_memory_reduction},
+        {"warp shuffles, ballot, float atomicAdd", test_warp_shuffles},
+        {"integer atomics histogram and atomicMax", test_atomics_histogram},
+        {"2-D tiled transpose, padded shared tile", test_tiled_transpose},
+        {"dynamic shared memory", test_dynamic_shared_memory},
+        {"odd 3-D grids with bounds checks", test_odd_3d_grids},
+        {"planted bug: missing __syncthreads is caught", test_planted_missing_syncthreads},
+        {"planted bug: out-of-range write is reported", test_planted_out_of_range_write},
+        {"__syncthreads in divergent code is reported, not hung", test_divergent_syncthreads_reported},
+        {"invalid launch configuration", test_bad_launch_configuration},
+        {"cuBLAS sgemm: every op pair, odd sizes, leading dims", test_cublas_sgemm},
+        {"cuBLAS strided batched gemm, geam, argument checks", test_cublas_strided_batched_and_geam},
+        CU_TEST_INFO_NULL};
+    add_suite(kc_on_simt_host() ? "kernels on the SIMT host" : "kernels on the GPU", tests);
+}
