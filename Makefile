@@ -65,7 +65,7 @@ $(BUILD)/%.cu.o: %.cu
 endif
 
 $(LIB): $(call obj,$(LIB_SRC))
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 nndl: $(call obj,$(MAIN_SRC) $(BENCH_SRC)) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
