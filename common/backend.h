@@ -45,7 +45,8 @@ typedef struct Backend {
     void (*copy)(void *dst, const void *src, size_t bytes);
     void (*fill)(float *x, float value, size_t n);
 
-    /* affine: x (N, D), w (D, M), b (M), out (N, M) */
+    /* affine: x (N, D), w (D, M), b (M), out (N, M); backward skips dx when it is NULL (the
+     * first layer's input gradient is never needed) */
     void (*affine_forward)(float *out, const float *x, const float *w, const float *b, int N,
                            int D, int M);
     void (*affine_backward)(float *dx, float *dw, float *db, const float *dout, const float *x,
@@ -54,7 +55,8 @@ typedef struct Backend {
     void (*relu_forward)(float *out, const float *x, size_t n);
     void (*relu_backward)(float *dx, const float *dout, const float *x, size_t n);
 
-    /* conv: scratch of conv_workspace(g) floats, allocated by the caller */
+    /* conv: scratch of conv_workspace(g) floats, allocated by the caller; backward skips dx
+     * when it is NULL */
     size_t (*conv_workspace)(const ConvGeom *g);
     void (*conv_forward)(float *out, const float *x, const float *w, const float *b,
                          const ConvGeom *g, float *ws);

@@ -85,6 +85,7 @@ void cpu_conv_backward(float *dx, float *dw, float *db, const float *dout, const
         im2col(cols, x + img, g);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->F, K, P, 1.0f, dout_n, P, cols,
                     P, n ? 1.0f : 0.0f, dw, K);
+        if (!dx) continue;
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, g->F, 1.0f, w, K, dout_n, P,
                     0.0f, dcols, P);
         col2im(dx + img, dcols, g);

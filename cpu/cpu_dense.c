@@ -22,8 +22,9 @@ void cpu_affine_backward(float *dx, float *dw, float *db, const float *dout, con
         for (int m = 0; m < M; m++) db[m] += dout[(size_t)n * M + m];
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, M, N, 1.0f, x, D, dout, M, 0.0f, dw,
                 M);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, D, M, 1.0f, dout, M, w, M, 0.0f, dx,
-                D);
+    if (dx)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, D, M, 1.0f, dout, M, w, M, 0.0f,
+                    dx, D);
 }
 
 void cpu_relu_forward(float *out, const float *x, size_t n)

@@ -1,0 +1,75 @@
+/* model.h — a network built from a layer spec (model_spec.h), running on one backend.
+ *
+ * Holds the parameters (weights, biases, batchnorm gamma/beta) with their gradients, the
+ * batchnorm running statistics, and per-layer activations for up to max_batch examples. Names
+ * follow the seed: W1, b1 for the first conv/affine layer, gamma1, beta1 for a batchnorm after
+ * it, and so on. Weights start as weight_scale * N(0, 1) drawn on the host from one seeded
+ * generator, then uploaded, so a seed gives the same model on every device. The loss is the
+ * seed's: data loss + 0.5 * reg * sum(W^2) over weights only (not biases, gamma, beta). */
+#ifndef NNDL_MODEL_H
+#define NNDL_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "model_spec.h"
+
+typedef enum LossKind { LOSS_SOFTMAX, LOSS_SVM } LossKind;
+
+typedef struct Param {
+    char name[16];
+    size_t n;
+    int is_weight;              /* L2 regularised */
+    float *w, *dw;              /* device */
+} Param;
+
+typedef struct Layer {
+    LayerSpec spec;
+    int in[3], out[3];          /* per-example shape (C, H, W); a vector of D is (D, 1, 1) */
+    int spatial;                /* the input is a feature map, not a flat vector */
+    int w, b, gamma, beta;      /* indices into Model.params, -1 if none */
+    float *running_mean, *running_var, *mean, *inv_std; /* batchnorm, device, (C) */
+    float *act;                 /* output activations for max_batch examples, device */
+} Layer;
+
+typedef struct Model {
+    const Backend *be;
+    char spec[MODEL_SPEC_MAX];  /* canonical spec text */
+    int in_c, in_h, in_w, num_classes, max_batch;
+    float reg;
+    LossKind loss;
+    uint64_t seed;              /* weights and dropout masks */
+    int n_layers;
+    Layer layers[MODEL_MAX_LAYERS];
+    int n_params;
+    Param params[2 * MODEL_MAX_LAYERS];
+    float *x;                   /* input staging, device */
+    int *labels;                /* device */
+    float *grad[2];             /* ping-pong activation gradients, device */
+    float *ws;                  /* conv workspace, device */
+    float *host_scores;         /* (max_batch, classes) */
+} Model;
+
+/* Validates every layer's shapes against the input (C, H, W) and allocates. */
+int model_init(Model *m, const Backend *be, const char *spec, int C, int H, int W,
+               float weight_scale, float reg, LossKind loss, uint64_t seed, int max_batch);
+void model_free(Model *m);
+
+/* Training step's loss: forward in train mode (batch statistics, dropout with the mask of
+ * `step`), loss + L2, backward filling every Param.dw. X (N, C, H, W) and y are host arrays. */
+double model_loss(Model *m, const float *X, const int *y, int N, uint64_t step);
+
+/* Test mode (running statistics, no dropout): class scores (N, classes) into host memory. */
+int model_scores(Model *m, float *scores, const float *X, int N);
+
+/* Predicted labels for N examples, in batches of at most max_batch. */
+int model_predict(Model *m, int *pred, const float *X, int N);
+
+/* Everything that defines the trained model (params, then batchnorm running statistics) as one
+ * flat host array of model_state_size floats: for best-params snapshots and checkpoints. */
+size_t model_state_size(const Model *m);
+void model_state_save(const Model *m, float *host);
+void model_state_load(Model *m, const float *host);
+
+#endif

@@ -1,0 +1,137 @@
+/* cifar10.c — reading the CIFAR-10 binary batches and preprocessing them (see cifar10.h). */
+#include "cifar10.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+const char *const cifar10_class_names[CIFAR10_CLASSES] = {
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
+
+int dataset_alloc(Dataset *d, int n, int c, int h, int w)
+{
+    *d = (Dataset){n, c, h, w, NULL, NULL};
+    size_t values = (size_t)n * c * h * w;
+    d->x = malloc((values ? values : 1) * sizeof *d->x);
+    d->y = malloc((n ? (size_t)n : 1) * sizeof *d->y);
+    if (!d->x || !d->y) {
+        dataset_free(d);
+        return nndl_fail("out of memory for %d examples of (%d, %d, %d)", n, c, h, w);
+    }
+    return NNDL_OK;
+}
+
+void dataset_free(Dataset *d)
+{
+    free(d->x);
+    free(d->y);
+    d->x = NULL;
+    d->y = NULL;
+}
+
+/* Reads records [first, first + count) of one batch file into dst starting at example `at`. */
+static int read_records(Dataset *dst, int at, const char *dir, const char *file, int first,
+                        int count)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return nndl_fail("cannot open CIFAR-10 file %s: %s (fetch the data set with "
+                         "`make cifar10`, or point --data at a cifar-10-batches-bin directory)",
+                         path, strerror(errno));
+    long expected = (long)CIFAR10_RECORDS_PER_FILE * CIFAR10_RECORD_BYTES;
+    if (fseek(f, 0, SEEK_END) != 0 || ftell(f) != expected) {
+        long size = ftell(f);
+        fclose(f);
+        return nndl_fail("CIFAR-10 file %s has %ld bytes, expected %ld (10000 records of 3073 "
+                         "bytes): truncated or not a CIFAR-10 binary batch", path, size, expected);
+    }
+    unsigned char rec[CIFAR10_RECORD_BYTES];
+    fseek(f, (long)first * CIFAR10_RECORD_BYTES, SEEK_SET);
+    for (int r = 0; r < count; r++) {
+        if (fread(rec, 1, sizeof rec, f) != sizeof rec) {
+            fclose(f);
+            return nndl_fail("CIFAR-10 file %s: read error at record %d", path, first + r);
+        }
+        if (rec[0] >= CIFAR10_CLASSES) {
+            fclose(f);
+            return nndl_fail("CIFAR-10 file %s: record %d has label %d, expected 0..9: not a "
+                             "CIFAR-10 binary batch", path, first + r, rec[0]);
+        }
+        dst->y[at + r] = rec[0];
+        float *img = dst->x + (size_t)(at + r) * CIFAR10_IMAGE_BYTES;
+        for (int i = 0; i < CIFAR10_IMAGE_BYTES; i++) img[i] = rec[1 + i];
+    }
+    fclose(f);
+    return NNDL_OK;
+}
+
+/* Training records [first, first + count) across data_batch_1..5. */
+static int read_training_range(Dataset *dst, const char *dir, int first, int count)
+{
+    for (int done = 0; done < count;) {
+        int record = first + done, file = record / CIFAR10_RECORDS_PER_FILE;
+        int offset = record % CIFAR10_RECORDS_PER_FILE;
+        int take = CIFAR10_RECORDS_PER_FILE - offset;
+        if (take > count - done) take = count - done;
+        char name[32];
+        snprintf(name, sizeof name, "data_batch_%d.bin", file + 1);
+        if (read_records(dst, done, dir, name, offset, take) != NNDL_OK) return NNDL_ERR;
+        done += take;
+    }
+    return NNDL_OK;
+}
+
+static void subtract(Dataset *d, const float *mean)
+{
+    for (int n = 0; n < d->n; n++)
+        for (int i = 0; i < CIFAR10_IMAGE_BYTES; i++) d->x[(size_t)n * CIFAR10_IMAGE_BYTES + i] -= mean[i];
+}
+
+int cifar10_load(Cifar10 *out, const char *dir, int num_train, int num_val, int num_test)
+{
+    memset(out, 0, sizeof *out);
+    if (num_train <= 0 || num_val < 0 || num_test < 0 ||
+        num_train + num_val > CIFAR10_TRAIN_RECORDS || num_test > CIFAR10_RECORDS_PER_FILE)
+        return nndl_fail("CIFAR-10 split sizes train %d, val %d, test %d impossible: train must "
+                         "be positive, train + val at most 50000, test at most 10000",
+                         num_train, num_val, num_test);
+    if (dataset_alloc(&out->train, num_train, 3, 32, 32) != NNDL_OK ||
+        dataset_alloc(&out->val, num_val, 3, 32, 32) != NNDL_OK ||
+        dataset_alloc(&out->test, num_test, 3, 32, 32) != NNDL_OK ||
+        !(out->mean_image = calloc(CIFAR10_IMAGE_BYTES, sizeof(float))))
+        goto fail;
+    if (read_training_range(&out->train, dir, 0, num_train) != NNDL_OK ||
+        read_training_range(&out->val, dir, num_train, num_val) != NNDL_OK ||
+        (num_test && read_records(&out->test, 0, dir, "test_batch.bin", 0, num_test) != NNDL_OK))
+        goto fail;
+    double *sum = calloc(CIFAR10_IMAGE_BYTES, sizeof *sum);
+    for (int n = 0; n < num_train; n++)
+        for (int i = 0; i < CIFAR10_IMAGE_BYTES; i++) sum[i] += out->train.x[(size_t)n * CIFAR10_IMAGE_BYTES + i];
+    for (int i = 0; i < CIFAR10_IMAGE_BYTES; i++) out->mean_image[i] = (float)(sum[i] / num_train);
+    free(sum);
+    subtract(&out->train, out->mean_image);
+    subtract(&out->val, out->mean_image);
+    subtract(&out->test, out->mean_image);
+    return NNDL_OK;
+fail:
+    {
+        char why[512];
+        snprintf(why, sizeof why, "%s", nndl_last_error());
+        cifar10_free(out);
+        return nndl_fail("%s", why);
+    }
+}
+
+void cifar10_free(Cifar10 *d)
+{
+    dataset_free(&d->train);
+    dataset_free(&d->val);
+    dataset_free(&d->test);
+    free(d->mean_image);
+    d->mean_image = NULL;
+}
