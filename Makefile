@@ -26,7 +26,7 @@ BUILD    ?= build
 endif
 
 # --- sources -----------------------------------------------------------------------------------
-MAIN_SRC   := common/nndl_main.c
+MAIN_SRC   := common/nndl_main.c common/cli_train.c common/cli_eval.c
 LIB_SRC    := $(filter-out $(MAIN_SRC),$(wildcard common/*.c cpu/*.c cpu/reference/*.c data/*.c)) \
               cuda/cuda_unavailable.c
 BENCH_SRC  := $(wildcard bench/*.c)

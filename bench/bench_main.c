@@ -3,10 +3,12 @@
 #include <string.h>
 
 int bench_layers(void); /* bench_layers.c */
+int bench_train(void);  /* bench_train.c */
 
 int bench_main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "layers") == 0) return bench_layers();
-    fprintf(stderr, "usage: nndl bench layers\n");
+    if (argc >= 2 && strcmp(argv[1], "train") == 0) return bench_train();
+    fprintf(stderr, "usage: nndl bench layers | nndl bench train\n");
     return 2;
 }

@@ -3,13 +3,18 @@
 #include <string.h>
 
 int bench_main(int argc, char **argv); /* bench/bench_main.c */
+int cli_train(int argc, char **argv);  /* cli_train.c */
+int cli_eval(int argc, char **argv);   /* cli_eval.c */
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: nndl <command> [options]\n"
             "commands:\n"
+            "  train           train a network on CIFAR-10 (nndl train --help)\n"
+            "  eval            test accuracy of a checkpoint (nndl eval --help)\n"
             "  bench layers    seed timing table: naive vs fast conv and max pool\n"
+            "  bench train     training throughput of the seed's batchnorm CNN\n"
             "  help            this text\n");
 }
 
@@ -20,6 +25,8 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "bench") == 0) return bench_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "train") == 0) return cli_train(argc - 1, argv + 1);
+    if (strcmp(argv[1], "eval") == 0) return cli_eval(argc - 1, argv + 1);
     fprintf(stderr, "nndl: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -1,5 +1,5 @@
-/* cuda_unavailable.c — linked instead of the CUDA backend when the build had no nvcc, so that
- * asking for "cuda" is an ordinary, explained failure. */
+/* cuda_unavailable.c — linked while there is no CUDA backend in the build, so that asking for
+ * "cuda" is an ordinary, explained failure. */
 #include <stddef.h>
 
 #include "backend.h"
@@ -7,7 +7,7 @@
 
 const Backend *cuda_backend_probe(void)
 {
-    nndl_fail("cuda: this nndl was built without CUDA (no nvcc found at build time; "
-              "rebuild with CUDA=1 and nvcc on PATH)");
+    nndl_fail("cuda: no CUDA backend in this build (the layer kernels are not written yet; "
+              "the CPU backend is used instead)");
     return NULL;
 }

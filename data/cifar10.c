@@ -135,3 +135,16 @@ void cifar10_free(Cifar10 *d)
     free(d->mean_image);
     d->mean_image = NULL;
 }
+
+int cifar10_load_test(Dataset *test, const char *dir, int num_test, const float *mean_image)
+{
+    if (num_test <= 0 || num_test > CIFAR10_RECORDS_PER_FILE)
+        return nndl_fail("CIFAR-10: %d test examples requested, expected 1..10000", num_test);
+    if (dataset_alloc(test, num_test, 3, 32, 32) != NNDL_OK) return NNDL_ERR;
+    if (read_records(test, 0, dir, "test_batch.bin", 0, num_test) != NNDL_OK) {
+        dataset_free(test);
+        return NNDL_ERR;
+    }
+    if (mean_image) subtract(test, mean_image);
+    return NNDL_OK;
+}

@@ -33,6 +33,9 @@ typedef struct Cifar10 {
 int cifar10_load(Cifar10 *out, const char *dir, int num_train, int num_val, int num_test);
 void cifar10_free(Cifar10 *d);
 
+/* The first num_test test records, with a given mean image (from a checkpoint) subtracted. */
+int cifar10_load_test(Dataset *test, const char *dir, int num_test, const float *mean_image);
+
 /* Names of the ten classes, index = label. */
 extern const char *const cifar10_class_names[CIFAR10_CLASSES];
 

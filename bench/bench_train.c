@@ -1,0 +1,75 @@
+/* bench_train.c — training throughput of the seed's batchnorm CNN (conv64x3-bn-relu-pool2-
+ * affine500-bn-relu-affine10, Adam) on synthetic CIFAR-shaped data, at batch 50 and 1000:
+ * images/s, achieved GFLOP/s, and the process's peak RSS after the batch-1000 run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "model.h"
+#include "progress.h"
+#include "rng.h"
+#include "solver.h"
+
+#define SEED_CNN "conv64x3-bn-relu-pool2-affine500-bn-relu-affine10"
+
+/* Multiply-adds of one forward pass of SEED_CNN per image; a training step is ~3x that. */
+static double forward_macs(void)
+{
+    double conv = 64.0 * 3 * 3 * 3 * 32 * 32, hidden = 64.0 * 16 * 16 * 500, out = 500.0 * 10;
+    return conv + hidden + out;
+}
+
+static double bench_batch(const Backend *be, int batch, double seconds, int *iters_out)
+{
+    Dataset d;
+    int n = batch * 4;
+    dataset_alloc(&d, n, 3, 32, 32);
+    Rng r;
+    rng_seed(&r, 1);
+    for (size_t i = 0; i < (size_t)n * 3072; i++) d.x[i] = (float)(60 * rng_gaussian(&r));
+    for (int i = 0; i < n; i++) d.y[i] = (int)rng_below(&r, 10);
+    Model m;
+    model_init(&m, be, SEED_CNN, 3, 32, 32, 1e-3f, 1e-3f, LOSS_SOFTMAX, 0, batch);
+    SolverConfig cfg = solver_config_default();
+    cfg.optim = optim_config_default(UPDATE_ADAM);
+    cfg.batch_size = batch;
+    cfg.verbose = 0;
+    Solver s;
+    solver_init(&s, &m, &d, NULL, &cfg);
+    int *idx = malloc((size_t)batch * sizeof *idx);
+    for (int i = 0; i < batch; i++) idx[i] = (int)rng_below(&r, (uint32_t)n);
+    solver_step(&s, idx, batch); /* warm-up: page faults, BLAS threads */
+    int iters = 0;
+    double t0 = now_seconds(), t;
+    do {
+        solver_step(&s, idx, batch);
+        iters++;
+        t = now_seconds() - t0;
+    } while (t < seconds);
+    free(idx);
+    solver_free(&s);
+    model_free(&m);
+    dataset_free(&d);
+    *iters_out = iters;
+    return (double)iters * batch / t;
+}
+
+int bench_train(void)
+{
+    const Backend *be = backend_get("cpu");
+    printf("nndl bench train — %s, Adam, synthetic data, device %s\n\n", SEED_CNN, be->name);
+    printf("| batch | steps timed | images/s | GFLOP/s (3 x forward MACs x 2) |\n");
+    printf("|-------|-------------|----------|-------------------------------|\n");
+    int batches[2] = {50, 1000};
+    for (int k = 0; k < 2; k++) {
+        int iters;
+        double ips = bench_batch(be, batches[k], batches[k] == 50 ? 5.0 : 10.0, &iters);
+        printf("| %5d | %11d | %8.1f | %29.1f |\n", batches[k], iters, ips, ips * 3 * 2 * forward_macs() / 1e9);
+        fflush(stdout);
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("\npeak RSS of the process (after the batch-1000 run): %.1f MiB\n", ru.ru_maxrss / 1024.0);
+    return 0;
+}

@@ -1,0 +1,81 @@
+/* cli_eval.c — `nndl eval`: test accuracy of a checkpoint. The model is rebuilt from the spec
+ * the checkpoint stores, and the test images get the training mean image it stores. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "cifar10.h"
+#include "cli_args.h"
+#include "error.h"
+#include "model.h"
+
+static void eval_usage(FILE *f)
+{
+    fprintf(f, "usage: nndl eval --checkpoint FILE [--data DIR] [--num-test N] [--device D]\n"
+               "  test accuracy on the first N test images [1000] (N up to 10000; see README on the\n"
+               "  test batch shipped here, whose records past 1016 are rebuilt from a lossy copy)\n");
+}
+
+static const struct option eval_flags[] = {{"checkpoint", 1, 0, 'c'}, {"data", 1, 0, 'd'},
+                                           {"num-test", 1, 0, 'n'},   {"device", 1, 0, 'x'},
+                                           {"help", 0, 0, 'h'},       {0, 0, 0, 0}};
+
+static int run_eval(const char *ckpt, const char *dir, int num_test, const char *device)
+{
+    const Backend *be = strcmp(device, "auto") == 0 ? backend_auto(&(const char *){NULL}) : backend_get(device);
+    CheckpointInfo info;
+    if (!be || checkpoint_read_info(ckpt, &info) != NNDL_OK) return 1;
+    Model m;
+    if (model_init(&m, be, info.spec, info.in_c, info.in_h, info.in_w, 1e-3f, 0, (LossKind)info.loss, 0, 100) != NNDL_OK)
+        return 1;
+    float *mean = NULL;
+    Dataset test = {0};
+    int rc = 1;
+    if (checkpoint_load_model(&m, &mean, ckpt) == NNDL_OK && cifar10_load_test(&test, dir, num_test, mean) == NNDL_OK) {
+        int *pred = malloc((size_t)num_test * sizeof *pred), correct = 0;
+        model_predict(&m, pred, test.x, test.n);
+        for (int i = 0; i < test.n; i++) correct += pred[i] == test.y[i];
+        printf("checkpoint %s: %s, epoch %d, best val acc %f\n", ckpt, info.spec, info.epoch, info.best_val_acc);
+        printf("test acc: %f (%d / %d, on %s)\n", (double)correct / test.n, correct, test.n, be->name);
+        free(pred);
+        rc = 0;
+    }
+    dataset_free(&test);
+    free(mean);
+    model_free(&m);
+    return rc;
+}
+
+int cli_eval(int argc, char **argv)
+{
+    const char *ckpt = NULL, *dir = "data/cifar-10-batches-bin", *device = "auto";
+    int num_test = 1000, c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", eval_flags, NULL)) != -1) {
+        int rc = NNDL_OK;
+        switch (c) {
+        case 'c': ckpt = optarg; break;
+        case 'd': dir = optarg; break;
+        case 'x': device = optarg; break;
+        case 'n': rc = arg_int("--num-test", optarg, 1, CIFAR10_RECORDS_PER_FILE, &num_test); break;
+        case 'h': eval_usage(stdout); return 0;
+        default: rc = nndl_fail("unknown option or missing value '%s'", argv[optind - 1]);
+        }
+        if (rc != NNDL_OK) {
+            fprintf(stderr, "nndl eval: %s\n", nndl_last_error());
+            eval_usage(stderr);
+            return 2;
+        }
+    }
+    if (!ckpt || optind < argc) {
+        fprintf(stderr, "nndl eval: %s\n", ckpt ? "unexpected argument" : "--checkpoint FILE is required");
+        eval_usage(stderr);
+        return 2;
+    }
+    int rc = run_eval(ckpt, dir, num_test, device);
+    if (rc) fprintf(stderr, "nndl eval: %s\n", nndl_last_error());
+    return rc;
+}

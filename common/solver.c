@@ -1,0 +1,199 @@
+/* solver.c — the training loop (see solver.h). */
+#include "solver.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "error.h"
+#include "progress.h"
+
+SolverConfig solver_config_default(void)
+{
+    return (SolverConfig){.optim = optim_config_default(UPDATE_SGD), .lr_decay = 1.0f,
+                          .batch_size = 100, .num_epochs = 10, .num_train_samples = 1000,
+                          .num_val_samples = 0, .print_every = 10, .verbose = 1, .out = stdout};
+}
+
+static void history_push(History *h, float v)
+{
+    if (h->n == h->cap) {
+        h->cap = h->cap ? 2 * h->cap : 64;
+        h->v = realloc(h->v, (size_t)h->cap * sizeof *h->v);
+    }
+    h->v[h->n++] = v;
+}
+
+static int check_config(const SolverConfig *c, const Dataset *train)
+{
+    if (c->batch_size <= 0 || c->num_epochs <= 0)
+        return nndl_fail("solver: batch size %d and epochs %d must be positive", c->batch_size, c->num_epochs);
+    if (c->batch_size > train->n)
+        return nndl_fail("solver: batch size %d is larger than the %d training examples", c->batch_size, train->n);
+    if (!(c->optim.learning_rate > 0) || c->optim.rule < 0 || c->optim.rule >= UPDATE_RULE_COUNT)
+        return nndl_fail("solver: learning rate %g must be positive", c->optim.learning_rate);
+    if (!(c->lr_decay > 0 && c->lr_decay <= 1))
+        return nndl_fail("solver: lr decay %g must be in (0, 1]", c->lr_decay);
+    if (c->num_train_samples < 0 || c->num_val_samples < 0)
+        return nndl_fail("solver: accuracy sample counts must not be negative");
+    return NNDL_OK;
+}
+
+int solver_init(Solver *s, Model *m, const Dataset *train, const Dataset *val, const SolverConfig *cfg)
+{
+    memset(s, 0, sizeof *s);
+    if (check_config(cfg, train) != NNDL_OK) return NNDL_ERR;
+    size_t example = (size_t)m->in_c * m->in_h * m->in_w;
+    if (dataset_example_size(train) != example || (val && val->n && dataset_example_size(val) != example))
+        return nndl_fail("solver: examples of (%d, %d, %d) do not fit the model's input (%d, %d, %d)",
+                         train->c, train->h, train->w, m->in_c, m->in_h, m->in_w);
+    if (cfg->batch_size > m->max_batch)
+        return nndl_fail("solver: batch size %d exceeds the model's %d", cfg->batch_size, m->max_batch);
+    *s = (Solver){.model = m, .train = train, .val = val, .cfg = *cfg, .best_val_acc = -1};
+    const Backend *be = m->be;
+    s->opt = calloc((size_t)m->n_params, sizeof *s->opt);
+    s->s1 = calloc((size_t)m->n_params, sizeof *s->s1);
+    s->s2 = calloc((size_t)m->n_params, sizeof *s->s2);
+    int states = optim_state_count(cfg->optim.rule);
+    for (int i = 0; i < m->n_params; i++) {
+        s->opt[i] = cfg->optim;
+        s->opt[i].t = 0;
+        float **slots[2] = {&s->s1[i], &s->s2[i]};
+        for (int k = 0; k < states; k++) {
+            *slots[k] = be->alloc(m->params[i].n * sizeof(float));
+            if (!*slots[k]) return nndl_fail("solver: out of memory for optimizer state");
+            be->fill(*slots[k], 0, m->params[i].n);
+        }
+    }
+    s->best_state = malloc(model_state_size(m) * sizeof(float));
+    s->order = malloc((size_t)train->n * sizeof *s->order);
+    int most = train->n > (val ? val->n : 0) ? train->n : val->n;
+    s->pred = malloc((size_t)most * sizeof *s->pred);
+    s->batch_x = malloc((size_t)cfg->batch_size * example * sizeof *s->batch_x);
+    s->batch_y = malloc((size_t)cfg->batch_size * sizeof *s->batch_y);
+    for (int i = 0; i < train->n; i++) s->order[i] = i;
+    rng_seed(&s->rng, cfg->seed);
+    return NNDL_OK;
+}
+
+void solver_free(Solver *s)
+{
+    if (!s->model) return;
+    const Backend *be = s->model->be;
+    for (int i = 0; i < s->model->n_params; i++) {
+        if (s->s1[i]) be->release(s->s1[i]);
+        if (s->s2[i]) be->release(s->s2[i]);
+    }
+    free(s->opt), free(s->s1), free(s->s2), free(s->best_state), free(s->order), free(s->pred);
+    free(s->batch_x), free(s->batch_y);
+    free(s->loss.v), free(s->train_acc.v), free(s->val_acc.v);
+    memset(s, 0, sizeof *s);
+}
+
+int solver_iterations_per_epoch(const Solver *s)
+{
+    int it = s->train->n / s->cfg.batch_size;
+    return it > 0 ? it : 1;
+}
+
+double solver_step(Solver *s, const int *idx, int n)
+{
+    Model *m = s->model;
+    size_t example = dataset_example_size(s->train);
+    for (int i = 0; i < n; i++) {
+        memcpy(s->batch_x + i * example, s->train->x + (size_t)idx[i] * example, example * sizeof(float));
+        s->batch_y[i] = s->train->y[idx[i]];
+    }
+    double loss = model_loss(m, s->batch_x, s->batch_y, n, (uint64_t)s->iteration);
+    for (int i = 0; i < m->n_params; i++)
+        optim_step(m->be, &s->opt[i], m->params[i].w, m->params[i].dw, s->s1[i], s->s2[i], m->params[i].n);
+    return loss;
+}
+
+double solver_check_accuracy(Solver *s, const Dataset *d, int num_samples)
+{
+    if (!d || d->n == 0) return 0;
+    size_t example = dataset_example_size(d);
+    int n = num_samples > 0 && num_samples < d->n ? num_samples : d->n;
+    const float *x = d->x;
+    float *subset = NULL;
+    int *picked = NULL;
+    if (n < d->n) { /* a random subsample without replacement: a partial shuffle */
+        int *all = malloc((size_t)d->n * sizeof *all);
+        for (int i = 0; i < d->n; i++) all[i] = i;
+        for (int i = 0; i < n; i++) {
+            int j = i + (int)rng_below(&s->rng, (uint32_t)(d->n - i)), t = all[i];
+            all[i] = all[j], all[j] = t;
+        }
+        subset = calloc((size_t)n * example, sizeof *subset);
+        for (int i = 0; i < n; i++) memcpy(subset + i * example, d->x + (size_t)all[i] * example, example * sizeof(float));
+        picked = all;
+        x = subset;
+    }
+    model_predict(s->model, s->pred, x, n);
+    int correct = 0;
+    for (int i = 0; i < n; i++) correct += s->pred[i] == d->y[picked ? picked[i] : i];
+    free(subset);
+    free(picked);
+    return (double)correct / n;
+}
+
+/* The seed's accuracy check: record, print, keep the best parameters. */
+static void record_accuracy(Solver *s)
+{
+    float train_acc = (float)solver_check_accuracy(s, s->train, s->cfg.num_train_samples);
+    float val_acc = (float)solver_check_accuracy(s, s->val, s->cfg.num_val_samples);
+    history_push(&s->train_acc, train_acc);
+    history_push(&s->val_acc, val_acc);
+    if (s->cfg.verbose)
+        fprintf(s->cfg.out, "(Epoch %d / %d) train acc: %f; val_acc: %f\n", s->epoch, s->cfg.num_epochs,
+                train_acc, val_acc);
+    if (val_acc > s->best_val_acc) {
+        s->best_val_acc = val_acc;
+        model_state_save(s->model, s->best_state);
+    }
+}
+
+static int save_epoch_checkpoint(Solver *s)
+{
+    if (!s->cfg.checkpoint_name) return NNDL_OK;
+    char path[4096];
+    snprintf(path, sizeof path, "%s_epoch_%d.ckpt", s->cfg.checkpoint_name, s->epoch);
+    return checkpoint_save(s, path);
+}
+
+int solver_train(Solver *s)
+{
+    int per_epoch = solver_iterations_per_epoch(s), bs = s->cfg.batch_size;
+    int total = s->cfg.num_epochs * per_epoch;
+    Progress bar;
+    progress_start(&bar, s->cfg.progress ? stderr : NULL, (long)(total - s->iteration) * bs);
+    long images = 0;
+    while (s->epoch < s->cfg.num_epochs) {
+        rng_shuffle(&s->rng, s->order, (size_t)s->train->n);
+        for (int b = 0; b < per_epoch; b++) {
+            int t = s->iteration;
+            float loss = (float)solver_step(s, s->order + (size_t)b * bs, bs);
+            s->iteration++;
+            history_push(&s->loss, loss);
+            images += bs;
+            progress_update(&bar, images, s->epoch + 1, s->cfg.num_epochs);
+            if (s->cfg.verbose && s->cfg.print_every > 0 && t % s->cfg.print_every == 0) {
+                progress_clear(&bar);
+                fprintf(s->cfg.out, "(Iteration %d / %d) loss: %f\n", t + 1, total, loss);
+            }
+            if (t == 0 && b + 1 < per_epoch) { /* the seed also checks after the first step */
+                progress_clear(&bar);
+                record_accuracy(s);
+            }
+        }
+        s->epoch++;
+        for (int i = 0; i < s->model->n_params; i++) s->opt[i].learning_rate *= s->cfg.lr_decay;
+        progress_clear(&bar);
+        record_accuracy(s);
+        fflush(s->cfg.out);
+        if (save_epoch_checkpoint(s) != NNDL_OK) return NNDL_ERR;
+    }
+    if (s->best_val_acc >= 0) model_state_load(s->model, s->best_state);
+    return NNDL_OK;
+}
