@@ -10,12 +10,17 @@ CXX      ?= g++
 CUDA     ?= 0
 NVCC     ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
-OPT      ?= -O2 -g
-INCLUDES := -Icommon -Icpu -Icpu/reference -Idata -Icuda -Itests
-CFLAGS   := $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -MMD -MP $(INCLUDES)
-CXXFLAGS := $(OPT) -std=c++17 -Wall -Wextra -MMD -MP -pthread $(INCLUDES)
-NVFLAGS  := -O2 -std=c++17 $(NVCC_ARCH) -Xcompiler -Wall,-Wextra $(INCLUDES)
-LDLIBS   := -lopenblas -lm -lpthread
+# OpenBLAS's OpenMP build: its threads and the CPU backend's OpenMP loops share one pool, and a
+# sgemm called inside a parallel loop runs single-threaded instead of oversubscribing the cores.
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+BLAS_INC := /usr/include/$(MULTIARCH)/openblas-openmp
+BLAS_LIB := /usr/lib/$(MULTIARCH)/openblas-openmp
+OPT      ?= -O3 -g
+INCLUDES := -Icommon -Icpu -Icpu/reference -Idata -Icuda -Itests -I$(BLAS_INC)
+CFLAGS   := $(OPT) -std=c11 -D_GNU_SOURCE -fopenmp -fno-math-errno -Wall -Wextra -MMD -MP $(INCLUDES)
+CXXFLAGS := $(OPT) -std=c++17 -fopenmp -Wall -Wextra -MMD -MP -pthread $(INCLUDES)
+NVFLAGS  := -O2 -std=c++17 $(NVCC_ARCH) -Xcompiler -Wall,-Wextra,-fopenmp $(INCLUDES)
+LDLIBS   := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lm -lpthread
 
 ifeq ($(CUDA),1)
 BUILD    ?= build-cuda

@@ -88,9 +88,8 @@ typedef struct Backend {
 
     UpdateFn update[UPDATE_RULE_COUNT];
 
-    /* L2 regularisation helpers: y += a*x, and sum of squares */
-    void (*axpy)(float *y, float a, const float *x, size_t n);
-    double (*sum_squares)(const float *x, size_t n);
+    /* L2 regularisation in one pass over the weights: dw += reg * w; returns sum(w^2) */
+    double (*l2_penalty)(float *dw, const float *w, float reg, size_t n);
 } Backend;
 
 /* The backend of that name ("cpu", "cuda"), or NULL with the reason in nndl_last_error()

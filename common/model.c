@@ -291,8 +291,7 @@ double model_loss(Model *m, const float *X, const int *y, int N, uint64_t step)
     for (int i = 0; i < m->n_params; i++) {
         Param *p = &m->params[i];
         if (!p->is_weight || m->reg == 0) continue;
-        loss += 0.5 * m->reg * be->sum_squares(p->w, p->n);
-        be->axpy(p->dw, m->reg, p->w, p->n);
+        loss += 0.5 * m->reg * be->l2_penalty(p->dw, p->w, m->reg, p->n);
     }
     return loss;
 }

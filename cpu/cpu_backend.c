@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cpu_ops.h"
+#include "cpu_parallel.h"
 
 static void *cpu_alloc(size_t bytes)
 {   /* 64-byte alignment suits SIMD loads and BLAS panels */
@@ -19,6 +20,7 @@ static void cpu_copy(void *dst, const void *src, size_t bytes)
 
 static void cpu_fill(float *x, float value, size_t n)
 {
+#pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) x[i] = value;
 }
 
@@ -52,6 +54,5 @@ const Backend cpu_backend = {
         [UPDATE_RMSPROP] = cpu_rmsprop,
         [UPDATE_ADAM] = cpu_adam,
     },
-    .axpy = cpu_axpy,
-    .sum_squares = cpu_sum_squares,
+    .l2_penalty = cpu_l2_penalty,
 };

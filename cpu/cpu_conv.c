@@ -1,21 +1,28 @@
-/* cpu_conv.c — convolution as im2col + sgemm, one image at a time.
+/* cpu_conv.c — convolution as im2col + sgemm, one image at a time, images spread over threads.
  *
  * For image n, cols (K, P) holds every receptive field as a column, K = C*HH*WW rows indexed
  * (c, di, dj) and P = Ho*Wo columns indexed (i, j); then out_n (F, P) = W (F, K) · cols. Backward
  * reuses the same cols: dW += dout_n · colsᵀ, dcols = Wᵀ · dout_n, and col2im scatter-adds dcols
- * into dx_n. Per-image columns keep the workspace small (2*K*P floats) at any batch size, and
- * any stride, pad and non-square filter work since nothing assumes HH == WW. */
+ * into dx_n. Each thread owns a slice of the workspace (cols, dcols, and partial dW, db that are
+ * summed at the end), and the sgemm inside the parallel loop runs single-threaded (OpenBLAS's
+ * OpenMP build), so the two cores work on different images. Any stride, pad and non-square
+ * filter work since nothing assumes HH == WW. */
 #include <cblas.h>
 #include <string.h>
 
 #include "cpu_ops.h"
+#include "cpu_parallel.h"
 
-static size_t cols_size(const ConvGeom *g)
+static size_t cols_size(const ConvGeom *g) { return (size_t)g->C * g->HH * g->WW * g->Ho * g->Wo; }
+
+/* Per-thread slice: cols, dcols, dW partial (F*K), db partial (F). */
+static size_t slice_size(const ConvGeom *g)
 {
-    return (size_t)g->C * g->HH * g->WW * g->Ho * g->Wo;
+    size_t K = (size_t)g->C * g->HH * g->WW;
+    return 2 * cols_size(g) + (size_t)g->F * K + g->F;
 }
 
-size_t cpu_conv_workspace(const ConvGeom *g) { return 2 * cols_size(g); }
+size_t cpu_conv_workspace(const ConvGeom *g) { return (size_t)omp_get_max_threads() * slice_size(g); }
 
 static void im2col(float *cols, const float *img, const ConvGeom *g)
 {
@@ -27,10 +34,15 @@ static void im2col(float *cols, const float *img, const ConvGeom *g)
                 const float *plane = img + (size_t)c * g->H * g->W;
                 for (int i = 0; i < g->Ho; i++) {
                     int xi = i * g->stride + di - g->pad;
+                    float *out = row + (size_t)i * g->Wo;
+                    if (xi < 0 || xi >= g->H) {
+                        memset(out, 0, (size_t)g->Wo * sizeof *out);
+                        continue;
+                    }
+                    const float *src = plane + (size_t)xi * g->W;
                     for (int j = 0; j < g->Wo; j++) {
                         int xj = j * g->stride + dj - g->pad;
-                        int inside = xi >= 0 && xi < g->H && xj >= 0 && xj < g->W;
-                        row[i * g->Wo + j] = inside ? plane[(size_t)xi * g->W + xj] : 0;
+                        out[j] = xj >= 0 && xj < g->W ? src[xj] : 0;
                     }
                 }
             }
@@ -61,12 +73,14 @@ void cpu_conv_forward(float *out, const float *x, const float *w, const float *b
                       const ConvGeom *g, float *ws)
 {
     int K = g->C * g->HH * g->WW, P = g->Ho * g->Wo;
+#pragma omp parallel for schedule(static)
     for (int n = 0; n < g->N; n++) {
+        float *cols = ws + (size_t)omp_get_thread_num() * slice_size(g);
         float *out_n = out + (size_t)n * g->F * P;
-        im2col(ws, x + (size_t)n * g->C * g->H * g->W, g);
+        im2col(cols, x + (size_t)n * g->C * g->H * g->W, g);
         for (int f = 0; f < g->F; f++)
             for (int p = 0; p < P; p++) out_n[(size_t)f * P + p] = b[f];
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->F, P, K, 1.0f, w, K, ws, P,
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->F, P, K, 1.0f, w, K, cols, P,
                     1.0f, out_n, P);
     }
 }
@@ -74,20 +88,37 @@ void cpu_conv_forward(float *out, const float *x, const float *w, const float *b
 void cpu_conv_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
                        const float *w, const ConvGeom *g, float *ws)
 {
-    int K = g->C * g->HH * g->WW, P = g->Ho * g->Wo;
-    float *cols = ws, *dcols = ws + cols_size(g);
+    int K = g->C * g->HH * g->WW, P = g->Ho * g->Wo, threads = omp_get_max_threads();
+    size_t slice = slice_size(g), nw = (size_t)g->F * K;
+#pragma omp parallel num_threads(threads)
+    {
+        float *cols = ws + (size_t)omp_get_thread_num() * slice, *dcols = cols + cols_size(g);
+        float *dw_part = dcols + cols_size(g), *db_part = dw_part + nw;
+        memset(dw_part, 0, (nw + g->F) * sizeof *dw_part);
+#pragma omp for schedule(static)
+        for (int n = 0; n < g->N; n++) {
+            const float *dout_n = dout + (size_t)n * g->F * P;
+            size_t img = (size_t)n * g->C * g->H * g->W;
+            for (int f = 0; f < g->F; f++) {
+                float s = 0;
+                for (int p = 0; p < P; p++) s += dout_n[(size_t)f * P + p];
+                db_part[f] += s;
+            }
+            im2col(cols, x + img, g);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->F, K, P, 1.0f, dout_n, P,
+                        cols, P, 1.0f, dw_part, K);
+            if (!dx) continue;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, g->F, 1.0f, w, K, dout_n,
+                        P, 0.0f, dcols, P);
+            col2im(dx + img, dcols, g);
+        }
+    }
+    /* partial sums in thread order: deterministic for a fixed thread count */
+    memset(dw, 0, nw * sizeof *dw);
     memset(db, 0, (size_t)g->F * sizeof *db);
-    for (int n = 0; n < g->N; n++) {
-        const float *dout_n = dout + (size_t)n * g->F * P;
-        size_t img = (size_t)n * g->C * g->H * g->W;
-        for (int f = 0; f < g->F; f++)
-            for (int p = 0; p < P; p++) db[f] += dout_n[(size_t)f * P + p];
-        im2col(cols, x + img, g);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->F, K, P, 1.0f, dout_n, P, cols,
-                    P, n ? 1.0f : 0.0f, dw, K);
-        if (!dx) continue;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, g->F, 1.0f, w, K, dout_n, P,
-                    0.0f, dcols, P);
-        col2im(dx + img, dcols, g);
+    for (int t = 0; t < threads; t++) {
+        const float *dw_part = ws + (size_t)t * slice + 2 * cols_size(g), *db_part = dw_part + nw;
+        for (size_t i = 0; i < nw; i++) dw[i] += dw_part[i];
+        for (int f = 0; f < g->F; f++) db[f] += db_part[f];
     }
 }

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "cpu_ops.h"
+#include "cpu_parallel.h"
 #include "dropout_mask.h"
 
 void cpu_affine_forward(float *out, const float *x, const float *w, const float *b, int N, int D,
@@ -29,11 +30,13 @@ void cpu_affine_backward(float *dx, float *dw, float *db, const float *dout, con
 
 void cpu_relu_forward(float *out, const float *x, size_t n)
 {
+#pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : 0;
 }
 
 void cpu_relu_backward(float *dx, const float *dout, const float *x, size_t n)
 {
+#pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0 ? dout[i] : 0;
 }
 
@@ -41,6 +44,7 @@ void cpu_relu_backward(float *dx, const float *dout, const float *x, size_t n)
 static void dropout_apply(float *y, const float *v, size_t n, const DropoutConfig *d)
 {
     float scale = 1.0f / d->p_keep;
+#pragma omp parallel for if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++)
         y[i] = !d->train ? v[i] : dropout_keep(d->seed, d->step, i, d->p_keep) ? v[i] * scale : 0;
 }
@@ -88,14 +92,13 @@ double cpu_svm_loss(float *dx, const float *x, const int *y, int N, int C)
     return loss / N;
 }
 
-void cpu_axpy(float *y, float a, const float *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++) y[i] += a * x[i];
-}
-
-double cpu_sum_squares(const float *x, size_t n)
+double cpu_l2_penalty(float *dw, const float *w, float reg, size_t n)
 {
     double s = 0;
-    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+#pragma omp parallel for simd reduction(+ : s) if (n > CPU_PARALLEL_MIN)
+    for (size_t i = 0; i < n; i++) {
+        s += (double)w[i] * w[i];
+        dw[i] += reg * w[i];
+    }
     return s;
 }

@@ -15,8 +15,7 @@ void cpu_dropout_forward(float *out, const float *x, size_t n, const DropoutConf
 void cpu_dropout_backward(float *dx, const float *dout, size_t n, const DropoutConfig *d);
 double cpu_softmax_loss(float *dx, const float *x, const int *y, int N, int C);
 double cpu_svm_loss(float *dx, const float *x, const int *y, int N, int C);
-void cpu_axpy(float *y, float a, const float *x, size_t n);
-double cpu_sum_squares(const float *x, size_t n);
+double cpu_l2_penalty(float *dw, const float *w, float reg, size_t n);
 
 size_t cpu_conv_workspace(const ConvGeom *g);
 void cpu_conv_forward(float *out, const float *x, const float *w, const float *b,

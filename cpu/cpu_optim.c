@@ -2,10 +2,12 @@
 #include <math.h>
 
 #include "cpu_ops.h"
+#include "cpu_parallel.h"
 
 void cpu_sgd(float *w, const float *dw, float *s1, float *s2, size_t n, const OptimConfig *c)
 {
     (void)s1, (void)s2;
+#pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) w[i] -= c->learning_rate * dw[i];
 }
 
@@ -13,6 +15,7 @@ void cpu_sgd_momentum(float *w, const float *dw, float *v, float *s2, size_t n,
                       const OptimConfig *c)
 {
     (void)s2;
+#pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) {
         v[i] = c->momentum * v[i] - c->learning_rate * dw[i];
         w[i] += v[i];
@@ -23,6 +26,7 @@ void cpu_sgd_nesterov_momentum(float *w, const float *dw, float *v, float *s2, s
                                const OptimConfig *c)
 {
     (void)s2;
+#pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) {
         float v_old = v[i];
         v[i] = c->momentum * v[i] - c->learning_rate * dw[i];
@@ -34,6 +38,7 @@ void cpu_rmsprop(float *w, const float *dw, float *cache, float *s2, size_t n,
                  const OptimConfig *c)
 {
     (void)s2;
+#pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) {
         cache[i] = c->decay_rate * cache[i] + (1 - c->decay_rate) * dw[i] * dw[i];
         w[i] -= c->learning_rate * dw[i] / (sqrtf(cache[i]) + c->epsilon);
@@ -43,9 +48,11 @@ void cpu_rmsprop(float *w, const float *dw, float *cache, float *s2, size_t n,
 void cpu_adam(float *w, const float *dw, float *m, float *v, size_t n, const OptimConfig *c)
 {
     float bias1 = (float)(1.0 - pow(c->beta1, c->t)), bias2 = (float)(1.0 - pow(c->beta2, c->t));
+    float step = c->learning_rate / bias1, inv_bias2 = 1.0f / bias2;
+#pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) {
         m[i] = c->beta1 * m[i] + (1 - c->beta1) * dw[i];
         v[i] = c->beta2 * v[i] + (1 - c->beta2) * dw[i] * dw[i];
-        w[i] -= c->learning_rate * (m[i] / bias1) / (sqrtf(v[i] / bias2) + c->epsilon);
+        w[i] -= step * m[i] / (sqrtf(v[i] * inv_bias2) + c->epsilon);
     }
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cpu_ops.h"
+#include "cpu_parallel.h"
 
 static float window_max(const float *plane, const PoolGeom *g, int i, int j)
 {
@@ -20,6 +21,7 @@ static float window_max(const float *plane, const PoolGeom *g, int i, int j)
 void cpu_max_pool_forward(float *out, const float *x, const PoolGeom *g)
 {
     size_t planes = (size_t)g->N * g->C, in_plane = (size_t)g->H * g->W;
+#pragma omp parallel for if (planes * in_plane > CPU_PARALLEL_MIN)
     for (size_t nc = 0; nc < planes; nc++)
         for (int i = 0; i < g->Ho; i++)
             for (int j = 0; j < g->Wo; j++)
@@ -43,6 +45,7 @@ static void backward_tiled(float *dx, const float *dout, const float *x, const f
                            const PoolGeom *g)
 {
     size_t planes = (size_t)g->N * g->C;
+#pragma omp parallel for if (planes * g->H * g->W > CPU_PARALLEL_MIN)
     for (size_t nc = 0; nc < planes; nc++)
         for (int i = 0; i < g->Ho; i++)
             for (int di = 0; di < g->ph; di++) {
@@ -62,6 +65,7 @@ static void backward_general(float *dx, const float *dout, const float *x, const
 {
     size_t planes = (size_t)g->N * g->C, in_plane = (size_t)g->H * g->W;
     memset(dx, 0, planes * in_plane * sizeof *dx);
+#pragma omp parallel for if (planes * in_plane > CPU_PARALLEL_MIN)
     for (size_t nc = 0; nc < planes; nc++)
         for (int i = 0; i < g->Ho; i++)
             for (int j = 0; j < g->Wo; j++) {

@@ -314,19 +314,18 @@ static void test_losses(void)
     }
 }
 
-static void test_l2_helpers(void)
+static void test_l2_penalty(void)
 {
     Rng r;
     rng_seed(&r, 108);
-    size_t n = 12345;
-    double *x = rand_float_exact(&r, n, 1, 0), *y = rand_float_exact(&r, n, 1, 0), ss = 0;
-    float *fx = up(x, n), *fy = up(y, n);
-    for (size_t i = 0; i < n; i++) ss += x[i] * x[i], y[i] += 0.25 * x[i];
-    ASSERT_BELOW(fabs(be->sum_squares(fx, n) - ss) / ss, 1e-6, "sum_squares");
-    be->axpy(fy, 0.25f, fx, n);
-    ASSERT_BELOW(err(fy, y, n), 1e-6, "axpy");
-    free(x), free(y);
-    be->release(fx), be->release(fy);
+    size_t n = 123457; /* large enough for the threaded path */
+    double *w = rand_float_exact(&r, n, 1, 0), *dw = rand_float_exact(&r, n, 1, 0), ss = 0;
+    float *fw = up(w, n), *fdw = up(dw, n);
+    for (size_t i = 0; i < n; i++) ss += w[i] * w[i], dw[i] += (double)0.25f * w[i];
+    ASSERT_BELOW(fabs(be->l2_penalty(fdw, fw, 0.25f, n) - ss) / ss, 1e-6, "l2_penalty sum of squares");
+    ASSERT_BELOW(err(fdw, dw, n), 1e-6, "l2_penalty dw += reg * w");
+    free(w), free(dw);
+    be->release(fw), be->release(fdw);
 }
 
 /* ---- suite -------------------------------------------------------------------------------- */
@@ -347,7 +346,7 @@ void register_backend_checks(const char *name, const char *be_name)
         {"max pool with tied maxima", test_max_pool_ties},
         {"batchnorm and spatial batchnorm", test_batchnorm},
         {"dropout", test_dropout},     {"softmax and svm losses", test_losses},
-        {"axpy and sum_squares", test_l2_helpers}, CU_TEST_INFO_NULL};
+        {"l2_penalty", test_l2_penalty}, CU_TEST_INFO_NULL};
     CU_pSuite suite = CU_add_suite(name, strcmp(be_name, "cuda") ? init_cpu : init_cuda, NULL);
     for (const CU_TestInfo *t = tests; suite && t->pName; t++)
         CU_add_test(suite, t->pName, t->pTestFunc);
