@@ -219,7 +219,7 @@ static const float *forward(Model *m, int N, int train, uint64_t step)
             break;
         }
         case LAYER_DROPOUT: {
-            DropoutConfig d = {train, l->spec.p_keep, m->seed ^ (uint64_t)i << 48, step};
+            DropoutConfig d = {train, l->spec.p_keep, model_dropout_seed(m, i), step};
             be->dropout_forward(l->act, in, n_out, &d);
             break;
         }
@@ -265,7 +265,7 @@ static void backward(Model *m, int N, uint64_t step)
             break;
         }
         case LAYER_DROPOUT: {
-            DropoutConfig d = {1, l->spec.p_keep, m->seed ^ (uint64_t)i << 48, step};
+            DropoutConfig d = {1, l->spec.p_keep, model_dropout_seed(m, i), step};
             if (dx) be->dropout_backward(dx, dout, n_in, &d);
             break;
         }

@@ -66,6 +66,10 @@ int model_scores(Model *m, float *scores, const float *X, int N);
 /* Predicted labels for N examples, in batches of at most max_batch. */
 int model_predict(Model *m, int *pred, const float *X, int N);
 
+/* The dropout mask seed of layer i: the model's seed with the layer index in the top bits, so
+ * two dropout layers never share a mask. */
+static inline uint64_t model_dropout_seed(const Model *m, int layer) { return m->seed ^ (uint64_t)layer << 48; }
+
 /* Everything that defines the trained model (params, then batchnorm running statistics) as one
  * flat host array of model_state_size floats: for best-params snapshots and checkpoints. */
 size_t model_state_size(const Model *m);

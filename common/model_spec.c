@@ -97,6 +97,7 @@ static int parse_sequence(const char **p, ModelSpec *s, int in_group)
             ++*p;
             continue;
         }
+        if (**p == '\0' && in_group) return nndl_fail("model spec: a group '[' is not closed");
         if (**p == '\0' && !in_group) return NNDL_OK;
         if (**p == ']' && in_group) return NNDL_OK;
         return nndl_fail("model spec: unexpected '%.20s' (layers are joined by '-')", *p);

@@ -1,0 +1,195 @@
+/* test_model.c — models built from layer specs: the spec language, model-level numeric gradient
+ * checks (in double, through the reference model), and the cpu backend's float model against
+ * that reference at the same parameters. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "gradcheck.h"
+#include "model.h"
+#include "ref_model.h"
+#include "test_util.h"
+
+/* ---- the spec language ---------------------------------------------------------------------- */
+
+static void test_spec_parsing(void)
+{
+    ModelSpec s;
+    char text[MODEL_SPEC_MAX];
+    CU_ASSERT_EQUAL_FATAL(model_spec_parse(&s, "[conv8x3-bn-relu-conv8x3-relu-pool2]x2-[fc50-relu]x1-dropout0.5-affine10"), NNDL_OK);
+    CU_ASSERT_EQUAL(s.n, 2 * 6 + 2 + 2);
+    model_spec_format(&s, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "conv8x3-bn-relu-conv8x3-relu-pool2-conv8x3-bn-relu-conv8x3-relu-pool2-"
+                                 "affine50-relu-dropout0.5-affine10");
+    char spec[256];
+    model_spec_three_layer_cnn(spec, sizeof spec, 64, 3, 500, 10, 1);
+    CU_ASSERT_STRING_EQUAL(spec, "conv64x3-bn-relu-pool2-affine500-bn-relu-affine10");
+    int hidden[2] = {100, 50};
+    model_spec_fc(spec, sizeof spec, hidden, 2, 10, 0, 0.5f);
+    CU_ASSERT_STRING_EQUAL(spec, "affine100-relu-dropout0.5-affine50-relu-dropout0.5-affine10");
+}
+
+static void expect_spec_error(const char *spec, int C, int H, int W, const char *fragment)
+{
+    Model m;
+    CU_ASSERT_EQUAL(model_init(&m, backend_get("cpu"), spec, C, H, W, 1e-3f, 0, LOSS_SOFTMAX, 0, 4), NNDL_ERR);
+    int found = strstr(nndl_last_error(), fragment) != NULL;
+    if (!found) fprintf(stderr, "\n    '%s' lacks '%s'\n", nndl_last_error(), fragment);
+    CU_ASSERT(found);
+}
+
+static void test_spec_errors(void)
+{
+    expect_spec_error("conv8x3-relu-affine10-conv4x3-affine10", 3, 8, 8, "needs a (C, H, W) input");
+    expect_spec_error("conv8x3-pool3-affine10", 3, 8, 8, "does not fit");
+    expect_spec_error("conv8x4-affine10", 3, 8, 8, "K odd");
+    expect_spec_error("conv8x3-relu", 3, 8, 8, "last layer must be affine");
+    expect_spec_error("conv8x3-softplus-affine10", 3, 8, 8, "unknown layer");
+    expect_spec_error("[conv8x3-relu-affine10", 3, 8, 8, "group");
+    expect_spec_error("affine10-dropout1.5-affine10", 3, 8, 8, "dropout");
+}
+
+/* ---- gradient checks ------------------------------------------------------------------------ */
+
+typedef struct ModelCase {
+    const char *name, *spec;
+    int C, H, W, N;
+    float weight_scale, reg;
+    double h, tol_weights, tol_others; /* tolerances for the numeric check in double */
+} ModelCase;
+
+/* The seed's 3-layer check (In [65]) accepts W1/W2 errors up to ~1e-2 and others < 1e-5, and
+ * so do the conv cases here. At the seed's init scale (1e-3) many relu inputs and max-pool
+ * near-ties lie within h of a kink, and the worst element swings between 5e-4 and 0.5 from one
+ * random draw to the next (measured over six draws), so the conv cases use weight scale 5e-2,
+ * where the same architecture's errors sit at 1e-7..3e-4. FC nets as in the CS231n FC notebook
+ * (reg 0 and 3.14, batchnorm, dropout) are held to 1e-5 throughout. */
+static const ModelCase cases[] = {
+    {"seed 3-layer CNN", "conv3x3-relu-pool2-affine7-relu-affine10", 3, 16, 16, 2, 5e-2f, 0, 1e-6, 2e-2, 1e-5},
+    {"3-layer CNN, batchnorm", "conv3x3-bn-relu-pool2-affine7-bn-relu-affine10", 3, 8, 8, 4, 5e-2f, 0.05f, 1e-6, 2e-2, 1e-5},
+    {"FC 2 hidden, reg 3.14", "affine20-relu-affine30-relu-affine10", 15, 1, 1, 2, 5e-2f, 3.14f, 1e-5, 1e-5, 1e-5},
+    {"FC batchnorm", "affine20-bn-relu-affine30-bn-relu-affine10", 15, 1, 1, 4, 5e-2f, 0.1f, 1e-5, 1e-5, 1e-5},
+    {"FC dropout 0.75 + batchnorm", "affine20-bn-relu-dropout0.75-affine30-relu-dropout0.75-affine10", 15, 1, 1, 4, 5e-2f, 0, 1e-5, 1e-5, 1e-5},
+    {"deeper conv net, svm", "[conv4x3-bn-relu-pool2]x2-affine12-relu-affine10", 2, 8, 8, 3, 5e-2f, 0.01f, 1e-6, 2e-2, 1e-5},
+};
+
+typedef struct Fixture {
+    Model m;
+    double **params, **grads, *X;
+    int *y;
+    float *Xf;
+} Fixture;
+
+static void fixture_make(Fixture *f, const ModelCase *c, int svm)
+{
+    CU_ASSERT_FATAL(model_init(&f->m, backend_get("cpu"), c->spec, c->C, c->H, c->W, c->weight_scale,
+                               c->reg, svm ? LOSS_SVM : LOSS_SOFTMAX, 7, c->N) == NNDL_OK);
+    Rng r;
+    rng_seed(&r, 99);
+    size_t nx = (size_t)c->N * c->C * c->H * c->W;
+    f->X = randn(&r, nx, 1, 0);
+    round_to_float(f->X, nx);
+    f->Xf = to_float(f->X, nx);
+    f->y = rand_labels(&r, c->N, f->m.num_classes);
+    f->params = calloc((size_t)f->m.n_params, sizeof *f->params);
+    f->grads = calloc((size_t)f->m.n_params, sizeof *f->grads);
+    for (int i = 0; i < f->m.n_params; i++) {
+        Param *p = &f->m.params[i];
+        float *h = malloc(p->n * sizeof *h);
+        f->m.be->to_host(h, p->w, p->n * sizeof *h);
+        f->params[i] = to_double(h, p->n);
+        /* gamma and beta start at 1 and 0: perturb them so their gradients are exercised */
+        if (!p->is_weight && (p->name[0] == 'g' || p->name[0] == 'b'))
+            for (size_t k = 0; k < p->n; k++) f->params[i][k] = (float)(f->params[i][k] + 0.1 * rng_gaussian(&r));
+        for (size_t k = 0; k < p->n; k++) h[k] = (float)f->params[i][k];
+        f->m.be->to_device(p->w, h, p->n * sizeof *h);
+        f->grads[i] = zeros(p->n);
+        free(h);
+    }
+}
+
+static void fixture_free(Fixture *f)
+{
+    for (int i = 0; i < f->m.n_params; i++) free(f->params[i]), free(f->grads[i]);
+    free(f->params), free(f->grads), free(f->X), free(f->Xf), free(f->y);
+    model_free(&f->m);
+}
+
+typedef struct LossCtx { Fixture *f; int N; } LossCtx;
+static double loss_of_params(void *ctx)
+{
+    LossCtx *l = ctx;
+    return ref_model_loss(&l->f->m, l->f->params, NULL, l->f->X, l->f->y, l->N, 3);
+}
+
+static void check_model_gradients(const ModelCase *c, int svm)
+{
+    Fixture f;
+    fixture_make(&f, c, svm);
+    ref_model_loss(&f.m, f.params, f.grads, f.X, f.y, c->N, 3);
+    LossCtx ctx = {&f, c->N};
+    for (int i = 0; i < f.m.n_params; i++) {
+        Param *p = &f.m.params[i];
+        double *num = zeros(p->n);
+        eval_numerical_gradient(num, loss_of_params, &ctx, f.params[i], p->n, c->h);
+        char what[128];
+        snprintf(what, sizeof what, "%s: %s numeric vs analytic", c->name, p->name);
+        ASSERT_BELOW(rel_error(num, f.grads[i], p->n), p->name[0] == 'W' ? c->tol_weights : c->tol_others, what);
+        free(num);
+    }
+    fixture_free(&f);
+}
+
+static void test_model_numeric_gradients(void)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_model_gradients(&cases[i], i == 5);
+}
+
+/* max |a - b| / max |b|: a whole-array relative error that tiny elements cannot dominate. A
+ * gradient that is zero in exact arithmetic (a bias feeding batchnorm, which subtracts it out
+ * again) has no scale of its own: its float values are held to 1e-6 absolute instead. */
+static double array_error(const float *a, const double *b, size_t n)
+{
+    double diff = 0, scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        diff = fmax(diff, fabs(a[i] - b[i]));
+        scale = fmax(scale, fabs(b[i]));
+    }
+    return scale > 1e-12 ? diff / scale : diff * 1e-3 / 1e-6;
+}
+
+/* The cpu backend's float model against the double reference at identical parameters and
+ * inputs: loss within 1e-5 relative, every gradient within 1e-3 of its largest element. */
+static void test_cpu_model_matches_reference(void)
+{
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        Fixture f;
+        fixture_make(&f, &cases[c], c == 5);
+        double want = ref_model_loss(&f.m, f.params, f.grads, f.X, f.y, cases[c].N, 3);
+        double got = model_loss(&f.m, f.Xf, f.y, cases[c].N, 3);
+        char what[128];
+        snprintf(what, sizeof what, "%s: float loss vs double", cases[c].name);
+        ASSERT_BELOW(fabs(got - want) / fabs(want), 1e-5, what);
+        for (int i = 0; i < f.m.n_params; i++) {
+            Param *p = &f.m.params[i];
+            float *g = malloc(p->n * sizeof *g);
+            f.m.be->to_host(g, p->dw, p->n * sizeof *g);
+            snprintf(what, sizeof what, "%s: float %s gradient vs double", cases[c].name, p->name);
+            ASSERT_BELOW(array_error(g, f.grads[i], p->n), 1e-3, what);
+            free(g);
+        }
+        fixture_free(&f);
+    }
+}
+
+void register_model_suite(void)
+{
+    static const CU_TestInfo tests[] = {
+        {"spec language: groups, canonical text, seed models", test_spec_parsing},
+        {"spec errors name the layer and the problem", test_spec_errors},
+        {"model-level numeric gradients (double reference)", test_model_numeric_gradients},
+        {"cpu float model vs double reference model", test_cpu_model_matches_reference},
+        CU_TEST_INFO_NULL};
+    add_suite("models", tests);
+}
