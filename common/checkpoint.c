@@ -23,7 +23,7 @@ typedef struct Header {
     int32_t in_c, in_h, in_w, loss;
     int32_t rule, batch_size, num_epochs, num_train_samples, num_val_samples, epoch, iteration;
     float learning_rate, momentum, decay_rate, beta1, beta2, epsilon, lr_decay, best_val_acc, reg;
-    uint64_t seed, rng[4];
+    uint64_t seed, model_seed, rng[4]; /* solver's seed, the model's (dropout masks) */
     int32_t n_params;
 } Header;
 
@@ -59,7 +59,7 @@ static void fill_header(Header *h, const Solver *s)
     h->epoch = s->epoch, h->iteration = s->iteration;
     h->learning_rate = o->learning_rate, h->momentum = o->momentum, h->decay_rate = o->decay_rate;
     h->beta1 = o->beta1, h->beta2 = o->beta2, h->epsilon = o->epsilon, h->lr_decay = s->cfg.lr_decay;
-    h->best_val_acc = s->best_val_acc, h->reg = m->reg, h->seed = s->cfg.seed;
+    h->best_val_acc = s->best_val_acc, h->reg = m->reg, h->seed = s->cfg.seed, h->model_seed = m->seed;
     memcpy(h->rng, s->rng.s, sizeof h->rng);
     h->n_params = m->n_params;
 }
@@ -217,6 +217,7 @@ int checkpoint_load(Solver *s, const char *path)
             rc = nndl_fail("checkpoint %s: optimizer state of %s has the wrong size", path, m->params[i].name);
     if (rc == NNDL_OK) {
         model_state_load(m, c.state);
+        m->seed = c.h.model_seed; /* the dropout masks continue as they would have */
         if (c.best_n == c.state_n) memcpy(s->best_state, c.best, c.best_n * sizeof(float));
         s->best_val_acc = c.h.best_val_acc;
         s->epoch = c.h.epoch, s->iteration = c.h.iteration;

@@ -71,7 +71,6 @@ int solver_init(Solver *s, Model *m, const Dataset *train, const Dataset *val, c
     s->pred = malloc((size_t)most * sizeof *s->pred);
     s->batch_x = malloc((size_t)cfg->batch_size * example * sizeof *s->batch_x);
     s->batch_y = malloc((size_t)cfg->batch_size * sizeof *s->batch_y);
-    for (int i = 0; i < train->n; i++) s->order[i] = i;
     rng_seed(&s->rng, cfg->seed);
     return NNDL_OK;
 }
@@ -170,6 +169,9 @@ int solver_train(Solver *s)
     progress_start(&bar, s->cfg.progress ? stderr : NULL, (long)(total - s->iteration) * bs);
     long images = 0;
     while (s->epoch < s->cfg.num_epochs) {
+        /* each epoch's order is a function of the RNG state alone, so a resumed run draws
+         * the same minibatches as an uninterrupted one */
+        for (int i = 0; i < s->train->n; i++) s->order[i] = i;
         rng_shuffle(&s->rng, s->order, (size_t)s->train->n);
         for (int b = 0; b < per_epoch; b++) {
             int t = s->iteration;
