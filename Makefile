@@ -78,7 +78,8 @@ nndl: $(call obj,$(MAIN_SRC) $(BENCH_SRC)) $(LIB)
 $(BUILD)/test_nndl: $(call obj,$(TEST_SRC)) $(DEVICE_OBJ) $(LIB)
 	$(CXX) $(CXXFLAGS) -o $@ $^ -lcunit $(LDLIBS)
 
-test: $(BUILD)/test_nndl nvcc-check
+# The tests run ./nndl too (command-line refusals), so it is built first.
+test: $(BUILD)/test_nndl nndl nvcc-check
 	./$(BUILD)/test_nndl
 
 bench: nndl

@@ -160,14 +160,16 @@ static int run_train(const TrainOptions *o)
     if (build_spec(o, spec, sizeof spec) != NNDL_OK || optim_rule_from_name(o->update, &rule) != NNDL_OK ||
         !(be = pick_device(o->device)))
         return 2;
-    Cifar10 data;
-    if (cifar10_load(&data, o->data, o->num_train, o->num_val, 0) != NNDL_OK) return 1;
+    /* the model first: a spec that does not fit is reported before the data is read */
     Model model;
     int predict_batch = o->batch_size > 100 ? o->batch_size : 100;
     if (model_init(&model, be, spec, 3, 32, 32, o->weight_scale, o->reg,
-                   strcmp(o->loss, "svm") == 0 ? LOSS_SVM : LOSS_SOFTMAX, o->seed, predict_batch) != NNDL_OK) {
-        cifar10_free(&data);
+                   strcmp(o->loss, "svm") == 0 ? LOSS_SVM : LOSS_SOFTMAX, o->seed, predict_batch) != NNDL_OK)
         return 2;
+    Cifar10 data;
+    if (cifar10_load(&data, o->data, o->num_train, o->num_val, 0) != NNDL_OK) {
+        model_free(&model);
+        return 1;
     }
     SolverConfig cfg = solver_config_default();
     cfg.optim = optim_config_default(rule);

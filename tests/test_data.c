@@ -1,0 +1,141 @@
+/* test_data.c — the CIFAR-10 reader on generated batch files (the real data set is not needed):
+ * values, splits and mean subtraction; missing, short and damaged files; and the command line's
+ * refusals of nonsense flags. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cifar10.h"
+#include "error.h"
+#include "test_util.h"
+
+static char dir[64];
+
+/* Record r of the generated files: label r % 10, pixel i = (r + i) % 251 (a few distinct
+ * records are written; the rest of each full-size file is zeros: label 0, black images). */
+enum { WRITTEN = 40 };
+static int write_batch(const char *name, int label_offset, long size)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    unsigned char rec[CIFAR10_RECORD_BYTES];
+    for (int r = 0; r < WRITTEN; r++) {
+        rec[0] = (unsigned char)((r + label_offset) % 10);
+        for (int i = 0; i < CIFAR10_IMAGE_BYTES; i++) rec[1 + i] = (unsigned char)((r + i) % 251);
+        fwrite(rec, 1, sizeof rec, f);
+    }
+    fclose(f);
+    return truncate(path, size); /* sparse: full size without writing 30 MB */
+}
+
+static const long FULL = (long)CIFAR10_RECORDS_PER_FILE * CIFAR10_RECORD_BYTES;
+
+static int setup(void)
+{
+    strcpy(dir, "/tmp/nndl_cifar_XXXXXX");
+    if (!mkdtemp(dir)) return 1;
+    return write_batch("data_batch_1.bin", 0, FULL) || write_batch("test_batch.bin", 3, FULL);
+}
+
+static void expect_error(int rc, const char *fragment)
+{
+    CU_ASSERT_EQUAL(rc, NNDL_ERR);
+    int found = strstr(nndl_last_error(), fragment) != NULL;
+    if (!found) fprintf(stderr, "\n    '%s' lacks '%s'\n", nndl_last_error(), fragment);
+    CU_ASSERT(found);
+}
+
+static void test_read_and_preprocess(void)
+{
+    Cifar10 d;
+    CU_ASSERT_FATAL(cifar10_load(&d, dir, 20, 10, 5) == NNDL_OK);
+    CU_ASSERT(d.train.n == 20 && d.val.n == 10 && d.test.n == 5 && d.train.c == 3 && d.train.h == 32);
+    /* mean of training pixel i over records 0..19: mean of (r + i) % 251 */
+    int wrong = 0;
+    for (int i = 0; i < CIFAR10_IMAGE_BYTES; i++) {
+        double m = 0;
+        for (int r = 0; r < 20; r++) m += (r + i) % 251;
+        m /= 20;
+        wrong += (float)m != d.mean_image[i];
+        wrong += d.train.x[(size_t)7 * CIFAR10_IMAGE_BYTES + i] != (float)((7 + i) % 251) - d.mean_image[i];
+        wrong += d.val.x[(size_t)2 * CIFAR10_IMAGE_BYTES + i] != (float)((22 + i) % 251) - d.mean_image[i];
+        wrong += d.test.x[(size_t)4 * CIFAR10_IMAGE_BYTES + i] != (float)((4 + i) % 251) - d.mean_image[i];
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+    CU_ASSERT(d.train.y[13] == 3 && d.val.y[0] == 0 && d.val.y[9] == 9 && d.test.y[0] == 3);
+    cifar10_free(&d);
+}
+
+static void test_bad_files(void)
+{
+    Cifar10 d;
+    expect_error(cifar10_load(&d, "/nonexistent/cifar", 10, 0, 0), "/nonexistent/cifar/data_batch_1.bin");
+    /* 10001 training examples need data_batch_2.bin, which is missing */
+    expect_error(cifar10_load(&d, dir, 10001, 0, 0), "data_batch_2.bin");
+    char path[128];
+    snprintf(path, sizeof path, "%s/data_batch_2.bin", dir);
+    CU_ASSERT_FATAL(write_batch("data_batch_2.bin", 0, 1000) == 0);
+    expect_error(cifar10_load(&d, dir, 10001, 0, 0), "has 1000 bytes, expected 30730000");
+    FILE *f = fopen(path, "r+b");
+    fputc(12, f); /* label of record 0 */
+    fclose(f);
+    CU_ASSERT(truncate(path, FULL) == 0);
+    expect_error(cifar10_load(&d, dir, 10001, 0, 0), "label 12");
+    unlink(path);
+    expect_error(cifar10_load(&d, dir, 0, 10, 0), "impossible");
+    expect_error(cifar10_load(&d, dir, 49000, 2000, 0), "impossible");
+    expect_error(cifar10_load(&d, dir, 10, 10, 10001), "impossible");
+}
+
+/* The program itself: usage errors exit 2, missing data 1, each with a message on stderr. */
+static void expect_cli(const char *args, int want_status, const char *fragment)
+{
+    char cmd[512], out[4096] = "";
+    snprintf(cmd, sizeof cmd, "./nndl %s 2>&1", args);
+    FILE *p = popen(cmd, "r");
+    size_t got = fread(out, 1, sizeof out - 1, p);
+    out[got] = '\0';
+    int status = pclose(p);
+    CU_ASSERT_EQUAL(WEXITSTATUS(status), want_status);
+    int found = strstr(out, fragment) != NULL;
+    if (!found || WEXITSTATUS(status) != want_status)
+        fprintf(stderr, "\n    nndl %s -> %d: %.300s\n", args, WEXITSTATUS(status), out);
+    CU_ASSERT(found);
+}
+
+static void test_command_line_refusals(void)
+{
+    if (access("./nndl", X_OK) != 0) {
+        CU_FAIL("./nndl not built (make test builds it)");
+        return;
+    }
+    expect_cli("train --epochs abc", 2, "--epochs: 'abc' is not an integer");
+    expect_cli("train --epochs 0", 2, "between 1 and");
+    expect_cli("train --lr -1", 2, "--lr: '-1'");
+    expect_cli("train --bogus", 2, "unknown option '--bogus'");
+    expect_cli("train --update adagrad --data /nonexistent", 2, "unknown update rule 'adagrad'");
+    expect_cli("train --device tpu", 2, "unknown device 'tpu'");
+    expect_cli("train --model conv8x4-affine10 --data /nonexistent", 2, "K odd"); /* before the data */
+    expect_cli("train --data /nonexistent", 1, "/nonexistent/data_batch_1.bin");
+    expect_cli("train --hidden 10,x", 2, "--hidden");
+    expect_cli("train --loss hinge", 2, "--loss");
+    expect_cli("train stray", 2, "unexpected argument 'stray'");
+    expect_cli("eval", 2, "--checkpoint FILE is required");
+    expect_cli("eval --checkpoint /nonexistent.ckpt", 1, "cannot open checkpoint");
+    expect_cli("frobnicate", 2, "unknown command 'frobnicate'");
+    char args[160];
+    snprintf(args, sizeof args, "train --data %s --num-train 20 --num-val 10 --model conv4x4-affine10", dir);
+    expect_cli(args, 2, "K odd");
+}
+
+void register_data_suite(void)
+{
+    static const CU_TestInfo tests[] = {
+        {"CIFAR-10 records, splits, mean subtraction", test_read_and_preprocess},
+        {"missing, short and damaged files", test_bad_files},
+        {"command-line refusals", test_command_line_refusals},
+        CU_TEST_INFO_NULL};
+    CU_pSuite s = CU_add_suite("data and command line", setup, NULL);
+    for (const CU_TestInfo *t = tests; s && t->pName; t++) CU_add_test(s, t->pName, t->pTestFunc);
+}
