@@ -48,7 +48,7 @@ else
 DEVICE_OBJ := $(call obj,$(TEST_CU) $(SIMT_SRC))
 endif
 
-.PHONY: all test bench clean asan tsan nvcc-check
+.PHONY: all test bench clean asan tsan nvcc-check cifar10
 all: nndl nvcc-check
 
 $(BUILD)/%.c.o: %.c
@@ -84,6 +84,11 @@ test: $(BUILD)/test_nndl nndl nvcc-check
 
 bench: nndl
 	./nndl bench layers
+	./nndl bench train
+
+# Downloads the official CIFAR-10 binary archive (md5-checked) into data/cifar-10-batches-bin.
+cifar10:
+	bash data/fetch_cifar10.sh data
 
 # Every .cu must also build with nvcc, unchanged; checked whenever nvcc is installed.
 NVCC_CHECK_OBJ := $(patsubst %,$(BUILD)/nvcc-check/%.o,$(ALL_CU))

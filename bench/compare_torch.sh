@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs `nndl bench train` and the same model in PyTorch on the CPU, one after the other on the
+# same machine, and prints the throughput ratio per batch size. Needs ./nndl (make) and
+# /usr/bin/python3 with Debian's python3-torch.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-/usr/bin/python3}"
+nndl_out=$(./nndl bench train)
+echo "$nndl_out"
+torch_out=$("$PY" bench/torch_train_bench.py)
+echo "$torch_out"
+echo
+echo "| batch | nndl images/s | torch images/s | nndl / torch |"
+echo "|-------|---------------|----------------|--------------|"
+for b in 50 1000; do
+    n=$(echo "$nndl_out" | awk -v b="$b" -F'|' '$2+0 == b { print $4+0 }')
+    t=$(echo "$torch_out" | awk -v b="$b" '$3 == b":" { print $4 }')
+    awk -v b="$b" -v n="$n" -v t="$t" 'BEGIN { printf "| %5d | %13.1f | %14.1f | %11.2fx |\n", b, n, t, n / t }'
+done

@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""PyTorch CPU throughput of the seed's batchnorm CNN, the same model, optimizer and batches as
+`nndl bench train`: conv64x3 - BN - relu - pool2 - affine500 - BN - relu - affine10, softmax,
+L2 1e-3 on weights, Adam 1e-3, float32, synthetic CIFAR-shaped data. Prints one line per batch
+size: "torch batch B: X images/s". Needs Debian's python3-torch; nndl itself does not."""
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+
+
+class SeedCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 64, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.fc1 = nn.Linear(64 * 16 * 16, 500)
+        self.bn2 = nn.BatchNorm1d(500)
+        self.fc2 = nn.Linear(500, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn1(self.conv(x))), 2)
+        x = F.relu(self.bn2(self.fc1(x.flatten(1))))
+        return self.fc2(x)
+
+
+def bench(batch, seconds):
+    model = SeedCNN()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    weights = [model.conv.weight, model.fc1.weight, model.fc2.weight]
+    x = 60 * torch.randn(batch, 3, 32, 32)
+    y = torch.randint(0, 10, (batch,))
+
+    def step():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y) + 0.5e-3 * sum((w * w).sum() for w in weights)
+        loss.backward()
+        opt.step()
+
+    step()  # warm-up
+    steps, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        step()
+        steps += 1
+    return steps * batch / (time.perf_counter() - t0)
+
+
+print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+for batch in (50, 1000):
+    print(f"torch batch {batch}: {bench(batch, 5.0 if batch == 50 else 10.0):.1f} images/s")
+    sys.stdout.flush()
