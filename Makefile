@@ -32,20 +32,25 @@ endif
 
 # --- sources -----------------------------------------------------------------------------------
 MAIN_SRC   := common/nndl_main.c common/cli_train.c common/cli_eval.c
-LIB_SRC    := $(filter-out $(MAIN_SRC),$(wildcard common/*.c cpu/*.c cpu/reference/*.c data/*.c)) \
-              cuda/cuda_unavailable.c
+LIB_SRC    := $(filter-out $(MAIN_SRC),$(wildcard common/*.c cpu/*.c cpu/reference/*.c data/*.c))
 BENCH_SRC  := $(wildcard bench/*.c)
 TEST_SRC   := $(wildcard tests/*.c)
+CUDA_SRC   := $(wildcard cuda/*.cu)
 TEST_CU    := $(wildcard tests/cuda/*.cu)
 SIMT_SRC   := $(wildcard cuda/simt/*.cpp)
-ALL_CU     := $(wildcard cuda/*.cu) $(TEST_CU)
+ALL_CU     := $(CUDA_SRC) $(TEST_CU)
 
 obj = $(patsubst %,$(BUILD)/%.o,$(1))
 LIB := $(BUILD)/libnndl.a
 ifeq ($(CUDA),1)
+# The CUDA backend built by nvcc is part of the library: ./nndl --device cuda runs on the GPU.
+LIB_SRC    += $(CUDA_SRC)
 DEVICE_OBJ := $(call obj,$(TEST_CU))
 else
-DEVICE_OBJ := $(call obj,$(TEST_CU) $(SIMT_SRC))
+# The program says "no CUDA backend"; the tests link the same backend sources run by the SIMT
+# host (their cuda_backend_probe wins over the library's stub), so cpu-vs-cuda runs everywhere.
+LIB_SRC    += cuda/cuda_unavailable.c
+DEVICE_OBJ := $(call obj,$(TEST_CU) $(CUDA_SRC) $(SIMT_SRC))
 endif
 
 .PHONY: all test bench clean asan tsan nvcc-check cifar10
@@ -73,7 +78,7 @@ $(LIB): $(call obj,$(LIB_SRC))
 	rm -f $@ && ar rcs $@ $^
 
 nndl: $(call obj,$(MAIN_SRC) $(BENCH_SRC)) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/test_nndl: $(call obj,$(TEST_SRC)) $(DEVICE_OBJ) $(LIB)
 	$(CXX) $(CXXFLAGS) -o $@ $^ -lcunit $(LDLIBS)

@@ -1,0 +1,82 @@
+/* cuda_ops.h — the CUDA backend's ops, one .cu file per layer family; cuda_backend.cu puts them
+ * in the table. Contracts are those of the Backend members (common/backend.h); all pointers are
+ * device memory. Every kernel source also runs on the SIMT host (cuda/simt), where the tests
+ * compare these ops with the double reference and with the cpu backend. */
+#ifndef NNDL_CUDA_OPS_H
+#define NNDL_CUDA_OPS_H
+
+#include "cuda_compat.h"
+
+#include "backend.h"
+
+#define CUDA_BLOCK 256
+
+/* Blocks for a grid-stride loop over n items. The SIMT host runs blocks one after another, so
+ * few blocks (each looping further) cost it less and compute the same. */
+#ifdef NNDL_SIMT_HOST
+#define CUDA_MAX_BLOCKS 4u
+#else
+#define CUDA_MAX_BLOCKS 4096u
+#endif
+static inline unsigned cuda_grid(size_t n)
+{
+    unsigned b = nndl_blocks(n, CUDA_BLOCK);
+    return b == 0 ? 1 : b > CUDA_MAX_BLOCKS ? CUDA_MAX_BLOCKS : b;
+}
+
+/* The backend's one cuBLAS handle, created on first use. */
+cublasHandle_t cuda_blas(void);
+
+/* Sum of n doubles in device memory, added on the host in order (deterministic). */
+double cuda_sum_partials(const double *partials, int n);
+
+void cuda_affine_forward(float *out, const float *x, const float *w, const float *b, int N, int D, int M);
+void cuda_affine_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
+                          const float *w, int N, int D, int M);
+void cuda_relu_forward(float *out, const float *x, size_t n);
+void cuda_relu_backward(float *dx, const float *dout, const float *x, size_t n);
+void cuda_dropout_forward(float *out, const float *x, size_t n, const DropoutConfig *d);
+void cuda_dropout_backward(float *dx, const float *dout, size_t n, const DropoutConfig *d);
+void cuda_fill(float *x, float value, size_t n);
+double cuda_l2_penalty(float *dw, const float *w, float reg, size_t n);
+
+size_t cuda_conv_workspace(const ConvGeom *g);
+void cuda_conv_forward(float *out, const float *x, const float *w, const float *b, const ConvGeom *g, float *ws);
+void cuda_conv_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
+                        const float *w, const ConvGeom *g, float *ws);
+
+void cuda_max_pool_forward(float *out, const float *x, const PoolGeom *g);
+void cuda_max_pool_backward(float *dx, const float *dout, const float *x, const float *out, const PoolGeom *g);
+
+void cuda_batchnorm_forward(float *out, float *mean, float *inv_std, float *running_mean,
+                            float *running_var, const float *x, const float *gamma,
+                            const float *beta, const BNConfig *cfg, int N, int C, int S);
+void cuda_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dout,
+                             const float *x, const float *gamma, const float *mean,
+                             const float *inv_std, int N, int C, int S);
+
+double cuda_softmax_loss(float *dx, const float *x, const int *y, int N, int C);
+double cuda_svm_loss(float *dx, const float *x, const int *y, int N, int C);
+
+void cuda_sgd(float *w, const float *dw, float *s1, float *s2, size_t n, const OptimConfig *c);
+void cuda_sgd_momentum(float *w, const float *dw, float *v, float *s2, size_t n, const OptimConfig *c);
+void cuda_sgd_nesterov_momentum(float *w, const float *dw, float *v, float *s2, size_t n, const OptimConfig *c);
+void cuda_rmsprop(float *w, const float *dw, float *cache, float *s2, size_t n, const OptimConfig *c);
+void cuda_adam(float *w, const float *dw, float *m, float *v, size_t n, const OptimConfig *c);
+
+/* Block-wide sum of one double per thread (blockDim.x == CUDA_BLOCK); thread 0 gets the total. */
+__device__ inline double block_sum(double v)
+{
+    __shared__ double partial[CUDA_BLOCK];
+    partial[threadIdx.x] = v;
+    __syncthreads();
+    for (int s = CUDA_BLOCK / 2; s > 0; s >>= 1) {
+        if ((int)threadIdx.x < s) partial[threadIdx.x] += partial[threadIdx.x + s];
+        __syncthreads();
+    }
+    double total = partial[0];
+    __syncthreads(); /* the next call may overwrite partial */
+    return total;
+}
+
+#endif

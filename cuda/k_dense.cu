@@ -1,0 +1,117 @@
+// k_dense.cu — affine (cuBLAS), relu, dropout, fill and the L2 penalty on the GPU.
+//
+// Row-major matrices are column-major transposes, so a row-major C = A·B is the column-major
+// Cᵀ = Bᵀ·Aᵀ: each cublasSgemm below is the row-major product written with the operands swapped.
+#include "cuda_ops.h"
+
+#include "dropout_mask.h"
+
+__global__ void fill_kernel(float *x, float value, size_t n)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        x[i] = value;
+}
+
+void cuda_fill(float *x, float value, size_t n)
+{
+    if (n) NNDL_LAUNCH(fill_kernel, cuda_grid(n), CUDA_BLOCK, 0, x, value, n);
+}
+
+// out (N, M) rows start as the bias, then the product is added.
+__global__ void bias_rows_kernel(float *out, const float *b, int N, int M)
+{
+    size_t n = (size_t)N * M;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        out[i] = b[i % M];
+}
+
+// db[m] = sum over rows of dout (N, M): one thread per column, rows in a fixed order.
+__global__ void column_sums_kernel(float *db, const float *dout, int N, int M)
+{
+    for (int m = blockIdx.x * blockDim.x + threadIdx.x; m < M; m += gridDim.x * blockDim.x) {
+        double s = 0;
+        for (int n = 0; n < N; n++) s += dout[(size_t)n * M + m];
+        db[m] = (float)s;
+    }
+}
+
+void cuda_affine_forward(float *out, const float *x, const float *w, const float *b, int N, int D, int M)
+{
+    const float one = 1.0f;
+    NNDL_LAUNCH(bias_rows_kernel, cuda_grid((size_t)N * M), CUDA_BLOCK, 0, out, b, N, M);
+    CUBLAS_CHECK(cublasSgemm(cuda_blas(), CUBLAS_OP_N, CUBLAS_OP_N, M, N, D, &one, w, M, x, D, &one, out, M));
+}
+
+void cuda_affine_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
+                          const float *w, int N, int D, int M)
+{
+    const float one = 1.0f, zero = 0.0f;
+    NNDL_LAUNCH(column_sums_kernel, cuda_grid((size_t)M), CUDA_BLOCK, 0, db, dout, N, M);
+    // dw (D, M) = xᵀ (D, N) · dout (N, M)
+    CUBLAS_CHECK(cublasSgemm(cuda_blas(), CUBLAS_OP_N, CUBLAS_OP_T, M, D, N, &one, dout, M, x, D, &zero, dw, M));
+    // dx (N, D) = dout (N, M) · wᵀ (M, D)
+    if (dx) CUBLAS_CHECK(cublasSgemm(cuda_blas(), CUBLAS_OP_T, CUBLAS_OP_N, D, N, M, &one, w, M, dout, M, &zero, dx, D));
+}
+
+__global__ void relu_forward_kernel(float *out, const float *x, size_t n)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        out[i] = x[i] > 0 ? x[i] : 0.0f;
+}
+
+__global__ void relu_backward_kernel(float *dx, const float *dout, const float *x, size_t n)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        dx[i] = x[i] > 0 ? dout[i] : 0.0f;
+}
+
+void cuda_relu_forward(float *out, const float *x, size_t n)
+{
+    if (n) NNDL_LAUNCH(relu_forward_kernel, cuda_grid(n), CUDA_BLOCK, 0, out, x, n);
+}
+
+void cuda_relu_backward(float *dx, const float *dout, const float *x, size_t n)
+{
+    if (n) NNDL_LAUNCH(relu_backward_kernel, cuda_grid(n), CUDA_BLOCK, 0, dx, dout, x, n);
+}
+
+// Forward and backward are the same masked scaling, with the mask of dropout_mask.h.
+__global__ void dropout_kernel(float *y, const float *v, size_t n, int train, float p_keep, uint64_t seed, uint64_t step)
+{
+    float scale = 1.0f / p_keep;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        y[i] = !train ? v[i] : dropout_keep(seed, step, i, p_keep) ? v[i] * scale : 0.0f;
+}
+
+void cuda_dropout_forward(float *out, const float *x, size_t n, const DropoutConfig *d)
+{
+    if (n) NNDL_LAUNCH(dropout_kernel, cuda_grid(n), CUDA_BLOCK, 0, out, x, n, d->train, d->p_keep, d->seed, d->step);
+}
+
+void cuda_dropout_backward(float *dx, const float *dout, size_t n, const DropoutConfig *d)
+{
+    if (n) NNDL_LAUNCH(dropout_kernel, cuda_grid(n), CUDA_BLOCK, 0, dx, dout, n, d->train, d->p_keep, d->seed, d->step);
+}
+
+// dw += reg * w, and each block's share of sum(w^2) into partials[blockIdx.x].
+__global__ void l2_kernel(float *dw, const float *w, float reg, size_t n, double *partials)
+{
+    double s = 0;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        s += (double)w[i] * w[i];
+        dw[i] += reg * w[i];
+    }
+    double total = block_sum(s);
+    if (threadIdx.x == 0) partials[blockIdx.x] = total;
+}
+
+double cuda_l2_penalty(float *dw, const float *w, float reg, size_t n)
+{
+    unsigned blocks = cuda_grid(n);
+    double *partials;
+    CUDA_CHECK(cudaMalloc(&partials, blocks * sizeof *partials));
+    NNDL_LAUNCH(l2_kernel, blocks, CUDA_BLOCK, 0, dw, w, reg, n, partials);
+    double s = cuda_sum_partials(partials, (int)blocks);
+    CUDA_CHECK(cudaFree(partials));
+    return s;
+}

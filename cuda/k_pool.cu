@@ -1,0 +1,46 @@
+// k_pool.cu — max pooling on the GPU. Backward gathers: one thread per input pixel sums dout of
+// every window containing it whose max it equals (the seed's mask semantics, ties included), so
+// overlapping windows need no atomics and the result is deterministic.
+#include "cuda_ops.h"
+
+__global__ void max_pool_forward_kernel(float *out, const float *x, PoolGeom g)
+{
+    size_t total = (size_t)g.N * g.C * g.Ho * g.Wo;
+    for (size_t idx = blockIdx.x * (size_t)blockDim.x + threadIdx.x; idx < total; idx += (size_t)gridDim.x * blockDim.x) {
+        int j = (int)(idx % g.Wo), i = (int)((idx / g.Wo) % g.Ho);
+        const float *p = x + (idx / ((size_t)g.Wo * g.Ho)) * g.H * g.W + (size_t)i * g.stride * g.W + (size_t)j * g.stride;
+        float m = p[0];
+        for (int di = 0; di < g.ph; di++)
+            for (int dj = 0; dj < g.pw; dj++) m = fmaxf(m, p[(size_t)di * g.W + dj]);
+        out[idx] = m;
+    }
+}
+
+__global__ void max_pool_backward_kernel(float *dx, const float *dout, const float *x, const float *out, PoolGeom g)
+{
+    size_t total = (size_t)g.N * g.C * g.H * g.W;
+    for (size_t idx = blockIdx.x * (size_t)blockDim.x + threadIdx.x; idx < total; idx += (size_t)gridDim.x * blockDim.x) {
+        int c = (int)(idx % g.W), r = (int)((idx / g.W) % g.H);
+        size_t plane = idx / ((size_t)g.W * g.H);
+        // windows i with i*stride <= r < i*stride + ph
+        int i_lo = r - g.ph + 1 > 0 ? (r - g.ph + 1 + g.stride - 1) / g.stride : 0, i_hi = min(r / g.stride, g.Ho - 1);
+        int j_lo = c - g.pw + 1 > 0 ? (c - g.pw + 1 + g.stride - 1) / g.stride : 0, j_hi = min(c / g.stride, g.Wo - 1);
+        float v = x[idx], s = 0;
+        for (int i = i_lo; i <= i_hi; i++)
+            for (int j = j_lo; j <= j_hi; j++) {
+                size_t o = (plane * g.Ho + i) * g.Wo + j;
+                if (v == out[o]) s += dout[o];
+            }
+        dx[idx] = s;
+    }
+}
+
+void cuda_max_pool_forward(float *out, const float *x, const PoolGeom *g)
+{
+    NNDL_LAUNCH(max_pool_forward_kernel, cuda_grid(pool_out_size(g)), CUDA_BLOCK, 0, out, x, *g);
+}
+
+void cuda_max_pool_backward(float *dx, const float *dout, const float *x, const float *out, const PoolGeom *g)
+{
+    NNDL_LAUNCH(max_pool_backward_kernel, cuda_grid(pool_in_size(g)), CUDA_BLOCK, 0, dx, dout, x, out, *g);
+}
