@@ -3,6 +3,7 @@
 `nndl bench train`: conv64x3 - BN - relu - pool2 - affine500 - BN - relu - affine10, softmax,
 L2 1e-3 on weights, Adam 1e-3, float32, synthetic CIFAR-shaped data. Prints one line per batch
 size: "torch batch B: X images/s". Needs Debian's python3-torch; nndl itself does not."""
+import os
 import sys
 import time
 
@@ -11,6 +12,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 torch.manual_seed(0)
+# Debian's build may start with one thread; give PyTorch every core, as nndl uses them.
+torch.set_num_threads(os.cpu_count())
 
 
 class SeedCNN(nn.Module):

@@ -100,7 +100,7 @@ static void test_rule_names(void)
     UpdateRule r;
     for (int i = 0; i < UPDATE_RULE_COUNT; i++) {
         CU_ASSERT_EQUAL(optim_rule_from_name(optim_rule_name((UpdateRule)i), &r), NNDL_OK);
-        CU_ASSERT_EQUAL(r, i);
+        CU_ASSERT_EQUAL((int)r, i);
     }
     CU_ASSERT_EQUAL(optim_rule_from_name("adagrad", &r), NNDL_ERR);
     CU_ASSERT_PTR_NOT_NULL(strstr(nndl_last_error(), "adagrad"));
