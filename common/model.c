@@ -9,9 +9,7 @@
 #include "geometry.h"
 #include "rng.h"
 
-static size_t shape_size(const int s[3]) { return (size_t)s[0] * s[1] * s[2]; }
-
-static ConvGeom layer_conv_geom(const Layer *l, int N)
+ConvGeom model_layer_conv_geom(const Layer *l, int N)
 {
     ConvGeom g;
     conv_geom_init(&g, N, l->in[0], l->in[1], l->in[2], l->spec.units, l->in[0], l->spec.size,
@@ -19,7 +17,7 @@ static ConvGeom layer_conv_geom(const Layer *l, int N)
     return g;
 }
 
-static PoolGeom layer_pool_geom(const Layer *l, int N)
+PoolGeom model_layer_pool_geom(const Layer *l, int N)
 {
     PoolGeom g;
     pool_geom_init(&g, N, l->in[0], l->in[1], l->in[2], l->spec.units, l->spec.units, l->spec.units);
@@ -100,7 +98,7 @@ static int alloc_layer(Model *m, Layer *l, int *weight_layers, float weight_scal
     if (l->spec.kind == LAYER_CONV || l->spec.kind == LAYER_AFFINE) {
         int k = ++*weight_layers;
         size_t nw = l->spec.kind == LAYER_CONV ? (size_t)l->spec.units * C * l->spec.size * l->spec.size
-                                               : shape_size(l->in) * l->spec.units;
+                                               : layer_shape_size(l->in) * l->spec.units;
         if ((l->w = add_param(m, "W", k, nw, 1)) < 0 || (l->b = add_param(m, "b", k, l->spec.units, 0)) < 0)
             return NNDL_ERR;
         init_gaussian(be, m->params[l->w].w, nw, weight_scale, r);
@@ -116,7 +114,7 @@ static int alloc_layer(Model *m, Layer *l, int *weight_layers, float weight_scal
             !(l->mean = device_array(be, C, 0)) || !(l->inv_std = device_array(be, C, 0)))
             return NNDL_ERR;
     }
-    l->act = be->alloc(shape_size(l->out) * m->max_batch * sizeof(float));
+    l->act = be->alloc(layer_shape_size(l->out) * m->max_batch * sizeof(float));
     return l->act ? NNDL_OK : NNDL_ERR;
 }
 
@@ -132,7 +130,7 @@ int model_init(Model *m, const Backend *be, const char *spec_text, int C, int H,
                  .loss = loss, .seed = seed, .n_layers = spec.n};
     model_spec_format(&spec, m->spec, sizeof m->spec);
     int shape[3] = {C, H, W}, spatial = 1;
-    size_t largest = shape_size(shape), ws = 0;
+    size_t largest = layer_shape_size(shape), ws = 0;
     for (int i = 0; i < spec.n; i++) {
         Layer *l = &m->layers[i];
         l->spec = spec.layers[i];
@@ -140,9 +138,9 @@ int model_init(Model *m, const Backend *be, const char *spec_text, int C, int H,
         if (infer_shape(l, i, spatial) != NNDL_OK) return NNDL_ERR;
         memcpy(shape, l->out, sizeof shape);
         if (l->spec.kind == LAYER_AFFINE) spatial = 0;
-        if (shape_size(shape) > largest) largest = shape_size(shape);
+        if (layer_shape_size(shape) > largest) largest = layer_shape_size(shape);
         if (l->spec.kind == LAYER_CONV) {
-            ConvGeom g = layer_conv_geom(l, max_batch);
+            ConvGeom g = model_layer_conv_geom(l, max_batch);
             if (be->conv_workspace(&g) > ws) ws = be->conv_workspace(&g);
         }
     }
@@ -195,20 +193,20 @@ static const float *forward(Model *m, int N, int train, uint64_t step)
     const float *in = m->x;
     for (int i = 0; i < m->n_layers; i++) {
         Layer *l = &m->layers[i];
-        size_t n_out = shape_size(l->out) * N;
+        size_t n_out = layer_shape_size(l->out) * N;
         switch (l->spec.kind) {
         case LAYER_CONV: {
-            ConvGeom g = layer_conv_geom(l, N);
+            ConvGeom g = model_layer_conv_geom(l, N);
             be->conv_forward(l->act, in, pw(m, l->w), pw(m, l->b), &g, m->ws);
             break;
         }
         case LAYER_POOL: {
-            PoolGeom g = layer_pool_geom(l, N);
+            PoolGeom g = model_layer_pool_geom(l, N);
             be->max_pool_forward(l->act, in, &g);
             break;
         }
         case LAYER_AFFINE:
-            be->affine_forward(l->act, in, pw(m, l->w), pw(m, l->b), N, (int)shape_size(l->in), l->spec.units);
+            be->affine_forward(l->act, in, pw(m, l->w), pw(m, l->b), N, (int)layer_shape_size(l->in), l->spec.units);
             break;
         case LAYER_RELU: be->relu_forward(l->act, in, n_out); break;
         case LAYER_BN: {
@@ -238,21 +236,21 @@ static void backward(Model *m, int N, uint64_t step)
         Layer *l = &m->layers[i];
         const float *in = i ? m->layers[i - 1].act : m->x, *dout = m->grad[cur];
         float *dx = i ? m->grad[1 - cur] : NULL;
-        size_t n_in = shape_size(l->in) * N;
+        size_t n_in = layer_shape_size(l->in) * N;
         switch (l->spec.kind) {
         case LAYER_CONV: {
-            ConvGeom g = layer_conv_geom(l, N);
+            ConvGeom g = model_layer_conv_geom(l, N);
             be->conv_backward(dx, pdw(m, l->w), pdw(m, l->b), dout, in, pw(m, l->w), &g, m->ws);
             break;
         }
         case LAYER_POOL: {
-            PoolGeom g = layer_pool_geom(l, N);
+            PoolGeom g = model_layer_pool_geom(l, N);
             if (dx) be->max_pool_backward(dx, dout, in, l->act, &g);
             break;
         }
         case LAYER_AFFINE:
             be->affine_backward(dx, pdw(m, l->w), pdw(m, l->b), dout, in, pw(m, l->w), N,
-                                (int)shape_size(l->in), l->spec.units);
+                                (int)layer_shape_size(l->in), l->spec.units);
             break;
         case LAYER_RELU:
             if (dx) be->relu_backward(dx, dout, in, n_in);

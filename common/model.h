@@ -66,6 +66,11 @@ int model_scores(Model *m, float *scores, const float *X, int N);
 /* Predicted labels for N examples, in batches of at most max_batch. */
 int model_predict(Model *m, int *pred, const float *X, int N);
 
+/* A conv or pool layer's geometry for a batch of N, and a layer shape's element count. */
+ConvGeom model_layer_conv_geom(const Layer *l, int N);
+PoolGeom model_layer_pool_geom(const Layer *l, int N);
+static inline size_t layer_shape_size(const int s[3]) { return (size_t)s[0] * s[1] * s[2]; }
+
 /* The dropout mask seed of layer i: the model's seed with the layer index in the top bits, so
  * two dropout layers never share a mask. */
 static inline uint64_t model_dropout_seed(const Model *m, int layer) { return m->seed ^ (uint64_t)layer << 48; }

@@ -5,6 +5,7 @@
 #include "cpu_ops.h"
 #include "cpu_parallel.h"
 #include "dropout_mask.h"
+#include "loss_rows.h"
 
 void cpu_affine_forward(float *out, const float *x, const float *w, const float *b, int N, int D,
                         int M)
@@ -62,33 +63,14 @@ void cpu_dropout_backward(float *dx, const float *dout, size_t n, const DropoutC
 double cpu_softmax_loss(float *dx, const float *x, const int *y, int N, int C)
 {
     double loss = 0;
-    for (int n = 0; n < N; n++) {
-        const float *row = x + (size_t)n * C;
-        float mx = row[0];
-        for (int c = 1; c < C; c++) mx = fmaxf(mx, row[c]);
-        double z = 0;
-        for (int c = 0; c < C; c++) z += exp((double)row[c] - mx);
-        loss += log(z) - ((double)row[y[n]] - mx);
-        for (int c = 0; c < C; c++)
-            dx[(size_t)n * C + c] = (float)((exp((double)row[c] - mx) / z - (c == y[n])) / N);
-    }
+    for (int n = 0; n < N; n++) loss += softmax_loss_row(dx + (size_t)n * C, x + (size_t)n * C, y[n], C, N);
     return loss / N;
 }
 
 double cpu_svm_loss(float *dx, const float *x, const int *y, int N, int C)
 {
     double loss = 0;
-    for (int n = 0; n < N; n++) {
-        const float *row = x + (size_t)n * C;
-        int positive = 0;
-        for (int c = 0; c < C; c++) {
-            float margin = c == y[n] ? 0 : fmaxf(0, row[c] - row[y[n]] + 1.0f);
-            loss += margin;
-            positive += margin > 0;
-            dx[(size_t)n * C + c] = margin > 0 ? 1.0f / N : 0;
-        }
-        dx[(size_t)n * C + y[n]] = -(float)positive / N;
-    }
+    for (int n = 0; n < N; n++) loss += svm_loss_row(dx + (size_t)n * C, x + (size_t)n * C, y[n], C, N);
     return loss / N;
 }
 

@@ -38,14 +38,6 @@ static int setup(void)
     return write_batch("data_batch_1.bin", 0, FULL) || write_batch("test_batch.bin", 3, FULL);
 }
 
-static void expect_error(int rc, const char *fragment)
-{
-    CU_ASSERT_EQUAL(rc, NNDL_ERR);
-    int found = strstr(nndl_last_error(), fragment) != NULL;
-    if (!found) fprintf(stderr, "\n    '%s' lacks '%s'\n", nndl_last_error(), fragment);
-    CU_ASSERT(found);
-}
-
 static void test_read_and_preprocess(void)
 {
     Cifar10 d;
@@ -70,22 +62,22 @@ static void test_read_and_preprocess(void)
 static void test_bad_files(void)
 {
     Cifar10 d;
-    expect_error(cifar10_load(&d, "/nonexistent/cifar", 10, 0, 0), "/nonexistent/cifar/data_batch_1.bin");
+    ASSERT_ERROR_MENTIONS(cifar10_load(&d, "/nonexistent/cifar", 10, 0, 0), "/nonexistent/cifar/data_batch_1.bin");
     /* 10001 training examples need data_batch_2.bin, which is missing */
-    expect_error(cifar10_load(&d, dir, 10001, 0, 0), "data_batch_2.bin");
+    ASSERT_ERROR_MENTIONS(cifar10_load(&d, dir, 10001, 0, 0), "data_batch_2.bin");
     char path[128];
     snprintf(path, sizeof path, "%s/data_batch_2.bin", dir);
     CU_ASSERT_FATAL(write_batch("data_batch_2.bin", 0, 1000) == 0);
-    expect_error(cifar10_load(&d, dir, 10001, 0, 0), "has 1000 bytes, expected 30730000");
+    ASSERT_ERROR_MENTIONS(cifar10_load(&d, dir, 10001, 0, 0), "has 1000 bytes, expected 30730000");
     FILE *f = fopen(path, "r+b");
     fputc(12, f); /* label of record 0 */
     fclose(f);
     CU_ASSERT(truncate(path, FULL) == 0);
-    expect_error(cifar10_load(&d, dir, 10001, 0, 0), "label 12");
+    ASSERT_ERROR_MENTIONS(cifar10_load(&d, dir, 10001, 0, 0), "label 12");
     unlink(path);
-    expect_error(cifar10_load(&d, dir, 0, 10, 0), "impossible");
-    expect_error(cifar10_load(&d, dir, 49000, 2000, 0), "impossible");
-    expect_error(cifar10_load(&d, dir, 10, 10, 10001), "impossible");
+    ASSERT_ERROR_MENTIONS(cifar10_load(&d, dir, 0, 10, 0), "impossible");
+    ASSERT_ERROR_MENTIONS(cifar10_load(&d, dir, 49000, 2000, 0), "impossible");
+    ASSERT_ERROR_MENTIONS(cifar10_load(&d, dir, 10, 10, 10001), "impossible");
 }
 
 /* The program itself: usage errors exit 2, missing data 1, each with a message on stderr. */

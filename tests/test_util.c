@@ -2,6 +2,9 @@
 #include "test_util.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include "error.h"
 #include <stdlib.h>
 
 void test_assert_below(double value, double limit, const char *what, int line, const char *file,
@@ -10,6 +13,16 @@ void test_assert_below(double value, double limit, const char *what, int line, c
     char msg[256];
     int ok = value < limit; /* NaN fails */
     snprintf(msg, sizeof msg, "%s: %.3g (limit %.3g)", what, value, limit);
+    if (!ok) fprintf(stderr, "\n    FAILED %s\n", msg);
+    CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, (unsigned)line, msg, file, func, CU_FALSE);
+}
+
+void test_assert_error_mentions(int rc, const char *fragment, int line, const char *file,
+                                const char *func)
+{
+    char msg[700];
+    int ok = rc == NNDL_ERR && strstr(nndl_last_error(), fragment) != NULL;
+    snprintf(msg, sizeof msg, "error (rc %d) '%s' mentions '%s'", rc, nndl_last_error(), fragment);
     if (!ok) fprintf(stderr, "\n    FAILED %s\n", msg);
     CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, (unsigned)line, msg, file, func, CU_FALSE);
 }

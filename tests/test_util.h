@@ -14,6 +14,12 @@
 void test_assert_below(double value, double limit, const char *what, int line, const char *file,
                        const char *func);
 
+/* The call failed (rc == NNDL_ERR) and its message (nndl_last_error) mentions fragment. */
+#define ASSERT_ERROR_MENTIONS(rc, fragment)                                                       \
+    test_assert_error_mentions((rc), (fragment), __LINE__, __FILE__, __func__)
+void test_assert_error_mentions(int rc, const char *fragment, int line, const char *file,
+                                const char *func);
+
 /* Suites register themselves from test_main.c; tests is a CU_TEST_INFO_NULL-terminated array. */
 typedef void (*SuiteRegistrar)(void);
 void add_suite(const char *name, const CU_TestInfo *tests);

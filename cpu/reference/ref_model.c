@@ -6,23 +6,6 @@
 
 #include "reference.h"
 
-static size_t shape_size(const int s[3]) { return (size_t)s[0] * s[1] * s[2]; }
-
-static ConvGeom conv_geom(const Layer *l, int N)
-{
-    ConvGeom g;
-    conv_geom_init(&g, N, l->in[0], l->in[1], l->in[2], l->spec.units, l->in[0], l->spec.size,
-                   l->spec.size, 1, (l->spec.size - 1) / 2);
-    return g;
-}
-
-static PoolGeom pool_geom(const Layer *l, int N)
-{
-    PoolGeom g;
-    pool_geom_init(&g, N, l->in[0], l->in[1], l->in[2], l->spec.units, l->spec.units, l->spec.units);
-    return g;
-}
-
 double ref_model_loss(const Model *m, double *const *params, double **grads, const double *X,
                       const int *y, int N, uint64_t step)
 {
@@ -31,21 +14,21 @@ double ref_model_loss(const Model *m, double *const *params, double **grads, con
     acts[0] = (double *)X;
     for (int i = 0; i < L; i++) {
         const Layer *l = &m->layers[i];
-        size_t n_out = shape_size(l->out) * N;
+        size_t n_out = layer_shape_size(l->out) * N;
         double *in = acts[i], *out = acts[i + 1] = calloc(n_out, sizeof(double));
         switch (l->spec.kind) {
         case LAYER_CONV: {
-            ConvGeom g = conv_geom(l, N);
+            ConvGeom g = model_layer_conv_geom(l, N);
             ref_conv_forward_naive(out, in, params[l->w], params[l->b], &g);
             break;
         }
         case LAYER_POOL: {
-            PoolGeom g = pool_geom(l, N);
+            PoolGeom g = model_layer_pool_geom(l, N);
             ref_max_pool_forward_naive(out, in, &g);
             break;
         }
         case LAYER_AFFINE:
-            ref_affine_forward(out, in, params[l->w], params[l->b], N, (int)shape_size(l->in), l->spec.units);
+            ref_affine_forward(out, in, params[l->w], params[l->b], N, (int)layer_shape_size(l->in), l->spec.units);
             break;
         case LAYER_RELU: ref_relu_forward(out, in, n_out); break;
         case LAYER_BN: {
@@ -72,22 +55,22 @@ double ref_model_loss(const Model *m, double *const *params, double **grads, con
     }
     for (int i = L - 1; grads && i >= 0; i--) {
         const Layer *l = &m->layers[i];
-        size_t n_in = shape_size(l->in) * N;
+        size_t n_in = layer_shape_size(l->in) * N;
         double *in = acts[i], *dx = calloc(n_in, sizeof *dx);
         switch (l->spec.kind) {
         case LAYER_CONV: {
-            ConvGeom g = conv_geom(l, N);
+            ConvGeom g = model_layer_conv_geom(l, N);
             ref_conv_backward_naive(dx, grads[l->w], grads[l->b], dout, in, params[l->w], &g);
             break;
         }
         case LAYER_POOL: {
-            PoolGeom g = pool_geom(l, N);
+            PoolGeom g = model_layer_pool_geom(l, N);
             ref_max_pool_backward_naive(dx, dout, in, &g);
             break;
         }
         case LAYER_AFFINE:
             ref_affine_backward(dx, grads[l->w], grads[l->b], dout, in, params[l->w], N,
-                                (int)shape_size(l->in), l->spec.units);
+                                (int)layer_shape_size(l->in), l->spec.units);
             break;
         case LAYER_RELU: ref_relu_backward(dx, dout, in, n_in); break;
         case LAYER_BN:

@@ -1,0 +1,39 @@
+/* loss_rows.h — the softmax and SVM losses of one example, shared by the CPU loop and the CUDA
+ * kernel (one thread per example), so both backends compute the very same formula.
+ *
+ * row: the example's C scores; label: its class; N: the batch size (gradients are averaged over
+ * it). Writes the row's gradient dx[0..C) and returns the example's loss. */
+#ifndef NNDL_LOSS_ROWS_H
+#define NNDL_LOSS_ROWS_H
+
+#include <math.h>
+
+#include "hd.h"
+
+/* Max-shifted softmax cross-entropy, exponentials in double. */
+static inline NNDL_HD double softmax_loss_row(float *dx, const float *row, int label, int C, int N)
+{
+    float mx = row[0];
+    for (int c = 1; c < C; c++) mx = fmaxf(mx, row[c]);
+    double z = 0;
+    for (int c = 0; c < C; c++) z += exp((double)row[c] - mx);
+    for (int c = 0; c < C; c++) dx[c] = (float)((exp((double)row[c] - mx) / z - (c == label)) / N);
+    return log(z) - ((double)row[label] - mx);
+}
+
+/* Multiclass hinge loss with margin 1. */
+static inline NNDL_HD double svm_loss_row(float *dx, const float *row, int label, int C, int N)
+{
+    int positive = 0;
+    double loss = 0;
+    for (int c = 0; c < C; c++) {
+        float margin = c == label ? 0.0f : fmaxf(0.0f, row[c] - row[label] + 1.0f);
+        loss += margin;
+        positive += margin > 0;
+        dx[c] = margin > 0 ? 1.0f / N : 0.0f;
+    }
+    dx[label] = -(float)positive / N;
+    return loss;
+}
+
+#endif
