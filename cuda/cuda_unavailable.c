@@ -1,5 +1,5 @@
-/* cuda_unavailable.c — linked while there is no CUDA backend in the build, so that asking for
- * "cuda" is an ordinary, explained failure. */
+/* cuda_unavailable.c — linked into builds without the CUDA backend (plain `make`), so that asking
+ * for "cuda" is an ordinary, explained failure. */
 #include <stddef.h>
 
 #include "backend.h"
@@ -7,7 +7,7 @@
 
 const Backend *cuda_backend_probe(void)
 {
-    nndl_fail("cuda: no CUDA backend in this build (the layer kernels are not written yet; "
-              "the CPU backend is used instead)");
+    nndl_fail("cuda: this nndl was built without the CUDA backend (build with `make CUDA=1` "
+              "on a machine with nvcc and a GPU)");
     return NULL;
 }
