@@ -29,12 +29,17 @@ static int write_batch(const char *name, int label_offset, long size)
     return truncate(path, size); /* sparse: full size without writing 30 MB */
 }
 
+static int teardown(void)
+{
+    remove_tree(dir);
+    return 0;
+}
+
 static const long FULL = (long)CIFAR10_RECORDS_PER_FILE * CIFAR10_RECORD_BYTES;
 
 static int setup(void)
 {
-    strcpy(dir, "/tmp/nndl_cifar_XXXXXX");
-    if (!mkdtemp(dir)) return 1;
+    if (make_temp_dir(dir, sizeof dir, "nndl_cifar") != 0) return 1;
     return write_batch("data_batch_1.bin", 0, FULL) || write_batch("test_batch.bin", 3, FULL);
 }
 
@@ -128,6 +133,6 @@ void register_data_suite(void)
         {"missing, short and damaged files", test_bad_files},
         {"command-line refusals", test_command_line_refusals},
         CU_TEST_INFO_NULL};
-    CU_pSuite s = CU_add_suite("data and command line", setup, NULL);
+    CU_pSuite s = CU_add_suite("data and command line", setup, teardown);
     for (const CU_TestInfo *t = tests; s && t->pName; t++) CU_add_test(s, t->pName, t->pTestFunc);
 }

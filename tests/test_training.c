@@ -22,11 +22,7 @@ static void make_data(Dataset *d, int n, int c, int h, int w, uint64_t seed)
 }
 
 static char tmpdir[64];
-static int make_tmpdir(void)
-{
-    strcpy(tmpdir, "/tmp/nndl_test_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : 1;
-}
+static int make_tmpdir(void) { return make_temp_dir(tmpdir, sizeof tmpdir, "nndl_test"); }
 
 static SolverConfig quiet_config(UpdateRule rule, int batch, int epochs)
 {
@@ -134,6 +130,7 @@ static void test_checkpoint_round_trip(void)
     CU_ASSERT_DOUBLE_EQUAL(b.s.opt[0].learning_rate, 1e-3 * 0.81, 1e-9);
     free(sa), free(sb);
     run_end(&a), run_end(&b);
+    remove_tree(tmpdir);
 }
 
 /* 4 epochs straight, against 2 epochs + resume from the checkpoint + 2 more. */
@@ -161,6 +158,7 @@ static void test_resume_gives_the_same_losses(void)
     CU_ASSERT(same_floats(a, b, n));
     free(a), free(b);
     run_end(&whole), run_end(&first), run_end(&second);
+    remove_tree(tmpdir);
 }
 
 static void test_checkpoint_refusals(void)
@@ -223,6 +221,7 @@ static void test_checkpoint_refusals(void)
     free(buf), free(again);
     model_free(&other), model_free(&same), dataset_free(&d);
     run_end(&a);
+    remove_tree(tmpdir);
 }
 
 void register_training_suite(void)

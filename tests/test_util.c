@@ -1,6 +1,7 @@
 /* test_util.c — see test_util.h. */
 #include "test_util.h"
 
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,6 +27,20 @@ void test_assert_error_mentions(int rc, const char *fragment, int line, const ch
     if (!ok) fprintf(stderr, "\n    FAILED %s\n", msg);
     CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, (unsigned)line, msg, file, func, CU_FALSE);
 }
+
+int make_temp_dir(char *path, size_t size, const char *prefix)
+{
+    snprintf(path, size, "/tmp/%s_XXXXXX", prefix);
+    return mkdtemp(path) ? 0 : -1;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)type, (void)ftw;
+    return remove(path);
+}
+
+void remove_tree(const char *path) { nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
 void add_suite(const char *name, const CU_TestInfo *tests)
 {

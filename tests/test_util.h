@@ -20,6 +20,11 @@ void test_assert_below(double value, double limit, const char *what, int line, c
 void test_assert_error_mentions(int rc, const char *fragment, int line, const char *file,
                                 const char *func);
 
+/* A fresh directory under /tmp (template "/tmp/nndl_XXXXXX" style), and its removal with all
+ * it holds; tests leave nothing behind. */
+int make_temp_dir(char *path, size_t size, const char *prefix);
+void remove_tree(const char *path);
+
 /* Suites register themselves from test_main.c; tests is a CU_TEST_INFO_NULL-terminated array. */
 typedef void (*SuiteRegistrar)(void);
 void add_suite(const char *name, const CU_TestInfo *tests);
