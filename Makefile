@@ -53,8 +53,11 @@ LIB_SRC    += cuda/cuda_unavailable.c
 DEVICE_OBJ := $(call obj,$(TEST_CU) $(CUDA_SRC) $(SIMT_SRC))
 endif
 
+# The program; sanitizer builds put theirs in their own tree instead of replacing ./nndl.
+PROGRAM ?= nndl
+
 .PHONY: all test bench clean asan tsan nvcc-check cifar10
-all: nndl nvcc-check
+all: $(PROGRAM) nvcc-check
 
 $(BUILD)/%.c.o: %.c
 	@mkdir -p $(dir $@)
@@ -77,15 +80,15 @@ endif
 $(LIB): $(call obj,$(LIB_SRC))
 	rm -f $@ && ar rcs $@ $^
 
-nndl: $(call obj,$(MAIN_SRC) $(BENCH_SRC)) $(LIB)
+$(PROGRAM): $(call obj,$(MAIN_SRC) $(BENCH_SRC)) $(LIB)
 	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/test_nndl: $(call obj,$(TEST_SRC)) $(DEVICE_OBJ) $(LIB)
 	$(CXX) $(CXXFLAGS) -o $@ $^ -lcunit $(LDLIBS)
 
-# The tests run ./nndl too (command-line refusals), so it is built first.
-test: $(BUILD)/test_nndl nndl nvcc-check
-	./$(BUILD)/test_nndl
+# The tests run the program too (command-line refusals), so it is built first.
+test: $(BUILD)/test_nndl $(PROGRAM) nvcc-check
+	NNDL_PROGRAM=./$(PROGRAM) ./$(BUILD)/test_nndl
 
 bench: nndl
 	./nndl bench layers
@@ -111,11 +114,14 @@ endif
 
 # Sanitizers over the whole test suite, each in its own build tree.
 asan:
-	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-	    NVCC= test
-# ThreadSanitizer watches the threads of each SIMT block for data races.
+	$(MAKE) BUILD=build-asan PROGRAM=build-asan/nndl \
+	    OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" NVCC= test
+# ThreadSanitizer watches the threads of each SIMT block for data races. OpenMP runs on one
+# thread here: libgomp is not instrumented, so TSan cannot see its barriers and would report
+# every parallel loop (the CPU backend's, OpenBLAS's) as a race.
 tsan:
-	$(MAKE) BUILD=build-tsan OPT="-O1 -g -fsanitize=thread" NVCC= test
+	OMP_NUM_THREADS=1 $(MAKE) BUILD=build-tsan PROGRAM=build-tsan/nndl OPT="-O1 -g -fsanitize=thread" \
+	    NVCC= test
 
 clean:
 	rm -rf build build-cuda build-asan build-tsan nndl
