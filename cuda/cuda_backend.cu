@@ -36,6 +36,18 @@ cublasHandle_t cuda_blas(void)
     return handle;
 }
 
+double *cuda_partials(size_t n)
+{
+    static double *buffer = NULL; // backend state, like the cuBLAS handle
+    static size_t capacity = 0;
+    if (n > capacity) {
+        if (buffer) CUDA_CHECK(cudaFree(buffer));
+        capacity = n > 4096 ? n : 4096;
+        CUDA_CHECK(cudaMalloc(&buffer, capacity * sizeof *buffer));
+    }
+    return buffer;
+}
+
 double cuda_sum_partials(const double *partials, int n)
 {
     double *h = (double *)malloc((size_t)n * sizeof *h), s = 0;

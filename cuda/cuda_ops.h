@@ -27,6 +27,9 @@ static inline unsigned cuda_grid(size_t n)
 /* The backend's one cuBLAS handle, created on first use. */
 cublasHandle_t cuda_blas(void);
 
+/* A device buffer of at least n doubles for per-block or per-example partial sums, reused from
+ * call to call (allocating in every step would synchronise the device each time). */
+double *cuda_partials(size_t n);
 /* Sum of n doubles in device memory, added on the host in order (deterministic). */
 double cuda_sum_partials(const double *partials, int n);
 

@@ -108,10 +108,7 @@ __global__ void l2_kernel(float *dw, const float *w, float reg, size_t n, double
 double cuda_l2_penalty(float *dw, const float *w, float reg, size_t n)
 {
     unsigned blocks = cuda_grid(n);
-    double *partials;
-    CUDA_CHECK(cudaMalloc(&partials, blocks * sizeof *partials));
+    double *partials = cuda_partials(blocks);
     NNDL_LAUNCH(l2_kernel, blocks, CUDA_BLOCK, 0, dw, w, reg, n, partials);
-    double s = cuda_sum_partials(partials, (int)blocks);
-    CUDA_CHECK(cudaFree(partials));
-    return s;
+    return cuda_sum_partials(partials, (int)blocks);
 }

@@ -18,13 +18,10 @@ __global__ void svm_loss_kernel(float *dx, double *row_loss, const float *x, con
 
 static double run_loss(bool svm, float *dx, const float *x, const int *y, int N, int C)
 {
-    double *row_loss;
-    CUDA_CHECK(cudaMalloc(&row_loss, (size_t)N * sizeof *row_loss));
+    double *row_loss = cuda_partials((size_t)N);
     if (svm) NNDL_LAUNCH(svm_loss_kernel, cuda_grid((size_t)N), CUDA_BLOCK, 0, dx, row_loss, x, y, N, C);
     else NNDL_LAUNCH(softmax_loss_kernel, cuda_grid((size_t)N), CUDA_BLOCK, 0, dx, row_loss, x, y, N, C);
-    double total = cuda_sum_partials(row_loss, N);
-    CUDA_CHECK(cudaFree(row_loss));
-    return total / N;
+    return cuda_sum_partials(row_loss, N) / N;
 }
 
 double cuda_softmax_loss(float *dx, const float *x, const int *y, int N, int C) { return run_loss(false, dx, x, y, N, C); }
