@@ -3,12 +3,12 @@
 #include <string.h>
 
 int bench_layers(void); /* bench_layers.c */
-int bench_train(void);  /* bench_train.c */
+int bench_train(const char *device); /* bench_train.c */
 
 int bench_main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "layers") == 0) return bench_layers();
-    if (argc >= 2 && strcmp(argv[1], "train") == 0) return bench_train();
-    fprintf(stderr, "usage: nndl bench layers | nndl bench train\n");
+    if (argc >= 2 && strcmp(argv[1], "train") == 0) return bench_train(argc >= 3 ? argv[2] : "cpu");
+    fprintf(stderr, "usage: nndl bench layers | nndl bench train [cpu|cuda]\n");
     return 2;
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""PyTorch CPU throughput of the seed's batchnorm CNN, the same model, optimizer and batches as
+"""PyTorch throughput of the seed's batchnorm CNN, the same model, optimizer and batches as
 `nndl bench train`: conv64x3 - BN - relu - pool2 - affine500 - BN - relu - affine10, softmax,
 L2 1e-3 on weights, Adam 1e-3, float32, synthetic CIFAR-shaped data. Prints one line per batch
-size: "torch batch B: X images/s". Needs Debian's python3-torch; nndl itself does not."""
+size: "torch batch B: X images/s". Argument: cpu (default) or cuda. Needs PyTorch (Debian's
+python3-torch on the CPU); nndl itself does not."""
 import os
 import sys
 import time
@@ -31,18 +32,22 @@ class SeedCNN(nn.Module):
         return self.fc2(x)
 
 
+DEVICE = sys.argv[1] if len(sys.argv) > 1 else "cpu"
+
+
 def bench(batch, seconds):
-    model = SeedCNN()
+    model = SeedCNN().to(DEVICE)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     weights = [model.conv.weight, model.fc1.weight, model.fc2.weight]
-    x = 60 * torch.randn(batch, 3, 32, 32)
-    y = torch.randint(0, 10, (batch,))
+    x = 60 * torch.randn(batch, 3, 32, 32, device=DEVICE)
+    y = torch.randint(0, 10, (batch,), device=DEVICE)
 
     def step():
         opt.zero_grad()
         loss = F.cross_entropy(model(x), y) + 0.5e-3 * sum((w * w).sum() for w in weights)
         loss.backward()
         opt.step()
+        return loss.item()  # waits for the device, as nndl's step does
 
     step()  # warm-up
     steps, t0 = 0, time.perf_counter()
@@ -52,7 +57,7 @@ def bench(batch, seconds):
     return steps * batch / (time.perf_counter() - t0)
 
 
-print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+print(f"torch {torch.__version__}, {DEVICE}, {torch.get_num_threads()} CPU threads")
 for batch in (50, 1000):
     print(f"torch batch {batch}: {bench(batch, 5.0 if batch == 50 else 10.0):.1f} images/s")
     sys.stdout.flush()
