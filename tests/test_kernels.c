@@ -77,6 +77,53 @@ static void test_warp_shuffles(void)
     free(x), free(wt), free(bc), free(pos);
 }
 
+static void test_warp_scan_and_votes(void)
+{
+    const int n = 200; /* 4 blocks of 64: the last warp partly out of range */
+    Rng r;
+    rng_seed(&r, 19);
+    float *x = rand_floats(&r, n), *scan = malloc(n * sizeof *scan);
+    for (int i = 64; i < 96; i++) x[i] = fabsf(x[i]) + 0.1f; /* a warp of positives only */
+    int warps = 8, any[8], all[8];
+    FOR_EACH_SCHEDULE(sched) {
+        CU_ASSERT_EQUAL_FATAL(kc_warp_scan_votes(scan, any, all, x, n), 0);
+        for (int w = 0; w < warps; w++) {
+            double prefix = 0;
+            int want_any = 0, want_all = 1;
+            for (int i = w * 32; i < (w + 1) * 32 && i < n; i++) {
+                prefix += x[i];
+                ASSERT_BELOW(fabs(scan[i] - prefix), 1e-4, "shfl_up inclusive scan");
+                want_any |= x[i] > 0, want_all &= x[i] > 0;
+            }
+            if (w * 32 >= n) continue;
+            CU_ASSERT_EQUAL(any[w] != 0, want_any);
+            CU_ASSERT_EQUAL(all[w] != 0, want_all);
+        }
+        CU_ASSERT(all[2] != 0); /* the planted all-positive warp */
+    }
+    reset_schedule();
+    free(x), free(scan);
+}
+
+static void test_math_intrinsics_and_events(void)
+{
+    const int n = 300;
+    Rng r;
+    rng_seed(&r, 20);
+    float *x = rand_floats(&r, n), *out = malloc((size_t)n * 5 * sizeof *out);
+    CU_ASSERT_EQUAL_FATAL(kc_intrinsics(out, x, n), 0);
+    double worst = 0;
+    for (int i = 0; i < n; i++) {
+        double v = x[i], want[5] = {exp(v), 1 / sqrt(fabs(v) + 1), v / 3, fmax(v, 0.5), v < 0 ? 0 : v > 1 ? 1 : v};
+        for (int k = 0; k < 5; k++) worst = fmax(worst, fabs(out[5 * i + k] - want[k]) / fmax(1, fabs(want[k])));
+    }
+    ASSERT_BELOW(worst, 1e-5, "intrinsics vs libm"); /* GPU fast-math intrinsics: a few ulp */
+    float ms = -1;
+    CU_ASSERT_EQUAL(kc_event_elapsed(&ms), 0);
+    CU_ASSERT(ms >= 0 && ms < 10000);
+    free(x), free(out);
+}
+
 static void test_atomics_histogram(void)
 {
     const int n = 10007, nbins = 17;
@@ -315,6 +362,8 @@ void register_kernel_suite(void)
     static const CU_TestInfo portable[] = {
         {"shared-memory tree reduction", test_shared_memory_reduction},
         {"warp shuffles, ballot, float atomicAdd", test_warp_shuffles},
+        {"warp shfl_up scan, __any_sync, __all_sync", test_warp_scan_and_votes},
+        {"math intrinsics and event timing", test_math_intrinsics_and_events},
         {"integer atomics histogram and atomicMax", test_atomics_histogram},
         {"2-D tiled transpose, padded shared tile", test_tiled_transpose},
         {"dynamic shared memory", test_dynamic_shared_memory},

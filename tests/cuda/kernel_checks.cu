@@ -118,6 +118,76 @@ extern "C" int kc_warp_ops(float *total, float *warp_total, int *positive_count,
     return rc;
 }
 
+__global__ void fill_for_event_kernel(float *p, int n)
+{
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) p[i] = (float)i;
+}
+
+// ---- warp scan and votes ------------------------------------------------------------------------
+
+__global__ void warp_scan_votes_kernel(float *scan, int *any_positive, int *all_positive, const float *x, int n)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x, lane = threadIdx.x % warpSize;
+    float v = i < n ? x[i] : 0.0f;
+    for (int offset = 1; offset < 32; offset <<= 1) {
+        float up = __shfl_up_sync(0xffffffffu, v, offset);
+        if (lane >= offset) v += up;
+    }
+    int any = __any_sync(0xffffffffu, i < n && x[i] > 0), all = __all_sync(0xffffffffu, i >= n || x[i] > 0);
+    if (i < n) scan[i] = v;
+    if (lane == 0) any_positive[i / warpSize] = any, all_positive[i / warpSize] = all;
+}
+
+extern "C" int kc_warp_scan_votes(float *scan, int *any_positive, int *all_positive, const float *x, int n)
+{
+    unsigned blocks = nndl_blocks((size_t)n, 64), warps = blocks * 2;
+    DeviceBuffer<float> dx((size_t)n, x), ds((size_t)n);
+    DeviceBuffer<int> da(warps), dl(warps);
+    NNDL_LAUNCH(warp_scan_votes_kernel, blocks, 64, 0, ds.p, da.p, dl.p, dx.p, n);
+    int rc = finish();
+    ds.to_host(scan), da.to_host(any_positive), dl.to_host(all_positive);
+    return rc;
+}
+
+// ---- math intrinsics and events ---------------------------------------------------------------------
+
+__global__ void intrinsics_kernel(float *out, const float *x, int n)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    float v = x[i];
+    out[5 * i] = __expf(v);
+    out[5 * i + 1] = rsqrtf(fabsf(v) + 1.0f);
+    out[5 * i + 2] = __fdividef(v, 3.0f);
+    out[5 * i + 3] = fmaxf(v, 0.5f);
+    out[5 * i + 4] = __saturatef(v);
+}
+
+extern "C" int kc_intrinsics(float *out, const float *x, int n)
+{
+    DeviceBuffer<float> dx((size_t)n, x), dout((size_t)n * 5);
+    NNDL_LAUNCH(intrinsics_kernel, nndl_blocks((size_t)n, 128), 128, 0, dout.p, dx.p, n);
+    int rc = finish();
+    dout.to_host(out);
+    return rc;
+}
+
+extern "C" int kc_event_elapsed(float *ms)
+{
+    cudaEvent_t start, end;
+    CUDA_CHECK(cudaEventCreate(&start));
+    CUDA_CHECK(cudaEventCreate(&end));
+    DeviceBuffer<float> d(4096);
+    CUDA_CHECK(cudaEventRecord(start, 0));
+    NNDL_LAUNCH(fill_for_event_kernel, 16, 256, 0, d.p, 4096);
+    CUDA_CHECK(cudaEventRecord(end, 0));
+    CUDA_CHECK(cudaEventSynchronize(end));
+    CUDA_CHECK(cudaEventElapsedTime(ms, start, end));
+    CUDA_CHECK(cudaEventDestroy(start));
+    CUDA_CHECK(cudaEventDestroy(end));
+    return finish();
+}
+
 // ---- integer atomics ------------------------------------------------------------------------
 
 __global__ void histogram_kernel(int *bins, int *max_value, const int *values, int n, int nbins)

@@ -21,6 +21,14 @@ int kc_block_sums_missing_sync(float *partials, const float *x, int n);
  * per-warp count of positive values (ballot), lane 0 value broadcast (shfl). */
 int kc_warp_ops(float *total, float *warp_total, int *positive_count, float *broadcast,
                 const float *x, int n);
+/* Inclusive prefix sums within each warp (shfl_up), and per warp whether any / all values are
+ * positive (__any_sync, __all_sync); blocks of 64. */
+int kc_warp_scan_votes(float *scan, int *any_positive, int *all_positive, const float *x, int n);
+/* The math intrinsics kernels use, elementwise: out[5i..5i+4] = __expf(x), rsqrtf(|x|+1),
+ * __fdividef(x, 3), fmaxf(x, 0.5), __saturatef(x). */
+int kc_intrinsics(float *out, const float *x, int n);
+/* Milliseconds between two events around a kernel launch (>= 0). */
+int kc_event_elapsed(float *ms);
 /* Histogram of values into nbins with integer atomicAdd, and the max with atomicMax. */
 int kc_histogram(int *bins, int *max_value, const int *values, int n, int nbins);
 /* out (cols x rows) = in (rows x cols)ᵀ through a padded 32x33 shared tile. */
