@@ -1,15 +1,29 @@
 // k_conv.cu — convolution on the GPU as im2col + cuBLAS, all images of the batch at once.
 //
 // cols holds, per image n, the (K, P) matrix of receptive fields (K = C*HH*WW rows, P = Ho*Wo
-// columns), as on the CPU. Forward is one strided-batched gemm out_n = W · cols_n; backward
-// accumulates dW over images with one gemm each (in image order: deterministic), and gets
-// dcols_n = Wᵀ · dout_n with one strided-batched gemm, which col2im gathers back into dx (one
+// columns), as on the CPU. Forward is one strided-batched gemm out_n = W · cols_n; backward gets
+// each image's dW_n with one strided-batched gemm and sums them over n in a fixed order
+// (deterministic), and dcols_n = Wᵀ · dout_n with another, which col2im gathers back into dx (one
 // thread per input pixel, summing the column entries that came from it: no atomics).
 #include "cuda_ops.h"
 
 static size_t cols_per_image(const ConvGeom *g) { return (size_t)g->C * g->HH * g->WW * g->Ho * g->Wo; }
 
-size_t cuda_conv_workspace(const ConvGeom *g) { return 2 * (size_t)g->N * cols_per_image(g); }
+/* cols, dcols, and one dW per image */
+size_t cuda_conv_workspace(const ConvGeom *g)
+{
+    return 2 * (size_t)g->N * cols_per_image(g) + (size_t)g->N * g->F * g->C * g->HH * g->WW;
+}
+
+// dw[i] = sum over n of per_image[n][i], n in order.
+__global__ void sum_images_kernel(float *dw, const float *per_image, int N, size_t n_w)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n_w; i += (size_t)gridDim.x * blockDim.x) {
+        float s = 0;
+        for (int n = 0; n < N; n++) s += per_image[(size_t)n * n_w + i];
+        dw[i] = s;
+    }
+}
 
 __global__ void im2col_kernel(float *cols, const float *x, ConvGeom g)
 {
@@ -86,13 +100,15 @@ void cuda_conv_backward(float *dx, float *dw, float *db, const float *dout, cons
 {
     const float one = 1.0f, zero = 0.0f;
     int K = g->C * g->HH * g->WW, P = g->Ho * g->Wo;
-    float *cols = ws, *dcols = ws + (size_t)g->N * cols_per_image(g);
+    size_t n_w = (size_t)g->F * K;
+    float *cols = ws, *dcols = ws + (size_t)g->N * cols_per_image(g), *dw_per_image = dcols + (size_t)g->N * cols_per_image(g);
     NNDL_LAUNCH(conv_db_kernel, g->F, CUDA_BLOCK, 0, db, dout, g->N, g->F, (size_t)P);
     NNDL_LAUNCH(im2col_kernel, cuda_grid((size_t)g->N * cols_per_image(g)), CUDA_BLOCK, 0, cols, x, *g);
-    // dW (F, K) = sum_n dout_n (F, P) · cols_nᵀ (P, K)
-    for (int n = 0; n < g->N; n++)
-        CUBLAS_CHECK(cublasSgemm(cuda_blas(), CUBLAS_OP_T, CUBLAS_OP_N, K, g->F, P, &one, cols + (size_t)n * K * P, P,
-                                 dout + (size_t)n * g->F * P, P, n ? &one : &zero, dw, K));
+    // dW_n (F, K) = dout_n (F, P) · cols_nᵀ (P, K) for every n, then dW = sum_n dW_n
+    CUBLAS_CHECK(cublasSgemmStridedBatched(cuda_blas(), CUBLAS_OP_T, CUBLAS_OP_N, K, g->F, P, &one, cols, P,
+                                           (long long)K * P, dout, P, (long long)g->F * P, &zero, dw_per_image, K,
+                                           (long long)n_w, g->N));
+    NNDL_LAUNCH(sum_images_kernel, cuda_grid(n_w), CUDA_BLOCK, 0, dw, dw_per_image, g->N, n_w);
     if (!dx) return;
     // dcols_n (K, P) = Wᵀ (K, F) · dout_n (F, P)
     CUBLAS_CHECK(cublasSgemmStridedBatched(cuda_blas(), CUBLAS_OP_N, CUBLAS_OP_T, P, K, g->F, &one, dout, P,
