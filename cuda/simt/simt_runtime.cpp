@@ -1,39 +1,16 @@
-// simt_runtime.cpp — the SIMT host's thread pool, barriers, warp exchange, launch, and the
-// CUDA runtime subset (memory with guard zones, errors, events). See simt.h for the contract.
+// simt_runtime.cpp — the SIMT host's execution model: the thread pool, block barriers and their
+// scheduler, warp exchange, and kernel launch. See simt.h for the contract; the runtime API
+// (memory, errors, events) is in simt_api.cpp.
 #include "simt.h"
+#include "simt_internal.h"
 
-#include <chrono>
 #include <condition_variable>
-#include <cstdarg>
-#include <cstdio>
-#include <cstdlib>
-#include <map>
 #include <memory>
 #include <mutex>
-#include <string>
 #include <thread>
 #include <vector>
 
 namespace simt {
-
-// ---- errors --------------------------------------------------------------------------------
-
-static std::mutex error_mutex;
-static cudaError_t sticky_error = cudaSuccess;
-static std::string last_message;
-
-void report(cudaError_t e, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    std::lock_guard<std::mutex> g(error_mutex);
-    if (sticky_error == cudaSuccess) sticky_error = e;
-    last_message = buf;
-    fprintf(stderr, "simt: %s\n", buf);
-}
 
 // ---- one block's threads: barriers and the scheduler --------------------------------------
 
@@ -320,39 +297,6 @@ static Schedule current_schedule = Schedule::Concurrent;
 void set_schedule(Schedule s) { current_schedule = s; }
 Schedule schedule() { return current_schedule; }
 
-// ---- device memory with guard zones --------------------------------------------------------
-
-static const size_t GUARD = 64;
-static const unsigned char GUARD_BYTE = 0xA5;
-static std::mutex memory_mutex;
-static std::map<unsigned char *, size_t> live; // user pointer -> requested bytes
-
-static size_t padded(size_t bytes) { return (bytes + GUARD - 1) / GUARD * GUARD; }
-
-// Verifies (and re-arms) the zones before and after one allocation.
-static bool guards_intact(unsigned char *user, size_t bytes)
-{
-    unsigned char *lo = user - GUARD, *hi = user + bytes, *end = user + padded(bytes) + GUARD;
-    bool ok = true;
-    for (unsigned char *p = lo; p < user; p++) ok &= *p == GUARD_BYTE;
-    for (unsigned char *p = hi; p < end; p++) ok &= *p == GUARD_BYTE;
-    if (!ok) {
-        std::memset(lo, GUARD_BYTE, GUARD);
-        std::memset(hi, GUARD_BYTE, (size_t)(end - hi));
-    }
-    return ok;
-}
-
-static void check_all_guards(const char *kernel)
-{
-    std::lock_guard<std::mutex> g(memory_mutex);
-    for (auto &a : live)
-        if (!guards_intact(a.first, a.second))
-            report(cudaErrorIllegalAddress,
-                   "kernel %s wrote outside a %zu-byte device allocation (within %zu bytes "
-                   "before its start or after its end)", kernel, a.second, GUARD);
-}
-
 // ---- launch -----------------------------------------------------------------------------------
 
 static std::mutex launch_mutex;
@@ -405,129 +349,4 @@ void launch(dim3 grid, dim3 block, size_t dynamic_shared, const char *kernel,
     check_all_guards(kernel);
 }
 
-} // namespace simt
-
-// ---- runtime API ------------------------------------------------------------------------------
-
-using namespace simt;
-
-cudaError_t cudaMalloc(void **p, size_t bytes)
-{
-    if (!p) return cudaErrorInvalidValue;
-    unsigned char *raw = static_cast<unsigned char *>(std::malloc(padded(bytes) + 2 * GUARD));
-    if (!raw) {
-        *p = nullptr;
-        return cudaErrorMemoryAllocation;
-    }
-    unsigned char *user = raw + GUARD;
-    std::memset(raw, GUARD_BYTE, GUARD);
-    std::memset(user + bytes, GUARD_BYTE, padded(bytes) - bytes + GUARD);
-    std::lock_guard<std::mutex> g(memory_mutex);
-    live[user] = bytes;
-    *p = user;
-    return cudaSuccess;
-}
-
-cudaError_t cudaFree(void *p)
-{
-    if (!p) return cudaSuccess;
-    unsigned char *user = static_cast<unsigned char *>(p);
-    std::lock_guard<std::mutex> g(memory_mutex);
-    auto it = live.find(user);
-    if (it == live.end()) return cudaErrorInvalidValue;
-    if (!guards_intact(user, it->second))
-        report(cudaErrorIllegalAddress, "cudaFree: a %zu-byte allocation was written out of bounds",
-               it->second);
-    live.erase(it);
-    std::free(user - GUARD);
-    return cudaSuccess;
-}
-
-cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind)
-{
-    if (bytes && (!dst || !src)) return cudaErrorInvalidValue;
-    if (bytes) std::memmove(dst, src, bytes);
-    return cudaSuccess;
-}
-
-cudaError_t cudaMemset(void *p, int value, size_t bytes)
-{
-    if (bytes && !p) return cudaErrorInvalidValue;
-    if (bytes) std::memset(p, value, bytes);
-    return cudaSuccess;
-}
-
-cudaError_t cudaDeviceSynchronize(void)
-{
-    std::lock_guard<std::mutex> g(error_mutex);
-    return sticky_error;
-}
-
-cudaError_t cudaPeekAtLastError(void) { return cudaDeviceSynchronize(); }
-
-cudaError_t cudaGetLastError(void)
-{
-    std::lock_guard<std::mutex> g(error_mutex);
-    cudaError_t e = sticky_error;
-    sticky_error = cudaSuccess;
-    return e;
-}
-
-const char *cudaGetErrorString(cudaError_t e)
-{
-    switch (e) {
-    case cudaSuccess: return "no error";
-    case cudaErrorInvalidValue: return "invalid argument";
-    case cudaErrorMemoryAllocation: return "out of memory";
-    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
-    case cudaErrorIllegalAddress: return "an illegal memory access was encountered";
-    case cudaErrorLaunchFailure: return "unspecified launch failure";
-    }
-    return "unknown error";
-}
-
-cudaError_t cudaGetDeviceCount(int *n)
-{
-    *n = 1; // the SIMT host itself
-    return cudaSuccess;
-}
-
-struct SimtEvent {
-    std::chrono::steady_clock::time_point t;
-};
-
-cudaError_t cudaEventCreate(cudaEvent_t *e)
-{
-    *e = new SimtEvent;
-    return cudaSuccess;
-}
-
-cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t)
-{
-    e->t = std::chrono::steady_clock::now(); // launches are synchronous on the host
-    return cudaSuccess;
-}
-
-cudaError_t cudaEventSynchronize(cudaEvent_t) { return cudaSuccess; }
-
-cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end)
-{
-    *ms = std::chrono::duration<float, std::milli>(end->t - start->t).count();
-    return cudaSuccess;
-}
-
-cudaError_t cudaEventDestroy(cudaEvent_t e)
-{
-    delete e;
-    return cudaSuccess;
-}
-
-namespace simt {
-const char *last_report_cstr()
-{
-    static thread_local std::string copy;
-    std::lock_guard<std::mutex> g(error_mutex);
-    copy = last_message;
-    return copy.c_str();
-}
 } // namespace simt
