@@ -49,7 +49,8 @@ static void frame(FILE *f, const Panel *p, const char *xlabel, const char *ylabe
     fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='none' stroke='#333'/>\n",
             p->x0, p->y0, p->w, p->h);
     for (int k = 0; k <= 4; k++) {
-        double yv = p->ymin + (p->ymax - p->ymin) * k / 4, xv = p->xmin + (p->xmax - p->xmin) * k / 4;
+        /* x counts iterations or epochs: whole numbers */
+        double yv = p->ymin + (p->ymax - p->ymin) * k / 4, xv = round(p->xmin + (p->xmax - p->xmin) * k / 4);
         fprintf(f, "<text x='%.1f' y='%.1f' font-size='11' text-anchor='end'>%.3g</text>\n", p->x0 - 4,
                 py(p, yv) + 4, yv);
         fprintf(f, "<text x='%.1f' y='%.1f' font-size='11' text-anchor='middle'>%.4g</text>\n", px(p, xv),
