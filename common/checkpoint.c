@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "error.h"
 
 #define MAGIC "NNDLCKPT"
@@ -91,23 +92,11 @@ static int write_body(FILE *f, const Solver *s)
     return ok && put(f, TRAILER, 4);
 }
 
+static int write_checkpoint(FILE *f, const void *solver) { return write_body(f, solver); }
+
 int checkpoint_save(const Solver *s, const char *path)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return nndl_fail("cannot write checkpoint %s: %s", tmp, strerror(errno));
-    int ok = write_body(f, s);
-    ok = (fclose(f) == 0) && ok;
-    if (!ok) {
-        remove(tmp);
-        return nndl_fail("writing checkpoint %s failed (disk full?); the previous file is untouched", path);
-    }
-    if (rename(tmp, path) != 0) {
-        remove(tmp);
-        return nndl_fail("cannot rename %s to %s: %s", tmp, path, strerror(errno));
-    }
-    return NNDL_OK;
+    return write_file_atomically(path, "checkpoint", write_checkpoint, s);
 }
 
 /* ---- reading ---------------------------------------------------------------------------- */

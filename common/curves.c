@@ -1,32 +1,14 @@
 /* curves.c — CSV and SVG output of a run's histories (see curves.h). */
 #include "curves.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
-#include <string.h>
 
-#include "error.h"
+#include "atomic_file.h"
 
-typedef int (*Writer)(FILE *f, const Solver *s);
-
-static int write_atomically(const char *path, Writer w, const Solver *s)
+static int csv(FILE *f, const void *ctx)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return nndl_fail("cannot write %s: %s", tmp, strerror(errno));
-    int ok = w(f, s);
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
-        return nndl_fail("writing %s failed", path);
-    }
-    return NNDL_OK;
-}
-
-static int csv(FILE *f, const Solver *s)
-{
+    const Solver *s = ctx;
     fprintf(f, "kind,index,value\n");
     for (int i = 0; i < s->loss.n; i++) fprintf(f, "loss,%d,%.6f\n", i + 1, s->loss.v[i]);
     for (int i = 0; i < s->train_acc.n; i++) fprintf(f, "train_acc,%d,%.6f\n", i, s->train_acc.v[i]);
@@ -34,7 +16,7 @@ static int csv(FILE *f, const Solver *s)
     return !ferror(f);
 }
 
-int curves_write_csv(const Solver *s, const char *path) { return write_atomically(path, csv, s); }
+int curves_write_csv(const Solver *s, const char *path) { return write_file_atomically(path, "log", csv, s); }
 
 /* One panel: a frame at (x0, y0) of size w x h, axes labelled with the data's range. */
 typedef struct Panel {
@@ -83,8 +65,9 @@ static void series(FILE *f, const Panel *p, const History *h, const char *color,
                     py(p, h->v[i]), line ? "3" : "1.5", color);
 }
 
-static int svg(FILE *f, const Solver *s)
+static int svg(FILE *f, const void *ctx)
 {
+    const Solver *s = ctx;
     fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='800' height='640' font-family='sans-serif'>\n"
                "<rect width='800' height='640' fill='white'/>\n");
     double lo = INFINITY, hi = -INFINITY;
@@ -107,4 +90,4 @@ static int svg(FILE *f, const Solver *s)
     return !ferror(f);
 }
 
-int curves_write_svg(const Solver *s, const char *path) { return write_atomically(path, svg, s); }
+int curves_write_svg(const Solver *s, const char *path) { return write_file_atomically(path, "plot", svg, s); }
