@@ -1,6 +1,7 @@
 /* backend.c — the backend registry: the only global state, fixed at build time. */
 #include "backend.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "error.h"
@@ -28,4 +29,13 @@ const Backend *backend_auto(const char **note)
     strncpy(why, nndl_last_error(), sizeof why - 1);
     *note = why;
     return &cpu_backend;
+}
+
+const Backend *backend_choose(const char *choice)
+{
+    if (strcmp(choice, "auto") != 0) return backend_get(choice);
+    const char *note;
+    const Backend *be = backend_auto(&note);
+    if (note) fprintf(stderr, "nndl: using the cpu (%s)\n", note);
+    return be;
 }

@@ -99,6 +99,9 @@ const Backend *backend_get(const char *name);
 /* The fastest available backend: cuda when usable, else cpu; *note explains a fallback. */
 const Backend *backend_auto(const char **note);
 
+/* A --device choice: "auto" (printing the fallback note, if any, on stderr) or a name. */
+const Backend *backend_choose(const char *choice);
+
 #ifdef __cplusplus
 }
 #endif

@@ -24,7 +24,7 @@ static const struct option eval_flags[] = {{"checkpoint", 1, 0, 'c'}, {"data", 1
 
 static int run_eval(const char *ckpt, const char *dir, int num_test, const char *device)
 {
-    const Backend *be = strcmp(device, "auto") == 0 ? backend_auto(&(const char *){NULL}) : backend_get(device);
+    const Backend *be = backend_choose(device);
     CheckpointInfo info;
     if (!be || checkpoint_read_info(ckpt, &info) != NNDL_OK) return 1;
     Model m;

@@ -141,24 +141,13 @@ static int build_spec(const TrainOptions *o, char *spec, int size)
     return NNDL_OK;
 }
 
-static const Backend *pick_device(const char *name)
-{
-    if (strcmp(name, "auto") == 0) {
-        const char *note;
-        const Backend *be = backend_auto(&note);
-        if (note) fprintf(stderr, "nndl: using the cpu (%s)\n", note);
-        return be;
-    }
-    return backend_get(name);
-}
-
 static int run_train(const TrainOptions *o)
 {
     char spec[MODEL_SPEC_MAX];
     UpdateRule rule;
     const Backend *be;
     if (build_spec(o, spec, sizeof spec) != NNDL_OK || optim_rule_from_name(o->update, &rule) != NNDL_OK ||
-        !(be = pick_device(o->device)))
+        !(be = backend_choose(o->device)))
         return 2;
     /* the model first: a spec that does not fit is reported before the data is read */
     Model model;
