@@ -210,10 +210,9 @@ static const float *forward(Model *m, int N, int train, uint64_t step)
             break;
         case LAYER_RELU: be->relu_forward(l->act, in, n_out); break;
         case LAYER_BN: {
-            BNConfig cfg = {train, 1e-5f, 0.9f};
-            int S = l->spatial ? l->in[1] * l->in[2] : 1;
+            BNConfig cfg = {train, (float)MODEL_BN_EPS, (float)MODEL_BN_MOMENTUM};
             be->batchnorm_forward(l->act, l->mean, l->inv_std, l->running_mean, l->running_var, in,
-                                  pw(m, l->gamma), pw(m, l->beta), &cfg, N, l->in[0], S);
+                                  pw(m, l->gamma), pw(m, l->beta), &cfg, N, l->in[0], layer_bn_inner(l));
             break;
         }
         case LAYER_DROPOUT: {
@@ -256,10 +255,9 @@ static void backward(Model *m, int N, uint64_t step)
             if (dx) be->relu_backward(dx, dout, in, n_in);
             break;
         case LAYER_BN: {
-            int S = l->spatial ? l->in[1] * l->in[2] : 1;
             float *dx_bn = dx ? dx : m->grad[1 - cur]; /* dgamma/dbeta are still wanted */
             be->batchnorm_backward(dx_bn, pdw(m, l->gamma), pdw(m, l->beta), dout, in,
-                                   pw(m, l->gamma), l->mean, l->inv_std, N, l->in[0], S);
+                                   pw(m, l->gamma), l->mean, l->inv_std, N, l->in[0], layer_bn_inner(l));
             break;
         }
         case LAYER_DROPOUT: {

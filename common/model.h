@@ -66,6 +66,13 @@ int model_scores(Model *m, float *scores, const float *X, int N);
 /* Predicted labels for N examples, in batches of at most max_batch. */
 int model_predict(Model *m, int *pred, const float *X, int N);
 
+/* The seed's batchnorm constants, used by every model layer and by the reference model. */
+#define MODEL_BN_EPS 1e-5
+#define MODEL_BN_MOMENTUM 0.9
+
+/* A batchnorm layer's inner size S of the (N, C, S) layout: H*W after a conv, 1 after an affine. */
+static inline int layer_bn_inner(const Layer *l) { return l->spatial ? l->in[1] * l->in[2] : 1; }
+
 /* A conv or pool layer's geometry for a batch of N, and a layer shape's element count. */
 ConvGeom model_layer_conv_geom(const Layer *l, int N);
 PoolGeom model_layer_pool_geom(const Layer *l, int N);

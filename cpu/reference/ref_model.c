@@ -32,9 +32,9 @@ double ref_model_loss(const Model *m, double *const *params, double **grads, con
             break;
         case LAYER_RELU: ref_relu_forward(out, in, n_out); break;
         case LAYER_BN: {
-            int C = l->in[0], S = l->spatial ? l->in[1] * l->in[2] : 1;
+            int C = l->in[0], S = layer_bn_inner(l);
             double *rm = calloc((size_t)C, sizeof *rm), *rv = calloc((size_t)C, sizeof *rv);
-            RefBNParam p = {1, 1e-5, 0.9, rm, rv};
+            RefBNParam p = {1, MODEL_BN_EPS, MODEL_BN_MOMENTUM, rm, rv};
             ref_batchnorm_forward(out, in, params[l->gamma], params[l->beta], &p, N, C, S);
             free(rm), free(rv);
             break;
@@ -74,8 +74,8 @@ double ref_model_loss(const Model *m, double *const *params, double **grads, con
             break;
         case LAYER_RELU: ref_relu_backward(dx, dout, in, n_in); break;
         case LAYER_BN:
-            ref_batchnorm_backward(dx, grads[l->gamma], grads[l->beta], dout, in, params[l->gamma], 1e-5,
-                                   N, l->in[0], l->spatial ? l->in[1] * l->in[2] : 1);
+            ref_batchnorm_backward(dx, grads[l->gamma], grads[l->beta], dout, in, params[l->gamma],
+                                   MODEL_BN_EPS, N, l->in[0], layer_bn_inner(l));
             break;
         case LAYER_DROPOUT:
             ref_dropout_backward(dx, dout, n_in, l->spec.p_keep, model_dropout_seed(m, i), step, 1);
