@@ -16,7 +16,11 @@ MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 BLAS_INC := /usr/include/$(MULTIARCH)/openblas-openmp
 BLAS_LIB := /usr/lib/$(MULTIARCH)/openblas-openmp
 OPT      ?= -O3 -g
-INCLUDES := -Icommon -Icpu -Icpu/reference -Idata -Icuda -Itests -I$(BLAS_INC)
+# Floors, lowest first: core (table, geometry, RNG, errors) < data, cpu, cuda (devices) < net
+# (spec, model, solver, checkpoints) < cli, bench (the program). A file includes only its own
+# floor and those below; tests/ sees everything.
+INCLUDES := -Icore -Idata -Icpu -Icpu/reference -Icuda -Inet -Icli -Ibench -Itests -Itests/support \
+            -I$(BLAS_INC)
 CFLAGS   := $(OPT) -std=c11 -D_GNU_SOURCE -fopenmp -fno-math-errno -Wall -Wextra -MMD -MP $(INCLUDES)
 CXXFLAGS := $(OPT) -std=c++17 -fopenmp -Wall -Wextra -MMD -MP -pthread $(INCLUDES)
 NVFLAGS  := -O2 -std=c++17 $(NVCC_ARCH) -Xcompiler -Wall,-Wextra,-fopenmp $(INCLUDES)
@@ -31,10 +35,10 @@ BUILD    ?= build
 endif
 
 # --- sources -----------------------------------------------------------------------------------
-MAIN_SRC   := common/nndl_main.c common/cli_train.c common/cli_eval.c
-LIB_SRC    := $(filter-out $(MAIN_SRC),$(wildcard common/*.c cpu/*.c cpu/reference/*.c data/*.c))
+MAIN_SRC   := $(wildcard cli/*.c)
+LIB_SRC    := $(wildcard core/*.c data/*.c cpu/*.c cpu/reference/*.c net/*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
-TEST_SRC   := $(wildcard tests/*.c)
+TEST_SRC   := $(wildcard tests/*.c tests/support/*.c)
 CUDA_SRC   := $(wildcard cuda/*.cu)
 TEST_CU    := $(wildcard tests/cuda/*.cu)
 SIMT_SRC   := $(wildcard cuda/simt/*.cpp)

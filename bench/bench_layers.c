@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "backend.h"
-#include "gradcheck.h"
+#include "compare.h"
 #include "reference.h"
 #include "rng.h"
 

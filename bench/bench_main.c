@@ -2,8 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-int bench_layers(void); /* bench_layers.c */
-int bench_train(const char *device); /* bench_train.c */
+#include "bench.h"
 
 int bench_main(int argc, char **argv)
 {

@@ -1,5 +1,5 @@
 /* cpu_ops.h — the CPU backend's ops, one file per family; cpu_backend.c puts them in the table.
- * Contracts are those of the matching Backend members (common/backend.h). */
+ * Contracts are those of the matching Backend members (core/backend.h). */
 #ifndef NNDL_CPU_OPS_H
 #define NNDL_CPU_OPS_H
 

@@ -1,5 +1,5 @@
 /* cuda_ops.h — the CUDA backend's ops, one .cu file per layer family; cuda_backend.cu puts them
- * in the table. Contracts are those of the Backend members (common/backend.h); all pointers are
+ * in the table. Contracts are those of the Backend members (core/backend.h); all pointers are
  * device memory. Every kernel source also runs on the SIMT host (cuda/simt), where the tests
  * compare these ops with the double reference and with the cpu backend. */
 #ifndef NNDL_CUDA_OPS_H

@@ -11,27 +11,6 @@
 const char *const cifar10_class_names[CIFAR10_CLASSES] = {
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
 
-int dataset_alloc(Dataset *d, int n, int c, int h, int w)
-{
-    *d = (Dataset){n, c, h, w, NULL, NULL};
-    size_t values = (size_t)n * c * h * w;
-    d->x = malloc((values ? values : 1) * sizeof *d->x);
-    d->y = malloc((n ? (size_t)n : 1) * sizeof *d->y);
-    if (!d->x || !d->y) {
-        dataset_free(d);
-        return nndl_fail("out of memory for %d examples of (%d, %d, %d)", n, c, h, w);
-    }
-    return NNDL_OK;
-}
-
-void dataset_free(Dataset *d)
-{
-    free(d->x);
-    free(d->y);
-    d->x = NULL;
-    d->y = NULL;
-}
-
 /* Reads records [first, first + count) of one batch file into dst starting at example `at`. */
 static int read_records(Dataset *dst, int at, const char *dir, const char *file, int first,
                         int count)

@@ -10,18 +10,13 @@
 
 #include <stddef.h>
 
+#include "dataset.h"
+
 #define CIFAR10_RECORDS_PER_FILE 10000
 #define CIFAR10_IMAGE_BYTES 3072
 #define CIFAR10_RECORD_BYTES (1 + CIFAR10_IMAGE_BYTES)
 #define CIFAR10_CLASSES 10
 #define CIFAR10_TRAIN_RECORDS 50000
-
-/* n examples of shape (c, h, w), host memory */
-typedef struct Dataset {
-    int n, c, h, w;
-    float *x;   /* (n, c, h, w) */
-    int *y;     /* (n) */
-} Dataset;
 
 typedef struct Cifar10 {
     Dataset train, val, test;
@@ -38,9 +33,5 @@ int cifar10_load_test(Dataset *test, const char *dir, int num_test, const float 
 
 /* Names of the ten classes, index = label. */
 extern const char *const cifar10_class_names[CIFAR10_CLASSES];
-
-int dataset_alloc(Dataset *d, int n, int c, int h, int w);
-void dataset_free(Dataset *d);
-static inline size_t dataset_example_size(const Dataset *d) { return (size_t)d->c * d->h * d->w; }
 
 #endif

@@ -52,7 +52,7 @@ static void test_update_rules_match_cpu(void)
         for (int k = 0; k < 2; k++) {
             dev[k][0] = dev_copy(be[k], w, n), dev[k][1] = dev_copy(be[k], dw, n);
             dev[k][2] = dev_copy(be[k], z, n), dev[k][3] = dev_copy(be[k], z, n);
-            for (int step = 0; step < 3; step++) optim_step(be[k], &c[k], dev[k][0], dev[k][1], dev[k][2], dev[k][3], n);
+            for (int step = 0; step < 3; step++) backend_update(be[k], &c[k], dev[k][0], dev[k][1], dev[k][2], dev[k][3], n);
         }
         char what[64];
         snprintf(what, sizeof what, "%s: cuda w vs cpu w", optim_rule_name((UpdateRule)rule));
@@ -91,8 +91,8 @@ static void test_model_matches_cpu(void)
             snprintf(what, sizeof what, "step %d: cuda %s gradient vs cpu", step, m[0].params[i].name);
             ASSERT_BELOW(max_diff(gpu, m[1].params[i].dw, cpu, m[0].params[i].dw, m[0].params[i].n), 1e-4, what);
             OptimConfig c = optim_config_default(UPDATE_SGD);
-            optim_step(be[0], &c, m[0].params[i].w, m[0].params[i].dw, NULL, NULL, m[0].params[i].n);
-            optim_step(be[1], &c, m[1].params[i].w, m[1].params[i].dw, NULL, NULL, m[1].params[i].n);
+            backend_update(be[0], &c, m[0].params[i].w, m[0].params[i].dw, NULL, NULL, m[0].params[i].n);
+            backend_update(be[1], &c, m[1].params[i].w, m[1].params[i].dw, NULL, NULL, m[1].params[i].n);
         }
     }
     float *s0 = malloc((size_t)N * 10 * sizeof *s0), *s1 = malloc((size_t)N * 10 * sizeof *s1);

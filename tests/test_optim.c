@@ -69,7 +69,7 @@ static void check_rule(UpdateRule rule, float lr, double first_w_by_hand)
     float w[N], dw[N], s1[N], s2[N];
     for (int i = 0; i < N; i++) w[i] = g.w[i], dw[i] = g.dw[i], s1[i] = g.s1[i], s2[i] = g.s2[i];
     for (int step = 0; step < 3; step++) { /* three steps: state and t carry over */
-        optim_step(be, &c, w, dw, s1, s2, N);
+        backend_update(be, &c, w, dw, s1, s2, N);
         OptimConfig oc = c; /* c.t was incremented by optim_step, as the oracle expects */
         for (int i = 0; i < N; i++) oracle(rule, &oc, &g.w[i], g.dw[i], &g.s1[i], &g.s2[i]);
         if (step == 0)

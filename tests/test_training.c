@@ -80,7 +80,10 @@ static void run_start(Run *r, int epochs, const char *ckpt_name, uint64_t weight
     CU_ASSERT_FATAL(model_init(&r->m, backend_get("cpu"), SMALL_SPEC, 3, 8, 8, 5e-2f, 1e-3f, LOSS_SOFTMAX,
                                weight_seed, 40) == NNDL_OK);
     SolverConfig cfg = quiet_config(UPDATE_ADAM, 40, epochs);
-    cfg.checkpoint_name = ckpt_name;
+    if (ckpt_name) {
+        cfg.on_epoch = checkpoint_save_epoch;
+        cfg.on_epoch_ctx = (void *)ckpt_name;
+    }
     cfg.num_train_samples = 60;
     cfg.lr_decay = 0.9f;
     CU_ASSERT_FATAL(solver_init(&r->s, &r->m, &r->train, &r->val, &cfg) == NNDL_OK);

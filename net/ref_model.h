@@ -1,4 +1,4 @@
-/* ref_model.h — a Model (common/model.h) evaluated in double precision with the reference
+/* ref_model.h — a Model (net/model.h) evaluated in double precision with the reference
  * layers: the oracle for model-level gradient checks and for the float backends' models.
  *
  * It reads only the model's description (layers, shapes, loss, reg, dropout seed); the

@@ -99,6 +99,13 @@ int checkpoint_save(const Solver *s, const char *path)
     return write_file_atomically(path, "checkpoint", write_checkpoint, s);
 }
 
+int checkpoint_save_epoch(const Solver *s, void *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s_epoch_%d.ckpt", (const char *)name, s->epoch);
+    return checkpoint_save(s, path);
+}
+
 /* ---- reading ---------------------------------------------------------------------------- */
 
 /* Everything in a checkpoint, in host memory, validated for shape and completeness. */

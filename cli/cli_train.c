@@ -7,6 +7,7 @@
 #include "checkpoint.h"
 #include "cifar10.h"
 #include "cli_args.h"
+#include "commands.h"
 #include "curves.h"
 #include "error.h"
 #include "solver.h"
@@ -166,7 +167,8 @@ static int run_train(const TrainOptions *o)
     cfg.optim.momentum = o->momentum;
     cfg.lr_decay = o->lr_decay, cfg.batch_size = o->batch_size, cfg.num_epochs = o->epochs;
     cfg.num_train_samples = o->train_samples, cfg.num_val_samples = o->val_samples;
-    cfg.print_every = o->print_every, cfg.progress = 1, cfg.checkpoint_name = o->checkpoint, cfg.seed = o->seed;
+    cfg.print_every = o->print_every, cfg.progress = 1, cfg.seed = o->seed;
+    if (o->checkpoint) cfg.on_epoch = checkpoint_save_epoch, cfg.on_epoch_ctx = (void *)o->checkpoint;
     Solver solver;
     int rc = solver_init(&solver, &model, &data.train, &data.val, &cfg) == NNDL_OK ? 0 : 2;
     if (rc == 0) {

@@ -7,16 +7,19 @@
  * learning rate at each epoch end, per-parameter optimizer state. Minibatches come from a
  * shuffle of the training set at the start of each epoch (without replacement). Output lines
  * are the seed's: "(Iteration t / T) loss: %f" and "(Epoch e / E) train acc: %f; val_acc: %f".
- * With checkpoint_name set, a checkpoint is written after every epoch (checkpoint.h). */
+ * After every epoch the caller's on_epoch hook runs (the CLI writes a checkpoint there); the
+ * Solver itself writes no files. */
 #ifndef NNDL_SOLVER_H
 #define NNDL_SOLVER_H
 
 #include <stdio.h>
 
-#include "cifar10.h"
+#include "dataset.h"
 #include "model.h"
 #include "optim.h"
 #include "rng.h"
+
+typedef struct Solver Solver;
 
 typedef struct SolverConfig {
     OptimConfig optim;          /* rule and its hyperparameters (optim_config_default) */
@@ -27,7 +30,9 @@ typedef struct SolverConfig {
     int print_every;            /* iterations between loss lines; 0: none */
     int verbose;                /* seed output lines on `out` */
     int progress;               /* a progress bar with images/s and ETA on stderr */
-    const char *checkpoint_name;/* "<name>_epoch_<e>.ckpt" after each epoch; NULL: none */
+    /* called after every epoch's accuracy check; a non-zero NNDL_ERR stops training */
+    int (*on_epoch)(const Solver *s, void *ctx);
+    void *on_epoch_ctx;
     uint64_t seed;              /* shuffles and subsamples */
     FILE *out;
 } SolverConfig;
@@ -37,7 +42,7 @@ typedef struct History {
     float *v;
 } History;
 
-typedef struct Solver {
+struct Solver {
     Model *model;
     const Dataset *train, *val;
     SolverConfig cfg;
@@ -52,7 +57,7 @@ typedef struct Solver {
     int *order, *pred;          /* shuffle and predictions scratch */
     float *batch_x;
     int *batch_y;
-} Solver;
+};
 
 SolverConfig solver_config_default(void);
 /* The seed's contract forbids nonsense: batch size, epochs, learning rate, ... are checked. */

@@ -8,6 +8,7 @@
 #include "checkpoint.h"
 #include "cifar10.h"
 #include "cli_args.h"
+#include "commands.h"
 #include "error.h"
 #include "model.h"
 

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint.h"
 #include "error.h"
 #include "progress.h"
 
@@ -105,7 +104,7 @@ double solver_step(Solver *s, const int *idx, int n)
     }
     double loss = model_loss(m, s->batch_x, s->batch_y, n, (uint64_t)s->iteration);
     for (int i = 0; i < m->n_params; i++)
-        optim_step(m->be, &s->opt[i], m->params[i].w, m->params[i].dw, s->s1[i], s->s2[i], m->params[i].n);
+        backend_update(m->be, &s->opt[i], m->params[i].w, m->params[i].dw, s->s1[i], s->s2[i], m->params[i].n);
     return loss;
 }
 
@@ -153,14 +152,6 @@ static void record_accuracy(Solver *s)
     }
 }
 
-static int save_epoch_checkpoint(Solver *s)
-{
-    if (!s->cfg.checkpoint_name) return NNDL_OK;
-    char path[4096];
-    snprintf(path, sizeof path, "%s_epoch_%d.ckpt", s->cfg.checkpoint_name, s->epoch);
-    return checkpoint_save(s, path);
-}
-
 int solver_train(Solver *s)
 {
     int per_epoch = solver_iterations_per_epoch(s), bs = s->cfg.batch_size;
@@ -194,7 +185,7 @@ int solver_train(Solver *s)
         progress_clear(&bar);
         record_accuracy(s);
         fflush(s->cfg.out);
-        if (save_epoch_checkpoint(s) != NNDL_OK) return NNDL_ERR;
+        if (s->cfg.on_epoch && s->cfg.on_epoch(s, s->cfg.on_epoch_ctx) != NNDL_OK) return NNDL_ERR;
     }
     if (s->best_val_acc >= 0) model_state_load(s->model, s->best_state);
     return NNDL_OK;

@@ -13,6 +13,9 @@
 
 int checkpoint_save(const Solver *s, const char *path);
 
+/* A SolverConfig.on_epoch hook: writes "<name>_epoch_<e>.ckpt", name being ctx (a string). */
+int checkpoint_save_epoch(const Solver *s, void *name);
+
 /* Restores into a solver whose model was built with the same spec and input shape, and whose
  * config has the same update rule; the batch size and epoch count may differ. */
 int checkpoint_load(Solver *s, const char *path);

@@ -1,11 +1,14 @@
-/* gradcheck.h — numeric gradients by centered differences, and the seed's rel_error.
+/* gradcheck.h — numeric gradients by centered differences.
  *
  * The functions perturb x in place (and restore it), as the seed's eval_numerical_gradient does,
- * so f reads its inputs through ctx. Double precision: numeric gradients need it. */
+ * so f reads its inputs through ctx. Double precision: numeric gradients need it. Test-only:
+ * the product compares results with compare.h. */
 #ifndef NNDL_GRADCHECK_H
 #define NNDL_GRADCHECK_H
 
 #include <stddef.h>
+
+#include "compare.h"
 
 typedef double (*ScalarFn)(void *ctx);
 typedef void (*ArrayFn)(double *out, void *ctx);
@@ -16,12 +19,5 @@ void eval_numerical_gradient(double *grad, ScalarFn f, void *ctx, double *x, siz
 /* grad[i] = sum_k dout[k] * (f(x + h e_i)[k] - f(x - h e_i)[k]) / 2h, f writing n_out values. */
 void eval_numerical_gradient_array(double *grad, ArrayFn f, void *ctx, double *x, size_t n,
                                    const double *dout, size_t n_out, double h);
-
-/* The seed's rel_error: max |a - b| / max(1e-8, |a| + |b|). */
-double rel_error(const double *a, const double *b, size_t n);
-
-/* Float result against a double reference: max |a - ref| / max(1, |ref|). Absolute error for
- * small values, relative for large ones: the yardstick of a float32 backend. */
-double float_error(const float *a, const double *ref, size_t n);
 
 #endif

@@ -34,9 +34,4 @@ OptimConfig optim_config_default(UpdateRule rule);
 /* Number of state arrays (each the parameter's size) the rule needs: 0, 1 or 2. */
 int optim_state_count(UpdateRule rule);
 
-struct Backend;
-/* One update of w (n floats, on be's device) from dw; s1/s2 are the rule's state arrays. */
-void optim_step(const struct Backend *be, OptimConfig *c, float *w, const float *dw, float *s1,
-                float *s2, size_t n);
-
 #endif

@@ -2,9 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-int bench_main(int argc, char **argv); /* bench/bench_main.c */
-int cli_train(int argc, char **argv);  /* cli_train.c */
-int cli_eval(int argc, char **argv);   /* cli_eval.c */
+#include "bench.h"
+#include "commands.h"
 
 static void usage(FILE *f)
 {

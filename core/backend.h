@@ -92,6 +92,14 @@ typedef struct Backend {
     double (*l2_penalty)(float *dw, const float *w, float reg, size_t n);
 } Backend;
 
+/* One update of w (n floats, on be's device) from dw; s1/s2 are the rule's state arrays. */
+static inline void backend_update(const Backend *be, OptimConfig *c, float *w, const float *dw,
+                                  float *s1, float *s2, size_t n)
+{
+    if (c->rule == UPDATE_ADAM) c->t++;
+    be->update[c->rule](w, dw, s1, s2, n, c);
+}
+
 /* The backend of that name ("cpu", "cuda"), or NULL with the reason in nndl_last_error()
  * (unknown name, built without CUDA, no GPU present, ...). */
 const Backend *backend_get(const char *name);

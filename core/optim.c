@@ -3,7 +3,6 @@
 
 #include <string.h>
 
-#include "backend.h"
 #include "error.h"
 
 static const char *const rule_names[UPDATE_RULE_COUNT] = {
@@ -36,11 +35,4 @@ OptimConfig optim_config_default(UpdateRule rule)
 int optim_state_count(UpdateRule rule)
 {
     return rule == UPDATE_SGD ? 0 : rule == UPDATE_ADAM ? 2 : 1;
-}
-
-void optim_step(const Backend *be, OptimConfig *c, float *w, const float *dw, float *s1,
-                float *s2, size_t n)
-{
-    if (c->rule == UPDATE_ADAM) c->t++;
-    be->update[c->rule](w, dw, s1, s2, n, c);
 }

@@ -1,0 +1,18 @@
+/* dataset.h — labelled examples in host memory, whatever file they came from. */
+#ifndef NNDL_DATASET_H
+#define NNDL_DATASET_H
+
+#include <stddef.h>
+
+/* n examples of shape (c, h, w), host memory */
+typedef struct Dataset {
+    int n, c, h, w;
+    float *x;   /* (n, c, h, w) */
+    int *y;     /* (n) */
+} Dataset;
+
+int dataset_alloc(Dataset *d, int n, int c, int h, int w);
+void dataset_free(Dataset *d);
+static inline size_t dataset_example_size(const Dataset *d) { return (size_t)d->c * d->h * d->w; }
+
+#endif
