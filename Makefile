@@ -35,7 +35,8 @@ BUILD    ?= build
 endif
 
 # --- sources -----------------------------------------------------------------------------------
-MAIN_SRC   := $(wildcard cli/*.c)
+MAIN_SRC   := cli/nndl_main.c
+CLI_SRC    := $(filter-out $(MAIN_SRC),$(wildcard cli/*.c))
 LIB_SRC    := $(wildcard core/*.c data/*.c cpu/*.c cpu/reference/*.c net/*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
 TEST_SRC   := $(wildcard tests/*.c tests/support/*.c)
@@ -84,10 +85,10 @@ endif
 $(LIB): $(call obj,$(LIB_SRC))
 	rm -f $@ && ar rcs $@ $^
 
-$(PROGRAM): $(call obj,$(MAIN_SRC) $(BENCH_SRC)) $(LIB)
+$(PROGRAM): $(call obj,$(MAIN_SRC) $(CLI_SRC) $(BENCH_SRC)) $(LIB)
 	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/test_nndl: $(call obj,$(TEST_SRC)) $(DEVICE_OBJ) $(LIB)
+$(BUILD)/test_nndl: $(call obj,$(TEST_SRC) $(CLI_SRC)) $(DEVICE_OBJ) $(LIB)
 	$(CXX) $(CXXFLAGS) -o $@ $^ -lcunit $(LDLIBS)
 
 # The tests run the program too (command-line refusals), so it is built first.

@@ -1,153 +1,22 @@
-/* cli_train.c — `nndl train` and `nndl eval`: flags to a model, a Solver and files. */
-#include <getopt.h>
+/* cli_train.c — `nndl train`: flags to a model, a Solver and files. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "checkpoint.h"
 #include "cifar10.h"
-#include "cli_args.h"
 #include "commands.h"
 #include "curves.h"
 #include "error.h"
 #include "solver.h"
-
-#define DEFAULT_DATA "data/cifar-10-batches-bin"
-
-typedef struct TrainOptions {
-    const char *data, *model, *device, *checkpoint, *resume, *log, *plot, *update, *loss;
-    int epochs, batch_size, filters, filter_size, batchnorm, num_train, num_val, num_test;
-    int hidden[16], n_hidden, print_every, train_samples, val_samples;
-    float lr, lr_decay, reg, weight_scale, dropout, momentum;
-    uint64_t seed;
-} TrainOptions;
-
-/* The seed's batchnorm CNN run: 64 filters 3x3, hidden 500, reg 1e-3, Adam 1e-3, 15 epochs. */
-static TrainOptions train_defaults(void)
-{
-    return (TrainOptions){.data = DEFAULT_DATA, .model = "cnn3", .device = "auto", .update = "adam",
-                          .loss = "softmax", .epochs = 15, .batch_size = 100, .filters = 64,
-                          .filter_size = 3, .batchnorm = 1, .num_train = 49000, .num_val = 1000,
-                          .num_test = 1000, .hidden = {500}, .n_hidden = 1, .print_every = 100,
-                          .train_samples = 1000, .val_samples = 0, .lr = 0, .lr_decay = 1.0f,
-                          .reg = 1e-3f, .weight_scale = 1e-3f, .dropout = 0, .momentum = 0.9f};
-}
-
-static void train_usage(FILE *f)
-{
-    fprintf(f,
-        "usage: nndl train [options]     (defaults: the seed's batchnorm CNN on CIFAR-10)\n"
-        "  --data DIR          CIFAR-10 binary directory [" DEFAULT_DATA "]\n"
-        "  --model M           cnn3 (ThreeLayerConvNet), fc (FullyConnectedNet) or a layer spec\n"
-        "                      such as '[conv32x3-bn-relu-pool2]x2-affine100-relu-affine10' [cnn3]\n"
-        "  --filters F         cnn3 filters [64]          --filter-size K  cnn3 filter size [3]\n"
-        "  --hidden H[,H...]   hidden units: one for cnn3, a list for fc [500]\n"
-        "  --batchnorm / --no-batchnorm   batchnorm in cnn3 and fc [on]\n"
-        "  --dropout P         fc dropout, P = probability of keeping a unit; 0 = none [0]\n"
-        "  --weight-scale S    std of the initial weights [1e-3]\n"
-        "  --reg R             L2 regularisation strength [1e-3]\n"
-        "  --loss softmax|svm  [softmax]\n"
-        "  --update RULE       sgd, sgd_momentum, sgd_nesterov_momentum, rmsprop, adam [adam]\n"
-        "  --lr LR             learning rate [the rule's default: 1e-3 adam, 1e-2 others]\n"
-        "  --momentum MU       for the momentum rules [0.9]\n"
-        "  --lr-decay D        learning rate factor per epoch [1]\n"
-        "  --epochs E [15]     --batch-size B [100]      --seed S [0]\n"
-        "  --num-train N [49000]  --num-val N [1000]    examples in each split\n"
-        "  --train-samples N   examples for the train accuracy check [1000]\n"
-        "  --val-samples N     examples for the val accuracy check, 0 = all [0]\n"
-        "  --print-every N     iterations between loss lines, 0 = none [100]\n"
-        "  --device D          auto, cpu or cuda [auto: cuda if usable, else cpu]\n"
-        "  --checkpoint NAME   write NAME_epoch_<e>.ckpt after every epoch\n"
-        "  --resume FILE       continue from a checkpoint (same model and update rule)\n"
-        "  --log FILE.csv      losses and accuracies      --plot FILE.svg  the two curves\n");
-}
-
-enum { OPT_NO_BN = 1000, OPT_TRAIN_SAMPLES, OPT_VAL_SAMPLES, OPT_PRINT_EVERY, OPT_NUM_TEST };
-
-static const struct option train_flags[] = {
-    {"data", 1, 0, 'd'}, {"model", 1, 0, 'm'}, {"epochs", 1, 0, 'e'}, {"batch-size", 1, 0, 'b'},
-    {"update", 1, 0, 'u'}, {"lr", 1, 0, 'l'}, {"lr-decay", 1, 0, 'D'}, {"reg", 1, 0, 'r'},
-    {"weight-scale", 1, 0, 'w'}, {"filters", 1, 0, 'F'}, {"filter-size", 1, 0, 'K'},
-    {"hidden", 1, 0, 'H'}, {"batchnorm", 0, 0, 'B'}, {"no-batchnorm", 0, 0, OPT_NO_BN},
-    {"dropout", 1, 0, 'p'}, {"num-train", 1, 0, 'n'}, {"num-val", 1, 0, 'v'},
-    {"num-test", 1, 0, OPT_NUM_TEST}, {"seed", 1, 0, 's'}, {"device", 1, 0, 'x'},
-    {"checkpoint", 1, 0, 'c'}, {"resume", 1, 0, 'R'}, {"log", 1, 0, 'L'}, {"plot", 1, 0, 'P'},
-    {"loss", 1, 0, 'o'}, {"momentum", 1, 0, 'M'}, {"train-samples", 1, 0, OPT_TRAIN_SAMPLES},
-    {"val-samples", 1, 0, OPT_VAL_SAMPLES}, {"print-every", 1, 0, OPT_PRINT_EVERY},
-    {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-
-/* Returns NNDL_OK, NNDL_ERR (message set), or 1 for --help. */
-static int parse_train(int argc, char **argv, TrainOptions *o)
-{
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", train_flags, NULL)) != -1) {
-        const char *a = optarg, *flag = argv[optind - 1];
-        int rc = NNDL_OK;
-        switch (c) {
-        case 'd': o->data = a; break;
-        case 'm': o->model = a; break;
-        case 'e': rc = arg_int("--epochs", a, 1, 100000, &o->epochs); break;
-        case 'b': rc = arg_int("--batch-size", a, 1, 100000, &o->batch_size); break;
-        case 'u': o->update = a; break;
-        case 'l': rc = arg_float("--lr", a, 1e-12, 10, &o->lr); break;
-        case 'D': rc = arg_float("--lr-decay", a, 1e-6, 1, &o->lr_decay); break;
-        case 'r': rc = arg_float("--reg", a, 0, 1e3, &o->reg); break;
-        case 'w': rc = arg_float("--weight-scale", a, 1e-12, 1e3, &o->weight_scale); break;
-        case 'F': rc = arg_int("--filters", a, 1, 4096, &o->filters); break;
-        case 'K': rc = arg_int("--filter-size", a, 1, 31, &o->filter_size); break;
-        case 'H': rc = (o->n_hidden = arg_int_list("--hidden", a, o->hidden, 16)) < 0 ? NNDL_ERR : NNDL_OK; break;
-        case 'B': o->batchnorm = 1; break;
-        case OPT_NO_BN: o->batchnorm = 0; break;
-        case 'p': rc = arg_float("--dropout", a, 0, 1, &o->dropout); break;
-        case 'n': rc = arg_int("--num-train", a, 1, CIFAR10_TRAIN_RECORDS, &o->num_train); break;
-        case 'v': rc = arg_int("--num-val", a, 0, CIFAR10_TRAIN_RECORDS, &o->num_val); break;
-        case OPT_NUM_TEST: rc = arg_int("--num-test", a, 0, CIFAR10_RECORDS_PER_FILE, &o->num_test); break;
-        case 's': rc = arg_u64("--seed", a, &o->seed); break;
-        case 'x': o->device = a; break;
-        case 'c': o->checkpoint = a; break;
-        case 'R': o->resume = a; break;
-        case 'L': o->log = a; break;
-        case 'P': o->plot = a; break;
-        case 'o': o->loss = a; break;
-        case 'M': rc = arg_float("--momentum", a, 0, 1, &o->momentum); break;
-        case OPT_TRAIN_SAMPLES: rc = arg_int("--train-samples", a, 0, 1 << 30, &o->train_samples); break;
-        case OPT_VAL_SAMPLES: rc = arg_int("--val-samples", a, 0, 1 << 30, &o->val_samples); break;
-        case OPT_PRINT_EVERY: rc = arg_int("--print-every", a, 0, 1 << 30, &o->print_every); break;
-        case 'h': return 1;
-        case ':': return nndl_fail("%s needs a value", flag);
-        default: return nndl_fail("unknown option '%s'", flag);
-        }
-        if (rc != NNDL_OK) return NNDL_ERR;
-    }
-    if (optind < argc) return nndl_fail("unexpected argument '%s'", argv[optind]);
-    if (strcmp(o->loss, "softmax") != 0 && strcmp(o->loss, "svm") != 0)
-        return nndl_fail("--loss: '%s' is not softmax or svm", o->loss);
-    return NNDL_OK;
-}
-
-/* --model and its companions as a layer spec. */
-static int build_spec(const TrainOptions *o, char *spec, int size)
-{
-    if (strcmp(o->model, "cnn3") == 0) {
-        if (o->n_hidden != 1) return nndl_fail("--hidden: cnn3 has one hidden layer, got %d sizes", o->n_hidden);
-        model_spec_three_layer_cnn(spec, size, o->filters, o->filter_size, o->hidden[0],
-                                   CIFAR10_CLASSES, o->batchnorm);
-    } else if (strcmp(o->model, "fc") == 0) {
-        model_spec_fc(spec, size, o->hidden, o->n_hidden, CIFAR10_CLASSES, o->batchnorm, o->dropout);
-    } else {
-        snprintf(spec, size, "%s", o->model);
-    }
-    return NNDL_OK;
-}
+#include "train_options.h"
 
 static int run_train(const TrainOptions *o)
 {
     char spec[MODEL_SPEC_MAX];
     UpdateRule rule;
     const Backend *be;
-    if (build_spec(o, spec, sizeof spec) != NNDL_OK || optim_rule_from_name(o->update, &rule) != NNDL_OK ||
+    if (train_options_spec(o, spec, sizeof spec) != NNDL_OK || optim_rule_from_name(o->update, &rule) != NNDL_OK ||
         !(be = backend_choose(o->device)))
         return 2;
     /* the model first: a spec that does not fit is reported before the data is read */
@@ -161,13 +30,7 @@ static int run_train(const TrainOptions *o)
         model_free(&model);
         return 1;
     }
-    SolverConfig cfg = solver_config_default();
-    cfg.optim = optim_config_default(rule);
-    if (o->lr > 0) cfg.optim.learning_rate = o->lr;
-    cfg.optim.momentum = o->momentum;
-    cfg.lr_decay = o->lr_decay, cfg.batch_size = o->batch_size, cfg.num_epochs = o->epochs;
-    cfg.num_train_samples = o->train_samples, cfg.num_val_samples = o->val_samples;
-    cfg.print_every = o->print_every, cfg.progress = 1, cfg.seed = o->seed;
+    SolverConfig cfg = train_options_solver_config(o, rule);
     if (o->checkpoint) cfg.on_epoch = checkpoint_save_epoch, cfg.on_epoch_ctx = (void *)o->checkpoint;
     Solver solver;
     int rc = solver_init(&solver, &model, &data.train, &data.val, &cfg) == NNDL_OK ? 0 : 2;
@@ -195,8 +58,8 @@ static int run_train(const TrainOptions *o)
 
 int cli_train(int argc, char **argv)
 {
-    TrainOptions o = train_defaults();
-    int rc = parse_train(argc, argv, &o);
+    TrainOptions o = train_options_default();
+    int rc = train_options_parse(argc, argv, &o);
     if (rc == 1) {
         train_usage(stdout);
         return 0;

@@ -3,9 +3,11 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "error.h"
 #include "gradcheck.h"
 #include "reference.h"
 #include "test_util.h"
+#include "train_options.h"
 
 /* conv_forward_naive on the seed's linspace input: correct_out from the notebook (In [38]). */
 static void test_conv_forward_naive_matches_seed(void)
@@ -116,6 +118,44 @@ static void test_loss_sanity_values(void)
     free(x), free(y);
 }
 
+/* `nndl train` with no flags is the seed's final cell (In [the last training cell]):
+ * ThreeLayerConvNet(weight_scale=0.001, num_filters=64, filter_size=3, hidden_dim=500, reg=0.001,
+ * use_batchnorm=True), Solver(num_epochs=15, batch_size=1000, update_rule='adam', learning_rate
+ * 1e-3, print_every=10000) on the seed's split, num_train_samples 1000, val on all of it. */
+static void test_default_run_is_the_seeds_final_cell(void)
+{
+    TrainOptions o = train_options_default();
+    char spec[MODEL_SPEC_MAX];
+    CU_ASSERT_FATAL(train_options_spec(&o, spec, sizeof spec) == NNDL_OK);
+    CU_ASSERT_STRING_EQUAL(spec, "conv64x3-bn-relu-pool2-affine500-bn-relu-affine10");
+    CU_ASSERT_EQUAL(o.weight_scale, 1e-3f);
+    CU_ASSERT_EQUAL(o.reg, 1e-3f);
+    CU_ASSERT_STRING_EQUAL(o.loss, "softmax");
+    CU_ASSERT_EQUAL(o.num_train, 49000);
+    CU_ASSERT_EQUAL(o.num_val, 1000);
+    CU_ASSERT_EQUAL(o.num_test, 1000);
+    CU_ASSERT_STRING_EQUAL(o.update, "adam");
+    UpdateRule rule;
+    CU_ASSERT_FATAL(optim_rule_from_name(o.update, &rule) == NNDL_OK);
+    SolverConfig c = train_options_solver_config(&o, rule);
+    CU_ASSERT_EQUAL(c.num_epochs, 15);
+    CU_ASSERT_EQUAL(c.batch_size, 1000);
+    CU_ASSERT_EQUAL(c.optim.rule, UPDATE_ADAM);
+    CU_ASSERT_EQUAL(c.optim.learning_rate, 1e-3f);
+    CU_ASSERT_EQUAL(c.optim.beta1, 0.9f);
+    CU_ASSERT_EQUAL(c.optim.beta2, 0.999f);
+    CU_ASSERT_EQUAL(c.optim.epsilon, 1e-8f);
+    CU_ASSERT_EQUAL(c.lr_decay, 1.0f);
+    CU_ASSERT_EQUAL(c.print_every, 10000);
+    CU_ASSERT_EQUAL(c.num_train_samples, 1000);
+    CU_ASSERT_EQUAL(c.num_val_samples, 0);
+    CU_ASSERT_TRUE(c.verbose);
+    /* 49000 / 1000 = 49 iterations per epoch, 735 in all: one loss line (iteration 1) */
+    CU_ASSERT_EQUAL(c.num_epochs * (o.num_train / c.batch_size), 735);
+    /* the Solver's own default batch stays the seed's Solver default */
+    CU_ASSERT_EQUAL(solver_config_default().batch_size, 100);
+}
+
 void register_seed_suite(void)
 {
     static const CU_TestInfo tests[] = {
@@ -126,6 +166,7 @@ void register_seed_suite(void)
         {"batchnorm test mode uses running statistics",
          test_spatial_batchnorm_test_mode_uses_running_stats},
         {"softmax ~ ln 10 and svm ~ 9 on tiny scores", test_loss_sanity_values},
+        {"nndl train with no flags is the seed's final cell", test_default_run_is_the_seeds_final_cell},
         CU_TEST_INFO_NULL};
     add_suite("seed values", tests);
 }
