@@ -17,27 +17,35 @@ BLAS_INC := /usr/include/$(MULTIARCH)/openblas-openmp
 BLAS_LIB := /usr/lib/$(MULTIARCH)/openblas-openmp
 OPT      ?= -O3 -g
 # Floors, lowest first: core (table, geometry, RNG, errors) < data, cpu, cuda (devices) < net
-# (spec, model, solver, checkpoints) < cli, bench (the program). A file includes only its own
+# (spec, model, solver, checkpoints) < check (device vs reference) < cli, bench (the program). A file includes only its own
 # floor and those below; tests/ sees everything.
-INCLUDES := -Icore -Idata -Icpu -Icpu/reference -Icuda -Inet -Icli -Ibench -Itests -Itests/support \
+INCLUDES := -Icore -Idata -Icpu -Icpu/reference -Icuda -Inet -Icheck -Icli -Ibench -Itests -Itests/support \
             -I$(BLAS_INC)
 CFLAGS   := $(OPT) -std=c11 -D_GNU_SOURCE -fopenmp -fno-math-errno -Wall -Wextra -MMD -MP $(INCLUDES)
 CXXFLAGS := $(OPT) -std=c++17 -fopenmp -Wall -Wextra -MMD -MP -pthread $(INCLUDES)
-NVFLAGS  := -O2 -std=c++17 $(NVCC_ARCH) -Xcompiler -Wall,-Wextra,-fopenmp $(INCLUDES)
+# GPU code for current data-centre GPUs (A100: 80, H100/H200: 90) plus PTX of the last one, which
+# the driver compiles for newer GPUs; CUDA_ARCH="86 89" overrides. No GPU is needed to build.
+CUDA_ARCH ?= 80 90
+NVCC_ARCH ?= $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
+             -gencode arch=compute_$(lastword $(CUDA_ARCH)),code=compute_$(lastword $(CUDA_ARCH))
+CUDA_ARCHS_TEXT := $(foreach a,$(CUDA_ARCH),sm_$(a)) + PTX compute_$(lastword $(CUDA_ARCH))
+NVFLAGS  := -O2 -std=c++17 $(NVCC_ARCH) -DNNDL_CUDA_ARCHS='"$(CUDA_ARCHS_TEXT)"' \
+            -Xcompiler -Wall,-Wextra,-fopenmp $(INCLUDES)
 LDLIBS   := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lm -lpthread
 
 ifeq ($(CUDA),1)
 BUILD    ?= build-cuda
-NVCC_ARCH ?= -arch=native
+BUILD_FACTS := -DNNDL_BUILD_CUDA=1 -DNNDL_CUDA_ARCHS='"$(CUDA_ARCHS_TEXT)"'
 LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublas
 else
 BUILD    ?= build
+BUILD_FACTS := -DNNDL_BUILD_CUDA=0
 endif
 
 # --- sources -----------------------------------------------------------------------------------
 MAIN_SRC   := cli/nndl_main.c
 CLI_SRC    := $(filter-out $(MAIN_SRC),$(wildcard cli/*.c))
-LIB_SRC    := $(wildcard core/*.c data/*.c cpu/*.c cpu/reference/*.c net/*.c)
+LIB_SRC    := $(wildcard core/*.c data/*.c cpu/*.c cpu/reference/*.c net/*.c check/*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
 TEST_SRC   := $(wildcard tests/*.c tests/support/*.c)
 CUDA_SRC   := $(wildcard cuda/*.cu)
@@ -81,6 +89,9 @@ $(BUILD)/%.cu.o: %.cu
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -DNNDL_SIMT_HOST -x c++ -c $< -o $@
 endif
+
+# --version and `nndl check` say how this binary was built.
+$(BUILD)/cli/build_info.c.o: CFLAGS += $(BUILD_FACTS)
 
 $(LIB): $(call obj,$(LIB_SRC))
 	rm -f $@ && ar rcs $@ $^

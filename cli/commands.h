@@ -2,7 +2,19 @@
 #ifndef NNDL_COMMANDS_H
 #define NNDL_COMMANDS_H
 
+#include "build_info.h"
+#include "check_report.h"
+
 int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
+int cli_check(int argc, char **argv);
+
+/* `nndl check` after its flags are parsed; lookup gives the backend of a name (backend_get;
+ * the tests pass one that plants a wrong op). Returns the exit status. */
+typedef struct CheckOptions {
+    const char *device;         /* cpu, cuda or all */
+    CheckSelection sel;
+} CheckOptions;
+int check_command_run(const CheckOptions *o, BackendLookup lookup);
 
 #endif

@@ -12,21 +12,27 @@ static void usage(FILE *f)
             "commands:\n"
             "  train           train a network on CIFAR-10 (nndl train --help)\n"
             "  eval            test accuracy of a checkpoint (nndl eval --help)\n"
+            "  check           every op on each device against the double reference (nndl check --help)\n"
             "  bench layers    seed timing table: naive vs fast conv and max pool\n"
             "  bench train     training throughput of the seed's batchnorm CNN\n"
-            "  help            this text\n");
+            "  help, -h        this text        --version   how this nndl was built, and its devices\n");
 }
 
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines reach a log or a pipe as they happen */
-    if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        print_build_facts(stdout, backend_get);
+        return 0;
+    }
+    if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "bench") == 0) return bench_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "train") == 0) return cli_train(argc - 1, argv + 1);
     if (strcmp(argv[1], "eval") == 0) return cli_eval(argc - 1, argv + 1);
+    if (strcmp(argv[1], "check") == 0) return cli_check(argc - 1, argv + 1);
     fprintf(stderr, "nndl: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -37,6 +37,9 @@ typedef void (*UpdateFn)(float *w, const float *dw, float *s1, float *s2, size_t
 typedef struct Backend {
     const char *name;
 
+    /* one line on what runs the ops: processor or GPU, versions, memory, libraries */
+    void (*describe)(char *buf, size_t size);
+
     /* memory: byte counts; alloc returns NULL when out of memory */
     void *(*alloc)(size_t bytes);
     void (*release)(void *p);

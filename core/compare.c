@@ -22,3 +22,15 @@ double float_error(const float *a, const double *ref, size_t n)
     }
     return worst;
 }
+
+double max_scaled_error(const float *a, const double *ref, size_t n)
+{
+    double diff = 0, scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - ref[i]);
+        if (isnan(d)) return INFINITY;
+        diff = fmax(diff, d);
+        scale = fmax(scale, fabs(ref[i]));
+    }
+    return scale > 1e-12 ? diff / scale : diff * 1e-3 / 1e-6;
+}

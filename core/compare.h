@@ -12,4 +12,10 @@ double rel_error(const double *a, const double *b, size_t n);
  * small values, relative for large ones: the yardstick of a float32 backend. */
 double float_error(const float *a, const double *ref, size_t n);
 
+/* max |a - ref| / max |ref|: a whole-array relative error that tiny elements cannot dominate.
+ * An array that is zero in exact arithmetic (a bias feeding batchnorm, which subtracts it out
+ * again) has no scale of its own: its values are held to 1e-6 absolute, reported as 1e-3 per
+ * 1e-6 so that one tolerance of 1e-3 serves both. */
+double max_scaled_error(const float *a, const double *ref, size_t n);
+
 #endif

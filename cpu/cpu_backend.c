@@ -26,6 +26,7 @@ static void cpu_fill(float *x, float value, size_t n)
 
 const Backend cpu_backend = {
     .name = "cpu",
+    .describe = cpu_describe,
     .alloc = cpu_alloc,
     .release = cpu_release,
     .to_device = cpu_copy,

@@ -5,6 +5,7 @@
 
 #include "backend.h"
 
+void cpu_describe(char *buf, size_t size);
 void cpu_affine_forward(float *out, const float *x, const float *w, const float *b, int N, int D,
                         int M);
 void cpu_affine_backward(float *dx, float *dw, float *db, const float *dout, const float *x,

@@ -62,6 +62,7 @@ static Backend make_table(void)
     Backend b;
     memset(&b, 0, sizeof b);
     b.name = "cuda";
+    b.describe = cuda_describe;
     b.alloc = cuda_alloc;
     b.release = cuda_release;
     b.to_device = cuda_to_device;
@@ -104,6 +105,7 @@ extern "C" const Backend *cuda_backend_probe(void)
             nndl_fail("cuda: no usable GPU (%s)", e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
             return NULL;
         }
+        if (cuda_check_device() != NNDL_OK) return NULL;
         table = make_table();
         usable = 1;
     }

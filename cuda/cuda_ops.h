@@ -24,6 +24,11 @@ static inline unsigned cuda_grid(size_t n)
     return b == 0 ? 1 : b > CUDA_MAX_BLOCKS ? CUDA_MAX_BLOCKS : b;
 }
 
+/* One line on the GPU (name, compute capability, memory, driver and runtime versions, the
+ * architectures this build carries); and whether this build has code the GPU can run. */
+void cuda_describe(char *buf, size_t size);
+int cuda_check_device(void);
+
 /* The backend's one cuBLAS handle, created on first use. */
 cublasHandle_t cuda_blas(void);
 

@@ -86,31 +86,10 @@ static void test_bad_files(void)
 }
 
 /* The program itself: usage errors exit 2, missing data 1, each with a message on stderr. */
-/* The program under test: make test names it (sanitizer builds have their own). */
-static const char *program(void)
-{
-    const char *p = getenv("NNDL_PROGRAM");
-    return p && *p ? p : "./nndl";
-}
-
-static void expect_cli(const char *args, int want_status, const char *fragment)
-{
-    char cmd[512], out[4096] = "";
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", program(), args);
-    FILE *p = popen(cmd, "r");
-    size_t got = fread(out, 1, sizeof out - 1, p);
-    out[got] = '\0';
-    int status = pclose(p);
-    CU_ASSERT_EQUAL(WEXITSTATUS(status), want_status);
-    int found = strstr(out, fragment) != NULL;
-    if (!found || WEXITSTATUS(status) != want_status)
-        fprintf(stderr, "\n    nndl %s -> %d: %.300s\n", args, WEXITSTATUS(status), out);
-    CU_ASSERT(found);
-}
 
 static void test_command_line_refusals(void)
 {
-    if (access(program(), X_OK) != 0) {
+    if (access(test_program(), X_OK) != 0) {
         CU_FAIL("the program is not built (make test builds it)");
         return;
     }

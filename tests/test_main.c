@@ -1,6 +1,7 @@
 /* test_main.c — runs every CUnit suite; exits non-zero when any assertion failed. */
 #include <CUnit/Basic.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "test_util.h"
 
@@ -16,15 +17,28 @@ void register_training_suite(void);
 void register_data_suite(void);
 void register_golden_suite(void);
 void register_cuda_backend_suite(void);
+void register_check_suite(void);
 
 static const SuiteRegistrar registrars[] = {
     register_gradcheck_suite,  register_seed_suite,  register_reference_grad_suite,
     register_cpu_backend_suite, register_optim_suite, register_bad_input_suite, register_kernel_suite,
     register_model_suite, register_training_suite, register_data_suite,
-    register_golden_suite, register_cuda_backend_suite,
+    register_golden_suite, register_cuda_backend_suite, register_check_suite,
 };
 
-int main(void)
+/* With arguments, only the suites whose names contain one of them run (make test runs all). */
+static void select_suites(int argc, char **argv)
+{
+    if (argc < 2) return;
+    CU_set_fail_on_inactive(CU_FALSE);
+    for (CU_pSuite s = CU_get_registry()->pSuite; s; s = s->pNext) {
+        int wanted = 0;
+        for (int i = 1; i < argc; i++) wanted |= strstr(s->pName, argv[i]) != NULL;
+        CU_set_suite_active(s, wanted ? CU_TRUE : CU_FALSE);
+    }
+}
+
+int main(int argc, char **argv)
 {
     if (CU_initialize_registry() != CUE_SUCCESS) return 2;
     for (size_t i = 0; i < sizeof registrars / sizeof *registrars; i++) registrars[i]();
@@ -32,6 +46,7 @@ int main(void)
         fprintf(stderr, "test registration failed: %s\n", CU_get_error_msg());
         return 2;
     }
+    select_suites(argc, argv);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failures = CU_get_number_of_failure_records();

@@ -143,19 +143,6 @@ static void test_model_numeric_gradients(void)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_model_gradients(&cases[i], i == 5);
 }
 
-/* max |a - b| / max |b|: a whole-array relative error that tiny elements cannot dominate. A
- * gradient that is zero in exact arithmetic (a bias feeding batchnorm, which subtracts it out
- * again) has no scale of its own: its float values are held to 1e-6 absolute instead. */
-static double array_error(const float *a, const double *b, size_t n)
-{
-    double diff = 0, scale = 0;
-    for (size_t i = 0; i < n; i++) {
-        diff = fmax(diff, fabs(a[i] - b[i]));
-        scale = fmax(scale, fabs(b[i]));
-    }
-    return scale > 1e-12 ? diff / scale : diff * 1e-3 / 1e-6;
-}
-
 /* The cpu backend's float model against the double reference at identical parameters and
  * inputs: loss within 1e-5 relative, every gradient within 1e-3 of its largest element. */
 static void test_cpu_model_matches_reference(void)
@@ -173,7 +160,7 @@ static void test_cpu_model_matches_reference(void)
             float *g = malloc(p->n * sizeof *g);
             f.m.be->to_host(g, p->dw, p->n * sizeof *g);
             snprintf(what, sizeof what, "%s: float %s gradient vs double", cases[c].name, p->name);
-            ASSERT_BELOW(array_error(g, f.grads[i], p->n), 1e-3, what);
+            ASSERT_BELOW(max_scaled_error(g, f.grads[i], p->n), 1e-3, what);
             free(g);
         }
         fixture_free(&f);

@@ -2,14 +2,16 @@
  *
  * The grid is the CS231n notebook's: N, D = 4, 5; w = linspace(-0.4, 0.6), dw =
  * linspace(-0.6, 0.4), state = linspace(0.6, 0.9) (Adam: m = linspace(0.6, 0.9),
- * v = linspace(0.7, 0.5), t = 5). Each rule is checked against the formula evaluated in double
- * by this file, and its first element against a value worked out by hand. */
+ * v = linspace(0.7, 0.5), t = 5). Each rule is checked against the double reference
+ * (ref_update), and its first element against a value worked out by hand, which also keeps the
+ * reference honest. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
 #include "error.h"
+#include "reference.h"
 #include "test_util.h"
 
 enum { N = 20 };
@@ -29,36 +31,6 @@ static Grid grid(void)
     return g;
 }
 
-/* The rules in double, one element at a time (formulas: SEED-INVENTORY, Update rules). */
-static void oracle(UpdateRule rule, const OptimConfig *c, double *w, double dw, double *s1,
-                   double *s2)
-{
-    double lr = c->learning_rate, mu = c->momentum;
-    switch (rule) {
-    case UPDATE_SGD: *w -= lr * dw; break;
-    case UPDATE_SGD_MOMENTUM: *s1 = mu * *s1 - lr * dw; *w += *s1; break;
-    case UPDATE_SGD_NESTEROV_MOMENTUM: {
-        double v_old = *s1;
-        *s1 = mu * *s1 - lr * dw;
-        *w += *s1 + mu * (*s1 - v_old);
-        break;
-    }
-    case UPDATE_RMSPROP:
-        *s1 = c->decay_rate * *s1 + (1 - c->decay_rate) * dw * dw;
-        *w -= lr * dw / (sqrt(*s1) + c->epsilon);
-        break;
-    case UPDATE_ADAM: {
-        double b1 = c->beta1, b2 = c->beta2;
-        *s1 = b1 * *s1 + (1 - b1) * dw;
-        *s2 = b2 * *s2 + (1 - b2) * dw * dw;
-        double mt = *s1 / (1 - pow(b1, c->t)), vt = *s2 / (1 - pow(b2, c->t));
-        *w -= lr * mt / (sqrt(vt) + c->epsilon);
-        break;
-    }
-    default: break;
-    }
-}
-
 static void check_rule(UpdateRule rule, float lr, double first_w_by_hand)
 {
     const Backend *be = backend_get("cpu");
@@ -71,7 +43,7 @@ static void check_rule(UpdateRule rule, float lr, double first_w_by_hand)
     for (int step = 0; step < 3; step++) { /* three steps: state and t carry over */
         backend_update(be, &c, w, dw, s1, s2, N);
         OptimConfig oc = c; /* c.t was incremented by optim_step, as the oracle expects */
-        for (int i = 0; i < N; i++) oracle(rule, &oc, &g.w[i], g.dw[i], &g.s1[i], &g.s2[i]);
+        ref_update(&oc, g.w, g.dw, g.s1, g.s2, N);
         if (step == 0)
             ASSERT_BELOW(fabs(w[0] - first_w_by_hand), 1e-7, optim_rule_name(rule));
         for (int i = 0; i < N; i++) {

@@ -2,11 +2,13 @@
 #include "test_util.h"
 
 #include <ftw.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "error.h"
 #include <stdlib.h>
+
+#include "error.h"
 
 void test_assert_below(double value, double limit, const char *what, int line, const char *file,
                        const char *func)
@@ -48,44 +50,34 @@ void add_suite(const char *name, const CU_TestInfo *tests)
     for (; suite && tests->pName; tests++) CU_add_test(suite, tests->pName, tests->pTestFunc);
 }
 
-double *randn(Rng *r, size_t n, double scale, double shift)
+const char *test_program(void)
 {
-    double *x = malloc((n ? n : 1) * sizeof *x);
-    for (size_t i = 0; i < n; i++) x[i] = shift + scale * rng_gaussian(r);
-    return x;
+    const char *p = getenv("NNDL_PROGRAM");
+    return p && *p ? p : "./nndl";
 }
 
-double *zeros(size_t n) { return calloc(n ? n : 1, sizeof(double)); }
-
-double *linspace(double lo, double hi, size_t n)
+int run_program(const char *args, char *out, size_t size)
 {
-    double *x = malloc((n ? n : 1) * sizeof *x);
-    for (size_t i = 0; i < n; i++) x[i] = n == 1 ? lo : lo + (hi - lo) * (double)i / (double)(n - 1);
-    return x;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", test_program(), args);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t got = 0, n;
+    char sink[4096];
+    while ((n = fread(got + 1 < size ? out + got : sink, 1, got + 1 < size ? size - 1 - got : sizeof sink, p)) > 0)
+        if (got + 1 < size) got += n;
+    out[got] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-float *to_float(const double *x, size_t n)
+void expect_cli(const char *args, int want_status, const char *fragment)
 {
-    float *f = malloc((n ? n : 1) * sizeof *f);
-    for (size_t i = 0; i < n; i++) f[i] = (float)x[i];
-    return f;
-}
-
-double *to_double(const float *x, size_t n)
-{
-    double *d = malloc((n ? n : 1) * sizeof *d);
-    for (size_t i = 0; i < n; i++) d[i] = x[i];
-    return d;
-}
-
-void round_to_float(double *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++) x[i] = (float)x[i];
-}
-
-int *rand_labels(Rng *r, int N, int C)
-{
-    int *y = malloc((size_t)(N ? N : 1) * sizeof *y);
-    for (int i = 0; i < N; i++) y[i] = (int)rng_below(r, (uint32_t)C);
-    return y;
+    char out[8192];
+    int status = run_program(args, out, sizeof out);
+    CU_ASSERT_EQUAL(status, want_status);
+    int found = strstr(out, fragment) != NULL;
+    if (!found || status != want_status)
+        fprintf(stderr, "\n    nndl %s -> %d: %.300s\n", args, status, out);
+    CU_ASSERT(found);
 }

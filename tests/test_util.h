@@ -1,12 +1,12 @@
-/* test_util.h — shared helpers for the CUnit suites: random data, float/double conversion, and
- * assertions that print the measured value when they fail. */
+/* test_util.h — shared helpers for the CUnit suites: assertions that print the measured value
+ * when they fail, temporary directories; random data comes from check_data.h. */
 #ifndef NNDL_TEST_UTIL_H
 #define NNDL_TEST_UTIL_H
 
 #include <CUnit/CUnit.h>
 #include <stddef.h>
 
-#include "rng.h"
+#include "check_data.h"
 
 /* Fails the test with "what: value (limit)" so a red run says by how much. */
 #define ASSERT_BELOW(value, limit, what)                                                          \
@@ -25,17 +25,15 @@ void test_assert_error_mentions(int rc, const char *fragment, int line, const ch
 int make_temp_dir(char *path, size_t size, const char *prefix);
 void remove_tree(const char *path);
 
+/* The program under test (NNDL_PROGRAM, set by make test; sanitizer builds have their own), run
+ * with args: its exit status (128 + signal if killed) and its stdout and stderr in out. */
+const char *test_program(void);
+int run_program(const char *args, char *out, size_t size);
+/* Runs the program and asserts its exit status and that its output mentions fragment. */
+void expect_cli(const char *args, int want_status, const char *fragment);
+
 /* Suites register themselves from test_main.c; tests is a CU_TEST_INFO_NULL-terminated array. */
 typedef void (*SuiteRegistrar)(void);
 void add_suite(const char *name, const CU_TestInfo *tests);
-
-double *randn(Rng *r, size_t n, double scale, double shift); /* malloc'd N(shift, scale^2) */
-double *zeros(size_t n);
-double *linspace(double lo, double hi, size_t n);
-float *to_float(const double *x, size_t n);                   /* malloc'd copy */
-double *to_double(const float *x, size_t n);
-/* Rounds a double array through float, so the reference sees exactly the backend's inputs. */
-void round_to_float(double *x, size_t n);
-int *rand_labels(Rng *r, int N, int C);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "geometry.h"
+#include "optim.h"
 
 void ref_affine_forward(double *out, const double *x, const double *w, const double *b,
                         int N, int D, int M);
@@ -55,6 +56,10 @@ void ref_dropout_backward(double *dx, const double *dout, size_t n, float p_keep
 /* Scores x (N, C), labels y; return the loss averaged over N and write dx (may be NULL). */
 double ref_softmax_loss(double *dx, const double *x, const int *y, int N, int C);
 double ref_svm_loss(double *dx, const double *x, const int *y, int N, int C);
+
+/* One update of n weights by rule c->rule (Adam expects c->t already incremented, as the backend
+ * update ops do); s1/s2 the rule's state arrays, NULL when unused. */
+void ref_update(const OptimConfig *c, double *w, const double *dw, double *s1, double *s2, size_t n);
 
 /* Sandwiches. Each forward fills a cache (intermediates it allocates and the inputs it points
  * to); the matching backward consumes it; ref_cache_free releases it. */

@@ -1,0 +1,89 @@
+/* model_check.c — see model_check.h. Tolerances are those of the model suite: the loss within
+ * 1e-5 relative, every gradient within 1e-3 of its largest element (max_scaled_error). */
+#include "model_check.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "check_data.h"
+#include "compare.h"
+#include "error.h"
+#include "model.h"
+#include "ref_model.h"
+#include "reference.h"
+
+#define STEP_LR 1e-2f
+
+/* The model's parameters in double; gamma and beta start at 1 and 0, so they are perturbed (on
+ * the device too) to exercise their gradients. */
+static double **params_to_double(Model *m, Rng *r)
+{
+    const Backend *be = m->be;
+    double **params = calloc((size_t)m->n_params, sizeof *params);
+    for (int i = 0; i < m->n_params; i++) {
+        Param *p = &m->params[i];
+        float *h = malloc(p->n * sizeof *h);
+        be->to_host(h, p->w, p->n * sizeof *h);
+        if (!p->is_weight)
+            for (size_t k = 0; k < p->n; k++) h[k] = (float)(h[k] + 0.1 * rng_gaussian(r));
+        be->to_device(p->w, h, p->n * sizeof *h);
+        params[i] = to_double(h, p->n);
+        free(h);
+    }
+    return params;
+}
+
+static double param_error(const Backend *be, const float *dev, const double *ref, size_t n)
+{
+    float *h = malloc((n ? n : 1) * sizeof *h);
+    be->to_host(h, dev, n * sizeof *h);
+    double e = max_scaled_error(h, ref, n);
+    free(h);
+    return e;
+}
+
+void check_model_step(CheckRun *run, const char *spec, int C, int H, int W, int N)
+{
+    const Backend *be = run->be;
+    char shape[96];
+    snprintf(shape, sizeof shape, "%.60s x(%d,%d,%d,%d)", spec, N, C, H, W);
+    Model m;
+    if (model_init(&m, be, spec, C, H, W, 5e-2f, 1e-3f, LOSS_SOFTMAX, 7, N) != NNDL_OK) {
+        check_expect(run, "model", shape, nndl_last_error(), INFINITY, 0);
+        return;
+    }
+    Rng r;
+    rng_seed(&r, 99);
+    size_t nx = (size_t)N * C * H * W;
+    double *X = randn(&r, nx, 1, 0);
+    round_to_float(X, nx);
+    float *Xf = to_float(X, nx);
+    int *y = rand_labels(&r, N, m.num_classes);
+    double **params = params_to_double(&m, &r), **grads = calloc((size_t)m.n_params, sizeof *grads);
+    for (int i = 0; i < m.n_params; i++) grads[i] = zeros(m.params[i].n);
+
+    double want = ref_model_loss(&m, params, grads, X, y, N, 3);
+    double got = model_loss(&m, Xf, y, N, 3);
+    check_expect(run, "model", shape, "loss", fabs(got - want) / fmax(1e-12, fabs(want)), 1e-5);
+    OptimConfig sgd = optim_config_default(UPDATE_SGD);
+    sgd.learning_rate = STEP_LR;
+    for (int i = 0; i < m.n_params; i++) {
+        Param *p = &m.params[i];
+        check_expect(run, "model", shape, p->name, param_error(be, p->dw, grads[i], p->n), 1e-3);
+        backend_update(be, &sgd, p->w, p->dw, NULL, NULL, p->n);
+        ref_update(&sgd, params[i], grads[i], NULL, NULL, p->n);
+    }
+    for (int i = 0; i < m.n_params; i++) {
+        char what[48];
+        snprintf(what, sizeof what, "%s after an sgd step", m.params[i].name);
+        /* float_error: parameters are O(1e-1); the step changes them by lr * gradient */
+        float *h = malloc(m.params[i].n * sizeof *h);
+        be->to_host(h, m.params[i].w, m.params[i].n * sizeof *h);
+        check_expect(run, "model", shape, what, float_error(h, params[i], m.params[i].n), 1e-5);
+        free(h);
+    }
+    for (int i = 0; i < m.n_params; i++) free(params[i]), free(grads[i]);
+    free(params), free(grads), free(X), free(Xf), free(y);
+    model_free(&m);
+}

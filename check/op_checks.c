@@ -1,0 +1,415 @@
+/* op_checks.c — the op-by-op comparisons of a backend with the double reference (see
+ * op_checks.h). Each check draws its inputs from its own seed, so a row means the same case on
+ * every device and in every run. */
+#include "op_checks.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_data.h"
+#include "compare.h"
+#include "error.h"
+#include "reference.h"
+
+void check_expect(CheckRun *run, const char *op, const char *shape, const char *what,
+                  double error, double tol)
+{
+    CheckRow row = {.op = op, .what = what, .error = error, .tol = tol, .pass = error <= tol};
+    snprintf(row.shape, sizeof row.shape, "%s", shape);
+    run->rows++;
+    run->failed += !row.pass;
+    if (run->sink) run->sink(&row, run->ctx);
+}
+
+/* ---- device helpers --------------------------------------------------------------------- */
+
+static float *up(const Backend *be, const double *x, size_t n)
+{
+    float *h = to_float(x, n), *d = be->alloc((n ? n : 1) * sizeof *d);
+    be->to_device(d, h, n * sizeof *d);
+    free(h);
+    return d;
+}
+
+static int *up_labels(const Backend *be, const int *y, int n)
+{
+    int *d = be->alloc((size_t)n * sizeof *d);
+    be->to_device(d, y, (size_t)n * sizeof *d);
+    return d;
+}
+
+static float *dev_zeros(const Backend *be, size_t n)
+{
+    float *d = be->alloc((n ? n : 1) * sizeof *d);
+    be->fill(d, 0, n);
+    return d;
+}
+
+/* float_error of a device array against a double reference. */
+static double err(const Backend *be, const float *dev, const double *ref, size_t n)
+{
+    float *h = malloc((n ? n : 1) * sizeof *h);
+    be->to_host(h, dev, n * sizeof *h);
+    double e = float_error(h, ref, n);
+    free(h);
+    return e;
+}
+
+static double *rand_float_exact(Rng *r, size_t n, double scale, double shift)
+{
+    double *x = randn(r, n, scale, shift);
+    round_to_float(x, n);
+    return x;
+}
+
+/* ---- affine, relu ------------------------------------------------------------------------ */
+
+static void check_affine_op(CheckRun *run)
+{
+    const Backend *be = run->be;
+    static const int shapes[][3] = {{1, 1, 1}, {3, 7, 5}, {10, 30, 17}, {1, 64, 3}};
+    Rng r;
+    rng_seed(&r, 100);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        int N = shapes[s][0], D = shapes[s][1], M = shapes[s][2];
+        size_t nx = (size_t)N * D, nw = (size_t)D * M, no = (size_t)N * M;
+        double *x = rand_float_exact(&r, nx, 1, 0), *w = rand_float_exact(&r, nw, 1, 0);
+        double *b = rand_float_exact(&r, M, 1, 0), *dout = rand_float_exact(&r, no, 1, 0);
+        double *out = zeros(no), *dx = zeros(nx), *dw = zeros(nw), *db = zeros(M);
+        ref_affine_forward(out, x, w, b, N, D, M);
+        ref_affine_backward(dx, dw, db, dout, x, w, N, D, M);
+        float *fx = up(be, x, nx), *fw = up(be, w, nw), *fb = up(be, b, M), *fd = up(be, dout, no);
+        float *fo = dev_zeros(be, no), *fdx = dev_zeros(be, nx), *fdw = dev_zeros(be, nw), *fdb = dev_zeros(be, M);
+        be->affine_forward(fo, fx, fw, fb, N, D, M);
+        be->affine_backward(fdx, fdw, fdb, fd, fx, fw, N, D, M);
+        char shape[96];
+        snprintf(shape, sizeof shape, "x(%d,%d) w(%d,%d)", N, D, D, M);
+        check_expect(run, "affine", shape, "out", err(be, fo, out, no), CHECK_FLOAT_TOL);
+        check_expect(run, "affine", shape, "dx", err(be, fdx, dx, nx), CHECK_FLOAT_TOL);
+        check_expect(run, "affine", shape, "dw", err(be, fdw, dw, nw), CHECK_FLOAT_TOL);
+        check_expect(run, "affine", shape, "db", err(be, fdb, db, M), CHECK_FLOAT_TOL);
+        free(x), free(w), free(b), free(dout), free(out), free(dx), free(dw), free(db);
+        float *dev[] = {fx, fw, fb, fd, fo, fdx, fdw, fdb};
+        for (size_t i = 0; i < 8; i++) be->release(dev[i]);
+    }
+}
+
+static void check_relu_op(CheckRun *run)
+{
+    const Backend *be = run->be;
+    Rng r;
+    rng_seed(&r, 101);
+    size_t n = 1001;
+    double *x = rand_float_exact(&r, n, 1, 0), *dout = rand_float_exact(&r, n, 1, 0);
+    x[0] = 0; /* the kink: relu'(0) = 0 as in the seed's (x > 0) */
+    double *out = zeros(n), *dx = zeros(n);
+    ref_relu_forward(out, x, n);
+    ref_relu_backward(dx, dout, x, n);
+    float *fx = up(be, x, n), *fd = up(be, dout, n), *fo = dev_zeros(be, n), *fdx = dev_zeros(be, n);
+    be->relu_forward(fo, fx, n);
+    be->relu_backward(fdx, fd, fx, n);
+    check_expect(run, "relu", "x(1001), x[0] = 0", "out", err(be, fo, out, n), 0);
+    check_expect(run, "relu", "x(1001), x[0] = 0", "dx", err(be, fdx, dx, n), 0);
+    free(x), free(dout), free(out), free(dx);
+    be->release(fx), be->release(fd), be->release(fo), be->release(fdx);
+}
+
+/* ---- conv --------------------------------------------------------------------------------- */
+
+static void check_conv(CheckRun *run, const int s[9], Rng *r)
+{
+    const Backend *be = run->be;
+    ConvGeom g;
+    if (conv_geom_init(&g, s[0], s[1], s[2], s[3], s[4], s[1], s[5], s[6], s[7], s[8]) != 0) {
+        check_expect(run, "conv", "?", nndl_last_error(), INFINITY, 0);
+        return;
+    }
+    size_t nx = conv_in_size(&g), nw = conv_w_size(&g), no = conv_out_size(&g);
+    double *x = rand_float_exact(r, nx, 1, 0), *w = rand_float_exact(r, nw, 1, 0);
+    double *b = rand_float_exact(r, g.F, 1, 0), *dout = rand_float_exact(r, no, 1, 0);
+    double *out = zeros(no), *dx = zeros(nx), *dw = zeros(nw), *db = zeros(g.F);
+    ref_conv_forward_naive(out, x, w, b, &g);
+    ref_conv_backward_naive(dx, dw, db, dout, x, w, &g);
+    float *fx = up(be, x, nx), *fw = up(be, w, nw), *fb = up(be, b, g.F), *fd = up(be, dout, no);
+    float *fo = dev_zeros(be, no), *fdx = dev_zeros(be, nx), *fdw = dev_zeros(be, nw), *fdb = dev_zeros(be, g.F);
+    float *ws = dev_zeros(be, be->conv_workspace(&g));
+    be->conv_forward(fo, fx, fw, fb, &g, ws);
+    be->conv_backward(fdx, fdw, fdb, fd, fx, fw, &g, ws);
+    char shape[96];
+    snprintf(shape, sizeof shape, "x(%d,%d,%d,%d) w(%d,%d,%d,%d) s%d p%d", g.N, g.C, g.H, g.W,
+             g.F, g.C, g.HH, g.WW, g.stride, g.pad);
+    check_expect(run, "conv", shape, "out", err(be, fo, out, no), CHECK_FLOAT_TOL);
+    check_expect(run, "conv", shape, "dx", err(be, fdx, dx, nx), CHECK_FLOAT_TOL);
+    check_expect(run, "conv", shape, "dw", err(be, fdw, dw, nw), CHECK_FLOAT_TOL);
+    check_expect(run, "conv", shape, "db", err(be, fdb, db, g.F), CHECK_FLOAT_TOL);
+    free(x), free(w), free(b), free(dout), free(out), free(dx), free(dw), free(db);
+    float *dev[] = {fx, fw, fb, fd, fo, fdx, fdw, fdb, ws};
+    for (size_t i = 0; i < 9; i++) be->release(dev[i]);
+}
+
+static void check_conv_op(CheckRun *run)
+{
+    /* N, C, H, W, F, HH, WW, stride, pad */
+    static const int shapes[][9] = {
+        {1, 1, 1, 1, 1, 1, 1, 1, 0},   {1, 3, 5, 5, 2, 3, 3, 1, 1},   {2, 3, 7, 7, 4, 3, 3, 2, 0},
+        {3, 2, 9, 6, 5, 5, 2, 2, 2},   {2, 4, 8, 8, 3, 1, 1, 1, 0},   {4, 3, 31, 31, 5, 3, 3, 2, 1},
+        {1, 2, 6, 11, 3, 2, 4, 1, 2},  {5, 3, 13, 13, 7, 4, 4, 3, 0}, {2, 3, 16, 16, 8, 3, 3, 1, 1},
+        {1, 5, 4, 3, 2, 4, 3, 1, 0},
+    };
+    Rng r;
+    rng_seed(&r, 102);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) check_conv(run, shapes[s], &r);
+}
+
+/* ---- max pool ----------------------------------------------------------------------------- */
+
+static void check_pool(CheckRun *run, const char *op, const int s[7], double *x_or_null, Rng *r)
+{
+    const Backend *be = run->be;
+    PoolGeom g;
+    if (pool_geom_init(&g, s[0], s[1], s[2], s[3], s[4], s[5], s[6]) != 0) {
+        check_expect(run, op, "?", nndl_last_error(), INFINITY, 0);
+        return;
+    }
+    size_t nx = pool_in_size(&g), no = pool_out_size(&g);
+    double *x = x_or_null ? x_or_null : rand_float_exact(r, nx, 1, 0);
+    double *dout = rand_float_exact(r, no, 1, 0), *out = zeros(no), *dx = zeros(nx);
+    ref_max_pool_forward_naive(out, x, &g);
+    ref_max_pool_backward_naive(dx, dout, x, &g);
+    float *fx = up(be, x, nx), *fd = up(be, dout, no), *fo = dev_zeros(be, no), *fdx = dev_zeros(be, nx);
+    be->max_pool_forward(fo, fx, &g);
+    be->max_pool_backward(fdx, fd, fx, fo, &g);
+    char shape[96];
+    snprintf(shape, sizeof shape, "x(%d,%d,%d,%d) %dx%d s%d%s", g.N, g.C, g.H, g.W, g.ph, g.pw,
+             g.stride, pool_geom_tiles(&g) ? " (tiled)" : "");
+    check_expect(run, op, shape, "out", err(be, fo, out, no), 0);           /* max is exact */
+    check_expect(run, op, shape, "dx", err(be, fdx, dx, nx), CHECK_FLOAT_TOL); /* overlaps add */
+    if (!x_or_null) free(x);
+    free(dout), free(out), free(dx);
+    be->release(fx), be->release(fd), be->release(fo), be->release(fdx);
+}
+
+static void check_max_pool_op(CheckRun *run)
+{
+    /* N, C, H, W, ph, pw, stride: tiled, overlapping, gapped, non-square, batch 1 */
+    static const int shapes[][7] = {
+        {2, 3, 8, 8, 2, 2, 2}, {1, 1, 6, 9, 3, 3, 3}, {2, 2, 7, 9, 3, 2, 1},
+        {3, 2, 9, 9, 3, 3, 2}, {1, 2, 8, 8, 2, 2, 3}, {1, 1, 1, 1, 1, 1, 1},
+        {2, 3, 32, 32, 2, 2, 2}, {1, 4, 5, 7, 1, 3, 2},
+    };
+    Rng r;
+    rng_seed(&r, 103);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) check_pool(run, "max_pool", shapes[s], NULL, &r);
+}
+
+/* Tied maxima (small integers; zeros after a relu are the common case): every tied element gets
+ * the window's gradient, as in the seed's mask. */
+static void check_max_pool_ties_op(CheckRun *run)
+{
+    static const int shapes[][7] = {{2, 2, 8, 8, 2, 2, 2}, {1, 2, 7, 7, 3, 3, 2}};
+    Rng r;
+    rng_seed(&r, 104);
+    for (size_t s = 0; s < 2; s++) {
+        size_t n = (size_t)shapes[s][0] * shapes[s][1] * shapes[s][2] * shapes[s][3];
+        double *x = zeros(n);
+        for (size_t i = 0; i < n; i++) x[i] = (double)rng_below(&r, 3);
+        check_pool(run, "max_pool_ties", shapes[s], x, &r);
+        free(x);
+    }
+}
+
+/* ---- batchnorm ---------------------------------------------------------------------------- */
+
+static void check_batchnorm(CheckRun *run, int N, int C, int S, Rng *r)
+{
+    const Backend *be = run->be;
+    size_t n = (size_t)N * C * S;
+    double *x = rand_float_exact(r, n, 3, 2), *dout = rand_float_exact(r, n, 1, 0);
+    double *gamma = rand_float_exact(r, C, 1, 1), *beta = rand_float_exact(r, C, 1, 0);
+    double *rm = rand_float_exact(r, C, 0.1, 0), *rv = zeros(C);
+    for (int c = 0; c < C; c++) rv[c] = (float)(1 + 0.5 * c);
+    float *frm = up(be, rm, C), *frv = up(be, rv, C);
+    double *out = zeros(n), *dx = zeros(n), *dg = zeros(C), *dbt = zeros(C);
+    RefBNParam p = {1, 1e-5, 0.9, rm, rv};
+    ref_batchnorm_forward(out, x, gamma, beta, &p, N, C, S);
+    ref_batchnorm_backward(dx, dg, dbt, dout, x, gamma, 1e-5, N, C, S);
+    float *fx = up(be, x, n), *fd = up(be, dout, n), *fg = up(be, gamma, C), *fb = up(be, beta, C);
+    float *fo = dev_zeros(be, n), *fdx = dev_zeros(be, n), *fdg = dev_zeros(be, C), *fdb = dev_zeros(be, C);
+    float *fmean = dev_zeros(be, C), *fistd = dev_zeros(be, C);
+    BNConfig cfg = {1, 1e-5f, 0.9f};
+    be->batchnorm_forward(fo, fmean, fistd, frm, frv, fx, fg, fb, &cfg, N, C, S);
+    be->batchnorm_backward(fdx, fdg, fdb, fd, fx, fg, fmean, fistd, N, C, S);
+    char shape[96];
+    snprintf(shape, sizeof shape, "(N %d, C %d, S %d)", N, C, S);
+    check_expect(run, "batchnorm", shape, "out (train)", err(be, fo, out, n), CHECK_FLOAT_TOL);
+    check_expect(run, "batchnorm", shape, "running mean", err(be, frm, rm, C), CHECK_FLOAT_TOL);
+    check_expect(run, "batchnorm", shape, "running var", err(be, frv, rv, C), CHECK_FLOAT_TOL);
+    /* N*S == 1 has zero variance: dx is then dominated by 1/sqrt(eps) and float cancellation */
+    if (N * S > 1) check_expect(run, "batchnorm", shape, "dx", err(be, fdx, dx, n), 1e-3);
+    check_expect(run, "batchnorm", shape, "dgamma", err(be, fdg, dg, C), CHECK_FLOAT_TOL);
+    check_expect(run, "batchnorm", shape, "dbeta", err(be, fdb, dbt, C), CHECK_FLOAT_TOL);
+
+    /* test mode: running statistics, which must stay as they are */
+    cfg.train = 0;
+    p.train = 0;
+    ref_batchnorm_forward(out, x, gamma, beta, &p, N, C, S);
+    be->batchnorm_forward(fo, fmean, fistd, frm, frv, fx, fg, fb, &cfg, N, C, S);
+    check_expect(run, "batchnorm", shape, "out (test mode)", err(be, fo, out, n), CHECK_FLOAT_TOL);
+    check_expect(run, "batchnorm", shape, "running mean kept (test mode)", err(be, frm, rm, C),
+                 CHECK_FLOAT_TOL);
+
+    free(x), free(dout), free(gamma), free(beta), free(rm), free(rv), free(out), free(dx),
+        free(dg), free(dbt);
+    float *dev[] = {frm, frv, fx, fd, fg, fb, fo, fdx, fdg, fdb, fmean, fistd};
+    for (size_t i = 0; i < 12; i++) be->release(dev[i]);
+}
+
+static void check_batchnorm_op(CheckRun *run)
+{
+    Rng r;
+    rng_seed(&r, 105);
+    check_batchnorm(run, 7, 5, 1, &r);     /* (N, D) */
+    check_batchnorm(run, 3, 4, 9, &r);     /* spatial */
+    check_batchnorm(run, 1, 3, 16, &r);    /* batch 1, spatial */
+    check_batchnorm(run, 1, 2, 1, &r);     /* a single value per channel */
+    check_batchnorm(run, 50, 16, 64, &r);  /* larger reductions */
+}
+
+/* ---- dropout ------------------------------------------------------------------------------ */
+
+static void check_dropout_op(CheckRun *run)
+{
+    const Backend *be = run->be;
+    Rng r;
+    rng_seed(&r, 106);
+    size_t n = 20000;
+    double *x = rand_float_exact(&r, n, 1, 3), *dout = rand_float_exact(&r, n, 1, 0);
+    double *out = zeros(n), *dx = zeros(n);
+    float *fx = up(be, x, n), *fd = up(be, dout, n), *fo = dev_zeros(be, n), *fdx = dev_zeros(be, n);
+    float p_keeps[] = {0.25f, 0.5f, 0.8f};
+    for (int k = 0; k < 3; k++) {
+        DropoutConfig d = {1, p_keeps[k], 77, (uint64_t)k + 3};
+        ref_dropout_forward(out, x, n, d.p_keep, d.seed, d.step, 1);
+        ref_dropout_backward(dx, dout, n, d.p_keep, d.seed, d.step, 1);
+        be->dropout_forward(fo, fx, n, &d);
+        be->dropout_backward(fdx, fd, n, &d);
+        char shape[96];
+        snprintf(shape, sizeof shape, "x(20000) keep %g", p_keeps[k]);
+        check_expect(run, "dropout", shape, "out (the reference's mask)", err(be, fo, out, n), 1e-6);
+        check_expect(run, "dropout", shape, "dx", err(be, fdx, dx, n), 1e-6);
+        size_t kept = 0;
+        for (size_t i = 0; i < n; i++) kept += out[i] != 0;
+        /* binomial: sd = sqrt(n p (1-p)) <= 71; 5 sd */
+        check_expect(run, "dropout", shape, "|kept - p n| (5 sd: 360)", fabs((double)kept - p_keeps[k] * n), 360);
+        DropoutConfig test = d;
+        test.train = 0;
+        be->dropout_forward(fo, fx, n, &test);
+        check_expect(run, "dropout", shape, "identity in test mode", err(be, fo, x, n), 0);
+    }
+    free(x), free(dout), free(out), free(dx);
+    be->release(fx), be->release(fd), be->release(fo), be->release(fdx);
+}
+
+/* ---- losses and L2 helpers ---------------------------------------------------------------- */
+
+static void check_losses_op(CheckRun *run)
+{
+    const Backend *be = run->be;
+    static const int shapes[][2] = {{1, 2}, {7, 10}, {100, 10}, {33, 3}};
+    Rng r;
+    rng_seed(&r, 107);
+    for (size_t s = 0; s < 4; s++) {
+        int N = shapes[s][0], C = shapes[s][1];
+        size_t n = (size_t)N * C;
+        double *x = rand_float_exact(&r, n, 2, 0), *dx = zeros(n);
+        int *y = rand_labels(&r, N, C), *fy = up_labels(be, y, N);
+        float *fx = up(be, x, n), *fdx = dev_zeros(be, n);
+        double want = ref_softmax_loss(dx, x, y, N, C), got = be->softmax_loss(fdx, fx, fy, N, C);
+        char shape[96];
+        snprintf(shape, sizeof shape, "scores(%d,%d)", N, C);
+        check_expect(run, "losses", shape, "softmax loss", fabs(got - want) / fmax(1, want), 1e-6);
+        check_expect(run, "losses", shape, "softmax dx", err(be, fdx, dx, n), 1e-6);
+        want = ref_svm_loss(dx, x, y, N, C), got = be->svm_loss(fdx, fx, fy, N, C);
+        check_expect(run, "losses", shape, "svm loss", fabs(got - want) / fmax(1, want), 1e-6);
+        check_expect(run, "losses", shape, "svm dx", err(be, fdx, dx, n), 1e-6);
+        free(x), free(dx), free(y);
+        be->release(fy), be->release(fx), be->release(fdx);
+    }
+}
+
+static void check_l2_penalty_op(CheckRun *run)
+{
+    const Backend *be = run->be;
+    Rng r;
+    rng_seed(&r, 108);
+    size_t n = 123457; /* large enough for the threaded path */
+    double *w = rand_float_exact(&r, n, 1, 0), *dw = rand_float_exact(&r, n, 1, 0), ss = 0;
+    float *fw = up(be, w, n), *fdw = up(be, dw, n);
+    for (size_t i = 0; i < n; i++) ss += w[i] * w[i], dw[i] += (double)0.25f * w[i];
+    check_expect(run, "l2_penalty", "w(123457) reg 0.25", "sum of squares",
+                 fabs(be->l2_penalty(fdw, fw, 0.25f, n) - ss) / ss, 1e-6);
+    check_expect(run, "l2_penalty", "w(123457) reg 0.25", "dw += reg * w", err(be, fdw, dw, n), 1e-6);
+    free(w), free(dw);
+    be->release(fw), be->release(fdw);
+}
+
+/* ---- update rules ---------------------------------------------------------------------------- */
+
+/* Three steps of every rule, so state and Adam's step count carry over. */
+static void check_update_op(CheckRun *run)
+{
+    const Backend *be = run->be;
+    Rng r;
+    rng_seed(&r, 109);
+    size_t n = 1001;
+    for (int rule = 0; rule < UPDATE_RULE_COUNT; rule++) {
+        double *w = rand_float_exact(&r, n, 1, 0), *dw = rand_float_exact(&r, n, 1, 0);
+        double *s1 = rand_float_exact(&r, n, 0.1, 0), *s2 = rand_float_exact(&r, n, 0.1, 0);
+        for (size_t i = 0; i < n; i++) /* squared-gradient caches are never negative */
+            if (rule == UPDATE_RMSPROP || rule == UPDATE_ADAM) s1[i] = fabs(s1[i]), s2[i] = fabs(s2[i]);
+        if (rule == UPDATE_ADAM) /* Adam's first state is the signed mean: keep s1 signed */
+            for (size_t i = 0; i < n; i++) s1[i] = (float)(dw[i] * 0.1);
+        float *fw = up(be, w, n), *fdw = up(be, dw, n), *fs1 = up(be, s1, n), *fs2 = up(be, s2, n);
+        OptimConfig c = optim_config_default((UpdateRule)rule), oc;
+        c.t = 5;
+        for (int step = 0; step < 3; step++) {
+            backend_update(be, &c, fw, fdw, fs1, fs2, n);
+            oc = c; /* t already incremented, as ref_update expects */
+            ref_update(&oc, w, dw, s1, s2, n);
+        }
+        char shape[96];
+        snprintf(shape, sizeof shape, "%s w(1001) x3 steps", optim_rule_name((UpdateRule)rule));
+        check_expect(run, "update", shape, "w", err(be, fw, w, n), 1e-6);
+        if (optim_state_count((UpdateRule)rule) >= 1)
+            check_expect(run, "update", shape, "state 1", err(be, fs1, s1, n), 1e-6);
+        if (optim_state_count((UpdateRule)rule) == 2)
+            check_expect(run, "update", shape, "state 2", err(be, fs2, s2, n), 1e-6);
+        free(w), free(dw), free(s1), free(s2);
+        be->release(fw), be->release(fdw), be->release(fs1), be->release(fs2);
+    }
+}
+
+/* ---- the table ---------------------------------------------------------------------------- */
+
+const OpCheck op_checks[] = {
+    {"affine", "affine", check_affine_op},
+    {"relu", "relu", check_relu_op},
+    {"conv", "conv (10 shapes)", check_conv_op},
+    {"max_pool", "max pool (8 shapes)", check_max_pool_op},
+    {"max_pool_ties", "max pool with tied maxima", check_max_pool_ties_op},
+    {"batchnorm", "batchnorm and spatial batchnorm", check_batchnorm_op},
+    {"dropout", "dropout", check_dropout_op},
+    {"losses", "softmax and svm losses", check_losses_op},
+    {"l2_penalty", "l2_penalty", check_l2_penalty_op},
+    {"update", "update rules (5 rules, 3 steps)", check_update_op},
+};
+const size_t op_check_count = sizeof op_checks / sizeof *op_checks;
+
+const OpCheck *op_check_find(const char *name)
+{
+    for (size_t i = 0; i < op_check_count; i++)
+        if (strcmp(op_checks[i].name, name) == 0) return &op_checks[i];
+    return NULL;
+}

@@ -1,0 +1,40 @@
+/* build_info.c — see build_info.h. The Makefile passes NNDL_BUILD_CUDA and NNDL_CUDA_ARCHS. */
+#include "build_info.h"
+
+#include <stdio.h>
+
+#include "backend.h"
+#include "error.h"
+
+#ifndef NNDL_BUILD_CUDA
+#define NNDL_BUILD_CUDA 0
+#endif
+
+void build_info(char *buf, size_t size)
+{
+#if NNDL_BUILD_CUDA
+    const char *cuda = "cuda backend for " NNDL_CUDA_ARCHS;
+#else
+    const char *cuda = "no cuda backend (build with `make CUDA=1`)";
+#endif
+#ifdef __clang__
+    const char *compiler = "clang " __clang_version__;
+#else
+    const char *compiler = "gcc " __VERSION__;
+#endif
+    snprintf(buf, size, "nndl %s (%s, OpenMP %d; %s)", NNDL_VERSION, compiler, _OPENMP, cuda);
+}
+
+void print_build_facts(FILE *out, BackendLookup lookup)
+{
+    char line[1024];
+    build_info(line, sizeof line);
+    fprintf(out, "%s\n", line);
+    const char *names[] = {"cpu", "cuda"};
+    for (int d = 0; d < 2; d++) {
+        const Backend *be = lookup(names[d]);
+        if (be) be->describe(line, sizeof line);
+        else snprintf(line, sizeof line, "%s: unavailable: %s", names[d], nndl_last_error());
+        fprintf(out, "%s\n", line);
+    }
+}

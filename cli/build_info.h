@@ -1,0 +1,19 @@
+/* build_info.h — how this binary was built: version, compiler, whether the CUDA backend is in it
+ * and for which GPU architectures. `nndl --version` and `nndl check` print it. */
+#ifndef NNDL_BUILD_INFO_H
+#define NNDL_BUILD_INFO_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "backend.h"
+
+#define NNDL_VERSION "0.3.0"
+
+void build_info(char *buf, size_t size);
+
+typedef const Backend *(*BackendLookup)(const char *name);
+/* The build line, then one line per backend (what it runs on, or why it is unavailable). */
+void print_build_facts(FILE *out, BackendLookup lookup);
+
+#endif

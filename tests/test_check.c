@@ -1,0 +1,89 @@
+/* test_check.c — `nndl check` as a user runs it: the command passes on a correct backend, fails
+ * (exit 1) when one op is wrong, refuses unknown ops and unusable devices, and runs the cuda
+ * checks through the SIMT host. The comparisons themselves are those of the backend suites. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "error.h"
+#include "test_util.h"
+
+static void test_check_command_on_cpu(void)
+{
+    static char out[1 << 16];
+    CU_ASSERT_EQUAL(run_program("check --device cpu", out, sizeof out), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "nndl check: all passed"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "OpenMP threads; BLAS")); /* the device line */
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "x(4,3,31,31) w(5,3,3,3) s2 p1")); /* a conv case ran */
+    CU_ASSERT_PTR_NULL(strstr(out, "FAIL"));
+    int rows = 0, failed = -1;
+    const char *summary = strstr(out, "\ncpu: ");
+    while (summary && sscanf(summary, "\ncpu: %d comparisons, %d failed", &rows, &failed) != 2)
+        summary = strstr(summary + 1, "\ncpu: ");
+    CU_ASSERT(rows > 100);
+    CU_ASSERT_EQUAL(failed, 0);
+}
+
+static void test_check_command_refusals(void)
+{
+    expect_cli("check --op softmax_fast", 2, "unknown op 'softmax_fast'");
+    expect_cli("check --device tpu", 2, "'tpu' is not cpu, cuda or all");
+    expect_cli("check --model", 2, "--model needs a value");
+    /* plain ./nndl has no cuda backend: asked for by name, that is a failure, not a skip */
+    expect_cli("check --device cuda", 1, "requested but unusable");
+    expect_cli("check --device cpu --model conv8x4-affine10 --op relu", 1, "K odd");
+    expect_cli("--version", 0, "nndl 0.");
+}
+
+/* ---- a planted wrong op: relu backward that forgets the mask ------------------------------ */
+
+static Backend planted;
+
+static void relu_backward_without_mask(float *dx, const float *dout, const float *x, size_t n)
+{
+    (void)x;
+    memcpy(dx, dout, n * sizeof *dx);
+}
+
+static const Backend *planted_lookup(const char *name)
+{
+    if (strcmp(name, "cpu") != 0) return backend_get(name);
+    planted = *backend_get("cpu");
+    planted.relu_backward = relu_backward_without_mask;
+    return &planted;
+}
+
+static void test_planted_wrong_op_fails_the_command(void)
+{
+    const char *relu[] = {"relu"}, *conv[] = {"conv"};
+    CheckOptions o = {.device = "cpu", .sel = {.ops = relu, .n_ops = 1, .failures_only = 1}};
+    CU_ASSERT_EQUAL(check_command_run(&o, planted_lookup), 1);
+    CU_ASSERT_EQUAL(check_command_run(&o, backend_get), 0);
+    o.sel.ops = conv; /* a check that does not use the broken op still passes */
+    CU_ASSERT_EQUAL(check_command_run(&o, planted_lookup), 0);
+}
+
+/* The test binary carries the cuda backend on the SIMT host: the command's cuda path runs. */
+static void test_check_command_on_cuda_through_simt(void)
+{
+    if (!backend_get("cuda")) {
+        CU_FAIL("the test binary should carry the cuda backend on the SIMT host");
+        return;
+    }
+    CheckOptions o = {.device = "cuda",
+                      .sel = {.failures_only = 1, .model_c = 3, .model_h = 8, .model_w = 8, .model_batch = 3}};
+    const char *models[] = {"conv4x3-bn-relu-pool2-affine6-relu-dropout0.8-affine10"};
+    o.sel.models = models, o.sel.n_models = 1;
+    CU_ASSERT_EQUAL(check_command_run(&o, backend_get), 0);
+}
+
+void register_check_suite(void)
+{
+    static const CU_TestInfo tests[] = {
+        {"nndl check --device cpu passes and prints the table", test_check_command_on_cpu},
+        {"nndl check refuses unknown ops, devices and specs", test_check_command_refusals},
+        {"a planted wrong op makes nndl check exit 1", test_planted_wrong_op_fails_the_command},
+        {"nndl check --device cuda on the SIMT host, with a model step", test_check_command_on_cuda_through_simt},
+        CU_TEST_INFO_NULL};
+    add_suite("nndl check", tests);
+}
