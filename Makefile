@@ -24,7 +24,7 @@ INCLUDES := -Icore -Idata -Icpu -Icpu/reference -Icuda -Inet -Icli -Ibench -Ites
 CFLAGS   := $(OPT) -std=c11 -D_GNU_SOURCE -fopenmp -fno-math-errno -Wall -Wextra -MMD -MP $(INCLUDES)
 CXXFLAGS := $(OPT) -std=c++17 -fopenmp -Wall -Wextra -MMD -MP -pthread $(INCLUDES)
 NVFLAGS  := -O2 -std=c++17 $(NVCC_ARCH) -Xcompiler -Wall,-Wextra,-fopenmp $(INCLUDES)
-LDLIBS   := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lm -lpthread
+LDLIBS   := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lz -lm -lpthread
 
 ifeq ($(CUDA),1)
 BUILD    ?= build-cuda

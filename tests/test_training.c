@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "checkpoint.h"
 #include "error.h"
 #include "solver.h"
@@ -212,7 +213,7 @@ static void test_checkpoint_refusals(void)
 
     /* a failed write leaves the existing file as it was */
     char tmp[200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    atomic_file_temp_name(tmp, sizeof tmp, path);
     CU_ASSERT_FATAL(mkdir(tmp, 0700) == 0); /* the temporary name cannot be created as a file */
     CU_ASSERT_EQUAL(checkpoint_save(&a.s, path), NNDL_ERR);
     in = fopen(path, "rb");
