@@ -331,12 +331,13 @@ static float *get_floats(In *in, uint64_t *n)
     return get_values(in, *n);
 }
 
-/* The fields in file order; lengths are bounded by what is left of the file. */
+/* The fields in file order; lengths are bounded by what is left of the file. Returns 0 when
+ * the file cannot be parsed, with a message for the fields that steer the parsing. */
 static int parse(In *in, Contents *c)
 {
     SolverState *st = &c->st;
     uint32_t spec_len = get_u32(in);
-    if (spec_len >= sizeof c->spec) return 0;
+    if (spec_len >= sizeof c->spec) return nndl_fail("a model spec of %u bytes", spec_len), 0;
     get(in, c->spec, spec_len);
     c->spec[spec_len] = '\0';
     if (strlen(c->spec) != spec_len) return 0; /* a NUL inside */
@@ -349,8 +350,10 @@ static int parse(In *in, Contents *c)
     c->seed = get_u64(in), c->model_seed = get_u64(in);
     for (int i = 0; i < 4; i++) st->rng[i] = get_u64(in);
     uint32_t n_params = get_u32(in);
-    if (!in->ok || n_params < 1 || n_params > 2 * MODEL_MAX_LAYERS || c->rule < 0 || c->rule >= UPDATE_RULE_COUNT)
-        return 0;
+    if (!in->ok) return 0;
+    /* the layout of what follows depends on these two */
+    if (c->rule < 0 || c->rule >= UPDATE_RULE_COUNT) return nndl_fail("unknown update rule %d", c->rule), 0;
+    if (n_params < 1 || n_params > 2 * MODEL_MAX_LAYERS) return nndl_fail("%u parameters", n_params), 0;
     float best_val_acc = st->best_val_acc;
     int epoch = st->epoch, iteration = st->iteration;
     uint64_t rng[4];
@@ -409,14 +412,18 @@ static int read_contents(Contents *c, const char *path)
                              "this version no longer reads; use the nndl that wrote it", path);
         return nndl_fail("checkpoint %s has format %u; this nndl reads format %d", path, version, CHECKPOINT_FORMAT);
     }
+    nndl_clear_error();
     int ok = parse(&in, c);
     unsigned char stored[4] = {0};
     ok = ok && fread(stored, 1, 4, f) == 4;
     fclose(f);
     uint32_t crc = (uint32_t)stored[0] | (uint32_t)stored[1] << 8 | (uint32_t)stored[2] << 16 | (uint32_t)stored[3] << 24;
     if (!ok) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", nndl_last_error());
         contents_free(c);
-        return nndl_fail("checkpoint %s is truncated or damaged (format %d)", path, CHECKPOINT_FORMAT);
+        return nndl_fail("checkpoint %s is truncated or damaged (format %d)%s%s", path, CHECKPOINT_FORMAT,
+                         why[0] ? ": " : "", why);
     }
     if (crc != (uint32_t)in.crc) {
         contents_free(c);

@@ -11,22 +11,9 @@
 
 static char dir[64];
 
-/* Record r of the generated files: label r % 10, pixel i = (r + i) % 251 (a few distinct
- * records are written; the rest of each full-size file is zeros: label 0, black images). */
-enum { WRITTEN = 40 };
 static int write_batch(const char *name, int label_offset, long size)
 {
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    unsigned char rec[CIFAR10_RECORD_BYTES];
-    for (int r = 0; r < WRITTEN; r++) {
-        rec[0] = (unsigned char)((r + label_offset) % 10);
-        for (int i = 0; i < CIFAR10_IMAGE_BYTES; i++) rec[1 + i] = (unsigned char)((r + i) % 251);
-        fwrite(rec, 1, sizeof rec, f);
-    }
-    fclose(f);
-    return truncate(path, size); /* sparse: full size without writing 30 MB */
+    return write_cifar_batch(dir, name, label_offset, size);
 }
 
 static int teardown(void)
@@ -86,31 +73,9 @@ static void test_bad_files(void)
 }
 
 /* The program itself: usage errors exit 2, missing data 1, each with a message on stderr. */
-/* The program under test: make test names it (sanitizer builds have their own). */
-static const char *program(void)
-{
-    const char *p = getenv("NNDL_PROGRAM");
-    return p && *p ? p : "./nndl";
-}
-
-static void expect_cli(const char *args, int want_status, const char *fragment)
-{
-    char cmd[512], out[4096] = "";
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", program(), args);
-    FILE *p = popen(cmd, "r");
-    size_t got = fread(out, 1, sizeof out - 1, p);
-    out[got] = '\0';
-    int status = pclose(p);
-    CU_ASSERT_EQUAL(WEXITSTATUS(status), want_status);
-    int found = strstr(out, fragment) != NULL;
-    if (!found || WEXITSTATUS(status) != want_status)
-        fprintf(stderr, "\n    nndl %s -> %d: %.300s\n", args, WEXITSTATUS(status), out);
-    CU_ASSERT(found);
-}
-
 static void test_command_line_refusals(void)
 {
-    if (access(program(), X_OK) != 0) {
+    if (access(test_program(), X_OK) != 0) {
         CU_FAIL("the program is not built (make test builds it)");
         return;
     }
