@@ -40,6 +40,21 @@ static int resume_refusals(const CheckpointInfo *c, const TrainOptions *o, const
     return NNDL_OK;
 }
 
+/* Another --num-train or --data gives another training mean image (and other minibatches). */
+static int announce_other_data(const Solver *s, const char *path)
+{
+    float *mean;
+    size_t n;
+    const Model *m = solver_model(s);
+    if (checkpoint_load_mean(&mean, &n, path) != NNDL_OK) return 1;
+    const float *now = solver_input_mean(s);
+    if (!mean || !now || n != (size_t)m->in_c * m->in_h * m->in_w || memcmp(mean, now, n * sizeof *mean) != 0)
+        printf("resume: the training mean image differs from the checkpoint's (other --num-train or --data): "
+               "this run's data and mean are used\n");
+    free(mean);
+    return 0;
+}
+
 static int resume_run(Solver *s, const TrainOptions *o, float *lr)
 {
     CheckpointInfo c;
@@ -65,7 +80,7 @@ static int resume_run(Solver *s, const TrainOptions *o, float *lr)
         announce_change("--momentum", cfg->optim.momentum, c.optim.momentum, "");
     announce_change("--train-samples", cfg->num_train_samples, c.num_train_samples, "");
     announce_change("--val-samples", cfg->num_val_samples, c.num_val_samples, "");
-    return 0;
+    return announce_other_data(s, o->resume);
 }
 
 static int run_train(const TrainOptions *o)

@@ -115,7 +115,7 @@ static int check_contents(const Contents *c, const char *where)
         const SolverParamState *p = &st->params[i];
         total += p->n;
         if (p->n < 1 || total > c->model_n || p->t < 0 || p->t > st->iteration ||
-            !(isfinite(p->learning_rate) && p->learning_rate > 0))
+            !(isfinite(p->learning_rate) && p->learning_rate >= 0)) /* lr decay may reach 0 */
             return nndl_fail("%s: parameter %d: size %zu, step %d, learning rate %g out of range", where, i + 1,
                              p->n, p->t, p->learning_rate);
         if ((p->m1 && !all_finite(p->m1, p->n)) || (p->m2 && !all_finite(p->m2, p->n)))
@@ -511,4 +511,15 @@ int checkpoint_load_model(Model *m, float **input_mean, const char *path)
     }
     contents_free(&c);
     return rc;
+}
+
+int checkpoint_load_mean(float **input_mean, size_t *n, const char *path)
+{
+    Contents c;
+    if (read_contents(&c, path) != NNDL_OK) return NNDL_ERR;
+    *n = (size_t)c.mean_n;
+    *input_mean = c.mean_n ? c.mean : NULL;
+    if (c.mean_n) c.mean = NULL; /* handed over */
+    contents_free(&c);
+    return NNDL_OK;
 }

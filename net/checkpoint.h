@@ -49,5 +49,7 @@ int checkpoint_read_info(const char *path, CheckpointInfo *info);
 /* The model's state (its best parameters when recorded) and the stored input mean (C*H*W
  * floats, malloc'd, or NULL when the checkpoint has none). */
 int checkpoint_load_model(Model *m, float **input_mean, const char *path);
+/* The stored input mean alone (malloc'd, *n floats; NULL and 0 when none). */
+int checkpoint_load_mean(float **input_mean, size_t *n, const char *path);
 
 #endif

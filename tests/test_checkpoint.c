@@ -511,10 +511,15 @@ static void test_resume_flags(void)
     snprintf(args, sizeof args, "%s --epochs 3 --seed 5 --resume %s", base, ckpt);
     expect_cli(args, 2, "--seed 5");
 
-    /* no --lr: the checkpoint's decayed rate (1e-2 * 0.5^2), in the banner too */
+    /* no --lr: the checkpoint's decayed rate (1e-2 * 0.5^2), in the banner too; same data */
     snprintf(args, sizeof args, "%s --epochs 3 --resume %s", base, ckpt);
     CU_ASSERT(run_cli(args, out, sizeof out) == 0);
     CU_ASSERT(strstr(out, "learning rate 0.0025, the checkpoint's") && strstr(out, "lr 0.0025,"));
+    CU_ASSERT(strstr(out, "--batch-size") == NULL && strstr(out, "--lr-decay") == NULL && strstr(out, "mean image") == NULL);
+    /* other training data: another mean image */
+    snprintf(args, sizeof args, "%s --num-train 25 --epochs 3 --resume %s", base, ckpt);
+    CU_ASSERT(run_cli(args, out, sizeof out) == 0);
+    CU_ASSERT(strstr(out, "the training mean image differs from the checkpoint's") != NULL);
     /* --lr, --batch-size, --lr-decay: applied and announced; the next checkpoint shows the rate used */
     snprintf(args, sizeof args, "%s --epochs 3 --lr 0.04 --lr-decay 0.25 --batch-size 5 --checkpoint %s/more --resume %s",
              base, tmpdir, ckpt);
