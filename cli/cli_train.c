@@ -78,6 +78,8 @@ static int resume_run(Solver *s, const TrainOptions *o, float *lr)
     announce_change("--reg", solver_model(s)->reg, c.reg, "");
     if (cfg->optim.rule == UPDATE_SGD_MOMENTUM || cfg->optim.rule == UPDATE_SGD_NESTEROV_MOMENTUM)
         announce_change("--momentum", cfg->optim.momentum, c.optim.momentum, "");
+    if (o->seed != c.seed) /* the default: --seed was left out (resume_refusals) */
+        printf("resume: the checkpoint's random streams (seed %llu) continue\n", (unsigned long long)c.seed);
     announce_change("--train-samples", cfg->num_train_samples, c.num_train_samples, "");
     announce_change("--val-samples", cfg->num_val_samples, c.num_val_samples, "");
     return announce_other_data(s, o->resume);

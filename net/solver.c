@@ -48,7 +48,7 @@ int solver_init(Solver *s, Model *m, const Dataset *train, const Dataset *val, c
                          train->c, train->h, train->w, m->in_c, m->in_h, m->in_w);
     if (cfg->batch_size > m->max_batch)
         return nndl_fail("solver: batch size %d exceeds the model's %d", cfg->batch_size, m->max_batch);
-    *s = (Solver){.model = m, .train = train, .val = val, .cfg = *cfg, .best_val_acc = -1};
+    *s = (Solver){.model = m, .train = train, .val = val, .cfg = *cfg, .best_val_acc = SOLVER_NO_BEST};
     const Backend *be = m->be;
     s->opt = calloc((size_t)m->n_params, sizeof *s->opt);
     s->s1 = calloc((size_t)m->n_params, sizeof *s->s1);

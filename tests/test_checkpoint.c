@@ -511,6 +511,12 @@ static void test_resume_flags(void)
     snprintf(args, sizeof args, "%s --epochs 3 --seed 5 --resume %s", base, ckpt);
     expect_cli(args, 2, "--seed 5");
 
+    /* --seed left out: the checkpoint's random streams continue, and say so */
+    snprintf(args, sizeof args, "%s --epochs 1 --seed 7 --checkpoint %s/seven", base, tmpdir);
+    CU_ASSERT(run_cli(args, out, sizeof out) == 0);
+    snprintf(args, sizeof args, "%s --epochs 2 --resume %s/seven_epoch_1.ckpt", base, tmpdir);
+    expect_cli(args, 0, "random streams (seed 7) continue");
+
     /* no --lr: the checkpoint's decayed rate (1e-2 * 0.5^2), in the banner too; same data */
     snprintf(args, sizeof args, "%s --epochs 3 --resume %s", base, ckpt);
     CU_ASSERT(run_cli(args, out, sizeof out) == 0);
