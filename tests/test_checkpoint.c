@@ -167,7 +167,8 @@ static void test_layout_is_little_endian_with_crc(void)
     remove_tree(tmpdir);
 }
 
-/* Every byte of a small checkpoint, flipped wholly and in one bit, must be refused. */
+/* Every byte of a small checkpoint, flipped wholly and in one bit, and every truncation of it,
+ * must be refused with a message. */
 static void test_every_flipped_byte_is_refused(void)
 {
     CU_ASSERT_FATAL(make_temp_dir(tmpdir, sizeof tmpdir, "nndl_ckpt") == 0);
@@ -200,7 +201,14 @@ static void test_every_flipped_byte_is_refused(void)
             tries++;
         }
     }
-    printf(" (%d flips of a %zu-byte checkpoint) ", tries, size);
+    for (size_t len = 0; len < size; len++) { /* and every truncation */
+        write_all(bad, bytes, len);
+        nndl_clear_error();
+        int rc = checkpoint_load(&b.s, bad);
+        loaded += rc == NNDL_OK;
+        silent += rc != NNDL_OK && nndl_last_error()[0] == '\0';
+    }
+    printf(" (%d flips and %zu truncations of a %zu-byte checkpoint) ", tries, size, size);
     CU_ASSERT_EQUAL(loaded, 0);
     CU_ASSERT_EQUAL(silent, 0);
     CU_ASSERT(b.s.epoch == 0 && b.s.iteration == 0 && b.s.loss.n == 0); /* refusals change nothing */
@@ -548,7 +556,7 @@ void register_checkpoint_suite(void)
 {
     static const CU_TestInfo tests[] = {
         {"format: little-endian fields, CRC-32 trailer", test_layout_is_little_endian_with_crc},
-        {"every flipped byte is refused", test_every_flipped_byte_is_refused},
+        {"every flipped byte and every truncation is refused", test_every_flipped_byte_is_refused},
         {"out-of-range fields and other formats are refused", test_out_of_range_fields_are_refused},
         {"non-finite values are refused, and never written", test_non_finite_values_are_refused},
         {"all five rules: round trip and bit-exact resume", test_every_rule_round_trips_and_resumes},
