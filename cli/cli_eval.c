@@ -38,7 +38,12 @@ static int run_eval(const char *ckpt, const char *dir, int num_test, const char 
         int *pred = malloc((size_t)num_test * sizeof *pred), correct = 0;
         model_predict(&m, pred, test.x, test.n);
         for (int i = 0; i < test.n; i++) correct += pred[i] == test.y[i];
-        printf("checkpoint %s: %s, epoch %d, best val acc %f\n", ckpt, info.spec, info.epoch, info.best_val_acc);
+        if (info.best_val_acc == SOLVER_NO_BEST) /* saved before the first accuracy check */
+            printf("checkpoint %s: %s, epoch %d, no val accuracy yet (its current parameters)\n", ckpt, info.spec,
+                   info.epoch);
+        else
+            printf("checkpoint %s: %s, epoch %d, best val acc %f (its best parameters)\n", ckpt, info.spec,
+                   info.epoch, info.best_val_acc);
         printf("test acc: %f (%d / %d, on %s)\n", (double)correct / test.n, correct, test.n, be->name);
         free(pred);
         rc = 0;

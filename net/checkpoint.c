@@ -1,177 +1,440 @@
 /* checkpoint.c — the checkpoint file format (see checkpoint.h).
  *
- * Layout, little-endian, in order: magic "NNDLCKPT", u32 version, the header (spec, input
- * shape, loss kind, solver settings, epoch, iteration, RNG state, best val accuracy), then
- * float arrays each preceded by its u64 length: input mean, model state, best state, loss /
- * train acc / val acc histories, and per parameter its step count and two optimizer state
- * arrays; finally the magic "END!" so a truncated file is recognised. */
+ * Format 2, every field little-endian, written one by one (no struct is dumped, so the file
+ * does not depend on the compiler's padding or the machine's byte order):
+ *   "NNDLCKPT", u32 format (2),
+ *   u32 spec length, spec bytes; i32 in_c, in_h, in_w; u32 loss kind, u32 update rule;
+ *   i32 batch size, epochs, train / val accuracy samples, epoch, iteration;
+ *   f32 learning rate, momentum, decay rate, beta1, beta2, epsilon, lr decay, reg, best val acc;
+ *   u64 solver seed, model seed (dropout masks), RNG state[4]; u32 number of parameters;
+ *   float arrays, each as u64 length + f32 values: mean image, model state, best state, loss,
+ *   train acc, val acc histories;
+ *   per parameter: i32 step count, f32 learning rate, u64 size, then the rule's moments (0, 1 or
+ *   2 arrays of that size, no length prefix);
+ *   "END!", and the CRC-32 (zlib's) of every byte before it, as u32.
+ * Format 1 (a native struct, no CRC) is recognised and refused. */
 #include "checkpoint.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "atomic_file.h"
 #include "error.h"
 
 #define MAGIC "NNDLCKPT"
 #define TRAILER "END!"
-#define VERSION 1u
 
-typedef struct Header {
-    char spec[1024];
-    int32_t in_c, in_h, in_w, loss;
-    int32_t rule, batch_size, num_epochs, num_train_samples, num_val_samples, epoch, iteration;
-    float learning_rate, momentum, decay_rate, beta1, beta2, epsilon, lr_decay, best_val_acc, reg;
-    uint64_t seed, model_seed, rng[4]; /* solver's seed, the model's (dropout masks) */
-    int32_t n_params;
-} Header;
+/* Everything in a checkpoint, in host memory. */
+typedef struct Contents {
+    char spec[MODEL_SPEC_MAX];
+    int32_t in_c, in_h, in_w, loss, rule;
+    int32_t batch_size, num_epochs, num_train_samples, num_val_samples;
+    float learning_rate, momentum, decay_rate, beta1, beta2, epsilon, lr_decay, reg;
+    uint64_t seed, model_seed;
+    uint64_t mean_n, model_n;
+    float *mean, *model;        /* the input mean (mean_n = 0: none), the model's state */
+    SolverState st;             /* epoch, iteration, RNG, best, histories, optimizer state */
+} Contents;
 
-/* ---- writing ---------------------------------------------------------------------------- */
-
-static int put(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n; }
-
-static int put_floats(FILE *f, const float *v, uint64_t n)
+static void contents_free(Contents *c)
 {
-    return put(f, &n, sizeof n) && (n == 0 || put(f, v, n * sizeof *v));
+    free(c->mean), free(c->model);
+    solver_state_free(&c->st);
+    memset(c, 0, sizeof *c);
 }
 
-/* A device array, fetched to the host and written. */
-static int put_device(FILE *f, const Backend *be, const float *dev, size_t n)
+/* ---- checks shared by saving and loading -------------------------------------------------- */
+
+static int all_finite(const float *v, uint64_t n)
 {
-    float *h = malloc((n ? n : 1) * sizeof *h);
-    if (dev) be->to_host(h, dev, n * sizeof *h);
-    else memset(h, 0, n * sizeof *h);
-    int ok = put_floats(f, h, n);
-    free(h);
-    return ok;
+    for (uint64_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) return 0;
+    return 1;
 }
 
-static void fill_header(Header *h, const Solver *s)
-{
-    const Model *m = s->model;
-    const OptimConfig *o = &s->cfg.optim;
-    memset(h, 0, sizeof *h);
-    snprintf(h->spec, sizeof h->spec, "%s", m->spec);
-    h->in_c = m->in_c, h->in_h = m->in_h, h->in_w = m->in_w, h->loss = m->loss;
-    h->rule = o->rule, h->batch_size = s->cfg.batch_size, h->num_epochs = s->cfg.num_epochs;
-    h->num_train_samples = s->cfg.num_train_samples, h->num_val_samples = s->cfg.num_val_samples;
-    h->epoch = s->epoch, h->iteration = s->iteration;
-    h->learning_rate = o->learning_rate, h->momentum = o->momentum, h->decay_rate = o->decay_rate;
-    h->beta1 = o->beta1, h->beta2 = o->beta2, h->epsilon = o->epsilon, h->lr_decay = s->cfg.lr_decay;
-    h->best_val_acc = s->best_val_acc, h->reg = m->reg, h->seed = s->cfg.seed, h->model_seed = m->seed;
-    memcpy(h->rng, s->rng.s, sizeof h->rng);
-    h->n_params = m->n_params;
-}
+static int in_unit(float v) { return v >= 0 && v <= 1; } /* false for NaN */
 
-static int write_body(FILE *f, const Solver *s)
+/* Every field in range and consistent with the others; `where` starts the message. */
+static int check_contents(const Contents *c, const char *where)
 {
-    const Model *m = s->model;
-    Header h;
-    fill_header(&h, s);
-    uint32_t version = VERSION;
-    size_t state_n = model_state_size(m), mean_n = s->input_mean ? (size_t)m->in_c * m->in_h * m->in_w : 0;
-    float *state = malloc(state_n * sizeof *state);
-    model_state_save(m, state);
-    int ok = put(f, MAGIC, 8) && put(f, &version, sizeof version) && put(f, &h, sizeof h) &&
-             put_floats(f, s->input_mean, mean_n) && put_floats(f, state, state_n) &&
-             put_floats(f, s->best_state, s->best_val_acc >= 0 ? state_n : 0) &&
-             put_floats(f, s->loss.v, (uint64_t)s->loss.n) &&
-             put_floats(f, s->train_acc.v, (uint64_t)s->train_acc.n) &&
-             put_floats(f, s->val_acc.v, (uint64_t)s->val_acc.n);
-    free(state);
-    int states = optim_state_count(s->cfg.optim.rule);
-    for (int i = 0; ok && i < m->n_params; i++) {
-        int32_t t = s->opt[i].t;
-        float lr = s->opt[i].learning_rate;
-        ok = put(f, &t, sizeof t) && put(f, &lr, sizeof lr) &&
-             put_device(f, m->be, states >= 1 ? s->s1[i] : NULL, states >= 1 ? m->params[i].n : 0) &&
-             put_device(f, m->be, states >= 2 ? s->s2[i] : NULL, states >= 2 ? m->params[i].n : 0);
+    const SolverState *st = &c->st;
+    size_t pixels = (size_t)c->in_c * c->in_h * c->in_w;
+    if (strlen(c->spec) == 0) return nndl_fail("%s: the model spec is empty", where);
+    if (c->in_c < 1 || c->in_h < 1 || c->in_w < 1 || c->in_c > 65536 || c->in_h > 65536 || c->in_w > 65536)
+        return nndl_fail("%s: input shape (%d, %d, %d) is impossible", where, c->in_c, c->in_h, c->in_w);
+    if (c->loss != LOSS_SOFTMAX && c->loss != LOSS_SVM) return nndl_fail("%s: unknown loss kind %d", where, c->loss);
+    if (c->rule < 0 || c->rule >= UPDATE_RULE_COUNT) return nndl_fail("%s: unknown update rule %d", where, c->rule);
+    if (c->batch_size < 1 || c->num_epochs < 1 || c->num_train_samples < 0 || c->num_val_samples < 0)
+        return nndl_fail("%s: batch size %d, epochs %d, accuracy samples %d / %d out of range", where,
+                         c->batch_size, c->num_epochs, c->num_train_samples, c->num_val_samples);
+    if (!(isfinite(c->learning_rate) && c->learning_rate > 0) || !(c->lr_decay > 0 && c->lr_decay <= 1) ||
+        !(c->momentum >= 0 && c->momentum < 1) || !(c->decay_rate >= 0 && c->decay_rate < 1) ||
+        !(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1) ||
+        !(isfinite(c->epsilon) && c->epsilon > 0) || !(isfinite(c->reg) && c->reg >= 0))
+        return nndl_fail("%s: hyperparameters out of range (learning rate %g, lr decay %g, momentum %g, decay "
+                         "rate %g, beta1 %g, beta2 %g, epsilon %g, reg %g)", where, c->learning_rate, c->lr_decay,
+                         c->momentum, c->decay_rate, c->beta1, c->beta2, c->epsilon, c->reg);
+    /* the Solver's invariants: a loss per iteration, an accuracy check per epoch end plus at
+     * most one after the first iteration, the best val accuracy the highest one checked */
+    if (st->epoch < 0 || st->iteration < st->epoch || st->epoch > c->num_epochs)
+        return nndl_fail("%s: epoch %d and iteration %d are inconsistent (of %d epochs)", where, st->epoch,
+                         st->iteration, c->num_epochs);
+    if (st->loss_n != st->iteration || st->train_n != st->val_n || st->val_n < st->epoch || st->val_n > st->epoch + 1)
+        return nndl_fail("%s: histories of %d losses, %d / %d accuracies do not fit epoch %d, iteration %d", where,
+                         st->loss_n, st->train_n, st->val_n, st->epoch, st->iteration);
+    for (int i = 0; i < st->loss_n; i++)
+        if (!(st->loss[i] >= 0)) return nndl_fail("%s: loss %d is %g", where, i + 1, st->loss[i]);
+    float best = SOLVER_NO_BEST;
+    for (int i = 0; i < st->val_n; i++) {
+        if (!in_unit(st->train_acc[i]) || !in_unit(st->val_acc[i]))
+            return nndl_fail("%s: accuracy %g / %g is not in [0, 1]", where, st->train_acc[i], st->val_acc[i]);
+        if (st->val_acc[i] > best) best = st->val_acc[i];
     }
-    return ok && put(f, TRAILER, 4);
+    if (st->best_val_acc != best) /* also catches NaN */
+        return nndl_fail("%s: best val accuracy %g is not the highest of the history (%g)", where,
+                         st->best_val_acc, best);
+    if (c->mean_n != 0 && c->mean_n != pixels)
+        return nndl_fail("%s: a mean image of %llu values for inputs of %zu", where, (unsigned long long)c->mean_n,
+                         pixels);
+    if (!all_finite(c->mean, c->mean_n)) return nndl_fail("%s: the mean image holds a non-finite value", where);
+    if (c->model_n != st->state_n || (st->best_state != NULL) != (st->best_val_acc >= 0))
+        return nndl_fail("%s: model state of %llu values, best state of %zu", where,
+                         (unsigned long long)c->model_n, st->best_state ? st->state_n : 0);
+    if (!all_finite(c->model, c->model_n)) return nndl_fail("%s: the model state holds a non-finite value", where);
+    if (st->best_state && !all_finite(st->best_state, st->state_n))
+        return nndl_fail("%s: the best state holds a non-finite value", where);
+    if (st->n_params < 1 || st->n_params > 2 * MODEL_MAX_LAYERS || st->n_moments != optim_state_count(c->rule))
+        return nndl_fail("%s: %d parameters with %d optimizer moments each (rule %s)", where, st->n_params,
+                         st->n_moments, optim_rule_name((UpdateRule)c->rule));
+    uint64_t total = 0;
+    for (int i = 0; i < st->n_params; i++) {
+        const SolverParamState *p = &st->params[i];
+        total += p->n;
+        if (p->n < 1 || total > c->model_n || p->t < 0 || p->t > st->iteration ||
+            !(isfinite(p->learning_rate) && p->learning_rate >= 0)) /* lr decay may reach 0 */
+            return nndl_fail("%s: parameter %d: size %zu, step %d, learning rate %g out of range", where, i + 1,
+                             p->n, p->t, p->learning_rate);
+        if ((p->m1 && !all_finite(p->m1, p->n)) || (p->m2 && !all_finite(p->m2, p->n)))
+            return nndl_fail("%s: the optimizer state of parameter %d holds a non-finite value", where, i + 1);
+    }
+    return NNDL_OK;
 }
 
-static int write_checkpoint(FILE *f, const void *solver) { return write_body(f, solver); }
+/* ---- writing ------------------------------------------------------------------------------ */
+
+typedef struct Out {
+    FILE *f;
+    uLong crc;
+    int ok;
+} Out;
+
+static void put(Out *o, const void *p, size_t n)
+{
+    o->crc = crc32(o->crc, p, (uInt)n);
+    o->ok = o->ok && fwrite(p, 1, n, o->f) == n;
+}
+
+static void put_u32(Out *o, uint32_t v)
+{
+    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16), (unsigned char)(v >> 24)};
+    put(o, b, 4);
+}
+
+static void put_u64(Out *o, uint64_t v) { put_u32(o, (uint32_t)v), put_u32(o, (uint32_t)(v >> 32)); }
+static void put_i32(Out *o, int32_t v) { put_u32(o, (uint32_t)v); }
+
+static void put_f32(Out *o, float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    put_u32(o, u);
+}
+
+/* n floats without a length, converted in chunks. */
+static void put_values(Out *o, const float *v, uint64_t n)
+{
+    unsigned char b[4096];
+    for (uint64_t i = 0; i < n;) {
+        size_t k = 0;
+        for (; k < sizeof b / 4 && i < n; k++, i++) {
+            uint32_t u;
+            memcpy(&u, &v[i], sizeof u);
+            b[4 * k] = (unsigned char)u, b[4 * k + 1] = (unsigned char)(u >> 8);
+            b[4 * k + 2] = (unsigned char)(u >> 16), b[4 * k + 3] = (unsigned char)(u >> 24);
+        }
+        put(o, b, 4 * k);
+    }
+}
+
+static void put_floats(Out *o, const float *v, uint64_t n) { put_u64(o, n), put_values(o, v, n); }
+
+static int write_contents(FILE *f, const void *ctx)
+{
+    const Contents *c = ctx;
+    const SolverState *st = &c->st;
+    Out o = {.f = f, .crc = crc32(0, NULL, 0), .ok = 1};
+    put(&o, MAGIC, 8);
+    put_u32(&o, CHECKPOINT_FORMAT);
+    put_u32(&o, (uint32_t)strlen(c->spec));
+    put(&o, c->spec, strlen(c->spec));
+    int32_t ints[] = {c->in_c, c->in_h, c->in_w, c->loss, c->rule, c->batch_size, c->num_epochs,
+                      c->num_train_samples, c->num_val_samples, st->epoch, st->iteration};
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) put_i32(&o, ints[i]);
+    float floats[] = {c->learning_rate, c->momentum, c->decay_rate, c->beta1, c->beta2, c->epsilon,
+                      c->lr_decay, c->reg, st->best_val_acc};
+    for (size_t i = 0; i < sizeof floats / sizeof *floats; i++) put_f32(&o, floats[i]);
+    put_u64(&o, c->seed), put_u64(&o, c->model_seed);
+    for (int i = 0; i < 4; i++) put_u64(&o, st->rng[i]);
+    put_u32(&o, (uint32_t)st->n_params);
+    put_floats(&o, c->mean, c->mean_n);
+    put_floats(&o, c->model, c->model_n);
+    put_floats(&o, st->best_state, st->best_state ? st->state_n : 0);
+    put_floats(&o, st->loss, (uint64_t)st->loss_n);
+    put_floats(&o, st->train_acc, (uint64_t)st->train_n);
+    put_floats(&o, st->val_acc, (uint64_t)st->val_n);
+    for (int i = 0; i < st->n_params; i++) {
+        const SolverParamState *p = &st->params[i];
+        put_i32(&o, p->t), put_f32(&o, p->learning_rate), put_u64(&o, p->n);
+        if (st->n_moments >= 1) put_values(&o, p->m1, p->n);
+        if (st->n_moments >= 2) put_values(&o, p->m2, p->n);
+    }
+    put(&o, TRAILER, 4);
+    put_u32(&o, (uint32_t)o.crc);
+    return o.ok;
+}
+
+/* The solver's run as Contents, through the solver's state API and the model's public API. */
+static int gather(Contents *c, const Solver *s)
+{
+    const Model *m = solver_model(s);
+    const SolverConfig *cfg = solver_config(s);
+    memset(c, 0, sizeof *c);
+    snprintf(c->spec, sizeof c->spec, "%s", m->spec);
+    c->in_c = m->in_c, c->in_h = m->in_h, c->in_w = m->in_w, c->loss = m->loss, c->rule = cfg->optim.rule;
+    c->batch_size = cfg->batch_size, c->num_epochs = cfg->num_epochs;
+    c->num_train_samples = cfg->num_train_samples, c->num_val_samples = cfg->num_val_samples;
+    c->learning_rate = cfg->optim.learning_rate, c->momentum = cfg->optim.momentum;
+    c->decay_rate = cfg->optim.decay_rate, c->beta1 = cfg->optim.beta1, c->beta2 = cfg->optim.beta2;
+    c->epsilon = cfg->optim.epsilon, c->lr_decay = cfg->lr_decay, c->reg = m->reg;
+    c->seed = cfg->seed, c->model_seed = m->seed;
+    c->mean_n = solver_input_mean(s) ? (uint64_t)m->in_c * m->in_h * m->in_w : 0;
+    c->mean = malloc((c->mean_n ? c->mean_n : 1) * sizeof *c->mean);
+    c->model_n = model_state_size(m);
+    c->model = malloc((c->model_n ? c->model_n : 1) * sizeof *c->model);
+    if (!c->mean || !c->model) {
+        contents_free(c);
+        return nndl_fail("checkpoint: out of memory");
+    }
+    if (c->mean_n) memcpy(c->mean, solver_input_mean(s), c->mean_n * sizeof *c->mean);
+    model_state_save(m, c->model);
+    if (solver_state_export(s, &c->st) != NNDL_OK) {
+        contents_free(c);
+        return NNDL_ERR;
+    }
+    return NNDL_OK;
+}
 
 int checkpoint_save(const Solver *s, const char *path)
 {
-    return write_file_atomically(path, "checkpoint", write_checkpoint, s);
+    Contents c;
+    if (gather(&c, s) != NNDL_OK) return NNDL_ERR;
+    char where[4200];
+    snprintf(where, sizeof where, "refusing to write checkpoint %s", path);
+    int rc = check_contents(&c, where);
+    if (rc == NNDL_OK) rc = write_file_atomically(path, "checkpoint", write_contents, &c);
+    contents_free(&c);
+    return rc;
 }
 
 int checkpoint_save_epoch(const Solver *s, void *name)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s_epoch_%d.ckpt", (const char *)name, s->epoch);
+    snprintf(path, sizeof path, "%s_epoch_%d.ckpt", (const char *)name, solver_epoch(s));
     return checkpoint_save(s, path);
 }
 
-/* ---- reading ---------------------------------------------------------------------------- */
+/* ---- reading ------------------------------------------------------------------------------ */
 
-/* Everything in a checkpoint, in host memory, validated for shape and completeness. */
-typedef struct Contents {
-    Header h;
-    uint64_t mean_n, state_n, best_n, loss_n, train_n, val_n;
-    float *mean, *state, *best, *loss, *train_acc, *val_acc;
-    int32_t *t;
-    float *lr;
-    uint64_t *s1_n, *s2_n;
-    float **s1, **s2;
-} Contents;
+typedef struct In {
+    FILE *f;
+    uLong crc;
+    uint64_t left;              /* bytes before the CRC not yet read */
+    int ok;
+} In;
 
-static void contents_free(Contents *c)
+static void get(In *in, void *p, size_t n)
 {
-    free(c->mean), free(c->state), free(c->best), free(c->loss), free(c->train_acc), free(c->val_acc);
-    for (int i = 0; c->s1 && i < c->h.n_params; i++) free(c->s1[i]), free(c->s2[i]);
-    free(c->s1), free(c->s2), free(c->t), free(c->lr), free(c->s1_n), free(c->s2_n);
-    memset(c, 0, sizeof *c);
+    if (!in->ok || n > in->left || fread(p, 1, n, in->f) != n) {
+        in->ok = 0;
+        memset(p, 0, n);
+        return;
+    }
+    in->left -= n;
+    in->crc = crc32(in->crc, p, (uInt)n);
 }
 
-static int get(FILE *f, void *p, size_t n) { return fread(p, 1, n, f) == n; }
-
-/* A length-prefixed float array; lengths beyond what the file can hold mean damage. */
-static int get_floats(FILE *f, float **v, uint64_t *n, uint64_t file_size)
+static uint32_t get_u32(In *in)
 {
-    if (!get(f, n, sizeof *n) || *n > file_size / sizeof(float)) return 0;
-    *v = malloc((*n ? *n : 1) * sizeof **v);
-    return *v && (*n == 0 || get(f, *v, *n * sizeof **v));
+    unsigned char b[4];
+    get(in, b, 4);
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
+static uint64_t get_u64(In *in)
+{
+    uint64_t lo = get_u32(in);
+    return lo | (uint64_t)get_u32(in) << 32;
+}
+
+static int32_t get_i32(In *in) { return (int32_t)get_u32(in); }
+
+static float get_f32(In *in)
+{
+    uint32_t u = get_u32(in);
+    float v;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
+/* n floats (no length); NULL (and the reader failed) when the file cannot hold them. */
+static float *get_values(In *in, uint64_t n)
+{
+    if (!in->ok || n > in->left / 4) {
+        in->ok = 0;
+        return NULL;
+    }
+    float *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v) {
+        in->ok = 0;
+        return NULL;
+    }
+    unsigned char b[4096];
+    for (uint64_t i = 0; i < n && in->ok;) {
+        size_t k = n - i < sizeof b / 4 ? (size_t)(n - i) : sizeof b / 4;
+        get(in, b, 4 * k);
+        for (size_t j = 0; j < k; j++, i++) {
+            uint32_t u = (uint32_t)b[4 * j] | (uint32_t)b[4 * j + 1] << 8 | (uint32_t)b[4 * j + 2] << 16 |
+                         (uint32_t)b[4 * j + 3] << 24;
+            memcpy(&v[i], &u, sizeof u);
+        }
+    }
+    return v;
+}
+
+static float *get_floats(In *in, uint64_t *n)
+{
+    *n = get_u64(in);
+    return get_values(in, *n);
+}
+
+/* The fields in file order; lengths are bounded by what is left of the file. Returns 0 when
+ * the file cannot be parsed, with a message for the fields that steer the parsing. */
+static int parse(In *in, Contents *c)
+{
+    SolverState *st = &c->st;
+    uint32_t spec_len = get_u32(in);
+    if (spec_len >= sizeof c->spec) return nndl_fail("a model spec of %u bytes", spec_len), 0;
+    get(in, c->spec, spec_len);
+    c->spec[spec_len] = '\0';
+    if (strlen(c->spec) != spec_len) return 0; /* a NUL inside */
+    int32_t *ints[] = {&c->in_c, &c->in_h, &c->in_w, &c->loss, &c->rule, &c->batch_size, &c->num_epochs,
+                       &c->num_train_samples, &c->num_val_samples, &st->epoch, &st->iteration};
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) *ints[i] = get_i32(in);
+    float *floats[] = {&c->learning_rate, &c->momentum, &c->decay_rate, &c->beta1, &c->beta2, &c->epsilon,
+                       &c->lr_decay, &c->reg, &st->best_val_acc};
+    for (size_t i = 0; i < sizeof floats / sizeof *floats; i++) *floats[i] = get_f32(in);
+    c->seed = get_u64(in), c->model_seed = get_u64(in);
+    for (int i = 0; i < 4; i++) st->rng[i] = get_u64(in);
+    uint32_t n_params = get_u32(in);
+    if (!in->ok) return 0;
+    /* the layout of what follows depends on these two */
+    if (c->rule < 0 || c->rule >= UPDATE_RULE_COUNT) return nndl_fail("unknown update rule %d", c->rule), 0;
+    if (n_params < 1 || n_params > 2 * MODEL_MAX_LAYERS) return nndl_fail("%u parameters", n_params), 0;
+    float best_val_acc = st->best_val_acc;
+    int epoch = st->epoch, iteration = st->iteration;
+    uint64_t rng[4];
+    memcpy(rng, st->rng, sizeof rng);
+    if (solver_state_alloc(st, (int)n_params) != NNDL_OK) return 0;
+    st->best_val_acc = best_val_acc, st->epoch = epoch, st->iteration = iteration;
+    memcpy(st->rng, rng, sizeof rng);
+    st->n_moments = optim_state_count((UpdateRule)c->rule);
+    uint64_t best_n, loss_n, train_n, val_n;
+    c->mean = get_floats(in, &c->mean_n);
+    c->model = get_floats(in, &c->model_n);
+    st->best_state = get_floats(in, &best_n);
+    st->loss = get_floats(in, &loss_n);
+    st->train_acc = get_floats(in, &train_n);
+    st->val_acc = get_floats(in, &val_n);
+    if (!in->ok || (best_n != 0 && best_n != c->model_n) || loss_n > INT32_MAX || train_n > INT32_MAX ||
+        val_n > INT32_MAX)
+        return 0;
+    st->state_n = c->model_n;
+    if (best_n == 0) free(st->best_state), st->best_state = NULL;
+    st->loss_n = (int)loss_n, st->train_n = (int)train_n, st->val_n = (int)val_n;
+    for (int i = 0; in->ok && i < st->n_params; i++) {
+        SolverParamState *p = &st->params[i];
+        p->t = get_i32(in), p->learning_rate = get_f32(in), p->n = get_u64(in);
+        if (st->n_moments >= 1) p->m1 = get_values(in, p->n);
+        if (st->n_moments >= 2) p->m2 = get_values(in, p->n);
+    }
+    char trailer[4];
+    get(in, trailer, 4);
+    return in->ok && in->left == 0 && memcmp(trailer, TRAILER, 4) == 0;
+}
+
+/* Reads, checksums and checks a checkpoint; on failure c is empty and the message names path. */
 static int read_contents(Contents *c, const char *path)
 {
     memset(c, 0, sizeof *c);
     FILE *f = fopen(path, "rb");
     if (!f) return nndl_fail("cannot open checkpoint %s: %s", path, strerror(errno));
-    fseek(f, 0, SEEK_END);
-    uint64_t size = (uint64_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return nndl_fail("cannot read checkpoint %s: not a seekable file", path);
+    }
+    In in = {.f = f, .crc = crc32(0, NULL, 0), .left = size >= 4 ? (uint64_t)size - 4 : 0, .ok = size >= 4};
     char magic[8];
-    uint32_t version;
-    if (!get(f, magic, 8) || memcmp(magic, MAGIC, 8) != 0) {
+    get(&in, magic, 8);
+    if (!in.ok || memcmp(magic, MAGIC, 8) != 0) {
         fclose(f);
         return nndl_fail("%s is not an nndl checkpoint (bad magic)", path);
     }
-    int ok = get(f, &version, sizeof version) && version == VERSION && get(f, &c->h, sizeof c->h) &&
-             c->h.n_params >= 0 && c->h.n_params <= 2 * MODEL_MAX_LAYERS;
-    c->h.spec[sizeof c->h.spec - 1] = '\0';
-    ok = ok && get_floats(f, &c->mean, &c->mean_n, size) && get_floats(f, &c->state, &c->state_n, size) &&
-         get_floats(f, &c->best, &c->best_n, size) && get_floats(f, &c->loss, &c->loss_n, size) &&
-         get_floats(f, &c->train_acc, &c->train_n, size) && get_floats(f, &c->val_acc, &c->val_n, size);
-    if (ok) {
-        int n = c->h.n_params;
-        c->t = calloc((size_t)n + 1, sizeof *c->t), c->lr = calloc((size_t)n + 1, sizeof *c->lr);
-        c->s1 = calloc((size_t)n + 1, sizeof *c->s1), c->s2 = calloc((size_t)n + 1, sizeof *c->s2);
-        c->s1_n = calloc((size_t)n + 1, sizeof *c->s1_n), c->s2_n = calloc((size_t)n + 1, sizeof *c->s2_n);
-        for (int i = 0; ok && i < n; i++)
-            ok = get(f, &c->t[i], sizeof c->t[i]) && get(f, &c->lr[i], sizeof c->lr[i]) &&
-                 get_floats(f, &c->s1[i], &c->s1_n[i], size) && get_floats(f, &c->s2[i], &c->s2_n[i], size);
+    uint32_t version = get_u32(&in);
+    if (version != CHECKPOINT_FORMAT) {
+        fclose(f);
+        if (version == 1)
+            return nndl_fail("checkpoint %s was written by an older nndl (format 1, without a checksum), which "
+                             "this version no longer reads; use the nndl that wrote it", path);
+        return nndl_fail("checkpoint %s has format %u; this nndl reads format %d", path, version, CHECKPOINT_FORMAT);
     }
-    char trailer[4];
-    ok = ok && get(f, trailer, 4) && memcmp(trailer, TRAILER, 4) == 0;
+    nndl_clear_error();
+    int ok = parse(&in, c);
+    unsigned char stored[4] = {0};
+    ok = ok && fread(stored, 1, 4, f) == 4;
     fclose(f);
+    uint32_t crc = (uint32_t)stored[0] | (uint32_t)stored[1] << 8 | (uint32_t)stored[2] << 16 | (uint32_t)stored[3] << 24;
     if (!ok) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", nndl_last_error());
         contents_free(c);
-        return nndl_fail("checkpoint %s is truncated or damaged (version %u expected)", path, VERSION);
+        return nndl_fail("checkpoint %s is truncated or damaged (format %d)%s%s", path, CHECKPOINT_FORMAT,
+                         why[0] ? ": " : "", why);
+    }
+    if (crc != (uint32_t)in.crc) {
+        contents_free(c);
+        return nndl_fail("checkpoint %s is damaged: its CRC-32 is %08x, its contents give %08x", path, crc,
+                         (unsigned)in.crc);
+    }
+    char where[4200];
+    snprintf(where, sizeof where, "checkpoint %s", path);
+    if (check_contents(c, where) != NNDL_OK) {
+        contents_free(c);
+        return NNDL_ERR;
     }
     return NNDL_OK;
 }
@@ -179,54 +442,37 @@ static int read_contents(Contents *c, const char *path)
 /* The checkpoint's model must be the one built. */
 static int same_model(const Contents *c, const Model *m, const char *path)
 {
-    if (strcmp(c->h.spec, m->spec) != 0 || c->h.in_c != m->in_c || c->h.in_h != m->in_h ||
-        c->h.in_w != m->in_w)
+    if (strcmp(c->spec, m->spec) != 0 || c->in_c != m->in_c || c->in_h != m->in_h || c->in_w != m->in_w)
         return nndl_fail("checkpoint %s holds another model: '%s' on input (%d, %d, %d), but this run "
-                         "builds '%s' on input (%d, %d, %d)", path, c->h.spec, c->h.in_c, c->h.in_h,
-                         c->h.in_w, m->spec, m->in_c, m->in_h, m->in_w);
-    if (c->state_n != model_state_size(m) || c->h.n_params != m->n_params)
+                         "builds '%s' on input (%d, %d, %d)", path, c->spec, c->in_c, c->in_h, c->in_w, m->spec,
+                         m->in_c, m->in_h, m->in_w);
+    if (c->model_n != model_state_size(m) || c->st.n_params != m->n_params)
         return nndl_fail("checkpoint %s: %llu state values, the model has %zu", path,
-                         (unsigned long long)c->state_n, model_state_size(m));
+                         (unsigned long long)c->model_n, model_state_size(m));
+    for (int i = 0; i < m->n_params; i++)
+        if (c->st.params[i].n != m->params[i].n)
+            return nndl_fail("checkpoint %s: parameter %s has %zu values, the model's has %zu", path,
+                             m->params[i].name, c->st.params[i].n, m->params[i].n);
     return NNDL_OK;
-}
-
-static void set_history(History *h, const float *v, uint64_t n)
-{
-    free(h->v);
-    h->v = malloc((n ? n : 1) * sizeof *h->v);
-    memcpy(h->v, v, n * sizeof *v);
-    h->n = h->cap = (int)n;
 }
 
 int checkpoint_load(Solver *s, const char *path)
 {
     Contents c;
     if (read_contents(&c, path) != NNDL_OK) return NNDL_ERR;
-    Model *m = s->model;
+    Model *m = solver_model(s);
+    UpdateRule rule = solver_config(s)->optim.rule;
     int rc = same_model(&c, m, path);
-    if (rc == NNDL_OK && c.h.rule != (int)s->cfg.optim.rule)
+    if (rc == NNDL_OK && c.loss != (int)m->loss)
+        rc = nndl_fail("checkpoint %s was trained with the %s loss, this run asks for %s", path,
+                       c.loss == LOSS_SVM ? "svm" : "softmax", m->loss == LOSS_SVM ? "svm" : "softmax");
+    if (rc == NNDL_OK && c.rule != (int)rule)
         rc = nndl_fail("checkpoint %s was trained with update rule %s, this run asks for %s", path,
-                       optim_rule_name((UpdateRule)c.h.rule), optim_rule_name(s->cfg.optim.rule));
-    int states = optim_state_count(s->cfg.optim.rule);
-    for (int i = 0; rc == NNDL_OK && i < m->n_params; i++)
-        if (c.s1_n[i] != (states >= 1 ? m->params[i].n : 0) || c.s2_n[i] != (states >= 2 ? m->params[i].n : 0))
-            rc = nndl_fail("checkpoint %s: optimizer state of %s has the wrong size", path, m->params[i].name);
+                       optim_rule_name((UpdateRule)c.rule), optim_rule_name(rule));
+    if (rc == NNDL_OK) rc = solver_state_import(s, &c.st);
     if (rc == NNDL_OK) {
-        model_state_load(m, c.state);
-        m->seed = c.h.model_seed; /* the dropout masks continue as they would have */
-        if (c.best_n == c.state_n) memcpy(s->best_state, c.best, c.best_n * sizeof(float));
-        s->best_val_acc = c.h.best_val_acc;
-        s->epoch = c.h.epoch, s->iteration = c.h.iteration;
-        memcpy(s->rng.s, c.h.rng, sizeof c.h.rng);
-        set_history(&s->loss, c.loss, c.loss_n);
-        set_history(&s->train_acc, c.train_acc, c.train_n);
-        set_history(&s->val_acc, c.val_acc, c.val_n);
-        for (int i = 0; i < m->n_params; i++) {
-            s->opt[i].t = c.t[i];
-            s->opt[i].learning_rate = c.lr[i];
-            if (states >= 1) m->be->to_device(s->s1[i], c.s1[i], c.s1_n[i] * sizeof(float));
-            if (states >= 2) m->be->to_device(s->s2[i], c.s2[i], c.s2_n[i] * sizeof(float));
-        }
+        model_state_load(m, c.model);
+        m->seed = c.model_seed; /* the dropout masks continue as they would have */
     }
     contents_free(&c);
     return rc;
@@ -236,9 +482,18 @@ int checkpoint_read_info(const char *path, CheckpointInfo *info)
 {
     Contents c;
     if (read_contents(&c, path) != NNDL_OK) return NNDL_ERR;
-    snprintf(info->spec, sizeof info->spec, "%s", c.h.spec);
-    info->in_c = c.h.in_c, info->in_h = c.h.in_h, info->in_w = c.h.in_w;
-    info->loss = c.h.loss, info->epoch = c.h.epoch, info->best_val_acc = c.h.best_val_acc;
+    memset(info, 0, sizeof *info);
+    snprintf(info->spec, sizeof info->spec, "%s", c.spec);
+    info->in_c = c.in_c, info->in_h = c.in_h, info->in_w = c.in_w, info->loss = c.loss;
+    info->epoch = c.st.epoch, info->iteration = c.st.iteration, info->best_val_acc = c.st.best_val_acc;
+    info->optim = (OptimConfig){.rule = (UpdateRule)c.rule, .learning_rate = c.learning_rate,
+                                .momentum = c.momentum, .decay_rate = c.decay_rate, .beta1 = c.beta1,
+                                .beta2 = c.beta2, .epsilon = c.epsilon};
+    info->current_lr = c.st.params[0].learning_rate;
+    info->lr_decay = c.lr_decay, info->reg = c.reg;
+    info->batch_size = c.batch_size, info->num_epochs = c.num_epochs;
+    info->num_train_samples = c.num_train_samples, info->num_val_samples = c.num_val_samples;
+    info->seed = c.seed;
     contents_free(&c);
     return NNDL_OK;
 }
@@ -249,12 +504,22 @@ int checkpoint_load_model(Model *m, float **input_mean, const char *path)
     if (read_contents(&c, path) != NNDL_OK) return NNDL_ERR;
     int rc = same_model(&c, m, path);
     if (rc == NNDL_OK) {
-        /* the solver restored the best parameters before the last save only at the very end;
-         * eval uses the best ones when recorded, as the trained model would */
-        model_state_load(m, c.best_n == c.state_n ? c.best : c.state);
+        /* eval uses the best parameters when recorded, as the trained model would */
+        model_state_load(m, c.st.best_state ? c.st.best_state : c.model);
         *input_mean = c.mean_n ? c.mean : NULL;
         if (c.mean_n) c.mean = NULL; /* handed over */
     }
     contents_free(&c);
     return rc;
+}
+
+int checkpoint_load_mean(float **input_mean, size_t *n, const char *path)
+{
+    Contents c;
+    if (read_contents(&c, path) != NNDL_OK) return NNDL_ERR;
+    *n = (size_t)c.mean_n;
+    *input_mean = c.mean_n ? c.mean : NULL;
+    if (c.mean_n) c.mean = NULL; /* handed over */
+    contents_free(&c);
+    return NNDL_OK;
 }

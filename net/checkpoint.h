@@ -3,34 +3,53 @@
  * A checkpoint holds everything needed to continue exactly: the model spec and input shape,
  * its state (parameters and batchnorm running statistics), the optimizer's per-parameter state
  * and step counts, the solver's settings, epoch, iteration, RNG state, histories, best val
- * accuracy and best parameters, and the mean image subtracted from the data. It is written to
- * "<path>.tmp" and renamed, so an interrupted write never destroys an existing file. Loading
- * refuses files that are truncated, of another format, or of another model. */
+ * accuracy and best parameters, and the mean image subtracted from the data. It is written
+ * through write_file_atomically (atomic_file.h), so an interrupted write never destroys an
+ * existing file, and ends with a CRC-32 of everything before it.
+ *
+ * Loading refuses, with a message, files that are truncated, damaged (CRC mismatch), of
+ * another format or version, of another model, or whose values are impossible: a field out of
+ * range, lengths that disagree, a non-finite parameter, optimizer moment or mean pixel. Saving
+ * applies the same checks, so no checkpoint is written that could not be read back. Files of
+ * format 1 (no checksum, written by nndl before format 2) are refused with a message naming it. */
 #ifndef NNDL_CHECKPOINT_H
 #define NNDL_CHECKPOINT_H
 
 #include "solver.h"
+
+#define CHECKPOINT_FORMAT 2
 
 int checkpoint_save(const Solver *s, const char *path);
 
 /* A SolverConfig.on_epoch hook: writes "<name>_epoch_<e>.ckpt", name being ctx (a string). */
 int checkpoint_save_epoch(const Solver *s, void *name);
 
-/* Restores into a solver whose model was built with the same spec and input shape, and whose
- * config has the same update rule; the batch size and epoch count may differ. */
+/* Restores into a solver whose model was built with the same spec, input shape and loss, and
+ * whose config has the same update rule; the batch size, epoch count and hyperparameters are
+ * the solver's own (a caller resuming from flags reports the differences, see cli_train.c). On
+ * failure the solver is unchanged. */
 int checkpoint_load(Solver *s, const char *path);
 
-/* What eval needs without a solver: the model's spec, input shape, loss, and (after
- * checkpoint_load_model) its state and the stored input mean (C*H*W floats, malloc'd). */
+/* What eval and a resuming run need without a solver: the model's spec, input shape and loss,
+ * and the settings of the run that wrote it. */
 typedef struct CheckpointInfo {
     char spec[1024];
     int in_c, in_h, in_w;
-    int loss;
-    int epoch;
-    float best_val_acc;
+    int loss;                   /* LossKind */
+    int epoch, iteration;
+    float best_val_acc;         /* SOLVER_NO_BEST when none yet */
+    OptimConfig optim;          /* the run's rule and hyperparameters (learning_rate: the initial one) */
+    float current_lr;           /* the learning rate after the decays so far */
+    float lr_decay, reg;
+    int batch_size, num_epochs, num_train_samples, num_val_samples;
+    uint64_t seed;
 } CheckpointInfo;
 
 int checkpoint_read_info(const char *path, CheckpointInfo *info);
+/* The model's state (its best parameters when recorded) and the stored input mean (C*H*W
+ * floats, malloc'd, or NULL when the checkpoint has none). */
 int checkpoint_load_model(Model *m, float **input_mean, const char *path);
+/* The stored input mean alone (malloc'd, *n floats; NULL and 0 when none). */
+int checkpoint_load_mean(float **input_mean, size_t *n, const char *path);
 
 #endif

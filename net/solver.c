@@ -48,7 +48,7 @@ int solver_init(Solver *s, Model *m, const Dataset *train, const Dataset *val, c
                          train->c, train->h, train->w, m->in_c, m->in_h, m->in_w);
     if (cfg->batch_size > m->max_batch)
         return nndl_fail("solver: batch size %d exceeds the model's %d", cfg->batch_size, m->max_batch);
-    *s = (Solver){.model = m, .train = train, .val = val, .cfg = *cfg, .best_val_acc = -1};
+    *s = (Solver){.model = m, .train = train, .val = val, .cfg = *cfg, .best_val_acc = SOLVER_NO_BEST};
     const Backend *be = m->be;
     s->opt = calloc((size_t)m->n_params, sizeof *s->opt);
     s->s1 = calloc((size_t)m->n_params, sizeof *s->s1);
@@ -188,5 +188,119 @@ int solver_train(Solver *s)
         if (s->cfg.on_epoch && s->cfg.on_epoch(s, s->cfg.on_epoch_ctx) != NNDL_OK) return NNDL_ERR;
     }
     if (s->best_val_acc >= 0) model_state_load(s->model, s->best_state);
+    return NNDL_OK;
+}
+
+/* ---- state snapshots (see solver.h) ------------------------------------------------------- */
+
+static float *copy_floats(const float *v, size_t n)
+{
+    float *c = malloc((n ? n : 1) * sizeof *c);
+    if (c && n) memcpy(c, v, n * sizeof *c);
+    return c;
+}
+
+void solver_set_learning_rate(Solver *s, float lr)
+{
+    for (int i = 0; i < s->model->n_params; i++) s->opt[i].learning_rate = lr;
+}
+
+int solver_state_alloc(SolverState *st, int n_params)
+{
+    memset(st, 0, sizeof *st);
+    st->best_val_acc = SOLVER_NO_BEST;
+    st->n_params = n_params;
+    st->params = calloc((size_t)n_params + 1, sizeof *st->params);
+    return st->params ? NNDL_OK : nndl_fail("solver: out of memory for a state snapshot");
+}
+
+void solver_state_free(SolverState *st)
+{
+    for (int i = 0; st->params && i < st->n_params; i++) free(st->params[i].m1), free(st->params[i].m2);
+    free(st->params), free(st->best_state), free(st->loss), free(st->train_acc), free(st->val_acc);
+    memset(st, 0, sizeof *st);
+}
+
+int solver_state_export(const Solver *s, SolverState *st)
+{
+    const Model *m = s->model;
+    if (solver_state_alloc(st, m->n_params) != NNDL_OK) return NNDL_ERR;
+    st->epoch = s->epoch, st->iteration = s->iteration;
+    memcpy(st->rng, s->rng.s, sizeof st->rng);
+    st->state_n = model_state_size(m);
+    st->best_val_acc = s->best_val_acc;
+    st->best_state = s->best_val_acc >= 0 ? copy_floats(s->best_state, st->state_n) : NULL;
+    st->loss = copy_floats(s->loss.v, (size_t)s->loss.n), st->loss_n = s->loss.n;
+    st->train_acc = copy_floats(s->train_acc.v, (size_t)s->train_acc.n), st->train_n = s->train_acc.n;
+    st->val_acc = copy_floats(s->val_acc.v, (size_t)s->val_acc.n), st->val_n = s->val_acc.n;
+    st->n_moments = optim_state_count(s->cfg.optim.rule);
+    int ok = st->loss && st->train_acc && st->val_acc && (s->best_val_acc < 0 || st->best_state);
+    for (int i = 0; ok && i < m->n_params; i++) {
+        SolverParamState *p = &st->params[i];
+        p->t = s->opt[i].t, p->learning_rate = s->opt[i].learning_rate, p->n = m->params[i].n;
+        float *dev[2] = {s->s1[i], s->s2[i]}, **host[2] = {&p->m1, &p->m2};
+        for (int k = 0; ok && k < st->n_moments; k++) {
+            ok = (*host[k] = malloc((p->n ? p->n : 1) * sizeof(float))) != NULL;
+            if (ok) m->be->to_host(*host[k], dev[k], p->n * sizeof(float));
+        }
+    }
+    if (!ok) {
+        solver_state_free(st);
+        return nndl_fail("solver: out of memory for a state snapshot");
+    }
+    return NNDL_OK;
+}
+
+static int history_set(History *h, const float *v, int n)
+{
+    float *c = copy_floats(v, (size_t)n);
+    if (!c) return nndl_fail("solver: out of memory for the histories");
+    free(h->v);
+    *h = (History){.n = n, .cap = n, .v = c};
+    return NNDL_OK;
+}
+
+/* Every size must fit this solver before anything is changed. */
+static int check_state_fits(const Solver *s, const SolverState *st)
+{
+    const Model *m = s->model;
+    int moments = optim_state_count(s->cfg.optim.rule);
+    if (st->n_params != m->n_params || st->state_n != model_state_size(m))
+        return nndl_fail("solver state of %d parameters (%zu values) does not fit the model's %d (%zu)",
+                         st->n_params, st->state_n, m->n_params, model_state_size(m));
+    if (st->n_moments != moments)
+        return nndl_fail("solver state has %d optimizer moments per parameter, update rule %s keeps %d",
+                         st->n_moments, optim_rule_name(s->cfg.optim.rule), moments);
+    if ((st->best_val_acc >= 0) != (st->best_state != NULL))
+        return nndl_fail("solver state: a best val accuracy needs best parameters, and only then");
+    if (st->epoch < 0 || st->iteration < 0 || st->loss_n < 0 || st->train_n < 0 || st->val_n < 0)
+        return nndl_fail("solver state: negative epoch, iteration or history length");
+    for (int i = 0; i < m->n_params; i++) {
+        const SolverParamState *p = &st->params[i];
+        if (p->n != m->params[i].n || (moments >= 1 && !p->m1) || (moments >= 2 && !p->m2))
+            return nndl_fail("solver state: optimizer state of %s does not fit its %zu values", m->params[i].name,
+                             m->params[i].n);
+    }
+    return NNDL_OK;
+}
+
+int solver_state_import(Solver *s, const SolverState *st)
+{
+    if (check_state_fits(s, st) != NNDL_OK) return NNDL_ERR;
+    Model *m = s->model;
+    if (history_set(&s->loss, st->loss, st->loss_n) != NNDL_OK ||
+        history_set(&s->train_acc, st->train_acc, st->train_n) != NNDL_OK ||
+        history_set(&s->val_acc, st->val_acc, st->val_n) != NNDL_OK)
+        return NNDL_ERR;
+    s->epoch = st->epoch, s->iteration = st->iteration;
+    memcpy(s->rng.s, st->rng, sizeof st->rng);
+    s->best_val_acc = st->best_val_acc;
+    if (st->best_state) memcpy(s->best_state, st->best_state, st->state_n * sizeof(float));
+    for (int i = 0; i < m->n_params; i++) {
+        const SolverParamState *p = &st->params[i];
+        s->opt[i].t = p->t, s->opt[i].learning_rate = p->learning_rate;
+        if (st->n_moments >= 1) m->be->to_device(s->s1[i], p->m1, p->n * sizeof(float));
+        if (st->n_moments >= 2) m->be->to_device(s->s2[i], p->m2, p->n * sizeof(float));
+    }
     return NNDL_OK;
 }

@@ -74,4 +74,44 @@ double solver_check_accuracy(Solver *s, const Dataset *d, int num_samples);
 
 int solver_iterations_per_epoch(const Solver *s);
 
+/* ---- the resumable state, as a host-side snapshot (what checkpoints store) ----------------
+ * Everything a solver accumulates while training, beyond its model's state and its config:
+ * export copies it out of a solver (optimizer moments fetched from the device), import puts a
+ * snapshot back after checking that every size fits the solver's model and update rule. */
+typedef struct SolverParamState {
+    int t;                      /* Adam's step count */
+    float learning_rate;        /* after the lr decays so far */
+    size_t n;                   /* the parameter's size */
+    float *m1, *m2;             /* optimizer moments (n floats each), NULL where the rule has none */
+} SolverParamState;
+
+typedef struct SolverState {
+    int epoch, iteration;       /* completed */
+    uint64_t rng[4];
+    float best_val_acc;         /* SOLVER_NO_BEST until the first accuracy check */
+    float *best_state;          /* model_state_size floats; NULL while there is no best */
+    size_t state_n;             /* model_state_size of the model */
+    float *loss, *train_acc, *val_acc;
+    int loss_n, train_n, val_n;
+    int n_params, n_moments;    /* n_moments = optim_state_count of the rule */
+    SolverParamState *params;
+} SolverState;
+
+#define SOLVER_NO_BEST (-1.0f)
+
+/* What a checkpoint records besides the state: the model trained, the settings, the mean image. */
+static inline Model *solver_model(const Solver *s) { return s->model; }
+static inline const SolverConfig *solver_config(const Solver *s) { return &s->cfg; }
+static inline const float *solver_input_mean(const Solver *s) { return s->input_mean; }
+static inline int solver_epoch(const Solver *s) { return s->epoch; }
+
+/* Sets every parameter's learning rate (a resumed run given a new one). */
+void solver_set_learning_rate(Solver *s, float lr);
+
+int solver_state_export(const Solver *s, SolverState *st);
+int solver_state_import(Solver *s, const SolverState *st);
+/* A zeroed snapshot of n_params parameters (the arrays to be filled by a reader). */
+int solver_state_alloc(SolverState *st, int n_params);
+void solver_state_free(SolverState *st);
+
 #endif

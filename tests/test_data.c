@@ -11,22 +11,9 @@
 
 static char dir[64];
 
-/* Record r of the generated files: label r % 10, pixel i = (r + i) % 251 (a few distinct
- * records are written; the rest of each full-size file is zeros: label 0, black images). */
-enum { WRITTEN = 40 };
 static int write_batch(const char *name, int label_offset, long size)
 {
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    unsigned char rec[CIFAR10_RECORD_BYTES];
-    for (int r = 0; r < WRITTEN; r++) {
-        rec[0] = (unsigned char)((r + label_offset) % 10);
-        for (int i = 0; i < CIFAR10_IMAGE_BYTES; i++) rec[1 + i] = (unsigned char)((r + i) % 251);
-        fwrite(rec, 1, sizeof rec, f);
-    }
-    fclose(f);
-    return truncate(path, size); /* sparse: full size without writing 30 MB */
+    return write_cifar_batch(dir, name, label_offset, size);
 }
 
 static int teardown(void)
@@ -86,7 +73,6 @@ static void test_bad_files(void)
 }
 
 /* The program itself: usage errors exit 2, missing data 1, each with a message on stderr. */
-
 static void test_command_line_refusals(void)
 {
     if (access(test_program(), X_OK) != 0) {

@@ -6,20 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "checkpoint.h"
 #include "error.h"
 #include "solver.h"
 #include "test_util.h"
-
-/* n examples of (c, h, w): gaussian pixels, random labels (pure memorisation for a model). */
-static void make_data(Dataset *d, int n, int c, int h, int w, uint64_t seed)
-{
-    dataset_alloc(d, n, c, h, w);
-    Rng r;
-    rng_seed(&r, seed);
-    for (size_t i = 0; i < (size_t)n * c * h * w; i++) d->x[i] = (float)rng_gaussian(&r);
-    for (int i = 0; i < n; i++) d->y[i] = (int)rng_below(&r, 10);
-}
 
 static char tmpdir[64];
 static int make_tmpdir(void) { return make_temp_dir(tmpdir, sizeof tmpdir, "nndl_test"); }
@@ -39,8 +30,8 @@ static SolverConfig quiet_config(UpdateRule rule, int batch, int epochs)
 static void test_overfit_100_examples(void)
 {
     Dataset train, val;
-    make_data(&train, 100, 3, 16, 16, 1);
-    make_data(&val, 50, 3, 16, 16, 2);
+    make_random_dataset(&train, 100, 3, 16, 16, 1);
+    make_random_dataset(&val, 50, 3, 16, 16, 2);
     Model m;
     CU_ASSERT_FATAL(model_init(&m, backend_get("cpu"), "conv16x3-relu-pool2-affine100-relu-affine10", 3, 16,
                                16, 5e-2f, 0, LOSS_SOFTMAX, 5, 100) == NNDL_OK);
@@ -75,8 +66,8 @@ typedef struct Run {
 
 static void run_start(Run *r, int epochs, const char *ckpt_name, uint64_t weight_seed)
 {
-    make_data(&r->train, 120, 3, 8, 8, 21);
-    make_data(&r->val, 40, 3, 8, 8, 22);
+    make_random_dataset(&r->train, 120, 3, 8, 8, 21);
+    make_random_dataset(&r->val, 40, 3, 8, 8, 22);
     CU_ASSERT_FATAL(model_init(&r->m, backend_get("cpu"), SMALL_SPEC, 3, 8, 8, 5e-2f, 1e-3f, LOSS_SOFTMAX,
                                weight_seed, 40) == NNDL_OK);
     SolverConfig cfg = quiet_config(UPDATE_ADAM, 40, epochs);
@@ -176,7 +167,7 @@ static void test_checkpoint_refusals(void)
 
     /* another model */
     Dataset d;
-    make_data(&d, 120, 3, 8, 8, 21);
+    make_random_dataset(&d, 120, 3, 8, 8, 21);
     Model other;
     model_init(&other, backend_get("cpu"), "conv8x3-relu-pool2-affine10", 3, 8, 8, 1e-2f, 0, LOSS_SOFTMAX, 1, 40);
     SolverConfig cfg = quiet_config(UPDATE_ADAM, 40, 2);
@@ -212,7 +203,7 @@ static void test_checkpoint_refusals(void)
 
     /* a failed write leaves the existing file as it was */
     char tmp[200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    atomic_file_temp_name(tmp, sizeof tmp, path);
     CU_ASSERT_FATAL(mkdir(tmp, 0700) == 0); /* the temporary name cannot be created as a file */
     CU_ASSERT_EQUAL(checkpoint_save(&a.s, path), NNDL_ERR);
     in = fopen(path, "rb");

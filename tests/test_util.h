@@ -7,6 +7,8 @@
 #include <stddef.h>
 
 #include "check_data.h"
+#include "dataset.h"
+#include "rng.h"
 
 /* Fails the test with "what: value (limit)" so a red run says by how much. */
 #define ASSERT_BELOW(value, limit, what)                                                          \
@@ -25,11 +27,19 @@ void test_assert_error_mentions(int rc, const char *fragment, int line, const ch
 int make_temp_dir(char *path, size_t size, const char *prefix);
 void remove_tree(const char *path);
 
-/* The program under test (NNDL_PROGRAM, set by make test; sanitizer builds have their own), run
- * with args: its exit status (128 + signal if killed) and its stdout and stderr in out. */
+/* n examples of (c, h, w): gaussian pixels, random labels of 10 classes (pure memorisation). */
+void make_random_dataset(Dataset *d, int n, int c, int h, int w, uint64_t seed);
+
+/* Generated CIFAR-10 batch files (the real data set is not needed): record r has label
+ * (r + label_offset) % 10 and pixel i = (r + i) % 251 for the first 40 records; the file is
+ * then extended to size bytes of zeros (label 0, black images), sparse. */
+int write_cifar_batch(const char *dir, const char *name, int label_offset, long size);
+
+/* The program under test (NNDL_PROGRAM, which make test sets; ./nndl otherwise), run with args:
+ * its exit status, and stdout + stderr into out. expect_cli asserts the status and that the
+ * output mentions fragment, printing both when it does not. */
 const char *test_program(void);
-int run_program(const char *args, char *out, size_t size);
-/* Runs the program and asserts its exit status and that its output mentions fragment. */
+int run_cli(const char *args, char *out, size_t size);
 void expect_cli(const char *args, int want_status, const char *fragment);
 
 /* Suites register themselves from test_main.c; tests is a CU_TEST_INFO_NULL-terminated array. */
