@@ -1,6 +1,6 @@
 /* solver.h — the seed's Solver: minibatch training with one of the five update rules.
  *
- * Contract (SEED-INVENTORY, Solver): loss recorded every iteration, train/val accuracy at the
+ * Contract (the seed notebook's Solver): loss recorded every iteration, train/val accuracy at the
  * first iteration, every epoch end and the last iteration (train on a random subsample of
  * num_train_samples, val on num_val_samples or all), the best parameters by strictly higher val
  * accuracy kept and restored into the model at the end, lr_decay applied to every parameter's

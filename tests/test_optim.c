@@ -29,7 +29,7 @@ static Grid grid(void)
     return g;
 }
 
-/* The rules in double, one element at a time (formulas: SEED-INVENTORY, Update rules). */
+/* The rules in double, one element at a time (the seed's formulas). */
 static void oracle(UpdateRule rule, const OptimConfig *c, double *w, double dw, double *s1,
                    double *s2)
 {
