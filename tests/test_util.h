@@ -25,6 +25,10 @@ void test_assert_error_mentions(int rc, const char *fragment, int line, const ch
 int make_temp_dir(char *path, size_t size, const char *prefix);
 void remove_tree(const char *path);
 
+/* The program under test: NNDL_PROGRAM (make test names it; sanitizer builds have their own),
+ * else ./nndl. */
+const char *test_program(void);
+
 /* Suites register themselves from test_main.c; tests is a CU_TEST_INFO_NULL-terminated array. */
 typedef void (*SuiteRegistrar)(void);
 void add_suite(const char *name, const CU_TestInfo *tests);
