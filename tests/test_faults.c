@@ -302,6 +302,7 @@ static void test_stop_flag(void)
     free(before);
     solver_free(&s);
     /* at an epoch's last step the epoch is completed (its check and hook) before stopping */
+    dataset_free(&train);
     make_data(&train, 10, 10, 14);
     cfg.stop = &flag;
     CU_ASSERT_FATAL(solver_init(&s, &m, &train, &val, &cfg) == NNDL_OK);
