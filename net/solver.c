@@ -33,7 +33,7 @@ static int check_config(const SolverConfig *c, const Dataset *train)
     if (c->optim.rule < 0 || c->optim.rule >= UPDATE_RULE_COUNT)
         return nndl_fail("solver: unknown update rule %d", (int)c->optim.rule);
     if (!(c->optim.learning_rate > 0) || !isfinite(c->optim.learning_rate))
-        return nndl_fail("solver: learning rate %g must be positive", c->optim.learning_rate);
+        return nndl_fail("solver: learning rate %g must be positive and finite", c->optim.learning_rate);
     if (!(c->lr_decay > 0 && c->lr_decay <= 1))
         return nndl_fail("solver: lr decay %g must be in (0, 1]", c->lr_decay);
     if (c->num_train_samples < 0 || c->num_val_samples < 0)
