@@ -26,7 +26,8 @@ const volatile sig_atomic_t *stop_signals_install(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
+    sigemptyset(&sa.sa_mask); /* one handler at a time: the second always sees the first's flag */
+    for (int i = 0; i < N_SIGS; i++) sigaddset(&sa.sa_mask, stop_sigs[i]);
     sa.sa_flags = SA_RESTART; /* a write interrupted by the first signal goes on */
     for (int i = 0; i < N_SIGS; i++) sigaction(stop_sigs[i], &sa, &previous[i]);
     return &stop_requested;
