@@ -209,7 +209,9 @@ static int finish(Solver *s, int rc)
 int solver_train(Solver *s)
 {
     int per_epoch = solver_iterations_per_epoch(s), bs = s->cfg.batch_size;
-    int total = s->cfg.num_epochs * per_epoch;
+    /* the last iteration's number: a run resumed mid-epoch or with another batch size does not
+     * end at num_epochs * per_epoch */
+    int total = s->iteration + (s->cfg.num_epochs - s->epoch) * per_epoch;
     Progress bar;
     progress_start(&bar, s->cfg.progress ? stderr : NULL, (long)(total - s->iteration) * bs);
     long images = 0;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint.h"
 #include "error.h"
 #include "reference.h"
 #include "solver.h"
@@ -313,6 +314,43 @@ static void test_stop_flag(void)
     dataset_free(&train), dataset_free(&val);
 }
 
+/* A state saved after a stop in mid-epoch resumes: the interrupted epoch runs again in full
+ * (README), and the loss lines count up to the run's real last iteration. */
+static void test_resume_after_stop(void)
+{
+    Dataset train, val;
+    make_data(&train, 40, 10, 17);
+    make_data(&val, 20, 10, 18);
+    char dir[64], path[128];
+    CU_ASSERT_FATAL(make_temp_dir(dir, sizeof dir, "nndl_faults") == 0);
+    snprintf(path, sizeof path, "%s/stopped.ckpt", dir);
+    Model m;
+    CU_ASSERT_FATAL(make_model(&m, "affine16-relu-affine10", 1e-1f) == NNDL_OK);
+    SolverConfig cfg = quiet(UPDATE_ADAM, 1e-3f, 10, 3);
+    volatile sig_atomic_t flag = 1;
+    cfg.stop = &flag;
+    Solver s;
+    CU_ASSERT_FATAL(solver_init(&s, &m, &train, &val, &cfg) == NNDL_OK);
+    s.input_mean = train.x; /* any (C, H, W) array: the checkpoint stores it */
+    CU_ASSERT_FATAL(solver_train(&s) == SOLVER_STOPPED);
+    CU_ASSERT_FATAL(checkpoint_save(&s, path) == NNDL_OK);
+    solver_free(&s);
+    char lines[4096] = "";
+    cfg.stop = NULL, cfg.verbose = 1, cfg.print_every = 1;
+    cfg.out = fmemopen(lines, sizeof lines - 1, "w");
+    CU_ASSERT_FATAL(solver_init(&s, &m, &train, &val, &cfg) == NNDL_OK);
+    CU_ASSERT_FATAL(checkpoint_load(&s, path) == NNDL_OK);
+    CU_ASSERT(s.iteration == 1 && s.epoch == 0);
+    CU_ASSERT_EQUAL(solver_train(&s), NNDL_OK);
+    fclose(cfg.out);
+    CU_ASSERT(s.iteration == 1 + 3 * 4 && s.epoch == 3 && s.loss.n == 13 && s.val_acc.n == 1 + 3);
+    CU_ASSERT(strstr(lines, "(Iteration 2 / 13)") != NULL && strstr(lines, "(Iteration 13 / 13)") != NULL);
+    solver_free(&s);
+    model_free(&m);
+    remove_tree(dir);
+    dataset_free(&train), dataset_free(&val);
+}
+
 /* ---- config messages -------------------------------------------------------------------- */
 
 static void test_config_messages(void)
@@ -393,6 +431,7 @@ void register_faults_suite(void)
         {"divergence stops training, nothing non-finite kept", test_divergence_stops},
         {"non-finite parameters stop training at the epoch's end", test_nonfinite_parameters_stop},
         {"the stop flag ends training after the step", test_stop_flag},
+        {"a state saved after a stop resumes to the run's real last iteration", test_resume_after_stop},
         {"bad update rule and learning rate have their own messages", test_config_messages},
         {"softmax and svm with logits near +-1e30 and +-3e38, cpu and cuda", test_huge_logits},
         CU_TEST_INFO_NULL};
