@@ -59,8 +59,8 @@ int cli_eval(int argc, char **argv)
     const char *ckpt = NULL, *dir = "data/cifar-10-batches-bin", *device = "auto";
     int num_test = 1000, c;
     optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", eval_flags, NULL)) != -1) {
+    opterr = 0; /* our messages, not getopt's; the leading ':' makes a missing value ':', not '?' */
+    while ((c = getopt_long(argc, argv, ":", eval_flags, NULL)) != -1) {
         int rc = NNDL_OK;
         switch (c) {
         case 'c': ckpt = optarg; break;
@@ -68,7 +68,8 @@ int cli_eval(int argc, char **argv)
         case 'x': device = optarg; break;
         case 'n': rc = arg_int("--num-test", optarg, 1, CIFAR10_RECORDS_PER_FILE, &num_test); break;
         case 'h': eval_usage(stdout); return 0;
-        default: rc = nndl_fail("unknown option or missing value '%s'", argv[optind - 1]);
+        case ':': rc = nndl_fail("%s needs a value", argv[optind - 1]); break;
+        default: rc = nndl_fail("unknown option '%s'", argv[optind - 1]);
         }
         if (rc != NNDL_OK) {
             fprintf(stderr, "nndl eval: %s\n", nndl_last_error());

@@ -38,14 +38,23 @@ void train_usage(FILE *f)
         "  --momentum MU       for the momentum rules [0.9]\n"
         "  --lr-decay D        learning rate factor per epoch [1]\n"
         "  --epochs E [15]     --batch-size B [1000]     --seed S [0]\n"
-        "  --num-train N [49000]  --num-val N [1000]    examples in each split\n"
+        "  --num-train N [49000]  --num-val N [1000]    examples in each split; with --num-val 0\n"
+        "                      there is no best-by-val selection: the final parameters are kept\n"
+        "  --num-test N        test accuracy of the final model on the first N test images,\n"
+        "                      0 = none [1000]\n"
         "  --train-samples N   examples for the train accuracy check [1000]\n"
         "  --val-samples N     examples for the val accuracy check, 0 = all [0]\n"
         "  --print-every N     iterations between loss lines, 0 = none [10000]\n"
         "  --device D          auto, cpu or cuda [auto: cuda if usable, else cpu]\n"
         "  --checkpoint NAME   write NAME_epoch_<e>.ckpt after every epoch\n"
         "  --resume FILE       continue from a checkpoint (same model and update rule)\n"
-        "  --log FILE.csv      losses and accuracies      --plot FILE.svg  the two curves\n");
+        "  --log FILE.csv      losses and accuracies      --plot FILE.svg  the two curves\n"
+        "exit status: 0 done; 1 missing data or a failed write; 2 bad flags or model;\n"
+        "  3 training diverged (a non-finite loss or parameter: try a smaller --lr; the log,\n"
+        "    plot and epoch checkpoints up to the failure are kept);\n"
+        "  130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP: the step in progress is\n"
+        "    finished, NAME_interrupted.ckpt, the log and the plot written; a second signal\n"
+        "    ends the program at once\n");
 }
 
 enum { OPT_NO_BN = 1000, OPT_TRAIN_SAMPLES, OPT_VAL_SAMPLES, OPT_PRINT_EVERY, OPT_NUM_TEST };
@@ -66,8 +75,8 @@ int train_options_parse(int argc, char **argv, TrainOptions *o)
 {
     int c;
     optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", train_flags, NULL)) != -1) {
+    opterr = 0; /* our messages, not getopt's; the leading ':' makes a missing value ':', not '?' */
+    while ((c = getopt_long(argc, argv, ":", train_flags, NULL)) != -1) {
         const char *a = optarg, *flag = argv[optind - 1];
         int rc = NNDL_OK;
         switch (c) {

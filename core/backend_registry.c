@@ -1,4 +1,4 @@
-/* backend.c — the backend registry: the only global state, fixed at build time. */
+/* backend_registry.c — the backend registry: the only global state, fixed at build time. */
 #include "backend.h"
 
 #include <stdio.h>

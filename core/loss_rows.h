@@ -2,7 +2,10 @@
  * kernel (one thread per example), so both backends compute the very same formula.
  *
  * row: the example's C scores; label: its class; N: the batch size (gradients are averaged over
- * it). Writes the row's gradient dx[0..C) and returns the example's loss. */
+ * it). Writes the row's gradient dx[0..C) and returns the example's loss. A label outside
+ * [0, C) (a model with fewer classes than the data; the Solver refuses such data) touches
+ * nothing past the row: the gradient is zero and the loss NaN, which stops training.
+ * Score differences are taken in double: logits near +-3e38 differ by more than FLT_MAX. */
 #ifndef NNDL_LOSS_ROWS_H
 #define NNDL_LOSS_ROWS_H
 
@@ -10,9 +13,16 @@
 
 #include "hd.h"
 
+static inline NNDL_HD double bad_label_row(float *dx, int C)
+{
+    for (int c = 0; c < C; c++) dx[c] = 0.0f;
+    return NAN;
+}
+
 /* Max-shifted softmax cross-entropy, exponentials in double. */
 static inline NNDL_HD double softmax_loss_row(float *dx, const float *row, int label, int C, int N)
 {
+    if (label < 0 || label >= C) return bad_label_row(dx, C);
     float mx = row[0];
     for (int c = 1; c < C; c++) mx = fmaxf(mx, row[c]);
     double z = 0;
@@ -24,10 +34,11 @@ static inline NNDL_HD double softmax_loss_row(float *dx, const float *row, int l
 /* Multiclass hinge loss with margin 1. */
 static inline NNDL_HD double svm_loss_row(float *dx, const float *row, int label, int C, int N)
 {
+    if (label < 0 || label >= C) return bad_label_row(dx, C);
     int positive = 0;
     double loss = 0;
     for (int c = 0; c < C; c++) {
-        float margin = c == label ? 0.0f : fmaxf(0.0f, row[c] - row[label] + 1.0f);
+        double margin = c == label ? 0.0 : fmax(0.0, (double)row[c] - row[label] + 1.0);
         loss += margin;
         positive += margin > 0;
         dx[c] = margin > 0 ? 1.0f / N : 0.0f;

@@ -1,4 +1,4 @@
-/* cpu_optim.c — the five update rules, elementwise (formulas: SEED-INVENTORY, Update rules). */
+/* cpu_optim.c — the five update rules, elementwise (the seed's formulas). */
 #include <math.h>
 
 #include "cpu_ops.h"

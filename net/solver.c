@@ -1,6 +1,7 @@
 /* solver.c — the training loop (see solver.h). */
 #include "solver.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,8 +30,10 @@ static int check_config(const SolverConfig *c, const Dataset *train)
         return nndl_fail("solver: batch size %d and epochs %d must be positive", c->batch_size, c->num_epochs);
     if (c->batch_size > train->n)
         return nndl_fail("solver: batch size %d is larger than the %d training examples", c->batch_size, train->n);
-    if (!(c->optim.learning_rate > 0) || c->optim.rule < 0 || c->optim.rule >= UPDATE_RULE_COUNT)
-        return nndl_fail("solver: learning rate %g must be positive", c->optim.learning_rate);
+    if (c->optim.rule < 0 || c->optim.rule >= UPDATE_RULE_COUNT)
+        return nndl_fail("solver: unknown update rule %d", (int)c->optim.rule);
+    if (!(c->optim.learning_rate > 0) || !isfinite(c->optim.learning_rate))
+        return nndl_fail("solver: learning rate %g must be positive and finite", c->optim.learning_rate);
     if (!(c->lr_decay > 0 && c->lr_decay <= 1))
         return nndl_fail("solver: lr decay %g must be in (0, 1]", c->lr_decay);
     if (c->num_train_samples < 0 || c->num_val_samples < 0)
@@ -38,10 +41,24 @@ static int check_config(const SolverConfig *c, const Dataset *train)
     return NNDL_OK;
 }
 
+/* The loss layers index the scores by label: a label outside the model's classes would read
+ * and write past a row, so such data is refused here rather than trusted to the CLI. */
+static int check_labels(const Model *m, const Dataset *d, const char *split)
+{
+    for (int i = 0; d && i < d->n; i++)
+        if (d->y[i] < 0 || d->y[i] >= m->num_classes)
+            return nndl_fail("solver: %s example %d has label %d, outside the model's %d classes "
+                             "(the last layer's units must equal the data's classes)",
+                             split, i, d->y[i], m->num_classes);
+    return NNDL_OK;
+}
+
 int solver_init(Solver *s, Model *m, const Dataset *train, const Dataset *val, const SolverConfig *cfg)
 {
     memset(s, 0, sizeof *s);
     if (check_config(cfg, train) != NNDL_OK) return NNDL_ERR;
+    if (check_labels(m, train, "training") != NNDL_OK || check_labels(m, val, "validation") != NNDL_OK)
+        return NNDL_ERR;
     size_t example = (size_t)m->in_c * m->in_h * m->in_w;
     if (dataset_example_size(train) != example || (val && val->n && dataset_example_size(val) != example))
         return nndl_fail("solver: examples of (%d, %d, %d) do not fit the model's input (%d, %d, %d)",
@@ -66,7 +83,7 @@ int solver_init(Solver *s, Model *m, const Dataset *train, const Dataset *val, c
     }
     s->best_state = malloc(model_state_size(m) * sizeof(float));
     s->order = malloc((size_t)train->n * sizeof *s->order);
-    int most = train->n > (val ? val->n : 0) ? train->n : val->n;
+    int most = val && val->n > train->n ? val->n : train->n;
     s->pred = malloc((size_t)most * sizeof *s->pred);
     s->batch_x = malloc((size_t)cfg->batch_size * example * sizeof *s->batch_x);
     s->batch_y = malloc((size_t)cfg->batch_size * sizeof *s->batch_y);
@@ -136,7 +153,10 @@ double solver_check_accuracy(Solver *s, const Dataset *d, int num_samples)
     return (double)correct / n;
 }
 
-/* The seed's accuracy check: record, print, keep the best parameters. */
+static int has_val(const Solver *s) { return s->val && s->val->n > 0; }
+
+/* The seed's accuracy check: record, print, keep the best parameters (only with a validation
+ * set: an empty one scores 0, which would make an early state "best" and throw training away). */
 static void record_accuracy(Solver *s)
 {
     float train_acc = (float)solver_check_accuracy(s, s->train, s->cfg.num_train_samples);
@@ -146,16 +166,52 @@ static void record_accuracy(Solver *s)
     if (s->cfg.verbose)
         fprintf(s->cfg.out, "(Epoch %d / %d) train acc: %f; val_acc: %f\n", s->epoch, s->cfg.num_epochs,
                 train_acc, val_acc);
-    if (val_acc > s->best_val_acc) {
+    if (has_val(s) && val_acc > s->best_val_acc) {
         s->best_val_acc = val_acc;
         model_state_save(s->model, s->best_state);
     }
 }
 
+int solver_check_losses(const Solver *s, const float *losses, int n, int first)
+{
+    for (int i = 0; i < n; i++)
+        if (!isfinite(losses[i]))
+            return nndl_fail("training diverged: the loss of iteration %d is %f; stopped there "
+                             "(try a smaller learning rate than %g)", first + i + 1, losses[i],
+                             s->cfg.optim.learning_rate), SOLVER_DIVERGED;
+    return NNDL_OK;
+}
+
+/* A host copy of the whole state, checked before it is measured, recorded or saved. */
+static int check_params(const Solver *s)
+{
+    size_t n = model_state_size(s->model);
+    float *state = malloc(n * sizeof *state);
+    model_state_save(s->model, state);
+    size_t bad = 0;
+    while (bad < n && isfinite(state[bad])) bad++;
+    free(state);
+    if (bad < n)
+        return nndl_fail("training diverged: non-finite parameters after iteration %d; stopped there "
+                         "(try a smaller learning rate than %g)", s->iteration, s->cfg.optim.learning_rate),
+               SOLVER_DIVERGED;
+    return NNDL_OK;
+}
+
+static int stop_requested(const Solver *s) { return s->cfg.stop && *s->cfg.stop; }
+
+static int finish(Solver *s, int rc)
+{
+    if (rc != SOLVER_STOPPED && s->best_val_acc >= 0) model_state_load(s->model, s->best_state);
+    return rc;
+}
+
 int solver_train(Solver *s)
 {
     int per_epoch = solver_iterations_per_epoch(s), bs = s->cfg.batch_size;
-    int total = s->cfg.num_epochs * per_epoch;
+    /* the last iteration's number: a run resumed mid-epoch or with another batch size does not
+     * end at num_epochs * per_epoch */
+    int total = s->iteration + (s->cfg.num_epochs - s->epoch) * per_epoch;
     Progress bar;
     progress_start(&bar, s->cfg.progress ? stderr : NULL, (long)(total - s->iteration) * bs);
     long images = 0;
@@ -168,6 +224,10 @@ int solver_train(Solver *s)
             int t = s->iteration;
             float loss = (float)solver_step(s, s->order + (size_t)b * bs, bs);
             s->iteration++;
+            if (solver_check_losses(s, &loss, 1, t) != NNDL_OK) {
+                progress_clear(&bar);
+                return finish(s, SOLVER_DIVERGED);
+            }
             history_push(&s->loss, loss);
             images += bs;
             progress_update(&bar, images, s->epoch + 1, s->cfg.num_epochs);
@@ -177,18 +237,25 @@ int solver_train(Solver *s)
             }
             if (t == 0 && b + 1 < per_epoch) { /* the seed also checks after the first step */
                 progress_clear(&bar);
+                if (check_params(s) != NNDL_OK) return finish(s, SOLVER_DIVERGED);
                 record_accuracy(s);
             }
+            if (b + 1 < per_epoch && stop_requested(s)) { /* at an epoch's end: after its check */
+                progress_clear(&bar);
+                fflush(s->cfg.out);
+                return finish(s, SOLVER_STOPPED);
+            }
         }
+        progress_clear(&bar);
+        if (check_params(s) != NNDL_OK) return finish(s, SOLVER_DIVERGED);
         s->epoch++;
         for (int i = 0; i < s->model->n_params; i++) s->opt[i].learning_rate *= s->cfg.lr_decay;
-        progress_clear(&bar);
         record_accuracy(s);
         fflush(s->cfg.out);
         if (s->cfg.on_epoch && s->cfg.on_epoch(s, s->cfg.on_epoch_ctx) != NNDL_OK) return NNDL_ERR;
+        if (s->epoch < s->cfg.num_epochs && stop_requested(s)) return finish(s, SOLVER_STOPPED);
     }
-    if (s->best_val_acc >= 0) model_state_load(s->model, s->best_state);
-    return NNDL_OK;
+    return finish(s, NNDL_OK);
 }
 
 /* ---- state snapshots (see solver.h) ------------------------------------------------------- */

@@ -1,6 +1,6 @@
 /* solver.h — the seed's Solver: minibatch training with one of the five update rules.
  *
- * Contract (SEED-INVENTORY, Solver): loss recorded every iteration, train/val accuracy at the
+ * Contract (the seed notebook's Solver): loss recorded every iteration, train/val accuracy at the
  * first iteration, every epoch end and the last iteration (train on a random subsample of
  * num_train_samples, val on num_val_samples or all), the best parameters by strictly higher val
  * accuracy kept and restored into the model at the end, lr_decay applied to every parameter's
@@ -8,10 +8,16 @@
  * shuffle of the training set at the start of each epoch (without replacement). Output lines
  * are the seed's: "(Iteration t / T) loss: %f" and "(Epoch e / E) train acc: %f; val_acc: %f".
  * After every epoch the caller's on_epoch hook runs (the CLI writes a checkpoint there); the
- * Solver itself writes no files. */
+ * Solver itself writes no files.
+ *
+ * Without a validation set (val NULL or empty) there is nothing to select by: best-by-val is
+ * off and the final parameters are kept. A non-finite loss or parameter stops training
+ * (SOLVER_DIVERGED) before it can be recorded or become the best; the caller's stop flag, once
+ * non-zero, ends training after the step in progress (SOLVER_STOPPED). */
 #ifndef NNDL_SOLVER_H
 #define NNDL_SOLVER_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "dataset.h"
@@ -33,6 +39,8 @@ typedef struct SolverConfig {
     /* called after every epoch's accuracy check; a non-zero NNDL_ERR stops training */
     int (*on_epoch)(const Solver *s, void *ctx);
     void *on_epoch_ctx;
+    /* checked after every step: non-zero ends training (the CLI's signal flag); NULL: never */
+    const volatile sig_atomic_t *stop;
     uint64_t seed;              /* shuffles and subsamples */
     FILE *out;
 } SolverConfig;
@@ -67,8 +75,16 @@ void solver_free(Solver *s);
 
 /* One update from the examples idx[0..n) of the training set; returns the loss. */
 double solver_step(Solver *s, const int *idx, int n);
-/* Trains from the current epoch up to num_epochs, then restores the best parameters. */
+/* How solver_train ends besides NNDL_OK and NNDL_ERR (a failed on_epoch hook). */
+enum { SOLVER_STOPPED = 1, SOLVER_DIVERGED = 2 };
+/* Trains from the current epoch up to num_epochs, then restores the best parameters (when there
+ * is a validation set). SOLVER_STOPPED: the stop flag was seen; the model holds the state after
+ * the last step, to be saved and resumed. SOLVER_DIVERGED: a non-finite loss or parameter (the
+ * message names the iteration); the model holds the best parameters if there are any. */
 int solver_train(Solver *s);
+/* NNDL_OK when the n losses of the iterations first.. are finite, else SOLVER_DIVERGED with a
+ * message; called wherever losses reach the host. */
+int solver_check_losses(const Solver *s, const float *losses, int n, int first);
 /* Accuracy of the model on up to num_samples random examples of d (0: all of them). */
 double solver_check_accuracy(Solver *s, const Dataset *d, int num_samples);
 

@@ -501,7 +501,7 @@ static void test_resume_flags(void)
                                       (long)CIFAR10_RECORDS_PER_FILE * CIFAR10_RECORD_BYTES) == 0);
     char base[300], args[1024], out[8192], ckpt[160];
     snprintf(base, sizeof base, "train --data %s --num-train 20 --num-val 10 --model fc --hidden 8 --batch-size 10 "
-             "--print-every 0 --update sgd_momentum --lr-decay 0.5", tmpdir);
+             "--print-every 0 --num-test 0 --update sgd_momentum --lr-decay 0.5", tmpdir);
     snprintf(ckpt, sizeof ckpt, "%s/run_epoch_2.ckpt", tmpdir);
     snprintf(args, sizeof args, "%s --epochs 2 --checkpoint %s/run", base, tmpdir);
     CU_ASSERT_FATAL(run_cli(args, out, sizeof out) == 0);
@@ -513,7 +513,7 @@ static void test_resume_flags(void)
     expect_cli(args, 2, "already at epoch 2");
     snprintf(args, sizeof args, "%s --epochs 3 --loss svm --resume %s", base, ckpt);
     expect_cli(args, 2, "--loss svm: checkpoint");
-    snprintf(args, sizeof args, "train --data %s --num-train 20 --num-val 10 --model fc --hidden 8 --batch-size 10 "
+    snprintf(args, sizeof args, "train --data %s --num-train 20 --num-val 10 --model fc --hidden 8 --batch-size 10 --num-test 0 "
              "--epochs 3 --update adam --resume %s", tmpdir, ckpt);
     expect_cli(args, 2, "update rule sgd_momentum");
     snprintf(args, sizeof args, "%s --epochs 3 --seed 5 --resume %s", base, ckpt);

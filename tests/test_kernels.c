@@ -141,6 +141,33 @@ static void test_atomics_histogram(void)
     free(v);
 }
 
+/* Heavy contention on one address: every thread of 64 blocks of 256 hits the same int and
+ * float. The counts are exact (integers below 2^24 are exact in float too), and the returned
+ * old values are each ticket 0..total-1 exactly once: no update lost, none seen twice. */
+static void test_atomics_contention(void)
+{
+    enum { BLOCKS = 64, THREADS = 256, ROUNDS = 8, TOTAL = BLOCKS * THREADS * ROUNDS };
+    int *tickets = malloc(TOTAL * sizeof *tickets), count = -1;
+    float *fold = malloc(TOTAL * sizeof *fold), fsum = -1;
+    char *seen = malloc(2 * TOTAL);
+    FOR_EACH_SCHEDULE(sched) {
+        CU_ASSERT_EQUAL_FATAL(kc_contended_add(&count, &fsum, tickets, fold, BLOCKS, THREADS, ROUNDS), 0);
+        memset(seen, 0, 2 * TOTAL);
+        int bad = 0;
+        for (int i = 0; i < TOTAL; i++) {
+            int f = (int)fold[i];
+            bad += tickets[i] < 0 || tickets[i] >= TOTAL || seen[tickets[i]]++;
+            bad += (float)f != fold[i] || f < 0 || f >= TOTAL || seen[TOTAL + f]++;
+        }
+        if (count != TOTAL || fsum != (float)TOTAL || bad)
+            fprintf(stderr, "\n    %s order: count %d, float sum %.1f of %d; %d tickets wrong\n", sched, count,
+                    fsum, TOTAL, bad);
+        CU_ASSERT(count == TOTAL && fsum == (float)TOTAL && bad == 0);
+    }
+    reset_schedule();
+    free(tickets), free(fold), free(seen);
+}
+
 static void test_tiled_transpose(void)
 {
     static const int shapes[][2] = {{77, 45}, {32, 32}, {1, 50}, {100, 3}};
@@ -365,6 +392,7 @@ void register_kernel_suite(void)
         {"warp shfl_up scan, __any_sync, __all_sync", test_warp_scan_and_votes},
         {"math intrinsics and event timing", test_math_intrinsics_and_events},
         {"integer atomics histogram and atomicMax", test_atomics_histogram},
+        {"int and float atomicAdd under contention: 64 x 256 threads on one address", test_atomics_contention},
         {"2-D tiled transpose, padded shared tile", test_tiled_transpose},
         {"dynamic shared memory", test_dynamic_shared_memory},
         {"odd 3-D grids with bounds checks", test_odd_3d_grids},

@@ -49,6 +49,7 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 
 void remove_tree(const char *path) { nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
+
 void add_suite(const char *name, const CU_TestInfo *tests)
 {
     CU_pSuite suite = CU_add_suite(name, NULL, NULL);

@@ -207,6 +207,31 @@ extern "C" int kc_histogram(int *bins, int *max_value, const int *values, int n,
     return rc;
 }
 
+// ---- atomics under contention -----------------------------------------------------------------
+
+// Every thread adds 1 to one int and 1.0f to one float, rounds times, and keeps the old values
+// atomicAdd returned: with real atomicity they are the tickets 0..total-1, each exactly once.
+__global__ void contended_add_kernel(int *count, float *fsum, int *tickets, float *fold, int rounds)
+{
+    size_t t = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    for (int k = 0; k < rounds; k++) {
+        tickets[t * rounds + k] = atomicAdd(count, 1);
+        fold[t * rounds + k] = atomicAdd(fsum, 1.0f);
+    }
+}
+
+extern "C" int kc_contended_add(int *count, float *fsum, int *tickets, float *fold, int blocks, int threads,
+                                int rounds)
+{
+    size_t total = (size_t)blocks * threads * rounds;
+    DeviceBuffer<int> dc(1), dt(total);
+    DeviceBuffer<float> df(1), dfo(total);
+    NNDL_LAUNCH(contended_add_kernel, blocks, threads, 0, dc.p, df.p, dt.p, dfo.p, rounds);
+    int rc = finish();
+    dc.to_host(count), df.to_host(fsum), dt.to_host(tickets), dfo.to_host(fold);
+    return rc;
+}
+
 // ---- tiled transpose ----------------------------------------------------------------------------
 
 #define TILE 32

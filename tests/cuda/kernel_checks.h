@@ -31,6 +31,9 @@ int kc_intrinsics(float *out, const float *x, int n);
 int kc_event_elapsed(float *ms);
 /* Histogram of values into nbins with integer atomicAdd, and the max with atomicMax. */
 int kc_histogram(int *bins, int *max_value, const int *values, int n, int nbins);
+/* blocks x threads threads each atomicAdd 1 to one int (*count) and 1.0f to one float (*fsum),
+ * rounds times, keeping the returned old values in tickets / fold (blocks*threads*rounds). */
+int kc_contended_add(int *count, float *fsum, int *tickets, float *fold, int blocks, int threads, int rounds);
 /* out (cols x rows) = in (rows x cols)ᵀ through a padded 32x33 shared tile. */
 int kc_transpose(float *out, const float *in, int rows, int cols);
 /* Reverses each block's slice of x through dynamic shared memory. */

@@ -1,0 +1,18 @@
+/* stop_signals.h — SIGINT, SIGTERM and SIGHUP as a request to stop training cleanly.
+ *
+ * The first signal only sets a flag (handed to the Solver as SolverConfig.stop): the step in
+ * progress finishes and the program saves what it has. A second signal ends the program at
+ * once, killed by that signal. The flag lives here, in the program, not in the library. */
+#ifndef NNDL_STOP_SIGNALS_H
+#define NNDL_STOP_SIGNALS_H
+
+#include <signal.h>
+
+/* Installs the handlers; returns the flag, 0 until a signal arrives, then its number. */
+const volatile sig_atomic_t *stop_signals_install(void);
+/* Puts back the handlers that were there before. */
+void stop_signals_restore(void);
+/* "SIGINT", "SIGTERM", "SIGHUP". */
+const char *stop_signal_name(int sig);
+
+#endif
