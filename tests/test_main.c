@@ -12,6 +12,7 @@ void register_optim_suite(void);
 void register_bad_input_suite(void);
 void register_kernel_suite(void);
 void register_model_suite(void);
+void register_spec_suite(void);
 void register_training_suite(void);
 void register_data_suite(void);
 void register_golden_suite(void);
@@ -20,7 +21,7 @@ void register_cuda_backend_suite(void);
 static const SuiteRegistrar registrars[] = {
     register_gradcheck_suite,  register_seed_suite,  register_reference_grad_suite,
     register_cpu_backend_suite, register_optim_suite, register_bad_input_suite, register_kernel_suite,
-    register_model_suite, register_training_suite, register_data_suite,
+    register_model_suite, register_spec_suite, register_training_suite, register_data_suite,
     register_golden_suite, register_cuda_backend_suite,
 };
 
