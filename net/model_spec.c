@@ -39,7 +39,9 @@ static int parse_layer(const char **p, LayerSpec *l)
     memset(l, 0, sizeof *l);
     if (!(l->kind = match_kind(p))) return unknown_layer(start);
     if (!l->kind->parse_args || l->kind->parse_args(p, l)) return NNDL_OK;
-    return nndl_fail("model spec: bad %s token at '%.20s' (expected %s)", l->kind->token, start, l->kind->rule);
+    const LayerKind *k = l->kind;
+    return nndl_fail("model spec: bad %s token at '%.20s' (expected %s%s%s, e.g. %s)", k->token, start, k->syntax,
+                     k->rule ? " " : "", k->rule ? k->rule : "", k->example);
 }
 
 static int push(ModelSpec *s, const LayerSpec *l)

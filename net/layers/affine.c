@@ -42,7 +42,7 @@ static void ref_backward(const Layer *l, const RefLayerCall *c, double *dx, cons
 }
 
 const LayerKind layer_affine = {
-    .token = "affine", .alias = "fc", .syntax = "affine<M>", .rule = "affine<M>, e.g. affine500",
+    .token = "affine", .alias = "fc", .syntax = "affine<M>", .example = "affine6",
     .parse_args = parse_args, .format_args = format_args,
     .shape = shape, .flattens = 1,
     .numbered = 1, .n_params = 2,

@@ -44,7 +44,7 @@ static void ref_backward(const Layer *l, const RefLayerCall *c, double *dx, cons
 }
 
 const LayerKind layer_batchnorm = {
-    .token = "bn", .syntax = "bn", .rule = "bn",
+    .token = "bn", .syntax = "bn", .example = "bn",
     .n_params = 2,
     .params = {{"gamma", 0, PARAM_ONES, layer_in_channels}, {"beta", 0, PARAM_ZEROS, layer_in_channels}},
     .n_buffers = 4,

@@ -75,7 +75,8 @@ static void ref_backward(const Layer *l, const RefLayerCall *c, double *dx, cons
 }
 
 const LayerKind layer_conv = {
-    .token = "conv", .syntax = "conv<F>x<K>", .rule = "conv<F>x<K> with K odd, e.g. conv64x3",
+    .token = "conv", .syntax = "conv<F>x<K>", .rule = "with K odd",
+    .example = "conv4x3",
     .parse_args = parse_args, .format_args = format_args,
     .shape = shape,
     .numbered = 1, .n_params = 2,

@@ -71,8 +71,8 @@ static void ref_backward(const Layer *l, const RefLayerCall *c, double *dx, cons
 
 const LayerKind layer_dropout = {
     .token = "dropout", .syntax = "dropout<p>",
-    .rule = "dropout<p> with p, the probability of keeping a unit, a decimal number in [" NUMBER(MIN_KEEP) ", 1], "
-            "e.g. dropout0.5",
+    .rule = "with p, the probability of keeping a unit, a decimal number in [" NUMBER(MIN_KEEP) ", 1]",
+    .example = "dropout0.5",
     .parse_args = parse_args, .format_args = format_args,
     .forward = forward, .backward = backward, .ref_forward = ref_forward, .ref_backward = ref_backward,
 };

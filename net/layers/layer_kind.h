@@ -79,7 +79,9 @@ struct LayerKind {
     /* spec text: token<arguments> */
     const char *token, *alias;          /* "affine", "fc"; alias NULL when none */
     const char *syntax;                 /* "conv<F>x<K>", for the list of known layers */
-    const char *rule;                   /* what a bad token should have been */
+    const char *rule;                   /* what the arguments must be ("with K odd"), or NULL */
+    const char *example;                /* a small instance: for messages, and the tests build
+                                         * a model around it for every registered kind */
     /* reads the arguments just after the token, advancing *p; 1 when they are valid. NULL:
      * none. format_args writes them back (snprintf's contract) so that they parse to the
      * same LayerSpec. */

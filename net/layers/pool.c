@@ -55,7 +55,7 @@ static void ref_backward(const Layer *l, const RefLayerCall *c, double *dx, cons
 }
 
 const LayerKind layer_pool = {
-    .token = "pool", .syntax = "pool<k>", .rule = "pool<k>, e.g. pool2",
+    .token = "pool", .syntax = "pool<k>", .example = "pool2",
     .parse_args = parse_args, .format_args = format_args,
     .shape = shape,
     .forward = forward, .backward = backward, .ref_forward = ref_forward, .ref_backward = ref_backward,

@@ -23,6 +23,6 @@ static void ref_backward(const Layer *l, const RefLayerCall *c, double *dx, cons
 }
 
 const LayerKind layer_relu = {
-    .token = "relu", .syntax = "relu", .rule = "relu",
+    .token = "relu", .syntax = "relu", .example = "relu",
     .forward = forward, .backward = backward, .ref_forward = ref_forward, .ref_backward = ref_backward,
 };
