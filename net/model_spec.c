@@ -141,8 +141,11 @@ int model_spec_fc(char *buf, int size, const int *hidden, int n_hidden, int num_
     size_t used = 0, n = size > 0 ? (size_t)size : 0;
     for (int i = 0; i < n_hidden; i++) {
         used += snprintf(at(buf, n, used), room(n, used), "affine%d-%srelu-", hidden[i], batchnorm ? "bn-" : "");
-        if (dropout_keep > 0 && dropout_keep < 1)
-            used += snprintf(at(buf, n, used), room(n, used), "dropout%g-", dropout_keep);
+        if (dropout_keep > 0 && dropout_keep < 1) { /* written as the dropout kind writes it */
+            LayerSpec d = {.kind = layer_kind_find("dropout"), .p_keep = dropout_keep};
+            used += layer_spec_format(at(buf, n, used), room(n, used), &d);
+            used += snprintf(at(buf, n, used), room(n, used), "-");
+        }
     }
     used += snprintf(at(buf, n, used), room(n, used), "affine%d", num_classes);
     return fits((int)used, size, "fully connected");

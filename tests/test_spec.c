@@ -98,6 +98,10 @@ static void test_long_specs_are_refused_not_cut(void)
     for (int i = 0; i < 16; i++) hidden[i] = 100000;
     ASSERT_ERROR_MENTIONS(model_spec_fc(text, 64, hidden, 16, 10, 1, 0.5f), "more than 63");
     ASSERT_ERROR_MENTIONS(model_spec_three_layer_cnn(text, 16, 64, 3, 500, 10, 1), "more than 15");
+    /* and keep every digit of the dropout probability they are given */
+    int one = 100;
+    CU_ASSERT_EQUAL(model_spec_fc(text, sizeof text, &one, 1, 10, 0, 0.1234567f), NNDL_OK);
+    CU_ASSERT_STRING_EQUAL(text, "affine100-relu-dropout0.1234567-affine10");
 }
 
 static char *nested(int depth, const char *inside)
