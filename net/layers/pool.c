@@ -20,7 +20,8 @@ static int format_args(char *buf, size_t size, const LayerSpec *l) { return snpr
 static int shape(Layer *l, int index)
 {
     if (!l->spatial)
-        return nndl_fail("layer %d (pool%d) needs a (C, H, W) input but gets a vector", index + 1, l->spec.units);
+        return nndl_fail("layer %d (pool%d) needs a (C, H, W) input but gets a vector of %d values (after an "
+                         "affine layer)", index + 1, l->spec.units, l->in[0]);
     PoolGeom g;
     int k = l->spec.units;
     if (pool_geom_init(&g, 1, l->in[0], l->in[1], l->in[2], k, k, k) != NNDL_OK)
