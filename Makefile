@@ -17,9 +17,10 @@ BLAS_INC := /usr/include/$(MULTIARCH)/openblas-openmp
 BLAS_LIB := /usr/lib/$(MULTIARCH)/openblas-openmp
 OPT      ?= -O3 -g
 # Floors, lowest first: core (table, geometry, RNG, errors) < data, cpu, cuda (devices) < net
-# (spec, model, solver, checkpoints) < check (device vs reference) < cli, bench (the program). A file includes only its own
-# floor and those below; tests/ sees everything.
-INCLUDES := -Icore -Idata -Icpu -Icpu/reference -Icuda -Inet -Icheck -Icli -Ibench -Itests -Itests/support \
+# (spec, layer kinds, model, solver, checkpoints) < check (device vs reference) < cli, bench (the
+# program). A file includes only its own floor and those below; tests/ sees everything.
+INCLUDES := -Icore -Idata -Icpu -Icpu/reference -Icuda -Inet -Inet/layers -Icheck -Icli -Ibench -Itests \
+            -Itests/support \
             -I$(BLAS_INC)
 CFLAGS   := $(OPT) -std=c11 -D_GNU_SOURCE -fopenmp -fno-math-errno -Wall -Wextra -MMD -MP $(INCLUDES)
 CXXFLAGS := $(OPT) -std=c++17 -fopenmp -Wall -Wextra -MMD -MP -pthread $(INCLUDES)
@@ -45,7 +46,7 @@ endif
 # --- sources -----------------------------------------------------------------------------------
 MAIN_SRC   := cli/nndl_main.c
 CLI_SRC    := $(filter-out $(MAIN_SRC),$(wildcard cli/*.c))
-LIB_SRC    := $(wildcard core/*.c data/*.c cpu/*.c cpu/reference/*.c net/*.c check/*.c)
+LIB_SRC    := $(wildcard core/*.c data/*.c cpu/*.c cpu/reference/*.c net/*.c net/layers/*.c check/*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
 TEST_SRC   := $(wildcard tests/*.c tests/support/*.c)
 CUDA_SRC   := $(wildcard cuda/*.cu)

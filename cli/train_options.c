@@ -125,13 +125,15 @@ int train_options_spec(const TrainOptions *o, char *spec, int size)
 {
     if (strcmp(o->model, "cnn3") == 0) {
         if (o->n_hidden != 1) return nndl_fail("--hidden: cnn3 has one hidden layer, got %d sizes", o->n_hidden);
-        model_spec_three_layer_cnn(spec, size, o->filters, o->filter_size, o->hidden[0],
-                                   CIFAR10_CLASSES, o->batchnorm);
-    } else if (strcmp(o->model, "fc") == 0) {
-        model_spec_fc(spec, size, o->hidden, o->n_hidden, CIFAR10_CLASSES, o->batchnorm, o->dropout);
-    } else {
-        snprintf(spec, size, "%s", o->model);
+        return model_spec_three_layer_cnn(spec, size, o->filters, o->filter_size, o->hidden[0],
+                                          CIFAR10_CLASSES, o->batchnorm);
     }
+    if (strcmp(o->model, "fc") == 0)
+        return model_spec_fc(spec, size, o->hidden, o->n_hidden, CIFAR10_CLASSES, o->batchnorm, o->dropout);
+    size_t n = strlen(o->model);
+    if (n >= (size_t)size) /* never cut: a cut spec can be another valid model */
+        return nndl_fail("--model: the spec has %zu characters, more than %d", n, size - 1);
+    memcpy(spec, o->model, n + 1);
     return NNDL_OK;
 }
 

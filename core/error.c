@@ -3,8 +3,10 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
-static _Thread_local char last_error[512];
+/* Room for two specs of MODEL_SPEC_MAX in one message (a checkpoint of another model). */
+static _Thread_local char last_error[2560];
 
 int nndl_fail(const char *fmt, ...)
 {
@@ -12,6 +14,22 @@ int nndl_fail(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
+    return NNDL_ERR;
+}
+
+int nndl_fail_context(const char *fmt, ...)
+{
+    /* both parts are copied out first, so arguments may point into the message itself; a
+     * message near the buffer's size loses its end, never the context */
+    char context[512], inner[sizeof last_error - sizeof context - 2];
+    size_t n = strnlen(last_error, sizeof inner - 1);
+    memcpy(inner, last_error, n);
+    inner[n] = '\0';
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(context, sizeof context, fmt, ap);
+    va_end(ap);
+    snprintf(last_error, sizeof last_error, "%s: %s", context, inner);
     return NNDL_ERR;
 }
 

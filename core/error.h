@@ -15,6 +15,10 @@ enum { NNDL_OK = 0, NNDL_ERR = -1 };
 
 /* Records a printf-style message and returns NNDL_ERR, so `return nndl_fail(...)` reads well. */
 int nndl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Puts a printf-style context in front of the message already recorded ("layer 2" makes
+ * "layer 2: <message>") and returns NNDL_ERR: the way to add where a failure happened, since
+ * nndl_fail("%s", nndl_last_error()) would read the buffer it is writing. */
+int nndl_fail_context(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The last message recorded on this thread ("" when none). */
 const char *nndl_last_error(void);
 void nndl_clear_error(void);

@@ -107,7 +107,7 @@ static int check_contents(const Contents *c, const char *where)
     if (!all_finite(c->model, c->model_n)) return nndl_fail("%s: the model state holds a non-finite value", where);
     if (st->best_state && !all_finite(st->best_state, st->state_n))
         return nndl_fail("%s: the best state holds a non-finite value", where);
-    if (st->n_params < 1 || st->n_params > 2 * MODEL_MAX_LAYERS || st->n_moments != optim_state_count(c->rule))
+    if (st->n_params < 1 || st->n_params > LAYER_MAX_PARAMS * MODEL_MAX_LAYERS || st->n_moments != optim_state_count(c->rule))
         return nndl_fail("%s: %d parameters with %d optimizer moments each (rule %s)", where, st->n_params,
                          st->n_moments, optim_rule_name((UpdateRule)c->rule));
     uint64_t total = 0;
@@ -353,7 +353,7 @@ static int parse(In *in, Contents *c)
     if (!in->ok) return 0;
     /* the layout of what follows depends on these two */
     if (c->rule < 0 || c->rule >= UPDATE_RULE_COUNT) return nndl_fail("unknown update rule %d", c->rule), 0;
-    if (n_params < 1 || n_params > 2 * MODEL_MAX_LAYERS) return nndl_fail("%u parameters", n_params), 0;
+    if (n_params < 1 || n_params > LAYER_MAX_PARAMS * MODEL_MAX_LAYERS) return nndl_fail("%u parameters", n_params), 0;
     float best_val_acc = st->best_val_acc;
     int epoch = st->epoch, iteration = st->iteration;
     uint64_t rng[4];

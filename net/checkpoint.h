@@ -33,7 +33,7 @@ int checkpoint_load(Solver *s, const char *path);
 /* What eval and a resuming run need without a solver: the model's spec, input shape and loss,
  * and the settings of the run that wrote it. */
 typedef struct CheckpointInfo {
-    char spec[1024];
+    char spec[MODEL_SPEC_MAX];
     int in_c, in_h, in_w;
     int loss;                   /* LossKind */
     int epoch, iteration;

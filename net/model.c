@@ -6,60 +6,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "geometry.h"
 #include "rng.h"
-
-ConvGeom model_layer_conv_geom(const Layer *l, int N)
-{
-    ConvGeom g;
-    conv_geom_init(&g, N, l->in[0], l->in[1], l->in[2], l->spec.units, l->in[0], l->spec.size,
-                   l->spec.size, 1, (l->spec.size - 1) / 2);
-    return g;
-}
-
-PoolGeom model_layer_pool_geom(const Layer *l, int N)
-{
-    PoolGeom g;
-    pool_geom_init(&g, N, l->in[0], l->in[1], l->in[2], l->spec.units, l->spec.units, l->spec.units);
-    return g;
-}
-
-/* Shapes: each layer's output from its input; errors name the layer. */
-static int infer_shape(Layer *l, int index, int spatial)
-{
-    const int *in = l->in;
-    int *out = l->out;
-    memcpy(out, in, sizeof l->out);
-    l->spatial = spatial;
-    switch (l->spec.kind) {
-    case LAYER_CONV: {
-        if (!spatial)
-            return nndl_fail("layer %d (conv%dx%d) needs a (C, H, W) input but gets a vector of "
-                             "%d values (after an affine layer)", index + 1, l->spec.units,
-                             l->spec.size, in[0]);
-        ConvGeom g;
-        if (conv_geom_init(&g, 1, in[0], in[1], in[2], l->spec.units, in[0], l->spec.size,
-                           l->spec.size, 1, (l->spec.size - 1) / 2) != NNDL_OK)
-            return nndl_fail("layer %d: %s", index + 1, nndl_last_error());
-        out[0] = g.F, out[1] = g.Ho, out[2] = g.Wo;
-        return NNDL_OK;
-    }
-    case LAYER_POOL: {
-        if (!spatial)
-            return nndl_fail("layer %d (pool%d) needs a (C, H, W) input but gets a vector",
-                             index + 1, l->spec.units);
-        PoolGeom g;
-        if (pool_geom_init(&g, 1, in[0], in[1], in[2], l->spec.units, l->spec.units, l->spec.units) != NNDL_OK)
-            return nndl_fail("layer %d: %s", index + 1, nndl_last_error());
-        out[1] = g.Ho, out[2] = g.Wo;
-        return NNDL_OK;
-    }
-    case LAYER_AFFINE:
-        out[0] = l->spec.units, out[1] = out[2] = 1;
-        return NNDL_OK;
-    default: return NNDL_OK;
-    }
-}
 
 static int add_param(Model *m, const char *name, int number, size_t n, int is_weight)
 {
@@ -90,32 +37,65 @@ static void init_gaussian(const Backend *be, float *dev, size_t n, float scale, 
     free(h);
 }
 
-static int alloc_layer(Model *m, Layer *l, int *weight_layers, float weight_scale, Rng *r)
+static int alloc_layer(Model *m, Layer *l, int *number, float weight_scale, Rng *r)
 {
     const Backend *be = m->be;
-    l->w = l->b = l->gamma = l->beta = -1;
-    int C = l->in[0];
-    if (l->spec.kind == LAYER_CONV || l->spec.kind == LAYER_AFFINE) {
-        int k = ++*weight_layers;
-        size_t nw = l->spec.kind == LAYER_CONV ? (size_t)l->spec.units * C * l->spec.size * l->spec.size
-                                               : layer_shape_size(l->in) * l->spec.units;
-        if ((l->w = add_param(m, "W", k, nw, 1)) < 0 || (l->b = add_param(m, "b", k, l->spec.units, 0)) < 0)
-            return NNDL_ERR;
-        init_gaussian(be, m->params[l->w].w, nw, weight_scale, r);
-        be->fill(m->params[l->b].w, 0, l->spec.units);
-    } else if (l->spec.kind == LAYER_BN) {
-        int k = *weight_layers;
-        if ((l->gamma = add_param(m, "gamma", k, C, 0)) < 0 || (l->beta = add_param(m, "beta", k, C, 0)) < 0)
-            return NNDL_ERR;
-        be->fill(m->params[l->gamma].w, 1, C);
-        be->fill(m->params[l->beta].w, 0, C);
-        /* the seed starts both running statistics at zero */
-        if (!(l->running_mean = device_array(be, C, 0)) || !(l->running_var = device_array(be, C, 0)) ||
-            !(l->mean = device_array(be, C, 0)) || !(l->inv_std = device_array(be, C, 0)))
-            return NNDL_ERR;
+    const LayerKind *k = l->spec.kind;
+    if (k->numbered) ++*number;
+    for (int j = 0; j < LAYER_MAX_PARAMS; j++) l->param[j] = -1;
+    for (int j = 0; j < k->n_params; j++) {
+        const ParamKind *pk = &k->params[j];
+        size_t n = pk->size(l);
+        if ((l->param[j] = add_param(m, pk->name, *number, n, pk->is_weight)) < 0) return NNDL_ERR;
+        float *w = m->params[l->param[j]].w;
+        if (pk->init == PARAM_GAUSSIAN) init_gaussian(be, w, n, weight_scale, r);
+        else be->fill(w, pk->init == PARAM_ONES ? 1 : 0, n);
+    }
+    for (int j = 0; j < k->n_buffers; j++) {
+        l->buffer_n[j] = k->buffers[j].size(l);
+        if (!(l->buffer[j] = device_array(be, l->buffer_n[j], 0))) return NNDL_ERR;
     }
     l->act = be->alloc(layer_shape_size(l->out) * m->max_batch * sizeof(float));
     return l->act ? NNDL_OK : NNDL_ERR;
+}
+
+/* Shapes: each layer's output from its input; errors name the layer. */
+static int infer_shape(Layer *l, int index)
+{
+    memcpy(l->out, l->in, sizeof l->out);
+    return l->spec.kind->shape ? l->spec.kind->shape(l, index) : NNDL_OK;
+}
+
+/* The size limits of model.h, checked layer by layer so the message names the one that
+ * crosses them. */
+static int check_sizes(const Model *m)
+{
+    size_t params = 0, values = layer_size_mul(layer_size_mul((size_t)m->in_c * m->in_h, m->in_w), m->max_batch);
+    if (values > MODEL_MAX_BATCH_VALUES)
+        return nndl_fail("model: an input batch of %d x (%d, %d, %d) is %zu values, more than the limit of %zu",
+                         m->max_batch, m->in_c, m->in_h, m->in_w, values, MODEL_MAX_BATCH_VALUES);
+    for (int i = 0; i < m->n_layers; i++) {
+        const Layer *l = &m->layers[i];
+        char token[64];
+        layer_spec_format(token, sizeof token, &l->spec);
+        size_t layer_params = 0;
+        for (int j = 0; j < l->spec.kind->n_params; j++) {
+            size_t n = l->spec.kind->params[j].size(l);
+            layer_params = n > SIZE_MAX - layer_params ? SIZE_MAX : layer_params + n;
+        }
+        if (layer_params > MODEL_MAX_PARAMS - params)
+            return nndl_fail("model: layer %d (%s) has %zu parameters, which bring the model past the limit of "
+                             "%zu parameters", i + 1, token, layer_params, MODEL_MAX_PARAMS);
+        params += layer_params;
+        size_t out = layer_size_mul(layer_shape_size(l->out), m->max_batch);
+        if (out > MODEL_MAX_BATCH_VALUES - values)
+            return nndl_fail("model: layer %d (%s) outputs %zu values per example (%d, %d, %d), %zu for a batch "
+                             "of %d, which bring the activations past the limit of %zu values per batch",
+                             i + 1, token, layer_shape_size(l->out), l->out[0], l->out[1], l->out[2], out,
+                             m->max_batch, MODEL_MAX_BATCH_VALUES);
+        values += out;
+    }
+    return NNDL_OK;
 }
 
 int model_init(Model *m, const Backend *be, const char *spec_text, int C, int H, int W,
@@ -130,26 +110,29 @@ int model_init(Model *m, const Backend *be, const char *spec_text, int C, int H,
                  .loss = loss, .seed = seed, .n_layers = spec.n};
     model_spec_format(&spec, m->spec, sizeof m->spec);
     int shape[3] = {C, H, W}, spatial = 1;
-    size_t largest = layer_shape_size(shape), ws = 0;
     for (int i = 0; i < spec.n; i++) {
         Layer *l = &m->layers[i];
         l->spec = spec.layers[i];
+        l->spatial = spatial;
         memcpy(l->in, shape, sizeof shape);
-        if (infer_shape(l, i, spatial) != NNDL_OK) return NNDL_ERR;
+        if (infer_shape(l, i) != NNDL_OK) return NNDL_ERR;
         memcpy(shape, l->out, sizeof shape);
-        if (l->spec.kind == LAYER_AFFINE) spatial = 0;
-        if (layer_shape_size(shape) > largest) largest = layer_shape_size(shape);
-        if (l->spec.kind == LAYER_CONV) {
-            ConvGeom g = model_layer_conv_geom(l, max_batch);
-            if (be->conv_workspace(&g) > ws) ws = be->conv_workspace(&g);
-        }
+        if (l->spec.kind->flattens) spatial = 0;
     }
     m->num_classes = shape[0];
+    if (check_sizes(m) != NNDL_OK) return NNDL_ERR;
+    size_t largest = layer_shape_size(m->layers[0].in), ws = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const Layer *l = &m->layers[i];
+        if (layer_shape_size(l->out) > largest) largest = layer_shape_size(l->out);
+        size_t need = l->spec.kind->workspace ? l->spec.kind->workspace(l, be, max_batch) : 0;
+        if (need > ws) ws = need;
+    }
     Rng r;
     rng_seed(&r, seed);
-    int weight_layers = 0;
+    int number = 0;
     for (int i = 0; i < m->n_layers; i++)
-        if (alloc_layer(m, &m->layers[i], &weight_layers, weight_scale, &r) != NNDL_OK) goto oom;
+        if (alloc_layer(m, &m->layers[i], &number, weight_scale, &r) != NNDL_OK) goto oom;
     size_t batch_values = largest * max_batch;
     m->x = be->alloc((size_t)C * H * W * max_batch * sizeof(float));
     m->labels = be->alloc((size_t)max_batch * sizeof(int));
@@ -171,9 +154,9 @@ void model_free(Model *m)
     for (int i = 0; i < m->n_params; i++) be->release(m->params[i].w), be->release(m->params[i].dw);
     for (int i = 0; i < m->n_layers; i++) {
         Layer *l = &m->layers[i];
-        float *bufs[] = {l->act, l->running_mean, l->running_var, l->mean, l->inv_std};
-        for (size_t k = 0; k < 5; k++)
-            if (bufs[k]) be->release(bufs[k]);
+        if (l->act) be->release(l->act);
+        for (int j = 0; j < LAYER_MAX_BUFFERS; j++)
+            if (l->buffer[j]) be->release(l->buffer[j]);
     }
     float *bufs[] = {m->x, m->grad[0], m->grad[1], m->ws};
     for (size_t k = 0; k < 4; k++)
@@ -183,44 +166,26 @@ void model_free(Model *m)
     memset(m, 0, sizeof *m);
 }
 
-static float *pw(Model *m, int index) { return index >= 0 ? m->params[index].w : NULL; }
-static float *pdw(Model *m, int index) { return index >= 0 ? m->params[index].dw : NULL; }
+/* What layer i's forward or backward call sees: its parameters and the model's scratch. */
+static LayerCall layer_call(const Model *m, int i, int N, int train, uint64_t step)
+{
+    const Layer *l = &m->layers[i];
+    LayerCall c = {.be = m->be, .N = N, .index = i, .train = train, .seed = m->seed, .step = step, .ws = m->ws};
+    for (int j = 0; j < l->spec.kind->n_params; j++) {
+        c.w[j] = m->params[l->param[j]].w;
+        c.dw[j] = m->params[l->param[j]].dw;
+    }
+    return c;
+}
 
 /* Runs every layer on m->x (N examples); returns the scores (device). */
 static const float *forward(Model *m, int N, int train, uint64_t step)
 {
-    const Backend *be = m->be;
     const float *in = m->x;
     for (int i = 0; i < m->n_layers; i++) {
-        Layer *l = &m->layers[i];
-        size_t n_out = layer_shape_size(l->out) * N;
-        switch (l->spec.kind) {
-        case LAYER_CONV: {
-            ConvGeom g = model_layer_conv_geom(l, N);
-            be->conv_forward(l->act, in, pw(m, l->w), pw(m, l->b), &g, m->ws);
-            break;
-        }
-        case LAYER_POOL: {
-            PoolGeom g = model_layer_pool_geom(l, N);
-            be->max_pool_forward(l->act, in, &g);
-            break;
-        }
-        case LAYER_AFFINE:
-            be->affine_forward(l->act, in, pw(m, l->w), pw(m, l->b), N, (int)layer_shape_size(l->in), l->spec.units);
-            break;
-        case LAYER_RELU: be->relu_forward(l->act, in, n_out); break;
-        case LAYER_BN: {
-            BNConfig cfg = {train, (float)MODEL_BN_EPS, (float)MODEL_BN_MOMENTUM};
-            be->batchnorm_forward(l->act, l->mean, l->inv_std, l->running_mean, l->running_var, in,
-                                  pw(m, l->gamma), pw(m, l->beta), &cfg, N, l->in[0], layer_bn_inner(l));
-            break;
-        }
-        case LAYER_DROPOUT: {
-            DropoutConfig d = {train, l->spec.p_keep, model_dropout_seed(m, i), step};
-            be->dropout_forward(l->act, in, n_out, &d);
-            break;
-        }
-        }
+        const Layer *l = &m->layers[i];
+        LayerCall c = layer_call(m, i, N, train, step);
+        l->spec.kind->forward(l, &c, l->act, in);
         in = l->act;
     }
     return in;
@@ -229,43 +194,13 @@ static const float *forward(Model *m, int N, int train, uint64_t step)
 /* From dscores in grad[0] back to the first layer, whose input gradient is not needed. */
 static void backward(Model *m, int N, uint64_t step)
 {
-    const Backend *be = m->be;
     int cur = 0;
     for (int i = m->n_layers - 1; i >= 0; i--) {
-        Layer *l = &m->layers[i];
-        const float *in = i ? m->layers[i - 1].act : m->x, *dout = m->grad[cur];
-        float *dx = i ? m->grad[1 - cur] : NULL;
-        size_t n_in = layer_shape_size(l->in) * N;
-        switch (l->spec.kind) {
-        case LAYER_CONV: {
-            ConvGeom g = model_layer_conv_geom(l, N);
-            be->conv_backward(dx, pdw(m, l->w), pdw(m, l->b), dout, in, pw(m, l->w), &g, m->ws);
-            break;
-        }
-        case LAYER_POOL: {
-            PoolGeom g = model_layer_pool_geom(l, N);
-            if (dx) be->max_pool_backward(dx, dout, in, l->act, &g);
-            break;
-        }
-        case LAYER_AFFINE:
-            be->affine_backward(dx, pdw(m, l->w), pdw(m, l->b), dout, in, pw(m, l->w), N,
-                                (int)layer_shape_size(l->in), l->spec.units);
-            break;
-        case LAYER_RELU:
-            if (dx) be->relu_backward(dx, dout, in, n_in);
-            break;
-        case LAYER_BN: {
-            float *dx_bn = dx ? dx : m->grad[1 - cur]; /* dgamma/dbeta are still wanted */
-            be->batchnorm_backward(dx_bn, pdw(m, l->gamma), pdw(m, l->beta), dout, in,
-                                   pw(m, l->gamma), l->mean, l->inv_std, N, l->in[0], layer_bn_inner(l));
-            break;
-        }
-        case LAYER_DROPOUT: {
-            DropoutConfig d = {1, l->spec.p_keep, model_dropout_seed(m, i), step};
-            if (dx) be->dropout_backward(dx, dout, n_in, &d);
-            break;
-        }
-        }
+        const Layer *l = &m->layers[i];
+        const float *in = i ? m->layers[i - 1].act : m->x;
+        LayerCall c = layer_call(m, i, N, 1, step);
+        c.spare = m->grad[1 - cur];
+        l->spec.kind->backward(l, &c, i ? m->grad[1 - cur] : NULL, m->grad[cur], in);
         cur = 1 - cur;
     }
 }
@@ -324,11 +259,13 @@ size_t model_state_size(const Model *m)
     size_t n = 0;
     for (int i = 0; i < m->n_params; i++) n += m->params[i].n;
     for (int i = 0; i < m->n_layers; i++)
-        if (m->layers[i].spec.kind == LAYER_BN) n += 2 * (size_t)m->layers[i].in[0];
+        for (int j = 0; j < m->layers[i].spec.kind->n_buffers; j++)
+            if (m->layers[i].spec.kind->buffers[j].saved) n += m->layers[i].buffer_n[j];
     return n;
 }
 
-/* Visits every state array (params, then running mean/var per batchnorm layer) in order. */
+/* Visits every state array (params, then each layer's saved buffers, such as a batchnorm
+ * layer's running mean and variance) in order. */
 static void each_state_array(const Model *m, void (*visit)(const Backend *, float *dev, float *host, size_t n),
                              float *host)
 {
@@ -338,10 +275,11 @@ static void each_state_array(const Model *m, void (*visit)(const Backend *, floa
     }
     for (int i = 0; i < m->n_layers; i++) {
         const Layer *l = &m->layers[i];
-        if (l->spec.kind != LAYER_BN) continue;
-        visit(m->be, l->running_mean, host, l->in[0]);
-        visit(m->be, l->running_var, host + l->in[0], l->in[0]);
-        host += 2 * (size_t)l->in[0];
+        for (int j = 0; j < l->spec.kind->n_buffers; j++) {
+            if (!l->spec.kind->buffers[j].saved) continue;
+            visit(m->be, l->buffer[j], host, l->buffer_n[j]);
+            host += l->buffer_n[j];
+        }
     }
 }
 

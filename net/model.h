@@ -1,5 +1,8 @@
 /* model.h — a network built from a layer spec (model_spec.h), running on one backend.
  *
+ * The model knows no layer kind: it walks each layer's descriptor (net/layers/layer_kind.h) for
+ * shapes, parameters, extra arrays and the forward and backward calls.
+ *
  * Holds the parameters (weights, biases, batchnorm gamma/beta) with their gradients, the
  * batchnorm running statistics, and per-layer activations for up to max_batch examples. Names
  * follow the seed: W1, b1 for the first conv/affine layer, gamma1, beta1 for a batchnorm after
@@ -24,15 +27,6 @@ typedef struct Param {
     float *w, *dw;              /* device */
 } Param;
 
-typedef struct Layer {
-    LayerSpec spec;
-    int in[3], out[3];          /* per-example shape (C, H, W); a vector of D is (D, 1, 1) */
-    int spatial;                /* the input is a feature map, not a flat vector */
-    int w, b, gamma, beta;      /* indices into Model.params, -1 if none */
-    float *running_mean, *running_var, *mean, *inv_std; /* batchnorm, device, (C) */
-    float *act;                 /* output activations for max_batch examples, device */
-} Layer;
-
 typedef struct Model {
     const Backend *be;
     char spec[MODEL_SPEC_MAX];  /* canonical spec text */
@@ -43,7 +37,7 @@ typedef struct Model {
     int n_layers;
     Layer layers[MODEL_MAX_LAYERS];
     int n_params;
-    Param params[2 * MODEL_MAX_LAYERS];
+    Param params[LAYER_MAX_PARAMS * MODEL_MAX_LAYERS];
     float *x;                   /* input staging, device */
     int *labels;                /* device */
     float *grad[2];             /* ping-pong activation gradients, device */
@@ -51,7 +45,15 @@ typedef struct Model {
     float *host_scores;         /* (max_batch, classes) */
 } Model;
 
-/* Validates every layer's shapes against the input (C, H, W) and allocates. */
+/* Size limits, refused with a message naming the layer before anything is allocated or drawn:
+ * they keep a model's memory sane and every tensor's element count within int. Parameters of
+ * the whole model (1 GiB of float32; the optimizer holds up to three times as much again): */
+#define MODEL_MAX_PARAMS ((size_t)1 << 28)
+/* The activations of one batch of max_batch examples: the input and every layer's output. */
+#define MODEL_MAX_BATCH_VALUES ((size_t)1 << 30)
+
+/* Validates every layer's shapes against the input (C, H, W) and the size limits, and
+ * allocates. */
 int model_init(Model *m, const Backend *be, const char *spec, int C, int H, int W,
                float weight_scale, float reg, LossKind loss, uint64_t seed, int max_batch);
 void model_free(Model *m);
@@ -65,22 +67,6 @@ int model_scores(Model *m, float *scores, const float *X, int N);
 
 /* Predicted labels for N examples, in batches of at most max_batch. */
 int model_predict(Model *m, int *pred, const float *X, int N);
-
-/* The seed's batchnorm constants, used by every model layer and by the reference model. */
-#define MODEL_BN_EPS 1e-5
-#define MODEL_BN_MOMENTUM 0.9
-
-/* A batchnorm layer's inner size S of the (N, C, S) layout: H*W after a conv, 1 after an affine. */
-static inline int layer_bn_inner(const Layer *l) { return l->spatial ? l->in[1] * l->in[2] : 1; }
-
-/* A conv or pool layer's geometry for a batch of N, and a layer shape's element count. */
-ConvGeom model_layer_conv_geom(const Layer *l, int N);
-PoolGeom model_layer_pool_geom(const Layer *l, int N);
-static inline size_t layer_shape_size(const int s[3]) { return (size_t)s[0] * s[1] * s[2]; }
-
-/* The dropout mask seed of layer i: the model's seed with the layer index in the top bits, so
- * two dropout layers never share a mask. */
-static inline uint64_t model_dropout_seed(const Model *m, int layer) { return m->seed ^ (uint64_t)layer << 48; }
 
 /* Everything that defines the trained model (params, then batchnorm running statistics) as one
  * flat host array of model_state_size floats: for best-params snapshots and checkpoints. */

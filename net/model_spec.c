@@ -1,28 +1,35 @@
-/* model_spec.c — parsing and formatting layer specs (see model_spec.h). */
+/* model_spec.c — parsing and formatting layer specs (see model_spec.h); what each token means
+ * is the business of its layer kind (net/layers/). */
 #include "model_spec.h"
 
-#include <ctype.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
 
-static int parse_int(const char **p, int *v)
+/* The registered kind whose token or alias starts at *p, the longest such; *p moves past it. */
+static const LayerKind *match_kind(const char **p)
 {
-    if (!isdigit((unsigned char)**p)) return 0;
-    long x = strtol(*p, (char **)p, 10);
-    if (x <= 0 || x > 1000000) return 0;
-    *v = (int)x;
-    return 1;
+    const LayerKind *best = NULL;
+    size_t best_len = 0;
+    for (int i = 0; i < layer_kind_count; i++) {
+        const char *names[2] = {layer_kinds[i]->token, layer_kinds[i]->alias};
+        for (int j = 0; j < 2; j++) {
+            size_t n = names[j] ? strlen(names[j]) : 0;
+            if (n > best_len && strncmp(*p, names[j], n) == 0) best = layer_kinds[i], best_len = n;
+        }
+    }
+    *p += best_len;
+    return best;
 }
 
-static int starts(const char **p, const char *word)
+static int unknown_layer(const char *at)
 {
-    size_t n = strlen(word);
-    if (strncmp(*p, word, n) != 0) return 0;
-    *p += n;
-    return 1;
+    char known[512] = "";
+    size_t used = 0;
+    for (int i = 0; i < layer_kind_count && used < sizeof known; i++)
+        used += snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "", layer_kinds[i]->syntax);
+    return nndl_fail("model spec: unknown layer at '%.20s' (known: %s)", at, known);
 }
 
 /* One layer token at *p; on success *p is just past it. */
@@ -30,40 +37,11 @@ static int parse_layer(const char **p, LayerSpec *l)
 {
     const char *start = *p;
     memset(l, 0, sizeof *l);
-    if (starts(p, "conv")) {
-        l->kind = LAYER_CONV;
-        if (parse_int(p, &l->units) && **p == 'x' && (++*p, parse_int(p, &l->size)) && l->size % 2 == 1)
-            return NNDL_OK;
-        return nndl_fail("model spec: bad conv token at '%.20s' (expected conv<F>x<K> with K odd, "
-                         "e.g. conv64x3)", start);
-    }
-    if (starts(p, "pool")) {
-        l->kind = LAYER_POOL;
-        if (parse_int(p, &l->units)) return NNDL_OK;
-        return nndl_fail("model spec: bad pool token at '%.20s' (expected pool<k>, e.g. pool2)", start);
-    }
-    if (starts(p, "affine") || starts(p, "fc")) {
-        l->kind = LAYER_AFFINE;
-        if (parse_int(p, &l->units)) return NNDL_OK;
-        return nndl_fail("model spec: bad affine token at '%.20s' (expected affine<M>, e.g. "
-                         "affine500)", start);
-    }
-    if (starts(p, "relu")) return l->kind = LAYER_RELU, NNDL_OK;
-    if (starts(p, "bn")) return l->kind = LAYER_BN, NNDL_OK;
-    if (starts(p, "dropout")) {
-        l->kind = LAYER_DROPOUT;
-        char *end;
-        double v = strtod(*p, &end);
-        if (end != *p && v > 0 && v <= 1) {
-            l->p_keep = (float)v;
-            *p = end;
-            return NNDL_OK;
-        }
-        return nndl_fail("model spec: bad dropout token at '%.20s' (expected dropout<p> with p, "
-                         "the probability of keeping a unit, in (0, 1])", start);
-    }
-    return nndl_fail("model spec: unknown layer at '%.20s' (known: conv<F>x<K>, pool<k>, "
-                     "affine<M>, relu, bn, dropout<p>)", start);
+    if (!(l->kind = match_kind(p))) return unknown_layer(start);
+    if (!l->kind->parse_args || l->kind->parse_args(p, l)) return NNDL_OK;
+    const LayerKind *k = l->kind;
+    return nndl_fail("model spec: bad %s token at '%.20s' (expected %s%s%s, e.g. %s)", k->token, start, k->syntax,
+                     k->rule ? " " : "", k->rule ? k->rule : "", k->example);
 }
 
 static int push(ModelSpec *s, const LayerSpec *l)
@@ -74,16 +52,18 @@ static int push(ModelSpec *s, const LayerSpec *l)
     return NNDL_OK;
 }
 
-/* A sequence of items up to ']' (inside a group) or the end. */
-static int parse_sequence(const char **p, ModelSpec *s, int in_group)
+/* A sequence of items up to ']' (inside a group, depth > 0) or the end. */
+static int parse_sequence(const char **p, ModelSpec *s, int depth)
 {
     for (;;) {
         if (**p == '[') {
+            if (depth >= MODEL_SPEC_MAX_DEPTH)
+                return nndl_fail("model spec: groups nested more than %d deep at '%.20s'", MODEL_SPEC_MAX_DEPTH, *p);
             ++*p;
             int first = s->n;
-            if (parse_sequence(p, s, 1) != NNDL_OK) return NNDL_ERR;
+            if (parse_sequence(p, s, depth + 1) != NNDL_OK) return NNDL_ERR;
             int times;
-            if (**p != ']' || (++*p, **p != 'x') || (++*p, !parse_int(p, &times)))
+            if (**p != ']' || (++*p, **p != 'x') || (++*p, !layer_parse_count(p, &times)))
                 return nndl_fail("model spec: a group must read [ ... ]x<N>, near '%.20s'", *p);
             int len = s->n - first;
             for (int t = 1; t < times; t++)
@@ -97,57 +77,85 @@ static int parse_sequence(const char **p, ModelSpec *s, int in_group)
             ++*p;
             continue;
         }
-        if (**p == '\0' && in_group) return nndl_fail("model spec: a group '[' is not closed");
-        if (**p == '\0' && !in_group) return NNDL_OK;
-        if (**p == ']' && in_group) return NNDL_OK;
+        if (**p == '\0' && depth) return nndl_fail("model spec: a group '[' is not closed");
+        if (**p == '\0' && !depth) return NNDL_OK;
+        if (**p == ']' && depth) return NNDL_OK;
         return nndl_fail("model spec: unexpected '%.20s' (layers are joined by '-')", *p);
     }
+}
+
+/* Appending with snprintf's contract: `used` counts every character, buf gets what fits. */
+static char *at(char *buf, size_t size, size_t used) { return used < size ? buf + used : NULL; }
+static size_t room(size_t size, size_t used) { return used < size ? size - used : 0; }
+
+static int format_spec(const ModelSpec *s, char *buf, size_t size)
+{
+    size_t used = 0;
+    if (size) buf[0] = '\0';
+    for (int i = 0; i < s->n; i++) {
+        if (i) used += snprintf(at(buf, size, used), room(size, used), "-");
+        used += layer_spec_format(at(buf, size, used), room(size, used), &s->layers[i]);
+    }
+    return (int)used;
 }
 
 int model_spec_parse(ModelSpec *out, const char *text)
 {
     out->n = 0;
+    size_t written = strnlen(text, MODEL_SPEC_MAX);
+    if (written >= MODEL_SPEC_MAX)
+        return nndl_fail("model spec: longer than %d characters (starts '%.20s')", MODEL_SPEC_MAX - 1, text);
     const char *p = text;
     if (parse_sequence(&p, out, 0) != NNDL_OK) return NNDL_ERR;
-    if (out->n == 0 || out->layers[out->n - 1].kind != LAYER_AFFINE)
+    if (out->n == 0 || out->layers[out->n - 1].kind != layer_kind_find("affine"))
         return nndl_fail("model spec '%s': the last layer must be affine<classes>", text);
+    int canonical = format_spec(out, NULL, 0);
+    if (canonical >= MODEL_SPEC_MAX)
+        return nndl_fail("model spec: its canonical text (repeats expanded) has %d characters, more than %d",
+                         canonical, MODEL_SPEC_MAX - 1);
     return NNDL_OK;
+}
+
+int layer_spec_format(char *buf, size_t size, const LayerSpec *l)
+{
+    size_t used = snprintf(buf, size, "%s", l->kind->token);
+    if (l->kind->format_args) used += l->kind->format_args(at(buf, size, used), room(size, used), l);
+    return (int)used;
 }
 
 void model_spec_format(const ModelSpec *s, char *buf, int size)
 {
-    int used = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < s->n && used < size; i++) {
-        const LayerSpec *l = &s->layers[i];
-        const char *sep = i ? "-" : "";
-        switch (l->kind) {
-        case LAYER_CONV: used += snprintf(buf + used, size - used, "%sconv%dx%d", sep, l->units, l->size); break;
-        case LAYER_POOL: used += snprintf(buf + used, size - used, "%spool%d", sep, l->units); break;
-        case LAYER_AFFINE: used += snprintf(buf + used, size - used, "%saffine%d", sep, l->units); break;
-        case LAYER_RELU: used += snprintf(buf + used, size - used, "%srelu", sep); break;
-        case LAYER_BN: used += snprintf(buf + used, size - used, "%sbn", sep); break;
-        case LAYER_DROPOUT: used += snprintf(buf + used, size - used, "%sdropout%g", sep, l->p_keep); break;
+    format_spec(s, buf, size > 0 ? (size_t)size : 0);
+}
+
+/* snprintf's count, or a message when it did not fit. */
+static int fits(int needed, int size, const char *what)
+{
+    if (needed >= 0 && needed < size) return NNDL_OK;
+    return nndl_fail("model spec: the %s spec needs %d characters, more than %d", what, needed, size - 1);
+}
+
+int model_spec_fc(char *buf, int size, const int *hidden, int n_hidden, int num_classes,
+                  int batchnorm, float dropout_keep)
+{
+    size_t used = 0, n = size > 0 ? (size_t)size : 0;
+    for (int i = 0; i < n_hidden; i++) {
+        used += snprintf(at(buf, n, used), room(n, used), "affine%d-%srelu-", hidden[i], batchnorm ? "bn-" : "");
+        if (dropout_keep > 0 && dropout_keep < 1) { /* written as the dropout kind writes it */
+            LayerSpec d = {.kind = layer_kind_find("dropout"), .p_keep = dropout_keep};
+            used += layer_spec_format(at(buf, n, used), room(n, used), &d);
+            used += snprintf(at(buf, n, used), room(n, used), "-");
         }
     }
+    used += snprintf(at(buf, n, used), room(n, used), "affine%d", num_classes);
+    return fits((int)used, size, "fully connected");
 }
 
-void model_spec_fc(char *buf, int size, const int *hidden, int n_hidden, int num_classes,
-                   int batchnorm, float dropout_keep)
-{
-    int used = 0;
-    for (int i = 0; i < n_hidden; i++) {
-        used += snprintf(buf + used, size - used, "affine%d-%srelu-", hidden[i], batchnorm ? "bn-" : "");
-        if (dropout_keep > 0 && dropout_keep < 1)
-            used += snprintf(buf + used, size - used, "dropout%g-", dropout_keep);
-    }
-    snprintf(buf + used, size - used, "affine%d", num_classes);
-}
-
-void model_spec_three_layer_cnn(char *buf, int size, int filters, int filter_size, int hidden,
-                                int num_classes, int batchnorm)
+int model_spec_three_layer_cnn(char *buf, int size, int filters, int filter_size, int hidden,
+                               int num_classes, int batchnorm)
 {
     const char *bn = batchnorm ? "bn-" : "";
-    snprintf(buf, size, "conv%dx%d-%srelu-pool2-affine%d-%srelu-affine%d", filters, filter_size,
-             bn, hidden, bn, num_classes);
+    return fits(snprintf(buf, size, "conv%dx%d-%srelu-pool2-affine%d-%srelu-affine%d", filters, filter_size, bn,
+                         hidden, bn, num_classes),
+                size, "three-layer convnet");
 }

@@ -1,30 +1,27 @@
 /* model_spec.h — networks described by a short layer spec.
  *
  * Every model nndl trains is a stack of layers written as tokens joined by '-', with groups
- * repeated by [ ... ]xN:
+ * repeated by [ ... ]xN. The tokens are those of the registered layer kinds (net/layers/):
  *   conv<F>x<K>   F filters of KxK, stride 1, same padding ((K-1)/2), K odd
  *   pool<k>       k x k max pool, stride k
- *   affine<M>     fully connected to M units (flattens a spatial input)
+ *   affine<M>     fully connected to M units (flattens a spatial input); also fc<M>
  *   relu          rectified linear unit
  *   bn            batchnorm; spatial batchnorm when its input is (C, H, W)
- *   dropout<p>    inverted dropout keeping units with probability p (the seed's p)
+ *   dropout<p>    inverted dropout keeping units with probability p (the seed's p), p in [1e-6, 1]
  * The last layer must be an affine giving the class scores. Examples:
  *   seed's batchnorm CNN:  conv64x3-bn-relu-pool2-affine500-bn-relu-affine10
- *   a deeper net:          [conv32x3-bn-relu-conv32x3-bn-relu-pool2]x2-[affine256-relu]x1-affine10 */
+ *   a deeper net:          [conv32x3-bn-relu-conv32x3-bn-relu-pool2]x2-[affine256-relu]x1-affine10
+ * Limits, each refused with a message: a spec is at most MODEL_SPEC_MAX - 1 characters both as
+ * written and as its canonical text, has at most MODEL_MAX_LAYERS layers after expanding
+ * repeats, and nests groups at most MODEL_SPEC_MAX_DEPTH deep. */
 #ifndef NNDL_MODEL_SPEC_H
 #define NNDL_MODEL_SPEC_H
 
-typedef enum LayerKind { LAYER_CONV, LAYER_POOL, LAYER_AFFINE, LAYER_RELU, LAYER_BN, LAYER_DROPOUT } LayerKind;
-
-typedef struct LayerSpec {
-    LayerKind kind;
-    int units;      /* conv: filters F; affine: outputs M; pool: window k */
-    int size;       /* conv: filter size K */
-    float p_keep;   /* dropout */
-} LayerSpec;
+#include "layer_kind.h"
 
 #define MODEL_MAX_LAYERS 128
 #define MODEL_SPEC_MAX 1024
+#define MODEL_SPEC_MAX_DEPTH 16
 
 typedef struct ModelSpec {
     int n;
@@ -33,13 +30,17 @@ typedef struct ModelSpec {
 
 /* Parses and expands repeats; errors name the offending token. */
 int model_spec_parse(ModelSpec *out, const char *text);
-/* The flat, canonical text of a spec (repeats expanded): what checkpoints store and compare. */
+/* The flat, canonical text of a spec (repeats expanded): what checkpoints store and compare. It
+ * parses back to the same layers, and fits MODEL_SPEC_MAX for every spec the parser accepts. */
 void model_spec_format(const ModelSpec *s, char *buf, int size);
+/* One layer's canonical token ("conv64x3"), with snprintf's contract. */
+int layer_spec_format(char *buf, size_t size, const LayerSpec *l);
 
-/* The seed's models as specs. hidden has n_hidden entries; dropout_keep 0 or 1 means none. */
-void model_spec_fc(char *buf, int size, const int *hidden, int n_hidden, int num_classes,
-                   int batchnorm, float dropout_keep);
-void model_spec_three_layer_cnn(char *buf, int size, int filters, int filter_size, int hidden,
-                                int num_classes, int batchnorm);
+/* The seed's models as specs. hidden has n_hidden entries; dropout_keep 0 or 1 means none.
+ * NNDL_ERR with a message when the text does not fit size. */
+int model_spec_fc(char *buf, int size, const int *hidden, int n_hidden, int num_classes,
+                  int batchnorm, float dropout_keep);
+int model_spec_three_layer_cnn(char *buf, int size, int filters, int filter_size, int hidden,
+                               int num_classes, int batchnorm);
 
 #endif

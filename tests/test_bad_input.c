@@ -66,6 +66,24 @@ static void test_unknown_backend(void)
     if (!backend_get("cuda")) CU_ASSERT_PTR_NOT_NULL(strstr(nndl_last_error(), "cuda"));
 }
 
+/* Where a failure happened goes in front of the message, which stays intact even when the
+ * context quotes it (nndl_fail("%s", nndl_last_error()) would read the buffer it writes). */
+static void test_error_context(void)
+{
+    nndl_fail("pool %dx%d does not fit", 3, 3);
+    CU_ASSERT_EQUAL(nndl_fail_context("layer %d", 2), NNDL_ERR);
+    CU_ASSERT_STRING_EQUAL(nndl_last_error(), "layer 2: pool 3x3 does not fit");
+    nndl_fail_context("again (%s)", nndl_last_error());
+    CU_ASSERT_STRING_EQUAL(nndl_last_error(), "again (layer 2: pool 3x3 does not fit): layer 2: pool 3x3 does not fit");
+    /* a message as long as the buffer keeps its context and loses its end */
+    static char big[4000];
+    memset(big, 'x', sizeof big - 1);
+    nndl_fail("%s", big);
+    nndl_fail_context("layer %d", 7);
+    CU_ASSERT(strncmp(nndl_last_error(), "layer 7: xxxx", 13) == 0);
+    CU_ASSERT(strlen(nndl_last_error()) > 2000 && strlen(nndl_last_error()) < sizeof big);
+}
+
 void register_bad_input_suite(void)
 {
     static const CU_TestInfo tests[] = {
@@ -73,6 +91,7 @@ void register_bad_input_suite(void)
         {"max pool shapes that do not fit", test_pool_shapes},
         {"affine shapes that do not fit", test_affine_shapes},
         {"unknown or unavailable devices", test_unknown_backend},
+        {"an error's context goes in front of it", test_error_context},
         CU_TEST_INFO_NULL};
     add_suite("bad input", tests);
 }

@@ -257,7 +257,7 @@ static int poison_running_mean(const Solver *s, void *ctx)
 {
     (void)ctx;
     Model *m = s->model;
-    if (s->epoch == 1) m->be->fill(m->layers[1].running_mean, NAN, (size_t)m->layers[1].out[0]);
+    if (s->epoch == 1) m->be->fill(m->layers[1].buffer[0] /* batchnorm: running mean first */, NAN, (size_t)m->layers[1].out[0]);
     return NNDL_OK;
 }
 
@@ -268,7 +268,7 @@ static void test_nonfinite_parameters_stop(void)
     make_data(&val, 20, 10, 11);
     Model m;
     CU_ASSERT_FATAL(make_model(&m, "affine16-bn-relu-affine10", 1e-1f) == NNDL_OK);
-    CU_ASSERT_FATAL(m.layers[1].running_mean != NULL);
+    CU_ASSERT_FATAL(m.layers[1].buffer[0] != NULL);
     SolverConfig cfg = quiet(UPDATE_ADAM, 1e-3f, 10, 3);
     cfg.on_epoch = poison_running_mean;
     Solver s;

@@ -13,6 +13,7 @@ void register_optim_suite(void);
 void register_bad_input_suite(void);
 void register_kernel_suite(void);
 void register_model_suite(void);
+void register_spec_suite(void);
 void register_training_suite(void);
 void register_checkpoint_suite(void);
 void register_data_suite(void);
@@ -25,9 +26,9 @@ void register_program_suite(void);
 static const SuiteRegistrar registrars[] = {
     register_gradcheck_suite,  register_seed_suite,  register_reference_grad_suite,
     register_cpu_backend_suite, register_optim_suite, register_bad_input_suite, register_kernel_suite,
-    register_model_suite, register_training_suite, register_checkpoint_suite, register_data_suite,
-    register_golden_suite, register_cuda_backend_suite, register_check_suite, register_faults_suite,
-    register_program_suite,
+    register_model_suite, register_spec_suite, register_training_suite, register_checkpoint_suite,
+    register_data_suite, register_golden_suite, register_cuda_backend_suite, register_check_suite,
+    register_faults_suite, register_program_suite,
 };
 
 /* With arguments, only the suites whose names contain one of them run (make test runs all). */

@@ -145,25 +145,63 @@ static void test_model_numeric_gradients(void)
 
 /* The cpu backend's float model against the double reference at identical parameters and
  * inputs: loss within 1e-5 relative, every gradient within 1e-3 of its largest element. */
+static void check_cpu_matches_reference(const ModelCase *c, int svm)
+{
+    Fixture f;
+    fixture_make(&f, c, svm);
+    double want = ref_model_loss(&f.m, f.params, f.grads, f.X, f.y, c->N, 3);
+    double got = model_loss(&f.m, f.Xf, f.y, c->N, 3);
+    char what[128];
+    snprintf(what, sizeof what, "%s: float loss vs double", c->name);
+    ASSERT_BELOW(fabs(got - want) / fabs(want), 1e-5, what);
+    for (int i = 0; i < f.m.n_params; i++) {
+        Param *p = &f.m.params[i];
+        float *g = malloc(p->n * sizeof *g);
+        f.m.be->to_host(g, p->dw, p->n * sizeof *g);
+        snprintf(what, sizeof what, "%s: float %s gradient vs double", c->name, p->name);
+        ASSERT_BELOW(max_scaled_error(g, f.grads[i], p->n), 1e-3, what);
+        free(g);
+    }
+    fixture_free(&f);
+}
+
 static void test_cpu_model_matches_reference(void)
 {
-    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-        Fixture f;
-        fixture_make(&f, &cases[c], c == 5);
-        double want = ref_model_loss(&f.m, f.params, f.grads, f.X, f.y, cases[c].N, 3);
-        double got = model_loss(&f.m, f.Xf, f.y, cases[c].N, 3);
-        char what[128];
-        snprintf(what, sizeof what, "%s: float loss vs double", cases[c].name);
-        ASSERT_BELOW(fabs(got - want) / fabs(want), 1e-5, what);
-        for (int i = 0; i < f.m.n_params; i++) {
-            Param *p = &f.m.params[i];
-            float *g = malloc(p->n * sizeof *g);
-            f.m.be->to_host(g, p->dw, p->n * sizeof *g);
-            snprintf(what, sizeof what, "%s: float %s gradient vs double", cases[c].name, p->name);
-            ASSERT_BELOW(max_scaled_error(g, f.grads[i], p->n), 1e-3, what);
-            free(g);
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) check_cpu_matches_reference(&cases[c], c == 5);
+}
+
+/* Every registered kind, by its example, inside a small net after a conv (spatial input) and
+ * after an affine (vector input): the spec reads back the same, and the model's numeric
+ * gradients and the cpu float model hold against the reference model. A new kind is covered by
+ * being registered; one that needs a (C, H, W) input must say so, naming the layer. */
+static void test_every_registered_kind(void)
+{
+    for (int k = 0; k < layer_kind_count; k++) {
+        const LayerKind *kind = layer_kinds[k];
+        ModelSpec spec;
+        char text[MODEL_SPEC_MAX];
+        snprintf(text, sizeof text, "%s-affine3", kind->example);
+        CU_ASSERT_EQUAL_FATAL(model_spec_parse(&spec, text), NNDL_OK);
+        CU_ASSERT_PTR_EQUAL(spec.layers[0].kind, kind);
+        CU_ASSERT_PTR_EQUAL(layer_kind_find(kind->token), kind);
+        layer_spec_format(text, sizeof text, &spec.layers[0]);
+        CU_ASSERT_STRING_EQUAL(text, kind->example);
+        for (int vector = 0; vector < 2; vector++) {
+            char name[64], net[128];
+            snprintf(name, sizeof name, "registered kind %s after %s", kind->token, vector ? "affine" : "conv");
+            /* a relu in between: a bias straight before a batchnorm has a zero gradient, which a
+             * relative error cannot judge */
+            snprintf(net, sizeof net, "%s-relu-%s-affine5", vector ? "affine6" : "conv3x3", kind->example);
+            ModelCase c = {name, net, 2, 4, 4, 4, 5e-2f, 0.05f, 1e-6, 2e-2, 1e-5};
+            Model m;
+            if (model_init(&m, backend_get("cpu"), net, c.C, c.H, c.W, 1, 0, LOSS_SOFTMAX, 0, c.N) != NNDL_OK) {
+                CU_ASSERT(vector && strstr(nndl_last_error(), "layer 3") && strstr(nndl_last_error(), "(C, H, W)"));
+                continue;
+            }
+            model_free(&m);
+            check_model_gradients(&c, 0);
+            check_cpu_matches_reference(&c, 0);
         }
-        fixture_free(&f);
     }
 }
 
@@ -174,6 +212,7 @@ void register_model_suite(void)
         {"spec errors name the layer and the problem", test_spec_errors},
         {"model-level numeric gradients (double reference)", test_model_numeric_gradients},
         {"cpu float model vs double reference model", test_cpu_model_matches_reference},
+        {"every registered layer kind in a small net", test_every_registered_kind},
         CU_TEST_INFO_NULL};
     add_suite("models", tests);
 }

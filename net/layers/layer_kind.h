@@ -1,0 +1,127 @@
+/* layer_kind.h — everything about one kind of layer, in one descriptor.
+ *
+ * A LayerKind says how the kind is written in a spec (token, arguments, canonical text), the
+ * output shape it gives an input shape, its parameters and extra arrays with their sizes and
+ * starting values, and how it runs: forward and backward on a Backend (float32) and in double
+ * with the reference layers (the test oracle). The spec language (model_spec.c), the model
+ * (model.c) and the reference model (ref_model.c) only walk these descriptors; registry.c lists
+ * them, one file per kind (conv.c, pool.c, ...). See the README's "Adding a layer". */
+#ifndef NNDL_LAYER_KIND_H
+#define NNDL_LAYER_KIND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+typedef struct LayerKind LayerKind;
+
+/* One layer as a spec writes it: its kind and the kind's arguments (unused ones stay 0). */
+typedef struct LayerSpec {
+    const LayerKind *kind;
+    int units;      /* conv: filters F; affine: outputs M; pool: window k */
+    int size;       /* conv: filter size K */
+    float p_keep;   /* dropout */
+} LayerSpec;
+
+#define LAYER_MAX_PARAMS 2
+#define LAYER_MAX_BUFFERS 4
+
+/* One layer of a built model. */
+typedef struct Layer {
+    LayerSpec spec;
+    int in[3], out[3];                  /* per-example shape (C, H, W); a vector of D is (D, 1, 1) */
+    int spatial;                        /* the input is a feature map, not a flat vector */
+    int param[LAYER_MAX_PARAMS];        /* kind->params[j] as an index into Model.params */
+    float *buffer[LAYER_MAX_BUFFERS];   /* kind->buffers[j]: buffer_n[j] floats, device */
+    size_t buffer_n[LAYER_MAX_BUFFERS];
+    float *act;                         /* output activations for max_batch examples, device */
+} Layer;
+
+typedef enum ParamInit {
+    PARAM_GAUSSIAN,     /* weight_scale * N(0, 1), drawn from the model's one seeded Rng */
+    PARAM_ZEROS,
+    PARAM_ONES,
+} ParamInit;
+
+typedef struct ParamKind {
+    const char *name;                   /* "W": the model names it W<k>, k the layer's number */
+    int is_weight;                      /* L2-regularised (weights; not biases, gamma, beta) */
+    ParamInit init;
+    size_t (*size)(const Layer *l);
+} ParamKind;
+
+/* An array a layer keeps besides its parameters; every one starts at 0. */
+typedef struct BufferKind {
+    int saved;                          /* part of the model state (running statistics) */
+    size_t (*size)(const Layer *l);
+} BufferKind;
+
+/* What one forward or backward call on a Backend sees besides its tensors. */
+typedef struct LayerCall {
+    const Backend *be;
+    int N, index, train;                /* batch; the layer's position (0-based); train mode */
+    uint64_t seed, step;                /* the model's seed and the training step (dropout) */
+    float *w[LAYER_MAX_PARAMS], *dw[LAYER_MAX_PARAMS]; /* the layer's params, in kind order */
+    float *ws;                          /* workspace of at least kind->workspace() floats */
+    float *spare;                       /* backward: room for dx, free to use when dx is NULL */
+} LayerCall;
+
+/* The same for the double reference model, which always runs in train mode. */
+typedef struct RefLayerCall {
+    int N, index;
+    uint64_t seed, step;
+    const double *w[LAYER_MAX_PARAMS];
+    double *dw[LAYER_MAX_PARAMS];
+} RefLayerCall;
+
+struct LayerKind {
+    /* spec text: token<arguments> */
+    const char *token, *alias;          /* "affine", "fc"; alias NULL when none */
+    const char *syntax;                 /* "conv<F>x<K>", for the list of known layers */
+    const char *rule;                   /* what the arguments must be ("with K odd"), or NULL */
+    const char *example;                /* a small instance: for messages, and the tests build
+                                         * a model around it for every registered kind */
+    /* reads the arguments just after the token, advancing *p; 1 when they are valid. NULL:
+     * none. format_args writes them back (snprintf's contract) so that they parse to the
+     * same LayerSpec. */
+    int (*parse_args)(const char **p, LayerSpec *l);
+    int (*format_args)(char *buf, size_t size, const LayerSpec *l);
+
+    /* l->out from l->in and l->spatial (NULL: the same shape); errors name layer index + 1. */
+    int (*shape)(Layer *l, int index);
+    int flattens;                       /* the output is a vector for the layers after it */
+
+    /* parameters, named <name><k>: a numbered kind takes the next k, others use the current */
+    int numbered, n_params;
+    ParamKind params[LAYER_MAX_PARAMS];
+    int n_buffers;
+    BufferKind buffers[LAYER_MAX_BUFFERS];
+    size_t (*workspace)(const Layer *l, const Backend *be, int N); /* NULL: none */
+
+    /* out is l->act; backward gets dx NULL for the first layer (only parameter gradients) */
+    void (*forward)(const Layer *l, const LayerCall *c, float *out, const float *in);
+    void (*backward)(const Layer *l, const LayerCall *c, float *dx, const float *dout,
+                     const float *in);
+    /* train mode in double, with the cpu/reference layers; dx is always wanted */
+    void (*ref_forward)(const Layer *l, const RefLayerCall *c, double *out, const double *in);
+    void (*ref_backward)(const Layer *l, const RefLayerCall *c, double *dx, const double *dout,
+                         const double *in);
+};
+
+/* The registered kinds (registry.c), in the order the "known layers" message lists them. */
+extern const LayerKind *const layer_kinds[];
+extern const int layer_kind_count;
+/* The kind written as token (or its alias), or NULL. */
+const LayerKind *layer_kind_find(const char *token);
+
+/* Helpers for the kind files. */
+#define LAYER_MAX_COUNT 1000000         /* largest integer argument (units, size, window) */
+/* A positive integer argument at *p, at most LAYER_MAX_COUNT; 1 when read. */
+int layer_parse_count(const char **p, int *v);
+/* a * b, or SIZE_MAX when that overflows: sizes checked against limits never wrap. */
+static inline size_t layer_size_mul(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_MAX : a * b; }
+static inline size_t layer_shape_size(const int s[3]) { return layer_size_mul(layer_size_mul(s[0], s[1]), s[2]); }
+static inline size_t layer_in_channels(const Layer *l) { return (size_t)l->in[0]; }
+
+#endif
