@@ -41,7 +41,7 @@ static int put_floats(FILE *f, const float *v, uint64_t n)
 static int put_device(FILE *f, const Backend *be, const float *dev, size_t n)
 {
     float *h = malloc((n ? n : 1) * sizeof *h);
-    if (dev) be->to_host(h, dev, n * sizeof *h);
+    if (dev) be->to_host(be, h, dev, n * sizeof *h);
     else memset(h, 0, n * sizeof *h);
     int ok = put_floats(f, h, n);
     free(h);
@@ -224,8 +224,8 @@ int checkpoint_load(Solver *s, const char *path)
         for (int i = 0; i < m->n_params; i++) {
             s->opt[i].t = c.t[i];
             s->opt[i].learning_rate = c.lr[i];
-            if (states >= 1) m->be->to_device(s->s1[i], c.s1[i], c.s1_n[i] * sizeof(float));
-            if (states >= 2) m->be->to_device(s->s2[i], c.s2[i], c.s2_n[i] * sizeof(float));
+            if (states >= 1) m->be->to_device(m->be, s->s1[i], c.s1[i], c.s1_n[i] * sizeof(float));
+            if (states >= 2) m->be->to_device(m->be, s->s2[i], c.s2[i], c.s2_n[i] * sizeof(float));
         }
     }
     contents_free(&c);

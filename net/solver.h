@@ -57,6 +57,12 @@ struct Solver {
     int *order, *pred;          /* shuffle and predictions scratch */
     float *batch_x;
     int *batch_y;
+    /* Losses stay on the device until read back in bulk (solver_read_losses): one slot per
+     * iteration of an epoch, `pending` of them written and not yet in the loss History. */
+    double *loss_slots;         /* device, loss_cap doubles */
+    double *loss_host;          /* host staging of the read-back, loss_cap doubles */
+    int loss_cap, pending;
+    int first_nonfinite;        /* loss History index of the first NaN/inf read back; -1: none */
 };
 
 SolverConfig solver_config_default(void);
@@ -65,11 +71,17 @@ int solver_init(Solver *s, Model *m, const Dataset *train, const Dataset *val,
                 const SolverConfig *cfg);
 void solver_free(Solver *s);
 
-/* One update from the examples idx[0..n) of the training set; returns the loss. */
-double solver_step(Solver *s, const int *idx, int n);
+/* One update from the examples idx[0..n) of the training set. Its loss stays on the device (no
+ * device-to-host copy) until solver_read_losses; a full set of slots is read back first. */
+int solver_step(Solver *s, const int *idx, int n);
+/* Reads every pending loss back in one copy and appends it to the loss History; notes the
+ * first non-finite one in first_nonfinite. solver_train calls it at each printed loss line and
+ * at each epoch end; callers that want the losses between call it too. */
+int solver_read_losses(Solver *s);
 /* Trains from the current epoch up to num_epochs, then restores the best parameters. */
 int solver_train(Solver *s);
-/* Accuracy of the model on up to num_samples random examples of d (0: all of them). */
+/* Accuracy of the model on up to num_samples random examples of d (0: all of them); -1 when
+ * out of memory (the message in nndl_last_error()). */
 double solver_check_accuracy(Solver *s, const Dataset *d, int num_samples);
 
 int solver_iterations_per_epoch(const Solver *s);

@@ -21,23 +21,23 @@ static const Backend *be; /* the backend under test, set by the suite's init */
 
 static float *up(const double *x, size_t n)
 {
-    float *h = to_float(x, n), *d = be->alloc((n ? n : 1) * sizeof *d);
-    be->to_device(d, h, n * sizeof *d);
+    float *h = to_float(x, n), *d = be->alloc(be, (n ? n : 1) * sizeof *d);
+    be->to_device(be, d, h, n * sizeof *d);
     free(h);
     return d;
 }
 
 static int *up_labels(const int *y, int n)
 {
-    int *d = be->alloc((size_t)n * sizeof *d);
-    be->to_device(d, y, (size_t)n * sizeof *d);
+    int *d = be->alloc(be, (size_t)n * sizeof *d);
+    be->to_device(be, d, y, (size_t)n * sizeof *d);
     return d;
 }
 
 static float *dev_zeros(size_t n)
 {
-    float *d = be->alloc((n ? n : 1) * sizeof *d);
-    be->fill(d, 0, n);
+    float *d = be->alloc(be, (n ? n : 1) * sizeof *d);
+    be->fill(be, d, 0, n);
     return d;
 }
 
@@ -45,7 +45,7 @@ static float *dev_zeros(size_t n)
 static double err(const float *dev, const double *ref, size_t n)
 {
     float *h = malloc((n ? n : 1) * sizeof *h);
-    be->to_host(h, dev, n * sizeof *h);
+    be->to_host(be, h, dev, n * sizeof *h);
     double e = float_error(h, ref, n);
     free(h);
     return e;
@@ -75,15 +75,15 @@ static void test_affine(void)
         ref_affine_backward(dx, dw, db, dout, x, w, N, D, M);
         float *fx = up(x, nx), *fw = up(w, nw), *fb = up(b, M), *fd = up(dout, no);
         float *fo = dev_zeros(no), *fdx = dev_zeros(nx), *fdw = dev_zeros(nw), *fdb = dev_zeros(M);
-        be->affine_forward(fo, fx, fw, fb, N, D, M);
-        be->affine_backward(fdx, fdw, fdb, fd, fx, fw, N, D, M);
+        be->affine_forward(be, fo, fx, fw, fb, N, D, M);
+        be->affine_backward(be, fdx, fdw, fdb, fd, fx, fw, N, D, M);
         ASSERT_BELOW(err(fo, out, no), FLOAT_TOL, "affine out");
         ASSERT_BELOW(err(fdx, dx, nx), FLOAT_TOL, "affine dx");
         ASSERT_BELOW(err(fdw, dw, nw), FLOAT_TOL, "affine dw");
         ASSERT_BELOW(err(fdb, db, M), FLOAT_TOL, "affine db");
         free(x), free(w), free(b), free(dout), free(out), free(dx), free(dw), free(db);
         float *dev[] = {fx, fw, fb, fd, fo, fdx, fdw, fdb};
-        for (size_t i = 0; i < 8; i++) be->release(dev[i]);
+        for (size_t i = 0; i < 8; i++) be->release(be, dev[i]);
     }
 }
 
@@ -98,12 +98,12 @@ static void test_relu(void)
     ref_relu_forward(out, x, n);
     ref_relu_backward(dx, dout, x, n);
     float *fx = up(x, n), *fd = up(dout, n), *fo = dev_zeros(n), *fdx = dev_zeros(n);
-    be->relu_forward(fo, fx, n);
-    be->relu_backward(fdx, fd, fx, n);
+    be->relu_forward(be, fo, fx, n);
+    be->relu_backward(be, fdx, fd, fx, n);
     CU_ASSERT_EQUAL(err(fo, out, n), 0);
     CU_ASSERT_EQUAL(err(fdx, dx, n), 0);
     free(x), free(dout), free(out), free(dx);
-    be->release(fx), be->release(fd), be->release(fo), be->release(fdx);
+    be->release(be, fx), be->release(be, fd), be->release(be, fo), be->release(be, fdx);
 }
 
 /* ---- conv --------------------------------------------------------------------------------- */
@@ -121,9 +121,9 @@ static void check_conv(const int s[9], Rng *r)
     ref_conv_backward_naive(dx, dw, db, dout, x, w, &g);
     float *fx = up(x, nx), *fw = up(w, nw), *fb = up(b, g.F), *fd = up(dout, no);
     float *fo = dev_zeros(no), *fdx = dev_zeros(nx), *fdw = dev_zeros(nw), *fdb = dev_zeros(g.F);
-    float *ws = dev_zeros(be->conv_workspace(&g));
-    be->conv_forward(fo, fx, fw, fb, &g, ws);
-    be->conv_backward(fdx, fdw, fdb, fd, fx, fw, &g, ws);
+    CU_ASSERT_FATAL(be->conv_reserve(be, &g) == NNDL_OK);
+    be->conv_forward(be, fo, fx, fw, fb, &g);
+    be->conv_backward(be, fdx, fdw, fdb, fd, fx, fw, &g);
     char what[160];
     snprintf(what, sizeof what, "conv x(%d,%d,%d,%d) w(%d,%d,%d,%d) s%d p%d", g.N, g.C, g.H, g.W,
              g.F, g.C, g.HH, g.WW, g.stride, g.pad);
@@ -132,8 +132,8 @@ static void check_conv(const int s[9], Rng *r)
     ASSERT_BELOW(err(fdw, dw, nw), FLOAT_TOL, what);
     ASSERT_BELOW(err(fdb, db, g.F), FLOAT_TOL, what);
     free(x), free(w), free(b), free(dout), free(out), free(dx), free(dw), free(db);
-    float *dev[] = {fx, fw, fb, fd, fo, fdx, fdw, fdb, ws};
-    for (size_t i = 0; i < 9; i++) be->release(dev[i]);
+    float *dev[] = {fx, fw, fb, fd, fo, fdx, fdw, fdb};
+    for (size_t i = 0; i < 8; i++) be->release(be, dev[i]);
 }
 
 static void test_conv(void)
@@ -162,8 +162,8 @@ static void check_pool(const int s[7], double *x_or_null, Rng *r)
     ref_max_pool_forward_naive(out, x, &g);
     ref_max_pool_backward_naive(dx, dout, x, &g);
     float *fx = up(x, nx), *fd = up(dout, no), *fo = dev_zeros(no), *fdx = dev_zeros(nx);
-    be->max_pool_forward(fo, fx, &g);
-    be->max_pool_backward(fdx, fd, fx, fo, &g);
+    be->max_pool_forward(be, fo, fx, &g);
+    be->max_pool_backward(be, fdx, fd, fx, fo, &g);
     char what[120];
     snprintf(what, sizeof what, "max pool x(%d,%d,%d,%d) %dx%d s%d%s", g.N, g.C, g.H, g.W, g.ph,
              g.pw, g.stride, pool_geom_tiles(&g) ? " (tiled)" : "");
@@ -171,7 +171,7 @@ static void check_pool(const int s[7], double *x_or_null, Rng *r)
     ASSERT_BELOW(err(fdx, dx, nx), FLOAT_TOL, what);      /* overlapping windows add */
     if (!x_or_null) free(x);
     free(dout), free(out), free(dx);
-    be->release(fx), be->release(fd), be->release(fo), be->release(fdx);
+    be->release(be, fx), be->release(be, fd), be->release(be, fo), be->release(be, fdx);
 }
 
 static void test_max_pool(void)
@@ -221,8 +221,8 @@ static void check_batchnorm(int N, int C, int S, Rng *r)
     float *fo = dev_zeros(n), *fdx = dev_zeros(n), *fdg = dev_zeros(C), *fdb = dev_zeros(C);
     float *fmean = dev_zeros(C), *fistd = dev_zeros(C);
     BNConfig cfg = {1, 1e-5f, 0.9f};
-    be->batchnorm_forward(fo, fmean, fistd, frm, frv, fx, fg, fb, &cfg, N, C, S);
-    be->batchnorm_backward(fdx, fdg, fdb, fd, fx, fg, fmean, fistd, N, C, S);
+    be->batchnorm_forward(be, fo, fmean, fistd, frm, frv, fx, fg, fb, &cfg, N, C, S);
+    be->batchnorm_backward(be, fdx, fdg, fdb, fd, fx, fg, fmean, fistd, N, C, S);
     char what[80];
     snprintf(what, sizeof what, "batchnorm train (N %d, C %d, S %d)", N, C, S);
     ASSERT_BELOW(err(fo, out, n), FLOAT_TOL, what);
@@ -237,14 +237,14 @@ static void check_batchnorm(int N, int C, int S, Rng *r)
     cfg.train = 0;
     p.train = 0;
     ref_batchnorm_forward(out, x, gamma, beta, &p, N, C, S);
-    be->batchnorm_forward(fo, fmean, fistd, frm, frv, fx, fg, fb, &cfg, N, C, S);
+    be->batchnorm_forward(be, fo, fmean, fistd, frm, frv, fx, fg, fb, &cfg, N, C, S);
     ASSERT_BELOW(err(fo, out, n), FLOAT_TOL, "batchnorm test mode");
     ASSERT_BELOW(err(frm, rm, C), FLOAT_TOL, "running mean untouched in test mode");
 
     free(x), free(dout), free(gamma), free(beta), free(rm), free(rv), free(out), free(dx),
         free(dg), free(dbt);
     float *dev[] = {frm, frv, fx, fd, fg, fb, fo, fdx, fdg, fdb, fmean, fistd};
-    for (size_t i = 0; i < 12; i++) be->release(dev[i]);
+    for (size_t i = 0; i < 12; i++) be->release(be, dev[i]);
 }
 
 static void test_batchnorm(void)
@@ -273,8 +273,8 @@ static void test_dropout(void)
         DropoutConfig d = {1, p_keeps[k], 77, (uint64_t)k + 3};
         ref_dropout_forward(out, x, n, d.p_keep, d.seed, d.step, 1);
         ref_dropout_backward(dx, dout, n, d.p_keep, d.seed, d.step, 1);
-        be->dropout_forward(fo, fx, n, &d);
-        be->dropout_backward(fdx, fd, n, &d);
+        be->dropout_forward(be, fo, fx, n, &d);
+        be->dropout_backward(be, fdx, fd, n, &d);
         ASSERT_BELOW(err(fo, out, n), 1e-6, "dropout out (same mask as the reference)");
         ASSERT_BELOW(err(fdx, dx, n), 1e-6, "dropout dx");
         size_t kept = 0;
@@ -283,14 +283,29 @@ static void test_dropout(void)
         ASSERT_BELOW(fabs((double)kept - p_keeps[k] * n), 360, "kept count - p*n");
         DropoutConfig test = d;
         test.train = 0;
-        be->dropout_forward(fo, fx, n, &test);
+        be->dropout_forward(be, fo, fx, n, &test);
         CU_ASSERT_EQUAL(err(fo, x, n), 0); /* identity at test time */
     }
     free(x), free(dout), free(out), free(dx);
-    be->release(fx), be->release(fd), be->release(fo), be->release(fdx);
+    be->release(be, fx), be->release(be, fd), be->release(be, fo), be->release(be, fdx);
 }
 
 /* ---- losses and L2 helpers ---------------------------------------------------------------- */
+
+/* A device loss slot holding `value`, and its value read back. */
+static double *slot_with(double value)
+{
+    double *d = be->alloc(be, sizeof *d);
+    be->to_device(be, d, &value, sizeof value);
+    return d;
+}
+
+static double slot_value(const double *slot)
+{
+    double v;
+    be->to_host(be, &v, slot, sizeof v);
+    return v;
+}
 
 static void test_losses(void)
 {
@@ -303,14 +318,17 @@ static void test_losses(void)
         double *x = rand_float_exact(&r, n, 2, 0), *dx = zeros(n);
         int *y = rand_labels(&r, N, C), *fy = up_labels(y, N);
         float *fx = up(x, n), *fdx = dev_zeros(n);
-        double want = ref_softmax_loss(dx, x, y, N, C), got = be->softmax_loss(fdx, fx, fy, N, C);
-        ASSERT_BELOW(fabs(got - want) / fmax(1, want), 1e-6, "softmax loss");
+        double *slot = slot_with(1e30); /* overwritten, not added to */
+        double want = ref_softmax_loss(dx, x, y, N, C);
+        be->softmax_loss(be, fdx, slot, fx, fy, N, C);
+        ASSERT_BELOW(fabs(slot_value(slot) - want) / fmax(1, want), 1e-6, "softmax loss");
         ASSERT_BELOW(err(fdx, dx, n), 1e-6, "softmax dx");
-        want = ref_svm_loss(dx, x, y, N, C), got = be->svm_loss(fdx, fx, fy, N, C);
-        ASSERT_BELOW(fabs(got - want) / fmax(1, want), 1e-6, "svm loss");
+        want = ref_svm_loss(dx, x, y, N, C);
+        be->svm_loss(be, fdx, slot, fx, fy, N, C);
+        ASSERT_BELOW(fabs(slot_value(slot) - want) / fmax(1, want), 1e-6, "svm loss");
         ASSERT_BELOW(err(fdx, dx, n), 1e-6, "svm dx");
         free(x), free(dx), free(y);
-        be->release(fy), be->release(fx), be->release(fdx);
+        be->release(be, fy), be->release(be, fx), be->release(be, fdx), be->release(be, slot);
     }
 }
 
@@ -322,21 +340,24 @@ static void test_l2_penalty(void)
     double *w = rand_float_exact(&r, n, 1, 0), *dw = rand_float_exact(&r, n, 1, 0), ss = 0;
     float *fw = up(w, n), *fdw = up(dw, n);
     for (size_t i = 0; i < n; i++) ss += w[i] * w[i], dw[i] += (double)0.25f * w[i];
-    ASSERT_BELOW(fabs(be->l2_penalty(fdw, fw, 0.25f, n) - ss) / ss, 1e-6, "l2_penalty sum of squares");
+    double *slot = slot_with(2.5); /* the data loss already there: the penalty adds to it */
+    be->l2_penalty(be, fdw, slot, fw, 0.25f, n);
+    double want = 2.5 + 0.5 * 0.25 * ss;
+    ASSERT_BELOW(fabs(slot_value(slot) - want) / want, 1e-6, "l2_penalty adds 0.5 reg sum(w^2)");
     ASSERT_BELOW(err(fdw, dw, n), 1e-6, "l2_penalty dw += reg * w");
     free(w), free(dw);
-    be->release(fw), be->release(fdw);
+    be->release(be, fw), be->release(be, fdw), be->release(be, slot);
 }
 
 /* ---- suite -------------------------------------------------------------------------------- */
 
 /* CUnit's init takes no argument, hence one per backend. */
-static int init_cpu(void) { return !(be = backend_get("cpu")); }
-static int init_cuda(void) { return !(be = backend_get("cuda")); }
+static int init_cpu(void) { return !(be = test_backend("cpu")); }
+static int init_cuda(void) { return !(be = test_backend("cuda")); }
 
 void register_backend_checks(const char *name, const char *be_name)
 {
-    if (!backend_get(be_name)) {
+    if (!test_backend(be_name)) {
         printf("suite '%s' not run: %s\n", name, nndl_last_error());
         return;
     }

@@ -61,7 +61,7 @@ static void oracle(UpdateRule rule, const OptimConfig *c, double *w, double dw, 
 
 static void check_rule(UpdateRule rule, float lr, double first_w_by_hand)
 {
-    const Backend *be = backend_get("cpu");
+    const Backend *be = test_backend("cpu");
     Grid g = grid();
     OptimConfig c = optim_config_default(rule);
     c.learning_rate = lr;

@@ -89,3 +89,18 @@ int *rand_labels(Rng *r, int N, int C)
     for (int i = 0; i < N; i++) y[i] = (int)rng_below(r, (uint32_t)C);
     return y;
 }
+
+static Backend *shared_backends[2]; /* cpu, cuda */
+
+const Backend *test_backend(const char *name)
+{
+    int k = strcmp(name, "cpu") == 0 ? 0 : strcmp(name, "cuda") == 0 ? 1 : -1;
+    if (k < 0) return backend_create(name); /* unknown: NULL with the registry's message */
+    if (!shared_backends[k]) shared_backends[k] = backend_create(name);
+    return shared_backends[k];
+}
+
+void test_backends_destroy(void)
+{
+    for (int k = 0; k < 2; k++) backend_destroy(shared_backends[k]), shared_backends[k] = NULL;
+}

@@ -6,6 +6,7 @@
 #include <CUnit/CUnit.h>
 #include <stddef.h>
 
+#include "backend.h"
 #include "rng.h"
 
 /* Fails the test with "what: value (limit)" so a red run says by how much. */
@@ -28,6 +29,12 @@ void remove_tree(const char *path);
 /* Suites register themselves from test_main.c; tests is a CU_TEST_INFO_NULL-terminated array. */
 typedef void (*SuiteRegistrar)(void);
 void add_suite(const char *name, const CU_TestInfo *tests);
+
+/* The suites' shared instance of backend `name`, created on first use and destroyed by
+ * test_backends_destroy at the end of the run; NULL (reason in nndl_last_error) when the backend
+ * is unavailable. Tests that need a fresh context create their own. */
+const Backend *test_backend(const char *name);
+void test_backends_destroy(void);
 
 double *randn(Rng *r, size_t n, double scale, double shift); /* malloc'd N(shift, scale^2) */
 double *zeros(size_t n);
