@@ -38,7 +38,7 @@ static float *gradients(const Model *m, size_t *n)
 
 /* The conv workspace is reserved when the model is built; a training step after raising the
  * OpenMP thread count must neither write past it nor change the result. One model is built and
- * stepped at one thread (the oracle); the other is built at one thread and stepped at eight. */
+ * stepped at one thread (the oracle); the other is built at one thread and stepped at four. */
 static void test_thread_count_raised_after_init(void)
 {
     const int N = 16;
@@ -54,16 +54,16 @@ static void test_thread_count_raised_after_init(void)
     for (int k = 0; k < 2; k++)
         CU_ASSERT_FATAL(model_init(&m[k], be[k], SMALL_CNN, 3, 8, 8, 5e-2f, 1e-3f, LOSS_SOFTMAX, 5, N) == NNDL_OK);
     double one = model_loss(&m[0], X, y, N, 0);
-    omp_set_num_threads(8);
-    double eight = model_loss(&m[1], X, y, N, 0);
+    omp_set_num_threads(4); /* more than this machine's cores: OpenMP gives what is asked */
+    double four = model_loss(&m[1], X, y, N, 0);
     omp_set_num_threads(saved);
-    ASSERT_BELOW(fabs(one - eight), 1e-6, "loss at 8 threads vs 1 thread");
+    ASSERT_BELOW(fabs(one - four), 1e-6, "loss at 4 threads vs 1 thread");
     size_t n;
-    float *g1 = gradients(&m[0], &n), *g8 = gradients(&m[1], &n);
+    float *g1 = gradients(&m[0], &n), *g4 = gradients(&m[1], &n);
     double worst = 0;
-    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs(g1[i] - g8[i]) / fmax(1, fabs(g1[i])));
-    ASSERT_BELOW(worst, 1e-5, "gradients at 8 threads vs 1 thread (workspace reserved at 1)");
-    free(g1), free(g8), free(X), free(y);
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs(g1[i] - g4[i]) / fmax(1, fabs(g1[i])));
+    ASSERT_BELOW(worst, 1e-5, "gradients at 4 threads vs 1 thread (workspace reserved at 1)");
+    free(g1), free(g4), free(X), free(y);
     for (int k = 0; k < 2; k++) model_free(&m[k]), backend_destroy(be[k]);
 }
 

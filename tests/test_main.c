@@ -1,6 +1,7 @@
 /* test_main.c — runs every CUnit suite; exits non-zero when any assertion failed. */
 #include <CUnit/Basic.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "test_util.h"
 
@@ -24,7 +25,8 @@ static const SuiteRegistrar registrars[] = {
     register_golden_suite, register_cuda_backend_suite,
 };
 
-int main(void)
+/* `test_nndl [WORD]`: every suite, or only those whose name contains WORD. */
+int main(int argc, char **argv)
 {
     if (CU_initialize_registry() != CUE_SUCCESS) return 2;
     for (size_t i = 0; i < sizeof registrars / sizeof *registrars; i++) registrars[i]();
@@ -33,7 +35,12 @@ int main(void)
         return 2;
     }
     CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
+    if (argc > 1) {
+        for (CU_pSuite s = CU_get_registry()->pSuite; s; s = s->pNext)
+            if (strstr(s->pName, argv[1])) CU_basic_run_suite(s);
+    } else {
+        CU_basic_run_tests();
+    }
     unsigned failures = CU_get_number_of_failure_records();
     CU_cleanup_registry();
     test_backends_destroy();
