@@ -146,9 +146,11 @@ static void test_step_stays_on_device(void)
 {
     KcCounters c;
     if (kc_counters(&c) != 0) return; /* a GPU: no counters (nsys shows the same) */
+    Backend *fresh = backend_create("cuda"); /* nothing grown by earlier tests */
+    CU_ASSERT_FATAL(fresh != NULL);
     Run r[2];
     run_setup(&r[0], cpu, 0, NULL);
-    run_setup(&r[1], gpu, 0, NULL);
+    run_setup(&r[1], fresh, 0, NULL);
     int idx[10] = {0, 3, 6, 9, 12, 15, 18, 21, 24, 27};
     kc_reset_counters();
     for (int step = 0; step < 3; step++) CU_ASSERT(solver_step(&r[1].s, idx, 10) == NNDL_OK);
@@ -171,6 +173,7 @@ static void test_step_stays_on_device(void)
         ASSERT_BELOW(fabs(r[1].s.loss.v[i] - r[0].s.loss.v[i]) / r[0].s.loss.v[i], 1e-5, "read-back loss vs cpu");
     CU_ASSERT_EQUAL(r[1].s.first_nonfinite, -1);
     run_free(&r[0]), run_free(&r[1]);
+    backend_destroy(fresh);
 }
 
 /* A whole epoch through solver_train: a loss line every iteration costs exactly one read-back
@@ -184,7 +187,9 @@ static void test_one_read_back_per_loss_line(void)
     for (int k = 0; k < 2; k++) {
         Run r;
         FILE *out = tmpfile();
-        run_setup(&r, gpu, lines[k], out);
+        Backend *fresh = backend_create("cuda");
+        CU_ASSERT_FATAL(fresh != NULL);
+        run_setup(&r, fresh, lines[k], out);
         kc_reset_counters();
         CU_ASSERT(solver_train(&r.s) == NNDL_OK);
         kc_counters(&c);
@@ -192,6 +197,7 @@ static void test_one_read_back_per_loss_line(void)
         CU_ASSERT_EQUAL(r.s.loss.n, 4);
         CU_ASSERT_EQUAL(c.allocs, 0);
         run_free(&r);
+        backend_destroy(fresh);
         fclose(out);
     }
     /* 4 iterations: 4 read-backs at the lines instead of 1 at the epoch end */
