@@ -41,6 +41,9 @@ static float *gradients(const Model *m, size_t *n)
  * stepped at one thread (the oracle); the other is built at one thread and stepped at four. */
 static void test_thread_count_raised_after_init(void)
 {
+#ifdef __SANITIZE_THREAD__
+    return; /* libgomp is not instrumented: TSan would flag every parallel loop (Makefile, tsan) */
+#endif
     const int N = 16;
     int saved = omp_get_max_threads();
     Rng r;
@@ -114,6 +117,43 @@ static void test_allocation_failures_are_clean(void)
     backend_destroy(be);
 }
 
+/* The Solver's losses are read back in bulk: the History gets nothing until solver_read_losses,
+ * then every step's loss in order; a non-finite loss is noted with its index. */
+static void test_bulk_loss_read_back(void)
+{
+    const Backend *be = test_backend("cpu");
+    CU_ASSERT_FATAL(be != NULL);
+    Dataset train;
+    CU_ASSERT_FATAL(dataset_alloc(&train, 30, 3, 8, 8) == NNDL_OK);
+    Rng r;
+    rng_seed(&r, 31);
+    for (size_t i = 0; i < (size_t)30 * 3 * 8 * 8; i++) train.x[i] = (float)rng_gaussian(&r);
+    for (int i = 0; i < 30; i++) train.y[i] = i % 10;
+    Model m;
+    CU_ASSERT_FATAL(model_init(&m, be, SMALL_CNN, 3, 8, 8, 1e-2f, 1e-3f, LOSS_SOFTMAX, 1, 10) == NNDL_OK);
+    SolverConfig cfg = solver_config_default();
+    cfg.batch_size = 10, cfg.verbose = 0;
+    cfg.optim.learning_rate = 1e-30f; /* sgd: the weights stay put, every step has one loss */
+    Solver s;
+    CU_ASSERT_FATAL(solver_init(&s, &m, &train, NULL, &cfg) == NNDL_OK);
+    int idx[10];
+    for (int i = 0; i < 10; i++) idx[i] = 3 * i;
+    for (int k = 0; k < 2; k++) CU_ASSERT(solver_step(&s, idx, 10) == NNDL_OK);
+    CU_ASSERT_EQUAL(s.loss.n, 0);
+    CU_ASSERT(solver_read_losses(&s) == NNDL_OK);
+    CU_ASSERT_FATAL(s.loss.n == 2);
+    ASSERT_BELOW(fabs(s.loss.v[0] - (float)model_loss(&m, s.batch_x, s.batch_y, 10, 0)), 1e-5, "read-back loss");
+    CU_ASSERT_EQUAL(s.first_nonfinite, -1);
+    float nan = NAN;
+    be->to_device(be, m.params[0].w, &nan, sizeof nan);
+    CU_ASSERT(solver_step(&s, idx, 10) == NNDL_OK);
+    CU_ASSERT(solver_read_losses(&s) == NNDL_OK);
+    CU_ASSERT_EQUAL(s.first_nonfinite, 2);
+    solver_free(&s);
+    model_free(&m);
+    dataset_free(&train);
+}
+
 static int fused_calls;
 static void spy_affine_relu(const Backend *be, float *out, float *act, const float *x, const float *w,
                             const float *b, int N, int D, int M)
@@ -158,6 +198,7 @@ void register_cpu_backend_suite(void)
         {"conv workspace: thread count raised after model_init", test_thread_count_raised_after_init},
         {"every allocation failure: clean error, nothing leaked", test_allocation_failures_are_clean},
         {"optional op: NULL falls back to the unfused ops", test_optional_op_fallback},
+        {"Solver losses: read back in bulk, a NaN noted at its index", test_bulk_loss_read_back},
         CU_TEST_INFO_NULL};
     add_suite("cpu backend context", tests);
 }
