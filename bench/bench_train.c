@@ -28,20 +28,28 @@ static double bench_batch(const Backend *be, int batch, double seconds, int *ite
 {
     Dataset d;
     int n = batch * 4;
-    dataset_alloc(&d, n, 3, 32, 32);
+    if (dataset_alloc(&d, n, 3, 32, 32) != NNDL_OK) return -1;
     Rng r;
     rng_seed(&r, 1);
     for (size_t i = 0; i < (size_t)n * 3072; i++) d.x[i] = (float)(60 * rng_gaussian(&r));
     for (int i = 0; i < n; i++) d.y[i] = (int)rng_below(&r, 10);
     Model m;
-    model_init(&m, be, SEED_CNN, 3, 32, 32, 1e-3f, 1e-3f, LOSS_SOFTMAX, 0, batch);
+    if (model_init(&m, be, SEED_CNN, 3, 32, 32, 1e-3f, 1e-3f, LOSS_SOFTMAX, 0, batch) != NNDL_OK) {
+        dataset_free(&d);
+        return -1;
+    }
     SolverConfig cfg = solver_config_default();
     cfg.optim = optim_config_default(UPDATE_ADAM);
     cfg.batch_size = batch;
     cfg.verbose = 0;
     Solver s;
-    solver_init(&s, &m, &d, NULL, &cfg);
-    int *idx = malloc((size_t)batch * sizeof *idx);
+    int *idx = NULL;
+    if (solver_init(&s, &m, &d, NULL, &cfg) != NNDL_OK || !(idx = nndl_alloc((size_t)batch, sizeof *idx, "indices"))) {
+        if (s.model) solver_free(&s);
+        model_free(&m);
+        dataset_free(&d);
+        return -1;
+    }
     for (int i = 0; i < batch; i++) idx[i] = (int)rng_below(&r, (uint32_t)n);
     solver_step(&s, idx, batch); /* warm-up: page faults, BLAS threads */
     solver_read_losses(&s);
@@ -77,6 +85,11 @@ int bench_train(const char *device)
     for (int k = 0; k < 2; k++) {
         int iters;
         double ips = bench_batch(be, batches[k], batches[k] == 50 ? 5.0 : 10.0, &iters);
+        if (ips < 0) {
+            fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
+            backend_destroy(be);
+            return 1;
+        }
         printf("| %5d | %11d | %8.1f | %39.1f |\n", batches[k], iters, ips, ips * 2 * step_macs() / 1e9);
         fflush(stdout);
     }

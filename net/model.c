@@ -159,7 +159,7 @@ int model_init(Model *m, const Backend *be, const char *spec_text, int C, int H,
     m->grad[0] = be->alloc(be, batch_values * sizeof(float));
     m->grad[1] = be->alloc(be, batch_values * sizeof(float));
     m->loss_slot = be->alloc(be, sizeof *m->loss_slot);
-    m->host_scores = malloc((size_t)max_batch * m->num_classes * sizeof(float));
+    m->host_scores = nndl_alloc((size_t)max_batch * m->num_classes, sizeof(float), "host scores");
     if (!m->x || !m->labels || !m->grad[0] || !m->grad[1] || !m->loss_slot || !m->host_scores) goto oom;
     return NNDL_OK;
 oom:
