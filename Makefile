@@ -55,16 +55,20 @@ SIMT_SRC   := $(wildcard cuda/simt/*.cpp)
 ALL_CU     := $(CUDA_SRC) $(TEST_CU)
 
 obj = $(patsubst %,$(BUILD)/%.o,$(1))
+# The library holds everything device-independent; the "cuda" driver (cuda_driver in
+# core/backend_registry.c's list) is linked beside it, exactly one definition per binary, chosen
+# here and not by link order:
+#   CUDA=1       ./nndl and the tests: the CUDA backend built by nvcc (runs on the GPU).
+#   plain make   ./nndl: cuda/cuda_unavailable.c, so `--device cuda` says "built without CUDA";
+#                the tests: the same backend sources built for the SIMT host (cuda/simt/), so
+#                cpu-vs-cuda and the kernel checks run on every machine.
 LIB := $(BUILD)/libnndl.a
 ifeq ($(CUDA),1)
-# The CUDA backend built by nvcc is part of the library: ./nndl --device cuda runs on the GPU.
-LIB_SRC    += $(CUDA_SRC)
-DEVICE_OBJ := $(call obj,$(TEST_CU))
+PROGRAM_DEVICE := $(call obj,$(CUDA_SRC))
+TEST_DEVICE    := $(call obj,$(CUDA_SRC) $(TEST_CU))
 else
-# The program says "no CUDA backend"; the tests link the same backend sources run by the SIMT
-# host (their cuda_backend_probe wins over the library's stub), so cpu-vs-cuda runs everywhere.
-LIB_SRC    += cuda/cuda_unavailable.c
-DEVICE_OBJ := $(call obj,$(TEST_CU) $(CUDA_SRC) $(SIMT_SRC))
+PROGRAM_DEVICE := $(call obj,cuda/cuda_unavailable.c)
+TEST_DEVICE    := $(call obj,$(CUDA_SRC) $(SIMT_SRC) $(TEST_CU))
 endif
 
 # The program; sanitizer builds put theirs in their own tree instead of replacing ./nndl.
@@ -97,10 +101,10 @@ $(BUILD)/cli/build_info.c.o: CFLAGS += $(BUILD_FACTS)
 $(LIB): $(call obj,$(LIB_SRC))
 	rm -f $@ && ar rcs $@ $^
 
-$(PROGRAM): $(call obj,$(MAIN_SRC) $(CLI_SRC) $(BENCH_SRC)) $(LIB)
+$(PROGRAM): $(call obj,$(MAIN_SRC) $(CLI_SRC) $(BENCH_SRC)) $(PROGRAM_DEVICE) $(LIB)
 	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/test_nndl: $(call obj,$(TEST_SRC) $(CLI_SRC)) $(DEVICE_OBJ) $(LIB)
+$(BUILD)/test_nndl: $(call obj,$(TEST_SRC) $(CLI_SRC)) $(TEST_DEVICE) $(LIB)
 	$(CXX) $(CXXFLAGS) -o $@ $^ -lcunit $(LDLIBS)
 
 # The tests run the program too (command-line refusals), so it is built first.

@@ -6,6 +6,7 @@
 
 #include "backend.h"
 #include "compare.h"
+#include "error.h"
 #include "reference.h"
 #include "rng.h"
 
@@ -65,7 +66,8 @@ static void row(const char *what, double t_naive, double t_fast, Diff e)
 
 int bench_layers(void)
 {
-    const Backend *be = backend_get("cpu");
+    Backend *be = backend_create("cpu");
+    if (!be) return 1;
     Rng r;
     rng_seed(&r, 42);
     ConvGeom cg;
@@ -79,7 +81,7 @@ int bench_layers(void)
     float *fx = as_float(x, nx), *fw = as_float(w, nw), *fb = as_float(b, 25);
     float *fdout = as_float(dout, no), *fout = malloc(no * sizeof *fout);
     float *fdx = malloc(nx * sizeof *fdx), *fdw = malloc(nw * sizeof *fdw), fdb[25];
-    float *ws = malloc(be->conv_workspace(&cg) * sizeof *ws);
+    if (be->conv_reserve(be, &cg) != NNDL_OK) return 1;
 
     printf("nndl bench layers — seed timing cells, naive = double reference loops, "
            "fast = cpu backend (float32)\n");
@@ -92,11 +94,11 @@ int bench_layers(void)
 
     double tn, tf;
     BEST_TIME(tn, ref_conv_forward_naive(out, x, w, b, &cg));
-    BEST_TIME(tf, be->conv_forward(fout, fx, fw, fb, &cg, ws));
+    BEST_TIME(tf, be->conv_forward(be, fout, fx, fw, fb, &cg));
     row("conv forward", tn, tf, diff(fout, out, no));
 
     BEST_TIME(tn, ref_conv_backward_naive(dx, dw, db, dout, x, w, &cg));
-    BEST_TIME(tf, be->conv_backward(fdx, fdw, fdb, fdout, fx, fw, &cg, ws));
+    BEST_TIME(tf, be->conv_backward(be, fdx, fdw, fdb, fdout, fx, fw, &cg));
     row("conv backward dx", tn, tf, diff(fdx, dx, nx));
     row("conv backward dw", tn, tf, diff(fdw, dw, nw));
     row("conv backward db", tn, tf, diff(fdb, db, 25));
@@ -107,17 +109,18 @@ int bench_layers(void)
     float *fpx = as_float(pxd, px), *fpdout = as_float(pdout, po);
     float *fpout = malloc(po * sizeof *fpout), *fpdx = malloc(px * sizeof *fpdx);
     BEST_TIME(tn, ref_max_pool_forward_naive(pout, pxd, &pg));
-    BEST_TIME(tf, be->max_pool_forward(fpout, fpx, &pg));
+    BEST_TIME(tf, be->max_pool_forward(be, fpout, fpx, &pg));
     row("max pool forward", tn, tf, diff(fpout, pout, po));
     BEST_TIME(tn, ref_max_pool_backward_naive(pdx, pdout, pxd, &pg));
-    BEST_TIME(tf, be->max_pool_backward(fpdx, fpdout, fpx, fpout, &pg));
+    BEST_TIME(tf, be->max_pool_backward(be, fpdx, fpdout, fpx, fpout, &pg));
     row("max pool backward", tn, tf, diff(fpdx, pdx, px));
     printf("\nrel_error is the seed's max |a-b| / max(1e-8, |a|+|b|); float_error is "
            "max |a-b| / max(1, |b|).\nconv differences are float32 rounding against float64 "
            "(the seed compares two float64 paths, ~1e-11); pool is exact.\n");
 
     free(x), free(w), free(b), free(dout), free(out), free(dx), free(dw);
-    free(fx), free(fw), free(fb), free(fdout), free(fout), free(fdx), free(fdw), free(ws);
+    free(fx), free(fw), free(fb), free(fdout), free(fout), free(fdx), free(fdw);
     free(pxd), free(pdout), free(pout), free(pdx), free(fpx), free(fpdout), free(fpout), free(fpdx);
+    backend_destroy(be);
     return 0;
 }

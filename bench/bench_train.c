@@ -1,8 +1,8 @@
 /* bench_train.c — training throughput of the seed's batchnorm CNN (conv64x3-bn-relu-pool2-
  * affine500-bn-relu-affine10, Adam) on synthetic CIFAR-shaped data, at batch 50 and 1000, on the
  * cpu or the cuda backend: images/s, achieved GFLOP/s, and the process's peak RSS after the
- * batch-1000 run (host memory; on cuda the activations live on the GPU). Each step ends with
- * the loss back on the host, so GPU work is complete when a step is counted. */
+ * batch-1000 run (host memory; on cuda the activations live on the GPU). The losses are read back
+ * after the timed steps, which waits for the GPU's work to complete before the clock stops. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,22 +28,31 @@ static double bench_batch(const Backend *be, int batch, double seconds, int *ite
 {
     Dataset d;
     int n = batch * 4;
-    dataset_alloc(&d, n, 3, 32, 32);
+    if (dataset_alloc(&d, n, 3, 32, 32) != NNDL_OK) return -1;
     Rng r;
     rng_seed(&r, 1);
     for (size_t i = 0; i < (size_t)n * 3072; i++) d.x[i] = (float)(60 * rng_gaussian(&r));
     for (int i = 0; i < n; i++) d.y[i] = (int)rng_below(&r, 10);
     Model m;
-    model_init(&m, be, SEED_CNN, 3, 32, 32, 1e-3f, 1e-3f, LOSS_SOFTMAX, 0, batch);
+    if (model_init(&m, be, SEED_CNN, 3, 32, 32, 1e-3f, 1e-3f, LOSS_SOFTMAX, 0, batch) != NNDL_OK) {
+        dataset_free(&d);
+        return -1;
+    }
     SolverConfig cfg = solver_config_default();
     cfg.optim = optim_config_default(UPDATE_ADAM);
     cfg.batch_size = batch;
     cfg.verbose = 0;
     Solver s;
-    solver_init(&s, &m, &d, NULL, &cfg);
-    int *idx = malloc((size_t)batch * sizeof *idx);
+    int *idx = NULL;
+    if (solver_init(&s, &m, &d, NULL, &cfg) != NNDL_OK || !(idx = nndl_alloc((size_t)batch, sizeof *idx, "indices"))) {
+        if (s.model) solver_free(&s);
+        model_free(&m);
+        dataset_free(&d);
+        return -1;
+    }
     for (int i = 0; i < batch; i++) idx[i] = (int)rng_below(&r, (uint32_t)n);
     solver_step(&s, idx, batch); /* warm-up: page faults, BLAS threads */
+    solver_read_losses(&s);
     int iters = 0;
     double t0 = now_seconds(), t;
     do {
@@ -51,6 +60,8 @@ static double bench_batch(const Backend *be, int batch, double seconds, int *ite
         iters++;
         t = now_seconds() - t0;
     } while (t < seconds);
+    solver_read_losses(&s);
+    t = now_seconds() - t0;
     free(idx);
     solver_free(&s);
     model_free(&m);
@@ -61,7 +72,7 @@ static double bench_batch(const Backend *be, int batch, double seconds, int *ite
 
 int bench_train(const char *device)
 {
-    const Backend *be = backend_get(device);
+    Backend *be = backend_create(device);
     if (!be) {
         fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
         return 2;
@@ -74,11 +85,17 @@ int bench_train(const char *device)
     for (int k = 0; k < 2; k++) {
         int iters;
         double ips = bench_batch(be, batches[k], batches[k] == 50 ? 5.0 : 10.0, &iters);
+        if (ips < 0) {
+            fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
+            backend_destroy(be);
+            return 1;
+        }
         printf("| %5d | %11d | %8.1f | %39.1f |\n", batches[k], iters, ips, ips * 2 * step_macs() / 1e9);
         fflush(stdout);
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("\npeak RSS of the process (after the batch-1000 run): %.1f MiB\n", ru.ru_maxrss / 1024.0);
+    backend_destroy(be);
     return 0;
 }

@@ -24,10 +24,10 @@ static double **params_to_double(Model *m, Rng *r)
     for (int i = 0; i < m->n_params; i++) {
         Param *p = &m->params[i];
         float *h = malloc(p->n * sizeof *h);
-        be->to_host(h, p->w, p->n * sizeof *h);
+        be->to_host(be, h, p->w, p->n * sizeof *h);
         if (!p->is_weight)
             for (size_t k = 0; k < p->n; k++) h[k] = (float)(h[k] + 0.1 * rng_gaussian(r));
-        be->to_device(p->w, h, p->n * sizeof *h);
+        be->to_device(be, p->w, h, p->n * sizeof *h);
         params[i] = to_double(h, p->n);
         free(h);
     }
@@ -37,7 +37,7 @@ static double **params_to_double(Model *m, Rng *r)
 static double param_error(const Backend *be, const float *dev, const double *ref, size_t n)
 {
     float *h = malloc((n ? n : 1) * sizeof *h);
-    be->to_host(h, dev, n * sizeof *h);
+    be->to_host(be, h, dev, n * sizeof *h);
     double e = max_scaled_error(h, ref, n);
     free(h);
     return e;
@@ -79,7 +79,7 @@ void check_model_step(CheckRun *run, const char *spec, int C, int H, int W, int 
         snprintf(what, sizeof what, "%s after an sgd step", m.params[i].name);
         /* float_error: parameters are O(1e-1); the step changes them by lr * gradient */
         float *h = malloc(m.params[i].n * sizeof *h);
-        be->to_host(h, m.params[i].w, m.params[i].n * sizeof *h);
+        be->to_host(be, h, m.params[i].w, m.params[i].n * sizeof *h);
         check_expect(run, "model", shape, what, float_error(h, params[i], m.params[i].n), 1e-5);
         free(h);
     }

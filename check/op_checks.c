@@ -27,23 +27,23 @@ void check_expect(CheckRun *run, const char *op, const char *shape, const char *
 
 static float *up(const Backend *be, const double *x, size_t n)
 {
-    float *h = to_float(x, n), *d = be->alloc((n ? n : 1) * sizeof *d);
-    be->to_device(d, h, n * sizeof *d);
+    float *h = to_float(x, n), *d = be->alloc(be, (n ? n : 1) * sizeof *d);
+    be->to_device(be, d, h, n * sizeof *d);
     free(h);
     return d;
 }
 
 static int *up_labels(const Backend *be, const int *y, int n)
 {
-    int *d = be->alloc((size_t)n * sizeof *d);
-    be->to_device(d, y, (size_t)n * sizeof *d);
+    int *d = be->alloc(be, (size_t)n * sizeof *d);
+    be->to_device(be, d, y, (size_t)n * sizeof *d);
     return d;
 }
 
 static float *dev_zeros(const Backend *be, size_t n)
 {
-    float *d = be->alloc((n ? n : 1) * sizeof *d);
-    be->fill(d, 0, n);
+    float *d = be->alloc(be, (n ? n : 1) * sizeof *d);
+    be->fill(be, d, 0, n);
     return d;
 }
 
@@ -51,7 +51,7 @@ static float *dev_zeros(const Backend *be, size_t n)
 static double err(const Backend *be, const float *dev, const double *ref, size_t n)
 {
     float *h = malloc((n ? n : 1) * sizeof *h);
-    be->to_host(h, dev, n * sizeof *h);
+    be->to_host(be, h, dev, n * sizeof *h);
     double e = float_error(h, ref, n);
     free(h);
     return e;
@@ -82,8 +82,8 @@ static void check_affine_op(CheckRun *run)
         ref_affine_backward(dx, dw, db, dout, x, w, N, D, M);
         float *fx = up(be, x, nx), *fw = up(be, w, nw), *fb = up(be, b, M), *fd = up(be, dout, no);
         float *fo = dev_zeros(be, no), *fdx = dev_zeros(be, nx), *fdw = dev_zeros(be, nw), *fdb = dev_zeros(be, M);
-        be->affine_forward(fo, fx, fw, fb, N, D, M);
-        be->affine_backward(fdx, fdw, fdb, fd, fx, fw, N, D, M);
+        be->affine_forward(be, fo, fx, fw, fb, N, D, M);
+        be->affine_backward(be, fdx, fdw, fdb, fd, fx, fw, N, D, M);
         char shape[96];
         snprintf(shape, sizeof shape, "x(%d,%d) w(%d,%d)", N, D, D, M);
         check_expect(run, "affine", shape, "out", err(be, fo, out, no), CHECK_FLOAT_TOL);
@@ -92,7 +92,7 @@ static void check_affine_op(CheckRun *run)
         check_expect(run, "affine", shape, "db", err(be, fdb, db, M), CHECK_FLOAT_TOL);
         free(x), free(w), free(b), free(dout), free(out), free(dx), free(dw), free(db);
         float *dev[] = {fx, fw, fb, fd, fo, fdx, fdw, fdb};
-        for (size_t i = 0; i < 8; i++) be->release(dev[i]);
+        for (size_t i = 0; i < 8; i++) be->release(be, dev[i]);
     }
 }
 
@@ -108,12 +108,12 @@ static void check_relu_op(CheckRun *run)
     ref_relu_forward(out, x, n);
     ref_relu_backward(dx, dout, x, n);
     float *fx = up(be, x, n), *fd = up(be, dout, n), *fo = dev_zeros(be, n), *fdx = dev_zeros(be, n);
-    be->relu_forward(fo, fx, n);
-    be->relu_backward(fdx, fd, fx, n);
+    be->relu_forward(be, fo, fx, n);
+    be->relu_backward(be, fdx, fd, fx, n);
     check_expect(run, "relu", "x(1001), x[0] = 0", "out", err(be, fo, out, n), 0);
     check_expect(run, "relu", "x(1001), x[0] = 0", "dx", err(be, fdx, dx, n), 0);
     free(x), free(dout), free(out), free(dx);
-    be->release(fx), be->release(fd), be->release(fo), be->release(fdx);
+    be->release(be, fx), be->release(be, fd), be->release(be, fo), be->release(be, fdx);
 }
 
 /* ---- conv --------------------------------------------------------------------------------- */
@@ -134,9 +134,12 @@ static void check_conv(CheckRun *run, const int s[9], Rng *r)
     ref_conv_backward_naive(dx, dw, db, dout, x, w, &g);
     float *fx = up(be, x, nx), *fw = up(be, w, nw), *fb = up(be, b, g.F), *fd = up(be, dout, no);
     float *fo = dev_zeros(be, no), *fdx = dev_zeros(be, nx), *fdw = dev_zeros(be, nw), *fdb = dev_zeros(be, g.F);
-    float *ws = dev_zeros(be, be->conv_workspace(&g));
-    be->conv_forward(fo, fx, fw, fb, &g, ws);
-    be->conv_backward(fdx, fdw, fdb, fd, fx, fw, &g, ws);
+    if (be->conv_reserve(be, &g) != NNDL_OK) {
+        check_expect(run, "conv", "?", nndl_last_error(), INFINITY, 0);
+        return;
+    }
+    be->conv_forward(be, fo, fx, fw, fb, &g);
+    be->conv_backward(be, fdx, fdw, fdb, fd, fx, fw, &g);
     char shape[96];
     snprintf(shape, sizeof shape, "x(%d,%d,%d,%d) w(%d,%d,%d,%d) s%d p%d", g.N, g.C, g.H, g.W,
              g.F, g.C, g.HH, g.WW, g.stride, g.pad);
@@ -145,8 +148,8 @@ static void check_conv(CheckRun *run, const int s[9], Rng *r)
     check_expect(run, "conv", shape, "dw", err(be, fdw, dw, nw), CHECK_FLOAT_TOL);
     check_expect(run, "conv", shape, "db", err(be, fdb, db, g.F), CHECK_FLOAT_TOL);
     free(x), free(w), free(b), free(dout), free(out), free(dx), free(dw), free(db);
-    float *dev[] = {fx, fw, fb, fd, fo, fdx, fdw, fdb, ws};
-    for (size_t i = 0; i < 9; i++) be->release(dev[i]);
+    float *dev[] = {fx, fw, fb, fd, fo, fdx, fdw, fdb};
+    for (size_t i = 0; i < 8; i++) be->release(be, dev[i]);
 }
 
 static void check_conv_op(CheckRun *run)
@@ -179,8 +182,8 @@ static void check_pool(CheckRun *run, const char *op, const int s[7], double *x_
     ref_max_pool_forward_naive(out, x, &g);
     ref_max_pool_backward_naive(dx, dout, x, &g);
     float *fx = up(be, x, nx), *fd = up(be, dout, no), *fo = dev_zeros(be, no), *fdx = dev_zeros(be, nx);
-    be->max_pool_forward(fo, fx, &g);
-    be->max_pool_backward(fdx, fd, fx, fo, &g);
+    be->max_pool_forward(be, fo, fx, &g);
+    be->max_pool_backward(be, fdx, fd, fx, fo, &g);
     char shape[96];
     snprintf(shape, sizeof shape, "x(%d,%d,%d,%d) %dx%d s%d%s", g.N, g.C, g.H, g.W, g.ph, g.pw,
              g.stride, pool_geom_tiles(&g) ? " (tiled)" : "");
@@ -188,7 +191,7 @@ static void check_pool(CheckRun *run, const char *op, const int s[7], double *x_
     check_expect(run, op, shape, "dx", err(be, fdx, dx, nx), CHECK_FLOAT_TOL); /* overlaps add */
     if (!x_or_null) free(x);
     free(dout), free(out), free(dx);
-    be->release(fx), be->release(fd), be->release(fo), be->release(fdx);
+    be->release(be, fx), be->release(be, fd), be->release(be, fo), be->release(be, fdx);
 }
 
 static void check_max_pool_op(CheckRun *run)
@@ -239,8 +242,8 @@ static void check_batchnorm(CheckRun *run, int N, int C, int S, Rng *r)
     float *fo = dev_zeros(be, n), *fdx = dev_zeros(be, n), *fdg = dev_zeros(be, C), *fdb = dev_zeros(be, C);
     float *fmean = dev_zeros(be, C), *fistd = dev_zeros(be, C);
     BNConfig cfg = {1, 1e-5f, 0.9f};
-    be->batchnorm_forward(fo, fmean, fistd, frm, frv, fx, fg, fb, &cfg, N, C, S);
-    be->batchnorm_backward(fdx, fdg, fdb, fd, fx, fg, fmean, fistd, N, C, S);
+    be->batchnorm_forward(be, fo, fmean, fistd, frm, frv, fx, fg, fb, &cfg, N, C, S);
+    be->batchnorm_backward(be, fdx, fdg, fdb, fd, fx, fg, fmean, fistd, N, C, S);
     char shape[96];
     snprintf(shape, sizeof shape, "(N %d, C %d, S %d)", N, C, S);
     check_expect(run, "batchnorm", shape, "out (train)", err(be, fo, out, n), CHECK_FLOAT_TOL);
@@ -255,7 +258,7 @@ static void check_batchnorm(CheckRun *run, int N, int C, int S, Rng *r)
     cfg.train = 0;
     p.train = 0;
     ref_batchnorm_forward(out, x, gamma, beta, &p, N, C, S);
-    be->batchnorm_forward(fo, fmean, fistd, frm, frv, fx, fg, fb, &cfg, N, C, S);
+    be->batchnorm_forward(be, fo, fmean, fistd, frm, frv, fx, fg, fb, &cfg, N, C, S);
     check_expect(run, "batchnorm", shape, "out (test mode)", err(be, fo, out, n), CHECK_FLOAT_TOL);
     check_expect(run, "batchnorm", shape, "running mean kept (test mode)", err(be, frm, rm, C),
                  CHECK_FLOAT_TOL);
@@ -263,7 +266,7 @@ static void check_batchnorm(CheckRun *run, int N, int C, int S, Rng *r)
     free(x), free(dout), free(gamma), free(beta), free(rm), free(rv), free(out), free(dx),
         free(dg), free(dbt);
     float *dev[] = {frm, frv, fx, fd, fg, fb, fo, fdx, fdg, fdb, fmean, fistd};
-    for (size_t i = 0; i < 12; i++) be->release(dev[i]);
+    for (size_t i = 0; i < 12; i++) be->release(be, dev[i]);
 }
 
 static void check_batchnorm_op(CheckRun *run)
@@ -293,8 +296,8 @@ static void check_dropout_op(CheckRun *run)
         DropoutConfig d = {1, p_keeps[k], 77, (uint64_t)k + 3};
         ref_dropout_forward(out, x, n, d.p_keep, d.seed, d.step, 1);
         ref_dropout_backward(dx, dout, n, d.p_keep, d.seed, d.step, 1);
-        be->dropout_forward(fo, fx, n, &d);
-        be->dropout_backward(fdx, fd, n, &d);
+        be->dropout_forward(be, fo, fx, n, &d);
+        be->dropout_backward(be, fdx, fd, n, &d);
         char shape[96];
         snprintf(shape, sizeof shape, "x(20000) keep %g", p_keeps[k]);
         check_expect(run, "dropout", shape, "out (the reference's mask)", err(be, fo, out, n), 1e-6);
@@ -305,11 +308,27 @@ static void check_dropout_op(CheckRun *run)
         check_expect(run, "dropout", shape, "|kept - p n| (5 sd: 360)", fabs((double)kept - p_keeps[k] * n), 360);
         DropoutConfig test = d;
         test.train = 0;
-        be->dropout_forward(fo, fx, n, &test);
+        be->dropout_forward(be, fo, fx, n, &test);
         check_expect(run, "dropout", shape, "identity in test mode", err(be, fo, x, n), 0);
     }
     free(x), free(dout), free(out), free(dx);
-    be->release(fx), be->release(fd), be->release(fo), be->release(fdx);
+    be->release(be, fx), be->release(be, fd), be->release(be, fo), be->release(be, fdx);
+}
+
+/* A device loss slot holding `value`, and its value read back: the loss ops write into device
+ * memory. */
+static double *slot_with(const Backend *be, double value)
+{
+    double *d = be->alloc(be, sizeof *d);
+    be->to_device(be, d, &value, sizeof value);
+    return d;
+}
+
+static double slot_value(const Backend *be, const double *slot)
+{
+    double v;
+    be->to_host(be, &v, slot, sizeof v);
+    return v;
 }
 
 /* ---- losses and L2 helpers ---------------------------------------------------------------- */
@@ -326,16 +345,21 @@ static void check_losses_op(CheckRun *run)
         double *x = rand_float_exact(&r, n, 2, 0), *dx = zeros(n);
         int *y = rand_labels(&r, N, C), *fy = up_labels(be, y, N);
         float *fx = up(be, x, n), *fdx = dev_zeros(be, n);
-        double want = ref_softmax_loss(dx, x, y, N, C), got = be->softmax_loss(fdx, fx, fy, N, C);
+        double *slot = slot_with(be, 1e30); /* overwritten, not added to */
+        double want = ref_softmax_loss(dx, x, y, N, C);
+        be->softmax_loss(be, fdx, slot, fx, fy, N, C);
+        double got = slot_value(be, slot);
         char shape[96];
         snprintf(shape, sizeof shape, "scores(%d,%d)", N, C);
         check_expect(run, "losses", shape, "softmax loss", fabs(got - want) / fmax(1, want), 1e-6);
         check_expect(run, "losses", shape, "softmax dx", err(be, fdx, dx, n), 1e-6);
-        want = ref_svm_loss(dx, x, y, N, C), got = be->svm_loss(fdx, fx, fy, N, C);
+        want = ref_svm_loss(dx, x, y, N, C);
+        be->svm_loss(be, fdx, slot, fx, fy, N, C);
+        got = slot_value(be, slot);
         check_expect(run, "losses", shape, "svm loss", fabs(got - want) / fmax(1, want), 1e-6);
         check_expect(run, "losses", shape, "svm dx", err(be, fdx, dx, n), 1e-6);
         free(x), free(dx), free(y);
-        be->release(fy), be->release(fx), be->release(fdx);
+        be->release(be, fy), be->release(be, fx), be->release(be, fdx), be->release(be, slot);
     }
 }
 
@@ -348,11 +372,14 @@ static void check_l2_penalty_op(CheckRun *run)
     double *w = rand_float_exact(&r, n, 1, 0), *dw = rand_float_exact(&r, n, 1, 0), ss = 0;
     float *fw = up(be, w, n), *fdw = up(be, dw, n);
     for (size_t i = 0; i < n; i++) ss += w[i] * w[i], dw[i] += (double)0.25f * w[i];
-    check_expect(run, "l2_penalty", "w(123457) reg 0.25", "sum of squares",
-                 fabs(be->l2_penalty(fdw, fw, 0.25f, n) - ss) / ss, 1e-6);
+    double *slot = slot_with(be, 2.5); /* the data loss already there: the penalty adds to it */
+    be->l2_penalty(be, fdw, slot, fw, 0.25f, n);
+    double want = 2.5 + 0.5 * 0.25 * ss;
+    check_expect(run, "l2_penalty", "w(123457) reg 0.25", "loss += 0.5 reg sum(w^2)",
+                 fabs(slot_value(be, slot) - want) / want, 1e-6);
     check_expect(run, "l2_penalty", "w(123457) reg 0.25", "dw += reg * w", err(be, fdw, dw, n), 1e-6);
     free(w), free(dw);
-    be->release(fw), be->release(fdw);
+    be->release(be, fw), be->release(be, fdw), be->release(be, slot);
 }
 
 /* ---- update rules ---------------------------------------------------------------------------- */
@@ -387,7 +414,7 @@ static void check_update_op(CheckRun *run)
         if (optim_state_count((UpdateRule)rule) == 2)
             check_expect(run, "update", shape, "state 2", err(be, fs2, s2, n), 1e-6);
         free(w), free(dw), free(s1), free(s2);
-        be->release(fw), be->release(fdw), be->release(fs1), be->release(fs2);
+        be->release(be, fw), be->release(be, fdw), be->release(be, fs1), be->release(be, fs2);
     }
 }
 

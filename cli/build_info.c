@@ -25,16 +25,17 @@ void build_info(char *buf, size_t size)
     snprintf(buf, size, "nndl %s (%s, OpenMP %d; %s)", NNDL_VERSION, compiler, _OPENMP, cuda);
 }
 
-void print_build_facts(FILE *out, BackendLookup lookup)
+void print_build_facts(FILE *out, BackendCreate create)
 {
     char line[1024];
     build_info(line, sizeof line);
     fprintf(out, "%s\n", line);
     const char *names[] = {"cpu", "cuda"};
     for (int d = 0; d < 2; d++) {
-        const Backend *be = lookup(names[d]);
-        if (be) be->describe(line, sizeof line);
+        Backend *be = create(names[d]);
+        if (be) be->describe(be, line, sizeof line);
         else snprintf(line, sizeof line, "%s: unavailable: %s", names[d], nndl_last_error());
         fprintf(out, "%s\n", line);
+        backend_destroy(be);
     }
 }

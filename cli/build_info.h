@@ -12,8 +12,10 @@
 
 void build_info(char *buf, size_t size);
 
-typedef const Backend *(*BackendLookup)(const char *name);
+/* Makes a new instance of the backend of a name (backend_create; the tests pass one that plants a
+ * wrong op); the caller destroys it with backend_destroy. */
+typedef Backend *(*BackendCreate)(const char *name);
 /* The build line, then one line per backend (what it runs on, or why it is unavailable). */
-void print_build_facts(FILE *out, BackendLookup lookup);
+void print_build_facts(FILE *out, BackendCreate create);
 
 #endif

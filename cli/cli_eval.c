@@ -25,17 +25,23 @@ static const struct option eval_flags[] = {{"checkpoint", 1, 0, 'c'}, {"data", 1
 
 static int run_eval(const char *ckpt, const char *dir, int num_test, const char *device)
 {
-    const Backend *be = backend_choose(device);
+    Backend *be = backend_choose(device);
     CheckpointInfo info;
-    if (!be || checkpoint_read_info(ckpt, &info) != NNDL_OK) return 1;
-    Model m;
-    if (model_init(&m, be, info.spec, info.in_c, info.in_h, info.in_w, 1e-3f, 0, (LossKind)info.loss, 0, 100) != NNDL_OK)
+    if (!be || checkpoint_read_info(ckpt, &info) != NNDL_OK) {
+        backend_destroy(be);
         return 1;
+    }
+    Model m;
+    if (model_init(&m, be, info.spec, info.in_c, info.in_h, info.in_w, 1e-3f, 0, (LossKind)info.loss, 0, 100) != NNDL_OK) {
+        backend_destroy(be);
+        return 1;
+    }
     float *mean = NULL;
     Dataset test = {0};
-    int rc = 1;
-    if (checkpoint_load_model(&m, &mean, ckpt) == NNDL_OK && cifar10_load_test(&test, dir, num_test, mean) == NNDL_OK) {
-        int *pred = malloc((size_t)num_test * sizeof *pred), correct = 0;
+    int rc = 1, *pred = NULL;
+    if (checkpoint_load_model(&m, &mean, ckpt) == NNDL_OK && cifar10_load_test(&test, dir, num_test, mean) == NNDL_OK &&
+        (pred = nndl_alloc((size_t)test.n, sizeof *pred, "test predictions"))) {
+        int correct = 0;
         model_predict(&m, pred, test.x, test.n);
         for (int i = 0; i < test.n; i++) correct += pred[i] == test.y[i];
         if (info.best_val_acc == SOLVER_NO_BEST) /* saved before the first accuracy check */
@@ -45,12 +51,13 @@ static int run_eval(const char *ckpt, const char *dir, int num_test, const char 
             printf("checkpoint %s: %s, epoch %d, best val acc %f (its best parameters)\n", ckpt, info.spec,
                    info.epoch, info.best_val_acc);
         printf("test acc: %f (%d / %d, on %s)\n", (double)correct / test.n, correct, test.n, be->name);
-        free(pred);
         rc = 0;
     }
+    free(pred);
     dataset_free(&test);
     free(mean);
     model_free(&m);
+    backend_destroy(be);
     return rc;
 }
 

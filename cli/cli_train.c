@@ -179,7 +179,7 @@ static int run_train(const TrainOptions *o)
 {
     char spec[MODEL_SPEC_MAX];
     UpdateRule rule;
-    const Backend *be;
+    Backend *be;
     if (train_options_spec(o, spec, sizeof spec) != NNDL_OK || optim_rule_from_name(o->update, &rule) != NNDL_OK ||
         !(be = backend_choose(o->device)))
         return 2;
@@ -187,15 +187,19 @@ static int run_train(const TrainOptions *o)
     Model model;
     int predict_batch = o->batch_size > 100 ? o->batch_size : 100;
     if (model_init(&model, be, spec, 3, 32, 32, o->weight_scale, o->reg,
-                   strcmp(o->loss, "svm") == 0 ? LOSS_SVM : LOSS_SOFTMAX, o->seed, predict_batch) != NNDL_OK)
+                   strcmp(o->loss, "svm") == 0 ? LOSS_SVM : LOSS_SOFTMAX, o->seed, predict_batch) != NNDL_OK) {
+        backend_destroy(be);
         return 2;
+    }
     if (check_classes(&model) != NNDL_OK) {
         model_free(&model);
+        backend_destroy(be);
         return 2;
     }
     Cifar10 data;
     if (cifar10_load(&data, o->data, o->num_train, o->num_val, o->num_test) != NNDL_OK) {
         model_free(&model);
+        backend_destroy(be);
         return 1;
     }
     SolverConfig cfg = train_options_solver_config(o, rule);
@@ -214,6 +218,7 @@ static int run_train(const TrainOptions *o)
     solver_free(&solver);
     model_free(&model);
     cifar10_free(&data);
+    backend_destroy(be);
     return rc;
 }
 

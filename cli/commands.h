@@ -9,12 +9,12 @@ int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_check(int argc, char **argv);
 
-/* `nndl check` after its flags are parsed; lookup gives the backend of a name (backend_get;
+/* `nndl check` after its flags are parsed; create makes the instances it checks (backend_create;
  * the tests pass one that plants a wrong op). Returns the exit status. */
 typedef struct CheckOptions {
     const char *device;         /* cpu, cuda or all */
     CheckSelection sel;
 } CheckOptions;
-int check_command_run(const CheckOptions *o, BackendLookup lookup);
+int check_command_run(const CheckOptions *o, BackendCreate create);
 
 #endif

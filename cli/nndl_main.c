@@ -22,7 +22,7 @@ int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines reach a log or a pipe as they happen */
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
-        print_build_facts(stdout, backend_get);
+        print_build_facts(stdout, backend_create);
         return 0;
     }
     if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {

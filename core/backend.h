@@ -1,10 +1,23 @@
-/* backend.h — the dispatch table: one struct of function pointers per device.
+/* backend.h — a device behind one dispatch table, as an instance with its own context.
+ *
+ * A Backend is created by name (backend_create("cpu"), "cuda") and destroyed explicitly; it holds
+ * its device context (the cuBLAS handle, scratch buffers, the CPU's conv workspace) in ctx, and
+ * every op receives the instance first, so no op keeps process-wide state. One instance is used
+ * by one host thread at a time (its scratch is shared by its ops, like a CUDA stream).
  *
  * Models, the Solver and the tests call layers only through a Backend, so they never know which
  * device they run on. All pointers given to an op belong to that backend's memory (alloc /
- * to_device); ops never mix devices. Argument order: outputs, inputs, weights, then sizes.
- * Tensors are float32, NCHW; labels are int. Shapes are validated before they get here
- * (geometry.h), so ops trust them. */
+ * to_device); ops never mix devices. Argument order: the backend, outputs, inputs, weights, then
+ * sizes. Tensors are float32, NCHW; labels are int. Shapes are validated before they get here
+ * (geometry.h), so ops trust them.
+ *
+ * Losses stay on the device: the loss ops write into a device double (loss slot) instead of
+ * returning a number, so a training step needs no device-to-host copy; callers read slots back
+ * in bulk (to_host) when they need the values.
+ *
+ * Optional ops (marked OPTIONAL) may be NULL when a backend does not implement them: callers use
+ * the backend_<op>() helper below the struct, which falls back to the unfused sequence of
+ * required ops. This is how fused ops are added: one backend at a time, never breaking another. */
 #ifndef NNDL_BACKEND_H
 #define NNDL_BACKEND_H
 
@@ -29,89 +42,132 @@ typedef struct DropoutConfig {
     uint64_t seed, step;    /* inputs of the shared counter-based mask (dropout_mask.h) */
 } DropoutConfig;
 
+typedef struct Backend Backend;
+
 /* All five update rules share one signature so they can be indexed by UpdateRule; a rule
  * ignores the state arrays it does not use. Adam expects c->t already incremented. */
-typedef void (*UpdateFn)(float *w, const float *dw, float *s1, float *s2, size_t n,
-                         const OptimConfig *c);
+typedef void (*UpdateFn)(const Backend *be, float *w, const float *dw, float *s1, float *s2,
+                         size_t n, const OptimConfig *c);
 
-typedef struct Backend {
+struct Backend {
     const char *name;
+    void *ctx;              /* the device context, owned by the instance */
 
     /* one line on what runs the ops: processor or GPU, versions, memory, libraries */
-    void (*describe)(char *buf, size_t size);
+    void (*describe)(const Backend *be, char *buf, size_t size);
 
     /* memory: byte counts; alloc returns NULL when out of memory */
-    void *(*alloc)(size_t bytes);
-    void (*release)(void *p);
-    void (*to_device)(void *dst, const void *host_src, size_t bytes);
-    void (*to_host)(void *host_dst, const void *src, size_t bytes);
-    void (*copy)(void *dst, const void *src, size_t bytes);
-    void (*fill)(float *x, float value, size_t n);
+    void *(*alloc)(const Backend *be, size_t bytes);
+    void (*release)(const Backend *be, void *p);
+    void (*to_device)(const Backend *be, void *dst, const void *host_src, size_t bytes);
+    void (*to_host)(const Backend *be, void *host_dst, const void *src, size_t bytes);
+    void (*copy)(const Backend *be, void *dst, const void *src, size_t bytes);
+    void (*fill)(const Backend *be, float *x, float value, size_t n);
 
     /* affine: x (N, D), w (D, M), b (M), out (N, M); backward skips dx when it is NULL (the
      * first layer's input gradient is never needed) */
-    void (*affine_forward)(float *out, const float *x, const float *w, const float *b, int N,
-                           int D, int M);
-    void (*affine_backward)(float *dx, float *dw, float *db, const float *dout, const float *x,
-                            const float *w, int N, int D, int M);
+    void (*affine_forward)(const Backend *be, float *out, const float *x, const float *w,
+                           const float *b, int N, int D, int M);
+    void (*affine_backward)(const Backend *be, float *dx, float *dw, float *db, const float *dout,
+                            const float *x, const float *w, int N, int D, int M);
+    /* OPTIONAL fused affine + relu: act = affine(x), out = relu(act) (act kept for backward) */
+    void (*affine_relu_forward)(const Backend *be, float *out, float *act, const float *x,
+                                const float *w, const float *b, int N, int D, int M);
 
-    void (*relu_forward)(float *out, const float *x, size_t n);
-    void (*relu_backward)(float *dx, const float *dout, const float *x, size_t n);
+    void (*relu_forward)(const Backend *be, float *out, const float *x, size_t n);
+    void (*relu_backward)(const Backend *be, float *dx, const float *dout, const float *x, size_t n);
 
-    /* conv: scratch of conv_workspace(g) floats, allocated by the caller; backward skips dx
-     * when it is NULL */
-    size_t (*conv_workspace)(const ConvGeom *g);
-    void (*conv_forward)(float *out, const float *x, const float *w, const float *b,
-                         const ConvGeom *g, float *ws);
-    void (*conv_backward)(float *dx, float *dw, float *db, const float *dout, const float *x,
-                          const float *w, const ConvGeom *g, float *ws);
+    /* conv: the scratch lives in the backend; conv_reserve sizes it for geometry g (at most
+     * g->N images) once, at model creation, so that the ops never allocate device memory.
+     * Returns NNDL_ERR ("out of memory for ...") when it cannot. Backward skips dx when NULL. */
+    int (*conv_reserve)(const Backend *be, const ConvGeom *g);
+    void (*conv_forward)(const Backend *be, float *out, const float *x, const float *w,
+                         const float *b, const ConvGeom *g);
+    void (*conv_backward)(const Backend *be, float *dx, float *dw, float *db, const float *dout,
+                          const float *x, const float *w, const ConvGeom *g);
 
     /* max pool; backward gets the forward output and gives dout to every element equal to
      * its window's max (the seed's mask semantics) */
-    void (*max_pool_forward)(float *out, const float *x, const PoolGeom *g);
-    void (*max_pool_backward)(float *dx, const float *dout, const float *x, const float *out,
-                              const PoolGeom *g);
+    void (*max_pool_forward)(const Backend *be, float *out, const float *x, const PoolGeom *g);
+    void (*max_pool_backward)(const Backend *be, float *dx, const float *dout, const float *x,
+                              const float *out, const PoolGeom *g);
 
     /* batchnorm on the layout (N, C, S): S = 1 for (N, D), S = H*W for spatial. Train mode
      * writes the batch mean and 1/sqrt(var + eps) per channel (kept for backward) and updates
      * the running statistics; test mode reads the running statistics only. */
-    void (*batchnorm_forward)(float *out, float *mean, float *inv_std, float *running_mean,
-                              float *running_var, const float *x, const float *gamma,
-                              const float *beta, const BNConfig *cfg, int N, int C, int S);
-    void (*batchnorm_backward)(float *dx, float *dgamma, float *dbeta, const float *dout,
-                               const float *x, const float *gamma, const float *mean,
-                               const float *inv_std, int N, int C, int S);
+    void (*batchnorm_forward)(const Backend *be, float *out, float *mean, float *inv_std,
+                              float *running_mean, float *running_var, const float *x,
+                              const float *gamma, const float *beta, const BNConfig *cfg, int N,
+                              int C, int S);
+    void (*batchnorm_backward)(const Backend *be, float *dx, float *dgamma, float *dbeta,
+                               const float *dout, const float *x, const float *gamma,
+                               const float *mean, const float *inv_std, int N, int C, int S);
 
-    void (*dropout_forward)(float *out, const float *x, size_t n, const DropoutConfig *d);
-    void (*dropout_backward)(float *dx, const float *dout, size_t n, const DropoutConfig *d);
+    void (*dropout_forward)(const Backend *be, float *out, const float *x, size_t n,
+                            const DropoutConfig *d);
+    void (*dropout_backward)(const Backend *be, float *dx, const float *dout, size_t n,
+                             const DropoutConfig *d);
 
-    /* scores x (N, C), labels y (N); return the mean loss, write dx (N, C) */
-    double (*softmax_loss)(float *dx, const float *x, const int *y, int N, int C);
-    double (*svm_loss)(float *dx, const float *x, const int *y, int N, int C);
+    /* scores x (N, C), labels y (N): the mean loss into the device double *loss (overwritten),
+     * dx (N, C) */
+    void (*softmax_loss)(const Backend *be, float *dx, double *loss, const float *x, const int *y,
+                         int N, int C);
+    void (*svm_loss)(const Backend *be, float *dx, double *loss, const float *x, const int *y,
+                     int N, int C);
 
     UpdateFn update[UPDATE_RULE_COUNT];
 
-    /* L2 regularisation in one pass over the weights: dw += reg * w; returns sum(w^2) */
-    double (*l2_penalty)(float *dw, const float *w, float reg, size_t n);
-} Backend;
+    /* L2 regularisation in one pass over the weights: dw += reg * w, and the device double
+     * *loss += 0.5 * reg * sum(w^2) */
+    void (*l2_penalty)(const Backend *be, float *dw, double *loss, const float *w, float reg,
+                       size_t n);
+};
 
 /* One update of w (n floats, on be's device) from dw; s1/s2 are the rule's state arrays. */
 static inline void backend_update(const Backend *be, OptimConfig *c, float *w, const float *dw,
                                   float *s1, float *s2, size_t n)
 {
     if (c->rule == UPDATE_ADAM) c->t++;
-    be->update[c->rule](w, dw, s1, s2, n, c);
+    be->update[c->rule](be, w, dw, s1, s2, n, c);
 }
 
-/* The backend of that name ("cpu", "cuda"), or NULL with the reason in nndl_last_error()
- * (unknown name, built without CUDA, no GPU present, ...). */
-const Backend *backend_get(const char *name);
+/* The caller-side fallback of an optional op: the fused op where the backend has one, else the
+ * unfused sequence it stands for (same results up to float rounding). */
+static inline void backend_affine_relu_forward(const Backend *be, float *out, float *act,
+                                               const float *x, const float *w, const float *b,
+                                               int N, int D, int M)
+{
+    if (be->affine_relu_forward) {
+        be->affine_relu_forward(be, out, act, x, w, b, N, D, M);
+        return;
+    }
+    be->affine_forward(be, act, x, w, b, N, D, M);
+    be->relu_forward(be, out, act, (size_t)N * M);
+}
+
+/* A new instance of the backend of that name ("cpu", "cuda"), or NULL with the reason in
+ * nndl_last_error() (unknown name, built without CUDA, no GPU present, out of memory, ...). The
+ * reason is the same on every call. */
+Backend *backend_create(const char *name);
+/* Frees the instance and its context; every allocation made through it must be released first.
+ * NULL is ignored. */
+void backend_destroy(Backend *be);
 
 /* The fastest available backend: cuda when usable, else cpu; *note explains a fallback. */
-const Backend *backend_auto(const char **note);
+Backend *backend_create_auto(const char **note);
 
 /* A --device choice: "auto" (printing the fallback note, if any, on stderr) or a name. */
-const Backend *backend_choose(const char *choice);
+Backend *backend_choose(const char *choice);
+
+/* One entry of the registry (core/backend_registry.c): which devices exist in this build is
+ * decided by the Makefile, which links exactly one definition of each driver (see there). */
+typedef struct BackendDriver {
+    const char *name;
+    /* Fills the instance (table and context) or returns NNDL_ERR with the reason. */
+    int (*init)(Backend *be);
+    /* Frees the context (the instance itself is freed by backend_destroy). */
+    void (*fini)(Backend *be);
+} BackendDriver;
 
 #ifdef __cplusplus
 }

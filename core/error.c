@@ -2,8 +2,10 @@
 #include "error.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 
 /* Room for two specs of MODEL_SPEC_MAX in one message (a checkpoint of another model). */
 static _Thread_local char last_error[2560];
@@ -36,3 +38,11 @@ int nndl_fail_context(const char *fmt, ...)
 const char *nndl_last_error(void) { return last_error; }
 
 void nndl_clear_error(void) { last_error[0] = '\0'; }
+
+void *nndl_alloc(size_t n, size_t size, const char *what)
+{
+    size_t bytes = n * size;
+    void *p = size && n > SIZE_MAX / size ? NULL : malloc(bytes ? bytes : 1);
+    if (!p) nndl_fail("out of memory for %s (%zu x %zu bytes)", what, n, size);
+    return p;
+}

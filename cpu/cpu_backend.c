@@ -1,30 +1,55 @@
-/* cpu_backend.c — the "cpu" dispatch table: host memory and the float32 CPU ops. */
+/* cpu_backend.c — the "cpu" driver: host memory, the float32 CPU ops, and the context (the conv
+ * workspace, allocation counters). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu_backend.h"
 #include "cpu_ops.h"
 #include "cpu_parallel.h"
+#include "error.h"
 
-static void *cpu_alloc(size_t bytes)
+static CpuContext *ctx_of(const Backend *be) { return (CpuContext *)be->ctx; }
+
+void *cpu_scratch_alloc(const Backend *be, size_t bytes)
 {   /* 64-byte alignment suits SIMD loads and BLAS panels */
+    CpuContext *c = ctx_of(be);
+    if (c->fail_after == 0) return NULL;
     void *p = NULL;
-    return posix_memalign(&p, 64, bytes ? bytes : 64) == 0 ? p : NULL;
+    if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) return NULL;
+    if (c->fail_after > 0) c->fail_after--;
+    return p;
 }
 
-static void cpu_release(void *p) { free(p); }
-
-static void cpu_copy(void *dst, const void *src, size_t bytes)
+static void *cpu_alloc(const Backend *be, size_t bytes)
 {
+    void *p = cpu_scratch_alloc(be, bytes);
+    if (p) ctx_of(be)->live_allocs++;
+    return p;
+}
+
+static void cpu_release(const Backend *be, void *p)
+{
+    if (p) ctx_of(be)->live_allocs--;
+    free(p);
+}
+
+void cpu_backend_fail_allocs_after(const Backend *be, long n) { ctx_of(be)->fail_after = n; }
+long cpu_backend_live_allocs(const Backend *be) { return ctx_of(be)->live_allocs; }
+
+static void cpu_copy(const Backend *be, void *dst, const void *src, size_t bytes)
+{
+    (void)be;
     if (bytes) memmove(dst, src, bytes);
 }
 
-static void cpu_fill(float *x, float value, size_t n)
+static void cpu_fill(const Backend *be, float *x, float value, size_t n)
 {
+    (void)be;
 #pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) x[i] = value;
 }
 
-const Backend cpu_backend = {
+static const Backend cpu_table = {
     .name = "cpu",
     .describe = cpu_describe,
     .alloc = cpu_alloc,
@@ -37,7 +62,7 @@ const Backend cpu_backend = {
     .affine_backward = cpu_affine_backward,
     .relu_forward = cpu_relu_forward,
     .relu_backward = cpu_relu_backward,
-    .conv_workspace = cpu_conv_workspace,
+    .conv_reserve = cpu_conv_reserve,
     .conv_forward = cpu_conv_forward,
     .conv_backward = cpu_conv_backward,
     .max_pool_forward = cpu_max_pool_forward,
@@ -57,3 +82,24 @@ const Backend cpu_backend = {
     },
     .l2_penalty = cpu_l2_penalty,
 };
+
+static int cpu_init(Backend *be)
+{
+    CpuContext *c = nndl_alloc(1, sizeof *c, "the cpu backend context");
+    if (!c) return NNDL_ERR;
+    *c = (CpuContext){.fail_after = -1};
+    *be = cpu_table;
+    be->ctx = c;
+    return NNDL_OK;
+}
+
+static void cpu_fini(Backend *be)
+{
+    CpuContext *c = ctx_of(be);
+    if (!c) return;
+    free(c->conv_ws);
+    free(c);
+    be->ctx = NULL;
+}
+
+const BackendDriver cpu_driver = {"cpu", cpu_init, cpu_fini};

@@ -13,10 +13,11 @@
 
 #define AT(n, c) (((size_t)(n) * C + (c)) * S)
 
-void cpu_batchnorm_forward(float *out, float *mean, float *inv_std, float *running_mean,
+void cpu_batchnorm_forward(const Backend *be, float *out, float *mean, float *inv_std, float *running_mean,
                            float *running_var, const float *x, const float *gamma,
                            const float *beta, const BNConfig *cfg, int N, int C, int S)
 {
+    (void)be;
     double count = (double)N * S;
 #pragma omp parallel for schedule(static) if ((size_t)N * C * S > CPU_PARALLEL_MIN)
     for (int c = 0; c < C; c++) {
@@ -52,10 +53,11 @@ void cpu_batchnorm_forward(float *out, float *mean, float *inv_std, float *runni
     }
 }
 
-void cpu_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dout,
+void cpu_batchnorm_backward(const Backend *be, float *dx, float *dgamma, float *dbeta, const float *dout,
                             const float *x, const float *gamma, const float *mean,
                             const float *inv_std, int N, int C, int S)
 {
+    (void)be;
     double count = (double)N * S;
 #pragma omp parallel for schedule(static) if ((size_t)N * C * S > CPU_PARALLEL_MIN)
     for (int c = 0; c < C; c++) {

@@ -4,14 +4,20 @@
  * (c, di, dj) and P = Ho*Wo columns indexed (i, j); then out_n (F, P) = W (F, K) · cols. Backward
  * reuses the same cols: dW += dout_n · colsᵀ, dcols = Wᵀ · dout_n, and col2im scatter-adds dcols
  * into dx_n. Each thread owns a slice of the workspace (cols, dcols, and partial dW, db that are
- * summed at the end), and the sgemm inside the parallel loop runs single-threaded (OpenBLAS's
+ * summed at the end); the workspace belongs to the backend's context, reserved for the model's
+ * largest layer at the thread count of that moment, and checked against the thread count of
+ * each call: a raised thread count grows it (or, when memory is short, runs on as many threads
+ * as it has slices for) instead of writing past its end. The sgemm inside the parallel loop runs single-threaded (OpenBLAS's
  * OpenMP build), so the two cores work on different images. Any stride, pad and non-square
  * filter work since nothing assumes HH == WW. */
 #include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpu_ops.h"
 #include "cpu_parallel.h"
+#include "error.h"
 
 static size_t cols_size(const ConvGeom *g) { return (size_t)g->C * g->HH * g->WW * g->Ho * g->Wo; }
 
@@ -22,7 +28,42 @@ static size_t slice_size(const ConvGeom *g)
     return 2 * cols_size(g) + (size_t)g->F * K + g->F;
 }
 
-size_t cpu_conv_workspace(const ConvGeom *g) { return (size_t)omp_get_max_threads() * slice_size(g); }
+/* Grows the workspace to `threads` slices of the largest reserved slice. */
+static int grow(const Backend *be, int threads)
+{
+    CpuContext *c = be->ctx;
+    size_t want = (size_t)threads * c->conv_slice;
+    if (want <= c->conv_ws_floats) return NNDL_OK;
+    float *ws = cpu_scratch_alloc(be, want * sizeof *ws);
+    if (!ws) return nndl_fail("out of memory for the cpu conv workspace (%zu floats)", want);
+    free(c->conv_ws);
+    c->conv_ws = ws, c->conv_ws_floats = want;
+    return NNDL_OK;
+}
+
+int cpu_conv_reserve(const Backend *be, const ConvGeom *g)
+{
+    CpuContext *c = be->ctx;
+    if (slice_size(g) > c->conv_slice) c->conv_slice = slice_size(g);
+    return grow(be, omp_get_max_threads());
+}
+
+/* The threads this call runs on: all OpenMP would use if the workspace holds (or can grow to)
+ * a slice for each, else as many as it holds. */
+static int conv_threads(const Backend *be, const ConvGeom *g)
+{
+    CpuContext *c = be->ctx;
+    int threads = omp_get_max_threads();
+    if ((size_t)threads * slice_size(g) <= c->conv_ws_floats) return threads;
+    if (slice_size(g) > c->conv_slice) c->conv_slice = slice_size(g);
+    if (grow(be, threads) == NNDL_OK) return threads;
+    threads = (int)(c->conv_ws_floats / slice_size(g));
+    if (threads == 0) {
+        fprintf(stderr, "cpu conv: no workspace (conv_reserve failed or was not called)\n");
+        abort();
+    }
+    return threads;
+}
 
 static void im2col(float *cols, const float *img, const ConvGeom *g)
 {
@@ -69,11 +110,12 @@ static void col2im(float *img, const float *cols, const ConvGeom *g)
             }
 }
 
-void cpu_conv_forward(float *out, const float *x, const float *w, const float *b,
-                      const ConvGeom *g, float *ws)
+void cpu_conv_forward(const Backend *be, float *out, const float *x, const float *w, const float *b,
+                      const ConvGeom *g)
 {
-    int K = g->C * g->HH * g->WW, P = g->Ho * g->Wo;
-#pragma omp parallel for schedule(static)
+    int K = g->C * g->HH * g->WW, P = g->Ho * g->Wo, threads = conv_threads(be, g);
+    float *ws = ((CpuContext *)be->ctx)->conv_ws;
+#pragma omp parallel for schedule(static) num_threads(threads)
     for (int n = 0; n < g->N; n++) {
         float *cols = ws + (size_t)omp_get_thread_num() * slice_size(g);
         float *out_n = out + (size_t)n * g->F * P;
@@ -85,13 +127,17 @@ void cpu_conv_forward(float *out, const float *x, const float *w, const float *b
     }
 }
 
-void cpu_conv_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
-                       const float *w, const ConvGeom *g, float *ws)
+void cpu_conv_backward(const Backend *be, float *dx, float *dw, float *db, const float *dout, const float *x,
+                       const float *w, const ConvGeom *g)
 {
-    int K = g->C * g->HH * g->WW, P = g->Ho * g->Wo, threads = omp_get_max_threads();
+    int K = g->C * g->HH * g->WW, P = g->Ho * g->Wo, threads = conv_threads(be, g);
+    float *ws = ((CpuContext *)be->ctx)->conv_ws;
     size_t slice = slice_size(g), nw = (size_t)g->F * K;
+    int team = 1; /* the threads that really ran (OpenMP may give fewer than asked) */
 #pragma omp parallel num_threads(threads)
     {
+#pragma omp single
+        team = omp_get_num_threads();
         float *cols = ws + (size_t)omp_get_thread_num() * slice, *dcols = cols + cols_size(g);
         float *dw_part = dcols + cols_size(g), *db_part = dw_part + nw;
         memset(dw_part, 0, (nw + g->F) * sizeof *dw_part);
@@ -116,7 +162,7 @@ void cpu_conv_backward(float *dx, float *dw, float *db, const float *dout, const
     /* partial sums in thread order: deterministic for a fixed thread count */
     memset(dw, 0, nw * sizeof *dw);
     memset(db, 0, (size_t)g->F * sizeof *db);
-    for (int t = 0; t < threads; t++) {
+    for (int t = 0; t < team; t++) {
         const float *dw_part = ws + (size_t)t * slice + 2 * cols_size(g), *db_part = dw_part + nw;
         for (size_t i = 0; i < nw; i++) dw[i] += dw_part[i];
         for (int f = 0; f < g->F; f++) db[f] += db_part[f];

@@ -7,18 +7,20 @@
 #include "dropout_mask.h"
 #include "loss_rows.h"
 
-void cpu_affine_forward(float *out, const float *x, const float *w, const float *b, int N, int D,
+void cpu_affine_forward(const Backend *be, float *out, const float *x, const float *w, const float *b, int N, int D,
                         int M)
 {
+    (void)be;
     for (int n = 0; n < N; n++)
         for (int m = 0; m < M; m++) out[(size_t)n * M + m] = b[m];
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, M, D, 1.0f, x, D, w, M, 1.0f, out,
                 M);
 }
 
-void cpu_affine_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
+void cpu_affine_backward(const Backend *be, float *dx, float *dw, float *db, const float *dout, const float *x,
                          const float *w, int N, int D, int M)
 {
+    (void)be;
     for (int m = 0; m < M; m++) db[m] = 0;
     for (int n = 0; n < N; n++)
         for (int m = 0; m < M; m++) db[m] += dout[(size_t)n * M + m];
@@ -29,14 +31,16 @@ void cpu_affine_backward(float *dx, float *dw, float *db, const float *dout, con
                     dx, D);
 }
 
-void cpu_relu_forward(float *out, const float *x, size_t n)
+void cpu_relu_forward(const Backend *be, float *out, const float *x, size_t n)
 {
+    (void)be;
 #pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : 0;
 }
 
-void cpu_relu_backward(float *dx, const float *dout, const float *x, size_t n)
+void cpu_relu_backward(const Backend *be, float *dx, const float *dout, const float *x, size_t n)
 {
+    (void)be;
 #pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0 ? dout[i] : 0;
 }
@@ -50,37 +54,42 @@ static void dropout_apply(float *y, const float *v, size_t n, const DropoutConfi
         y[i] = !d->train ? v[i] : dropout_keep(d->seed, d->step, i, d->p_keep) ? v[i] * scale : 0;
 }
 
-void cpu_dropout_forward(float *out, const float *x, size_t n, const DropoutConfig *d)
+void cpu_dropout_forward(const Backend *be, float *out, const float *x, size_t n, const DropoutConfig *d)
 {
+    (void)be;
     dropout_apply(out, x, n, d);
 }
 
-void cpu_dropout_backward(float *dx, const float *dout, size_t n, const DropoutConfig *d)
+void cpu_dropout_backward(const Backend *be, float *dx, const float *dout, size_t n, const DropoutConfig *d)
 {
+    (void)be;
     dropout_apply(dx, dout, n, d);
 }
 
-double cpu_softmax_loss(float *dx, const float *x, const int *y, int N, int C)
+void cpu_softmax_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N, int C)
 {
-    double loss = 0;
-    for (int n = 0; n < N; n++) loss += softmax_loss_row(dx + (size_t)n * C, x + (size_t)n * C, y[n], C, N);
-    return loss / N;
+    (void)be;
+    double sum = 0;
+    for (int n = 0; n < N; n++) sum += softmax_loss_row(dx + (size_t)n * C, x + (size_t)n * C, y[n], C, N);
+    *loss = sum / N;
 }
 
-double cpu_svm_loss(float *dx, const float *x, const int *y, int N, int C)
+void cpu_svm_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N, int C)
 {
-    double loss = 0;
-    for (int n = 0; n < N; n++) loss += svm_loss_row(dx + (size_t)n * C, x + (size_t)n * C, y[n], C, N);
-    return loss / N;
+    (void)be;
+    double sum = 0;
+    for (int n = 0; n < N; n++) sum += svm_loss_row(dx + (size_t)n * C, x + (size_t)n * C, y[n], C, N);
+    *loss = sum / N;
 }
 
-double cpu_l2_penalty(float *dw, const float *w, float reg, size_t n)
+void cpu_l2_penalty(const Backend *be, float *dw, double *loss, const float *w, float reg, size_t n)
 {
+    (void)be;
     double s = 0;
 #pragma omp parallel for simd reduction(+ : s) if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) {
         s += (double)w[i] * w[i];
         dw[i] += reg * w[i];
     }
-    return s;
+    *loss += 0.5 * reg * s;
 }

@@ -25,8 +25,9 @@ static void cpu_model_name(char *buf, size_t size)
     fclose(f);
 }
 
-void cpu_describe(char *buf, size_t size)
+void cpu_describe(const Backend *be, char *buf, size_t size)
 {
+    (void)be;
     char model[128];
     cpu_model_name(model, sizeof model);
     snprintf(buf, size, "cpu: %s, %d OpenMP threads; BLAS %s, %d threads", model,

@@ -4,16 +4,18 @@
 #include "cpu_ops.h"
 #include "cpu_parallel.h"
 
-void cpu_sgd(float *w, const float *dw, float *s1, float *s2, size_t n, const OptimConfig *c)
+void cpu_sgd(const Backend *be, float *w, const float *dw, float *s1, float *s2, size_t n, const OptimConfig *c)
 {
+    (void)be;
     (void)s1, (void)s2;
 #pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) w[i] -= c->learning_rate * dw[i];
 }
 
-void cpu_sgd_momentum(float *w, const float *dw, float *v, float *s2, size_t n,
+void cpu_sgd_momentum(const Backend *be, float *w, const float *dw, float *v, float *s2, size_t n,
                       const OptimConfig *c)
 {
+    (void)be;
     (void)s2;
 #pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) {
@@ -22,9 +24,10 @@ void cpu_sgd_momentum(float *w, const float *dw, float *v, float *s2, size_t n,
     }
 }
 
-void cpu_sgd_nesterov_momentum(float *w, const float *dw, float *v, float *s2, size_t n,
+void cpu_sgd_nesterov_momentum(const Backend *be, float *w, const float *dw, float *v, float *s2, size_t n,
                                const OptimConfig *c)
 {
+    (void)be;
     (void)s2;
 #pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) {
@@ -34,9 +37,10 @@ void cpu_sgd_nesterov_momentum(float *w, const float *dw, float *v, float *s2, s
     }
 }
 
-void cpu_rmsprop(float *w, const float *dw, float *cache, float *s2, size_t n,
+void cpu_rmsprop(const Backend *be, float *w, const float *dw, float *cache, float *s2, size_t n,
                  const OptimConfig *c)
 {
+    (void)be;
     (void)s2;
 #pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) {
@@ -45,8 +49,9 @@ void cpu_rmsprop(float *w, const float *dw, float *cache, float *s2, size_t n,
     }
 }
 
-void cpu_adam(float *w, const float *dw, float *m, float *v, size_t n, const OptimConfig *c)
+void cpu_adam(const Backend *be, float *w, const float *dw, float *m, float *v, size_t n, const OptimConfig *c)
 {
+    (void)be;
     float bias1 = (float)(1.0 - pow(c->beta1, c->t)), bias2 = (float)(1.0 - pow(c->beta2, c->t));
     float step = c->learning_rate / bias1, inv_bias2 = 1.0f / bias2;
 #pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)

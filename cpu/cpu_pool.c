@@ -18,8 +18,9 @@ static float window_max(const float *plane, const PoolGeom *g, int i, int j)
     return m;
 }
 
-void cpu_max_pool_forward(float *out, const float *x, const PoolGeom *g)
+void cpu_max_pool_forward(const Backend *be, float *out, const float *x, const PoolGeom *g)
 {
+    (void)be;
     size_t planes = (size_t)g->N * g->C, in_plane = (size_t)g->H * g->W;
 #pragma omp parallel for if (planes * in_plane > CPU_PARALLEL_MIN)
     for (size_t nc = 0; nc < planes; nc++)
@@ -79,9 +80,10 @@ static void backward_general(float *dx, const float *dout, const float *x, const
             }
 }
 
-void cpu_max_pool_backward(float *dx, const float *dout, const float *x, const float *out,
+void cpu_max_pool_backward(const Backend *be, float *dx, const float *dout, const float *x, const float *out,
                            const PoolGeom *g)
 {
+    (void)be;
     if (pool_geom_tiles(g)) backward_tiled(dx, dout, x, out, g);
     else backward_general(dx, dout, x, out, g);
 }

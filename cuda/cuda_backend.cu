@@ -1,60 +1,59 @@
-// cuda_backend.cu — the "cuda" dispatch table: device memory, the cuBLAS handle, and the probe
-// that says whether a GPU (or, in tests, the SIMT host) is there.
+// cuda_backend.cu — the "cuda" driver: device memory, the instance's context (cuBLAS handle,
+// partial sums, conv workspace), and the probe that says whether a GPU (or, in the test binary,
+// the SIMT host) is there. cuda_unavailable.c defines the same driver for builds without CUDA;
+// the Makefile links exactly one of the two.
 #include "cuda_ops.h"
 
 #include <string.h>
 
 #include "error.h"
 
-static void *cuda_alloc(size_t bytes)
+static void *cuda_alloc(const Backend *, size_t bytes)
 {
     void *p = NULL;
     return cudaMalloc(&p, bytes ? bytes : 4) == cudaSuccess ? p : NULL;
 }
 
-static void cuda_release(void *p) { CUDA_CHECK(cudaFree(p)); }
+static void cuda_release(const Backend *, void *p) { CUDA_CHECK(cudaFree(p)); }
 
-static void cuda_to_device(void *dst, const void *src, size_t bytes)
+static void cuda_to_device(const Backend *, void *dst, const void *src, size_t bytes)
 {
     if (bytes) CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
 }
 
-static void cuda_to_host(void *dst, const void *src, size_t bytes)
+static void cuda_to_host(const Backend *, void *dst, const void *src, size_t bytes)
 {
     if (bytes) CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
 }
 
-static void cuda_copy(void *dst, const void *src, size_t bytes)
+static void cuda_copy(const Backend *, void *dst, const void *src, size_t bytes)
 {
     if (bytes) CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
 }
 
-cublasHandle_t cuda_blas(void)
+double *cuda_partials(const Backend *be, size_t n)
 {
-    static cublasHandle_t handle = NULL; // backend state: created once, lives with the process
-    if (!handle) CUBLAS_CHECK(cublasCreate(&handle));
-    return handle;
-}
-
-double *cuda_partials(size_t n)
-{
-    static double *buffer = NULL; // backend state, like the cuBLAS handle
-    static size_t capacity = 0;
-    if (n > capacity) {
-        if (buffer) CUDA_CHECK(cudaFree(buffer));
-        capacity = n > 4096 ? n : 4096;
-        CUDA_CHECK(cudaMalloc(&buffer, capacity * sizeof *buffer));
+    CudaContext *c = cuda_ctx(be);
+    if (n > c->partials_cap) {
+        CUDA_CHECK(cudaFree(c->partials));
+        c->partials_cap = n;
+        CUDA_CHECK(cudaMalloc(&c->partials, c->partials_cap * sizeof *c->partials));
     }
-    return buffer;
+    return c->partials;
 }
 
-double cuda_sum_partials(const double *partials, int n)
+__global__ void sum_into_kernel(double *slot, const double *partials, int n, double scale, double divisor,
+                                int accumulate)
 {
-    double *h = (double *)malloc((size_t)n * sizeof *h), s = 0;
-    CUDA_CHECK(cudaMemcpy(h, partials, (size_t)n * sizeof *h, cudaMemcpyDeviceToHost));
-    for (int i = 0; i < n; i++) s += h[i];
-    free(h);
-    return s;
+    double s = 0;
+    for (int i = 0; i < n; i++) s += partials[i];
+    s = s * scale / divisor;
+    *slot = accumulate ? *slot + s : s;
+}
+
+void cuda_sum_into(double *slot, const double *partials, int n, double scale, double divisor, int accumulate)
+{
+    NNDL_LAUNCH(sum_into_kernel, 1, 1, 0, slot, partials, n, scale, divisor, accumulate);
 }
 
 static Backend make_table(void)
@@ -73,7 +72,7 @@ static Backend make_table(void)
     b.affine_backward = cuda_affine_backward;
     b.relu_forward = cuda_relu_forward;
     b.relu_backward = cuda_relu_backward;
-    b.conv_workspace = cuda_conv_workspace;
+    b.conv_reserve = cuda_conv_reserve;
     b.conv_forward = cuda_conv_forward;
     b.conv_backward = cuda_conv_backward;
     b.max_pool_forward = cuda_max_pool_forward;
@@ -93,22 +92,42 @@ static Backend make_table(void)
     return b;
 }
 
-extern "C" const Backend *cuda_backend_probe(void)
+static void cuda_fini(Backend *be)
 {
-    static Backend table;
-    static int checked = 0, usable = 0;
-    if (!checked) {
-        checked = 1;
-        int count = 0;
-        cudaError_t e = cudaGetDeviceCount(&count);
-        if (e != cudaSuccess || count == 0) {
-            nndl_fail("cuda: no usable GPU (%s)", e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
-            return NULL;
-        }
-        if (cuda_check_device() != NNDL_OK) return NULL;
-        table = make_table();
-        usable = 1;
-    }
-    if (!usable) nndl_fail("cuda: no usable GPU");
-    return usable ? &table : NULL;
+    CudaContext *c = cuda_ctx(be);
+    if (!c) return;
+    if (c->blas) cublasDestroy(c->blas);
+    cudaFree(c->partials);
+    cudaFree(c->conv_ws);
+    free(c);
+    be->ctx = NULL;
 }
+
+// No cached answer: the runtime gives the same reason on every call, so every caller sees the
+// first failure's words, not a generic second-time message.
+static int cuda_init(Backend *be)
+{
+    int count = 0;
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess || count == 0)
+        return nndl_fail("cuda: no usable GPU (%s)", e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
+    if (cuda_check_device() != NNDL_OK) return NNDL_ERR;
+    CudaContext *c = (CudaContext *)nndl_alloc(1, sizeof *c, "the cuda backend context");
+    if (!c) return NNDL_ERR;
+    memset(c, 0, sizeof *c);
+    *be = make_table();
+    be->ctx = c;
+    if (cublasCreate(&c->blas) != CUBLAS_STATUS_SUCCESS) {
+        c->blas = NULL;
+        cuda_fini(be);
+        return nndl_fail("cuda: cannot create a cuBLAS handle");
+    }
+    c->partials_cap = CUDA_PARTIALS_START;
+    if (cudaMalloc(&c->partials, c->partials_cap * sizeof *c->partials) != cudaSuccess) {
+        cuda_fini(be);
+        return nndl_fail("cuda: out of device memory for the partial-sum buffer");
+    }
+    return NNDL_OK;
+}
+
+extern "C" const BackendDriver cuda_driver = {"cuda", cuda_init, cuda_fini};

@@ -12,8 +12,9 @@
 
 #ifdef NNDL_SIMT_HOST
 
-void cuda_describe(char *buf, size_t size)
+void cuda_describe(const Backend *be, char *buf, size_t size)
 {
+    (void)be;
     snprintf(buf, size, "cuda: SIMT host (the CUDA kernel source run on the CPU, cuBLAS calls "
                         "served on the host; no GPU timings)");
 }
@@ -27,8 +28,9 @@ static __global__ void arch_probe_kernel(int *flag)
     if (flag) *flag = 1;
 }
 
-void cuda_describe(char *buf, size_t size)
+void cuda_describe(const Backend *be, char *buf, size_t size)
 {
+    (void)be;
     int dev = 0, driver = 0, runtime = 0;
     cudaDeviceProp p;
     size_t free_bytes = 0, total = 0;

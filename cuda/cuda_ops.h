@@ -24,53 +24,68 @@ static inline unsigned cuda_grid(size_t n)
     return b == 0 ? 1 : b > CUDA_MAX_BLOCKS ? CUDA_MAX_BLOCKS : b;
 }
 
+/* The cuda instance's context: its cuBLAS handle, the partial-sum buffer and the conv
+ * workspace, created with the instance and freed with it. */
+typedef struct CudaContext {
+    cublasHandle_t blas;
+    double *partials;           /* per-block or per-example partial sums */
+    size_t partials_cap;        /* doubles; CUDA_PARTIALS_START at creation */
+    float *conv_ws;
+    size_t conv_ws_floats;
+} CudaContext;
+
 /* One line on the GPU (name, compute capability, memory, driver and runtime versions, the
  * architectures this build carries); and whether this build has code the GPU can run. */
-void cuda_describe(char *buf, size_t size);
+void cuda_describe(const Backend *be, char *buf, size_t size);
 int cuda_check_device(void);
 
-/* The backend's one cuBLAS handle, created on first use. */
-cublasHandle_t cuda_blas(void);
+/* Enough partial sums for batches of 65536 rows or 2000 batchnorm channels, reserved at
+ * creation so that a training step never allocates (an allocation synchronises the device). */
+#define CUDA_PARTIALS_START 65536
 
-/* A device buffer of at least n doubles for per-block or per-example partial sums, reused from
- * call to call (allocating in every step would synchronise the device each time). */
-double *cuda_partials(size_t n);
-/* Sum of n doubles in device memory, added on the host in order (deterministic). */
-double cuda_sum_partials(const double *partials, int n);
+static inline CudaContext *cuda_ctx(const Backend *be) { return (CudaContext *)be->ctx; }
+static inline cublasHandle_t cuda_blas(const Backend *be) { return cuda_ctx(be)->blas; }
 
-void cuda_affine_forward(float *out, const float *x, const float *w, const float *b, int N, int D, int M);
-void cuda_affine_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
+/* The instance's buffer of at least n doubles for partial sums, reused from call to call (grown,
+ * which allocates, only past CUDA_PARTIALS_START). */
+double *cuda_partials(const Backend *be, size_t n);
+/* *slot = sum(partials[0..n)) * scale / divisor, or *slot += that when accumulate; added in
+ * order by one device thread (deterministic), so the result stays on the device. */
+void cuda_sum_into(double *slot, const double *partials, int n, double scale, double divisor, int accumulate);
+
+void cuda_affine_forward(const Backend *be, float *out, const float *x, const float *w, const float *b, int N, int D, int M);
+void cuda_affine_backward(const Backend *be, float *dx, float *dw, float *db, const float *dout, const float *x,
                           const float *w, int N, int D, int M);
-void cuda_relu_forward(float *out, const float *x, size_t n);
-void cuda_relu_backward(float *dx, const float *dout, const float *x, size_t n);
-void cuda_dropout_forward(float *out, const float *x, size_t n, const DropoutConfig *d);
-void cuda_dropout_backward(float *dx, const float *dout, size_t n, const DropoutConfig *d);
-void cuda_fill(float *x, float value, size_t n);
-double cuda_l2_penalty(float *dw, const float *w, float reg, size_t n);
+void cuda_relu_forward(const Backend *be, float *out, const float *x, size_t n);
+void cuda_relu_backward(const Backend *be, float *dx, const float *dout, const float *x, size_t n);
+void cuda_dropout_forward(const Backend *be, float *out, const float *x, size_t n, const DropoutConfig *d);
+void cuda_dropout_backward(const Backend *be, float *dx, const float *dout, size_t n, const DropoutConfig *d);
+void cuda_fill(const Backend *be, float *x, float value, size_t n);
+void cuda_l2_penalty(const Backend *be, float *dw, double *loss, const float *w, float reg, size_t n);
 
-size_t cuda_conv_workspace(const ConvGeom *g);
-void cuda_conv_forward(float *out, const float *x, const float *w, const float *b, const ConvGeom *g, float *ws);
-void cuda_conv_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
-                        const float *w, const ConvGeom *g, float *ws);
+int cuda_conv_reserve(const Backend *be, const ConvGeom *g);
+void cuda_conv_forward(const Backend *be, float *out, const float *x, const float *w, const float *b, const ConvGeom *g);
+void cuda_conv_backward(const Backend *be, float *dx, float *dw, float *db, const float *dout, const float *x,
+                        const float *w, const ConvGeom *g);
 
-void cuda_max_pool_forward(float *out, const float *x, const PoolGeom *g);
-void cuda_max_pool_backward(float *dx, const float *dout, const float *x, const float *out, const PoolGeom *g);
+void cuda_max_pool_forward(const Backend *be, float *out, const float *x, const PoolGeom *g);
+void cuda_max_pool_backward(const Backend *be, float *dx, const float *dout, const float *x, const float *out, const PoolGeom *g);
 
-void cuda_batchnorm_forward(float *out, float *mean, float *inv_std, float *running_mean,
+void cuda_batchnorm_forward(const Backend *be, float *out, float *mean, float *inv_std, float *running_mean,
                             float *running_var, const float *x, const float *gamma,
                             const float *beta, const BNConfig *cfg, int N, int C, int S);
-void cuda_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dout,
+void cuda_batchnorm_backward(const Backend *be, float *dx, float *dgamma, float *dbeta, const float *dout,
                              const float *x, const float *gamma, const float *mean,
                              const float *inv_std, int N, int C, int S);
 
-double cuda_softmax_loss(float *dx, const float *x, const int *y, int N, int C);
-double cuda_svm_loss(float *dx, const float *x, const int *y, int N, int C);
+void cuda_softmax_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N, int C);
+void cuda_svm_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N, int C);
 
-void cuda_sgd(float *w, const float *dw, float *s1, float *s2, size_t n, const OptimConfig *c);
-void cuda_sgd_momentum(float *w, const float *dw, float *v, float *s2, size_t n, const OptimConfig *c);
-void cuda_sgd_nesterov_momentum(float *w, const float *dw, float *v, float *s2, size_t n, const OptimConfig *c);
-void cuda_rmsprop(float *w, const float *dw, float *cache, float *s2, size_t n, const OptimConfig *c);
-void cuda_adam(float *w, const float *dw, float *m, float *v, size_t n, const OptimConfig *c);
+void cuda_sgd(const Backend *be, float *w, const float *dw, float *s1, float *s2, size_t n, const OptimConfig *c);
+void cuda_sgd_momentum(const Backend *be, float *w, const float *dw, float *v, float *s2, size_t n, const OptimConfig *c);
+void cuda_sgd_nesterov_momentum(const Backend *be, float *w, const float *dw, float *v, float *s2, size_t n, const OptimConfig *c);
+void cuda_rmsprop(const Backend *be, float *w, const float *dw, float *cache, float *s2, size_t n, const OptimConfig *c);
+void cuda_adam(const Backend *be, float *w, const float *dw, float *m, float *v, size_t n, const OptimConfig *c);
 
 /* Block-wide sum of one double per thread (blockDim.x == CUDA_BLOCK); thread 0 gets the total. */
 __device__ inline double block_sum(double v)

@@ -93,12 +93,12 @@ __global__ void bn_dx_kernel(float *dx, const float *dout, const float *x, const
     }
 }
 
-void cuda_batchnorm_forward(float *out, float *mean, float *inv_std, float *running_mean, float *running_var,
+void cuda_batchnorm_forward(const Backend *be, float *out, float *mean, float *inv_std, float *running_mean, float *running_var,
                             const float *x, const float *gamma, const float *beta, const BNConfig *cfg, int N,
                             int C, int S)
 {
     // scratch: slice partials, then scale and shift per channel (as floats after the doubles)
-    double *partials = cuda_partials(2 * (size_t)C * BN_SLICES + (size_t)C);
+    double *partials = cuda_partials(be, 2 * (size_t)C * BN_SLICES + (size_t)C);
     float *scale = (float *)(partials + 2 * (size_t)C * BN_SLICES), *shift = scale + C;
     if (cfg->train) NNDL_LAUNCH(bn_partials_kernel, dim3(C, BN_SLICES), CUDA_BLOCK, 0, partials, x, (const float *)NULL, N, C, S);
     NNDL_LAUNCH(bn_stats_kernel, cuda_grid((size_t)C), CUDA_BLOCK, 0, mean, inv_std, running_mean, running_var, scale,
@@ -107,10 +107,10 @@ void cuda_batchnorm_forward(float *out, float *mean, float *inv_std, float *runn
                 (const float *)shift, beta, N, C, S);
 }
 
-void cuda_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dout, const float *x,
+void cuda_batchnorm_backward(const Backend *be, float *dx, float *dgamma, float *dbeta, const float *dout, const float *x,
                              const float *gamma, const float *mean, const float *inv_std, int N, int C, int S)
 {
-    double *partials = cuda_partials(2 * (size_t)C * BN_SLICES);
+    double *partials = cuda_partials(be, 2 * (size_t)C * BN_SLICES);
     NNDL_LAUNCH(bn_partials_kernel, dim3(C, BN_SLICES), CUDA_BLOCK, 0, partials, dout, x, N, C, S);
     NNDL_LAUNCH(bn_grad_stats_kernel, cuda_grid((size_t)C), CUDA_BLOCK, 0, dgamma, dbeta, (const double *)partials,
                 mean, inv_std, C);

@@ -7,12 +7,37 @@
 // thread per input pixel, summing the column entries that came from it: no atomics).
 #include "cuda_ops.h"
 
+#include "error.h"
+
 static size_t cols_per_image(const ConvGeom *g) { return (size_t)g->C * g->HH * g->WW * g->Ho * g->Wo; }
 
 /* cols, dcols, and one dW per image */
-size_t cuda_conv_workspace(const ConvGeom *g)
+static size_t workspace_floats(const ConvGeom *g)
 {
     return 2 * (size_t)g->N * cols_per_image(g) + (size_t)g->N * g->F * g->C * g->HH * g->WW;
+}
+
+int cuda_conv_reserve(const Backend *be, const ConvGeom *g)
+{
+    CudaContext *c = cuda_ctx(be);
+    size_t want = workspace_floats(g);
+    if (want <= c->conv_ws_floats) return NNDL_OK;
+    float *ws = NULL;
+    if (cudaMalloc(&ws, want * sizeof *ws) != cudaSuccess)
+        return nndl_fail("out of cuda memory for the conv workspace (%zu floats)", want);
+    if (c->conv_ws) CUDA_CHECK(cudaFree(c->conv_ws));
+    c->conv_ws = ws, c->conv_ws_floats = want;
+    return NNDL_OK;
+}
+
+/* The reserved workspace; a geometry larger than reserved is a caller's bug. */
+static float *workspace(const Backend *be, const ConvGeom *g)
+{
+    if (workspace_floats(g) > cuda_ctx(be)->conv_ws_floats) {
+        fprintf(stderr, "cuda conv: workspace not reserved for this geometry (conv_reserve)\n");
+        abort();
+    }
+    return cuda_ctx(be)->conv_ws;
 }
 
 // dw[i] = sum over n of per_image[n][i], n in order.
@@ -84,34 +109,36 @@ __global__ void conv_db_kernel(float *db, const float *dout, int N, int F, size_
     if (threadIdx.x == 0) db[f] = (float)total;
 }
 
-void cuda_conv_forward(float *out, const float *x, const float *w, const float *b, const ConvGeom *g, float *ws)
+void cuda_conv_forward(const Backend *be, float *out, const float *x, const float *w, const float *b, const ConvGeom *g)
 {
     const float one = 1.0f;
+    float *ws = workspace(be, g);
     int K = g->C * g->HH * g->WW, P = g->Ho * g->Wo;
     NNDL_LAUNCH(im2col_kernel, cuda_grid((size_t)g->N * cols_per_image(g)), CUDA_BLOCK, 0, ws, x, *g);
     NNDL_LAUNCH(conv_bias_kernel, cuda_grid(conv_out_size(g)), CUDA_BLOCK, 0, out, b, g->N, g->F, (size_t)P);
     // out_n (F, P) = W (F, K) · cols_n (K, P), for every n
-    CUBLAS_CHECK(cublasSgemmStridedBatched(cuda_blas(), CUBLAS_OP_N, CUBLAS_OP_N, P, g->F, K, &one, ws, P,
+    CUBLAS_CHECK(cublasSgemmStridedBatched(cuda_blas(be), CUBLAS_OP_N, CUBLAS_OP_N, P, g->F, K, &one, ws, P,
                                            (long long)K * P, w, K, 0, &one, out, P, (long long)g->F * P, g->N));
 }
 
-void cuda_conv_backward(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
-                        const ConvGeom *g, float *ws)
+void cuda_conv_backward(const Backend *be, float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
+                        const ConvGeom *g)
 {
     const float one = 1.0f, zero = 0.0f;
+    float *ws = workspace(be, g);
     int K = g->C * g->HH * g->WW, P = g->Ho * g->Wo;
     size_t n_w = (size_t)g->F * K;
     float *cols = ws, *dcols = ws + (size_t)g->N * cols_per_image(g), *dw_per_image = dcols + (size_t)g->N * cols_per_image(g);
     NNDL_LAUNCH(conv_db_kernel, g->F, CUDA_BLOCK, 0, db, dout, g->N, g->F, (size_t)P);
     NNDL_LAUNCH(im2col_kernel, cuda_grid((size_t)g->N * cols_per_image(g)), CUDA_BLOCK, 0, cols, x, *g);
     // dW_n (F, K) = dout_n (F, P) · cols_nᵀ (P, K) for every n, then dW = sum_n dW_n
-    CUBLAS_CHECK(cublasSgemmStridedBatched(cuda_blas(), CUBLAS_OP_T, CUBLAS_OP_N, K, g->F, P, &one, cols, P,
+    CUBLAS_CHECK(cublasSgemmStridedBatched(cuda_blas(be), CUBLAS_OP_T, CUBLAS_OP_N, K, g->F, P, &one, cols, P,
                                            (long long)K * P, dout, P, (long long)g->F * P, &zero, dw_per_image, K,
                                            (long long)n_w, g->N));
     NNDL_LAUNCH(sum_images_kernel, cuda_grid(n_w), CUDA_BLOCK, 0, dw, dw_per_image, g->N, n_w);
     if (!dx) return;
     // dcols_n (K, P) = Wᵀ (K, F) · dout_n (F, P)
-    CUBLAS_CHECK(cublasSgemmStridedBatched(cuda_blas(), CUBLAS_OP_N, CUBLAS_OP_T, P, K, g->F, &one, dout, P,
+    CUBLAS_CHECK(cublasSgemmStridedBatched(cuda_blas(be), CUBLAS_OP_N, CUBLAS_OP_T, P, K, g->F, &one, dout, P,
                                            (long long)g->F * P, w, K, 0, &zero, dcols, P, (long long)K * P, g->N));
     NNDL_LAUNCH(col2im_kernel, cuda_grid(conv_in_size(g)), CUDA_BLOCK, 0, dx, dcols, *g);
 }

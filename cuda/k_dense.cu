@@ -12,7 +12,7 @@ __global__ void fill_kernel(float *x, float value, size_t n)
         x[i] = value;
 }
 
-void cuda_fill(float *x, float value, size_t n)
+void cuda_fill(const Backend *, float *x, float value, size_t n)
 {
     if (n) NNDL_LAUNCH(fill_kernel, cuda_grid(n), CUDA_BLOCK, 0, x, value, n);
 }
@@ -35,22 +35,22 @@ __global__ void column_sums_kernel(float *db, const float *dout, int N, int M)
     }
 }
 
-void cuda_affine_forward(float *out, const float *x, const float *w, const float *b, int N, int D, int M)
+void cuda_affine_forward(const Backend *be, float *out, const float *x, const float *w, const float *b, int N, int D, int M)
 {
     const float one = 1.0f;
     NNDL_LAUNCH(bias_rows_kernel, cuda_grid((size_t)N * M), CUDA_BLOCK, 0, out, b, N, M);
-    CUBLAS_CHECK(cublasSgemm(cuda_blas(), CUBLAS_OP_N, CUBLAS_OP_N, M, N, D, &one, w, M, x, D, &one, out, M));
+    CUBLAS_CHECK(cublasSgemm(cuda_blas(be), CUBLAS_OP_N, CUBLAS_OP_N, M, N, D, &one, w, M, x, D, &one, out, M));
 }
 
-void cuda_affine_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
+void cuda_affine_backward(const Backend *be, float *dx, float *dw, float *db, const float *dout, const float *x,
                           const float *w, int N, int D, int M)
 {
     const float one = 1.0f, zero = 0.0f;
     NNDL_LAUNCH(column_sums_kernel, cuda_grid((size_t)M), CUDA_BLOCK, 0, db, dout, N, M);
     // dw (D, M) = xᵀ (D, N) · dout (N, M)
-    CUBLAS_CHECK(cublasSgemm(cuda_blas(), CUBLAS_OP_N, CUBLAS_OP_T, M, D, N, &one, dout, M, x, D, &zero, dw, M));
+    CUBLAS_CHECK(cublasSgemm(cuda_blas(be), CUBLAS_OP_N, CUBLAS_OP_T, M, D, N, &one, dout, M, x, D, &zero, dw, M));
     // dx (N, D) = dout (N, M) · wᵀ (M, D)
-    if (dx) CUBLAS_CHECK(cublasSgemm(cuda_blas(), CUBLAS_OP_T, CUBLAS_OP_N, D, N, M, &one, w, M, dout, M, &zero, dx, D));
+    if (dx) CUBLAS_CHECK(cublasSgemm(cuda_blas(be), CUBLAS_OP_T, CUBLAS_OP_N, D, N, M, &one, w, M, dout, M, &zero, dx, D));
 }
 
 __global__ void relu_forward_kernel(float *out, const float *x, size_t n)
@@ -65,12 +65,12 @@ __global__ void relu_backward_kernel(float *dx, const float *dout, const float *
         dx[i] = x[i] > 0 ? dout[i] : 0.0f;
 }
 
-void cuda_relu_forward(float *out, const float *x, size_t n)
+void cuda_relu_forward(const Backend *, float *out, const float *x, size_t n)
 {
     if (n) NNDL_LAUNCH(relu_forward_kernel, cuda_grid(n), CUDA_BLOCK, 0, out, x, n);
 }
 
-void cuda_relu_backward(float *dx, const float *dout, const float *x, size_t n)
+void cuda_relu_backward(const Backend *, float *dx, const float *dout, const float *x, size_t n)
 {
     if (n) NNDL_LAUNCH(relu_backward_kernel, cuda_grid(n), CUDA_BLOCK, 0, dx, dout, x, n);
 }
@@ -83,12 +83,12 @@ __global__ void dropout_kernel(float *y, const float *v, size_t n, int train, fl
         y[i] = !train ? v[i] : dropout_keep(seed, step, i, p_keep) ? v[i] * scale : 0.0f;
 }
 
-void cuda_dropout_forward(float *out, const float *x, size_t n, const DropoutConfig *d)
+void cuda_dropout_forward(const Backend *, float *out, const float *x, size_t n, const DropoutConfig *d)
 {
     if (n) NNDL_LAUNCH(dropout_kernel, cuda_grid(n), CUDA_BLOCK, 0, out, x, n, d->train, d->p_keep, d->seed, d->step);
 }
 
-void cuda_dropout_backward(float *dx, const float *dout, size_t n, const DropoutConfig *d)
+void cuda_dropout_backward(const Backend *, float *dx, const float *dout, size_t n, const DropoutConfig *d)
 {
     if (n) NNDL_LAUNCH(dropout_kernel, cuda_grid(n), CUDA_BLOCK, 0, dx, dout, n, d->train, d->p_keep, d->seed, d->step);
 }
@@ -105,10 +105,10 @@ __global__ void l2_kernel(float *dw, const float *w, float reg, size_t n, double
     if (threadIdx.x == 0) partials[blockIdx.x] = total;
 }
 
-double cuda_l2_penalty(float *dw, const float *w, float reg, size_t n)
+void cuda_l2_penalty(const Backend *be, float *dw, double *loss, const float *w, float reg, size_t n)
 {
     unsigned blocks = cuda_grid(n);
-    double *partials = cuda_partials(blocks);
+    double *partials = cuda_partials(be, blocks);
     NNDL_LAUNCH(l2_kernel, blocks, CUDA_BLOCK, 0, dw, w, reg, n, partials);
-    return cuda_sum_partials(partials, (int)blocks);
+    cuda_sum_into(loss, partials, (int)blocks, 0.5 * reg, 1, 1);
 }

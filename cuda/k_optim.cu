@@ -38,28 +38,28 @@ __global__ void adam_kernel(float *w, const float *dw, float *m, float *v, size_
     }
 }
 
-void cuda_sgd(float *w, const float *dw, float *, float *, size_t n, const OptimConfig *c)
+void cuda_sgd(const Backend *, float *w, const float *dw, float *, float *, size_t n, const OptimConfig *c)
 {
     NNDL_LAUNCH(sgd_kernel, cuda_grid(n), CUDA_BLOCK, 0, w, dw, n, c->learning_rate);
 }
 
-void cuda_sgd_momentum(float *w, const float *dw, float *v, float *, size_t n, const OptimConfig *c)
+void cuda_sgd_momentum(const Backend *, float *w, const float *dw, float *v, float *, size_t n, const OptimConfig *c)
 {
     NNDL_LAUNCH(momentum_kernel, cuda_grid(n), CUDA_BLOCK, 0, w, dw, v, n, c->learning_rate, c->momentum, 0);
 }
 
-void cuda_sgd_nesterov_momentum(float *w, const float *dw, float *v, float *, size_t n, const OptimConfig *c)
+void cuda_sgd_nesterov_momentum(const Backend *, float *w, const float *dw, float *v, float *, size_t n, const OptimConfig *c)
 {
     NNDL_LAUNCH(momentum_kernel, cuda_grid(n), CUDA_BLOCK, 0, w, dw, v, n, c->learning_rate, c->momentum, 1);
 }
 
-void cuda_rmsprop(float *w, const float *dw, float *cache, float *, size_t n, const OptimConfig *c)
+void cuda_rmsprop(const Backend *, float *w, const float *dw, float *cache, float *, size_t n, const OptimConfig *c)
 {
     NNDL_LAUNCH(rmsprop_kernel, cuda_grid(n), CUDA_BLOCK, 0, w, dw, cache, n, c->learning_rate, c->decay_rate,
                 c->epsilon);
 }
 
-void cuda_adam(float *w, const float *dw, float *m, float *v, size_t n, const OptimConfig *c)
+void cuda_adam(const Backend *, float *w, const float *dw, float *m, float *v, size_t n, const OptimConfig *c)
 {
     // bias corrections once per step on the host, as the CPU backend does
     float bias1 = (float)(1.0 - pow(c->beta1, c->t)), bias2 = (float)(1.0 - pow(c->beta2, c->t));

@@ -35,12 +35,12 @@ __global__ void max_pool_backward_kernel(float *dx, const float *dout, const flo
     }
 }
 
-void cuda_max_pool_forward(float *out, const float *x, const PoolGeom *g)
+void cuda_max_pool_forward(const Backend *, float *out, const float *x, const PoolGeom *g)
 {
     NNDL_LAUNCH(max_pool_forward_kernel, cuda_grid(pool_out_size(g)), CUDA_BLOCK, 0, out, x, *g);
 }
 
-void cuda_max_pool_backward(float *dx, const float *dout, const float *x, const float *out, const PoolGeom *g)
+void cuda_max_pool_backward(const Backend *, float *dx, const float *dout, const float *x, const float *out, const PoolGeom *g)
 {
     NNDL_LAUNCH(max_pool_backward_kernel, cuda_grid(pool_in_size(g)), CUDA_BLOCK, 0, dx, dout, x, out, *g);
 }

@@ -10,31 +10,33 @@
 
 static int add_param(Model *m, const char *name, int number, size_t n, int is_weight)
 {
-    Param *p = &m->params[m->n_params];
+    Param *p = &m->params[m->n_params++];
     snprintf(p->name, sizeof p->name, "%s%d", name, number);
     p->n = n;
     p->is_weight = is_weight;
-    p->w = m->be->alloc(n * sizeof(float));
-    p->dw = m->be->alloc(n * sizeof(float));
+    p->w = m->be->alloc(m->be, n * sizeof(float));
+    p->dw = m->be->alloc(m->be, n * sizeof(float));
     if (!p->w || !p->dw) return -1;
-    m->be->fill(p->dw, 0, n);
-    return m->n_params++;
+    m->be->fill(m->be, p->dw, 0, n);
+    return m->n_params - 1;
 }
 
 static float *device_array(const Backend *be, size_t n, float value)
 {
-    float *p = be->alloc((n ? n : 1) * sizeof *p);
-    if (p) be->fill(p, value, n);
+    float *p = be->alloc(be, (n ? n : 1) * sizeof *p);
+    if (p) be->fill(be, p, value, n);
     return p;
 }
 
 /* Host draw of weight_scale * N(0, 1), then upload. */
-static void init_gaussian(const Backend *be, float *dev, size_t n, float scale, Rng *r)
+static int init_gaussian(const Backend *be, float *dev, size_t n, float scale, Rng *r)
 {
-    float *h = malloc(n * sizeof *h);
+    float *h = nndl_alloc(n, sizeof *h, "initial weights");
+    if (!h) return NNDL_ERR;
     for (size_t i = 0; i < n; i++) h[i] = (float)(scale * rng_gaussian(r));
-    be->to_device(dev, h, n * sizeof *h);
+    be->to_device(be, dev, h, n * sizeof *h);
     free(h);
+    return NNDL_OK;
 }
 
 static int alloc_layer(Model *m, Layer *l, int *number, float weight_scale, Rng *r)
@@ -48,14 +50,19 @@ static int alloc_layer(Model *m, Layer *l, int *number, float weight_scale, Rng 
         size_t n = pk->size(l);
         if ((l->param[j] = add_param(m, pk->name, *number, n, pk->is_weight)) < 0) return NNDL_ERR;
         float *w = m->params[l->param[j]].w;
-        if (pk->init == PARAM_GAUSSIAN) init_gaussian(be, w, n, weight_scale, r);
-        else be->fill(w, pk->init == PARAM_ONES ? 1 : 0, n);
+        if (pk->init == PARAM_GAUSSIAN) {
+            if (init_gaussian(be, w, n, weight_scale, r) != NNDL_OK) return NNDL_ERR;
+        } else {
+            be->fill(be, w, pk->init == PARAM_ONES ? 1 : 0, n);
+        }
     }
     for (int j = 0; j < k->n_buffers; j++) {
         l->buffer_n[j] = k->buffers[j].size(l);
         if (!(l->buffer[j] = device_array(be, l->buffer_n[j], 0))) return NNDL_ERR;
     }
-    l->act = be->alloc(layer_shape_size(l->out) * m->max_batch * sizeof(float));
+    /* the backend's scratch for this layer at the largest batch, so that steps never allocate */
+    if (k->reserve && k->reserve(l, be, m->max_batch) != NNDL_OK) return NNDL_ERR;
+    l->act = be->alloc(be, layer_shape_size(l->out) * m->max_batch * sizeof(float));
     return l->act ? NNDL_OK : NNDL_ERR;
 }
 
@@ -121,47 +128,47 @@ int model_init(Model *m, const Backend *be, const char *spec_text, int C, int H,
     }
     m->num_classes = shape[0];
     if (check_sizes(m) != NNDL_OK) return NNDL_ERR;
-    size_t largest = layer_shape_size(m->layers[0].in), ws = 0;
-    for (int i = 0; i < m->n_layers; i++) {
-        const Layer *l = &m->layers[i];
-        if (layer_shape_size(l->out) > largest) largest = layer_shape_size(l->out);
-        size_t need = l->spec.kind->workspace ? l->spec.kind->workspace(l, be, max_batch) : 0;
-        if (need > ws) ws = need;
-    }
+    size_t largest = layer_shape_size(m->layers[0].in);
+    for (int i = 0; i < m->n_layers; i++)
+        if (layer_shape_size(m->layers[i].out) > largest) largest = layer_shape_size(m->layers[i].out);
     Rng r;
     rng_seed(&r, seed);
     int number = 0;
     for (int i = 0; i < m->n_layers; i++)
         if (alloc_layer(m, &m->layers[i], &number, weight_scale, &r) != NNDL_OK) goto oom;
     size_t batch_values = largest * max_batch;
-    m->x = be->alloc((size_t)C * H * W * max_batch * sizeof(float));
-    m->labels = be->alloc((size_t)max_batch * sizeof(int));
-    m->grad[0] = be->alloc(batch_values * sizeof(float));
-    m->grad[1] = be->alloc(batch_values * sizeof(float));
-    m->ws = be->alloc((ws ? ws : 1) * sizeof(float));
-    m->host_scores = malloc((size_t)max_batch * m->num_classes * sizeof(float));
-    if (!m->x || !m->labels || !m->grad[0] || !m->grad[1] || !m->ws || !m->host_scores) goto oom;
+    m->x = be->alloc(be, (size_t)C * H * W * max_batch * sizeof(float));
+    m->labels = be->alloc(be, (size_t)max_batch * sizeof(int));
+    m->grad[0] = be->alloc(be, batch_values * sizeof(float));
+    m->grad[1] = be->alloc(be, batch_values * sizeof(float));
+    m->loss_slot = be->alloc(be, sizeof *m->loss_slot);
+    m->host_scores = nndl_alloc((size_t)max_batch * m->num_classes, sizeof(float), "host scores");
+    if (!m->x || !m->labels || !m->grad[0] || !m->grad[1] || !m->loss_slot || !m->host_scores) goto oom;
     return NNDL_OK;
 oom:
     model_free(m);
-    return nndl_fail("model: out of %s memory for '%s' at batch %d", be->name, spec_text, max_batch);
+    return nndl_fail("model: out of memory for '%s' at batch %d on the %s device", spec_text, max_batch, be->name);
 }
 
 void model_free(Model *m)
 {
     const Backend *be = m->be;
     if (!be) return;
-    for (int i = 0; i < m->n_params; i++) be->release(m->params[i].w), be->release(m->params[i].dw);
+    for (int i = 0; i < m->n_params; i++) {
+        if (m->params[i].w) be->release(be, m->params[i].w);
+        if (m->params[i].dw) be->release(be, m->params[i].dw);
+    }
     for (int i = 0; i < m->n_layers; i++) {
         Layer *l = &m->layers[i];
-        if (l->act) be->release(l->act);
+        if (l->act) be->release(be, l->act);
         for (int j = 0; j < LAYER_MAX_BUFFERS; j++)
-            if (l->buffer[j]) be->release(l->buffer[j]);
+            if (l->buffer[j]) be->release(be, l->buffer[j]);
     }
-    float *bufs[] = {m->x, m->grad[0], m->grad[1], m->ws};
-    for (size_t k = 0; k < 4; k++)
-        if (bufs[k]) be->release(bufs[k]);
-    if (m->labels) be->release(m->labels);
+    float *bufs[] = {m->x, m->grad[0], m->grad[1]};
+    for (size_t k = 0; k < 3; k++)
+        if (bufs[k]) be->release(be, bufs[k]);
+    if (m->labels) be->release(be, m->labels);
+    if (m->loss_slot) be->release(be, m->loss_slot);
     free(m->host_scores);
     memset(m, 0, sizeof *m);
 }
@@ -170,7 +177,7 @@ void model_free(Model *m)
 static LayerCall layer_call(const Model *m, int i, int N, int train, uint64_t step)
 {
     const Layer *l = &m->layers[i];
-    LayerCall c = {.be = m->be, .N = N, .index = i, .train = train, .seed = m->seed, .step = step, .ws = m->ws};
+    LayerCall c = {.be = m->be, .N = N, .index = i, .train = train, .seed = m->seed, .step = step};
     for (int j = 0; j < l->spec.kind->n_params; j++) {
         c.w[j] = m->params[l->param[j]].w;
         c.dw[j] = m->params[l->param[j]].dw;
@@ -207,23 +214,30 @@ static void backward(Model *m, int N, uint64_t step)
 
 static void upload_batch(Model *m, const float *X, int N)
 {
-    m->be->to_device(m->x, X, (size_t)N * m->in_c * m->in_h * m->in_w * sizeof(float));
+    m->be->to_device(m->be, m->x, X, (size_t)N * m->in_c * m->in_h * m->in_w * sizeof(float));
 }
 
-double model_loss(Model *m, const float *X, const int *y, int N, uint64_t step)
+void model_loss_into(Model *m, double *loss, const float *X, const int *y, int N, uint64_t step)
 {
     const Backend *be = m->be;
     upload_batch(m, X, N);
-    be->to_device(m->labels, y, (size_t)N * sizeof *y);
+    be->to_device(be, m->labels, y, (size_t)N * sizeof *y);
     const float *scores = forward(m, N, 1, step);
-    double loss = m->loss == LOSS_SVM ? be->svm_loss(m->grad[0], scores, m->labels, N, m->num_classes)
-                                      : be->softmax_loss(m->grad[0], scores, m->labels, N, m->num_classes);
+    if (m->loss == LOSS_SVM) be->svm_loss(be, m->grad[0], loss, scores, m->labels, N, m->num_classes);
+    else be->softmax_loss(be, m->grad[0], loss, scores, m->labels, N, m->num_classes);
     backward(m, N, step);
     for (int i = 0; i < m->n_params; i++) {
         Param *p = &m->params[i];
         if (!p->is_weight || m->reg == 0) continue;
-        loss += 0.5 * m->reg * be->l2_penalty(p->dw, p->w, m->reg, p->n);
+        be->l2_penalty(be, p->dw, loss, p->w, m->reg, p->n);
     }
+}
+
+double model_loss(Model *m, const float *X, const int *y, int N, uint64_t step)
+{
+    double loss;
+    model_loss_into(m, m->loss_slot, X, y, N, step);
+    m->be->to_host(m->be, &loss, m->loss_slot, sizeof loss);
     return loss;
 }
 
@@ -233,7 +247,7 @@ int model_scores(Model *m, float *scores, const float *X, int N)
         return nndl_fail("model: %d examples exceed the batch of %d it was built for", N, m->max_batch);
     upload_batch(m, X, N);
     const float *s = forward(m, N, 0, 0);
-    m->be->to_host(scores, s, (size_t)N * m->num_classes * sizeof *scores);
+    m->be->to_host(m->be, scores, s, (size_t)N * m->num_classes * sizeof *scores);
     return NNDL_OK;
 }
 
@@ -283,8 +297,8 @@ static void each_state_array(const Model *m, void (*visit)(const Backend *, floa
     }
 }
 
-static void download(const Backend *be, float *dev, float *host, size_t n) { be->to_host(host, dev, n * sizeof *host); }
-static void upload(const Backend *be, float *dev, float *host, size_t n) { be->to_device(dev, host, n * sizeof *host); }
+static void download(const Backend *be, float *dev, float *host, size_t n) { be->to_host(be, host, dev, n * sizeof *host); }
+static void upload(const Backend *be, float *dev, float *host, size_t n) { be->to_device(be, dev, host, n * sizeof *host); }
 
 void model_state_save(const Model *m, float *host) { each_state_array(m, download, host); }
 void model_state_load(Model *m, const float *host) { each_state_array(m, upload, (float *)host); }

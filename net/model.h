@@ -41,7 +41,7 @@ typedef struct Model {
     float *x;                   /* input staging, device */
     int *labels;                /* device */
     float *grad[2];             /* ping-pong activation gradients, device */
-    float *ws;                  /* conv workspace, device */
+    double *loss_slot;          /* model_loss's loss, device */
     float *host_scores;         /* (max_batch, classes) */
 } Model;
 
@@ -58,8 +58,11 @@ int model_init(Model *m, const Backend *be, const char *spec, int C, int H, int 
                float weight_scale, float reg, LossKind loss, uint64_t seed, int max_batch);
 void model_free(Model *m);
 
-/* Training step's loss: forward in train mode (batch statistics, dropout with the mask of
- * `step`), loss + L2, backward filling every Param.dw. X (N, C, H, W) and y are host arrays. */
+/* Training step: forward in train mode (batch statistics, dropout with the mask of `step`),
+ * loss + L2 into the device double *loss, backward filling every Param.dw. X (N, C, H, W) and y
+ * are host arrays. No device-to-host copy: the loss stays on the device until read back. */
+void model_loss_into(Model *m, double *loss, const float *X, const int *y, int N, uint64_t step);
+/* The same with the loss read back (one device-to-host copy): for tests and single steps. */
 double model_loss(Model *m, const float *X, const int *y, int N, uint64_t step);
 
 /* Test mode (running statistics, no dropout): class scores (N, classes) into host memory. */

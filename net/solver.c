@@ -15,13 +15,16 @@ SolverConfig solver_config_default(void)
                           .num_val_samples = 0, .print_every = 10, .verbose = 1, .out = stdout};
 }
 
-static void history_push(History *h, float v)
+static int history_push(History *h, float v)
 {
     if (h->n == h->cap) {
-        h->cap = h->cap ? 2 * h->cap : 64;
-        h->v = realloc(h->v, (size_t)h->cap * sizeof *h->v);
+        int cap = h->cap ? 2 * h->cap : 64;
+        float *grown = realloc(h->v, (size_t)cap * sizeof *h->v);
+        if (!grown) return nndl_fail("solver: out of memory for the history (%d values)", cap);
+        h->v = grown, h->cap = cap;
     }
     h->v[h->n++] = v;
+    return NNDL_OK;
 }
 
 static int check_config(const SolverConfig *c, const Dataset *train)
@@ -65,30 +68,37 @@ int solver_init(Solver *s, Model *m, const Dataset *train, const Dataset *val, c
                          train->c, train->h, train->w, m->in_c, m->in_h, m->in_w);
     if (cfg->batch_size > m->max_batch)
         return nndl_fail("solver: batch size %d exceeds the model's %d", cfg->batch_size, m->max_batch);
-    *s = (Solver){.model = m, .train = train, .val = val, .cfg = *cfg, .best_val_acc = SOLVER_NO_BEST};
+    *s = (Solver){.model = m, .train = train, .val = val, .cfg = *cfg, .best_val_acc = SOLVER_NO_BEST,
+                  .first_nonfinite = -1};
     const Backend *be = m->be;
-    s->opt = calloc((size_t)m->n_params, sizeof *s->opt);
-    s->s1 = calloc((size_t)m->n_params, sizeof *s->s1);
-    s->s2 = calloc((size_t)m->n_params, sizeof *s->s2);
+    int most = val && val->n > train->n ? val->n : train->n;
+    s->loss_cap = solver_iterations_per_epoch(s);
+    if (!(s->opt = nndl_alloc((size_t)m->n_params, sizeof *s->opt, "update-rule configs")) ||
+        !(s->s1 = calloc((size_t)m->n_params + 1, sizeof *s->s1)) ||
+        !(s->s2 = calloc((size_t)m->n_params + 1, sizeof *s->s2)) ||
+        !(s->best_state = nndl_alloc(model_state_size(m), sizeof(float), "the best parameters")) ||
+        !(s->order = nndl_alloc((size_t)train->n, sizeof *s->order, "the shuffle")) ||
+        !(s->pred = nndl_alloc((size_t)most, sizeof *s->pred, "predictions")) ||
+        !(s->batch_x = nndl_alloc((size_t)cfg->batch_size * example, sizeof *s->batch_x, "a minibatch")) ||
+        !(s->batch_y = nndl_alloc((size_t)cfg->batch_size, sizeof *s->batch_y, "minibatch labels")) ||
+        !(s->loss_host = nndl_alloc((size_t)s->loss_cap, sizeof *s->loss_host, "loss read-back")))
+        goto oom;
+    if (!(s->loss_slots = be->alloc(be, (size_t)s->loss_cap * sizeof *s->loss_slots))) goto oom;
     int states = optim_state_count(cfg->optim.rule);
     for (int i = 0; i < m->n_params; i++) {
         s->opt[i] = cfg->optim;
         s->opt[i].t = 0;
         float **slots[2] = {&s->s1[i], &s->s2[i]};
         for (int k = 0; k < states; k++) {
-            *slots[k] = be->alloc(m->params[i].n * sizeof(float));
-            if (!*slots[k]) return nndl_fail("solver: out of memory for optimizer state");
-            be->fill(*slots[k], 0, m->params[i].n);
+            if (!(*slots[k] = be->alloc(be, m->params[i].n * sizeof(float)))) goto oom;
+            be->fill(be, *slots[k], 0, m->params[i].n);
         }
     }
-    s->best_state = malloc(model_state_size(m) * sizeof(float));
-    s->order = malloc((size_t)train->n * sizeof *s->order);
-    int most = val && val->n > train->n ? val->n : train->n;
-    s->pred = malloc((size_t)most * sizeof *s->pred);
-    s->batch_x = malloc((size_t)cfg->batch_size * example * sizeof *s->batch_x);
-    s->batch_y = malloc((size_t)cfg->batch_size * sizeof *s->batch_y);
     rng_seed(&s->rng, cfg->seed);
     return NNDL_OK;
+oom:
+    solver_free(s);
+    return nndl_fail("solver: out of memory for the optimizer state and training buffers (%s)", be->name);
 }
 
 void solver_free(Solver *s)
@@ -96,11 +106,12 @@ void solver_free(Solver *s)
     if (!s->model) return;
     const Backend *be = s->model->be;
     for (int i = 0; i < s->model->n_params; i++) {
-        if (s->s1[i]) be->release(s->s1[i]);
-        if (s->s2[i]) be->release(s->s2[i]);
+        if (s->s1 && s->s1[i]) be->release(be, s->s1[i]);
+        if (s->s2 && s->s2[i]) be->release(be, s->s2[i]);
     }
+    if (s->loss_slots) be->release(be, s->loss_slots);
     free(s->opt), free(s->s1), free(s->s2), free(s->best_state), free(s->order), free(s->pred);
-    free(s->batch_x), free(s->batch_y);
+    free(s->batch_x), free(s->batch_y), free(s->loss_host);
     free(s->loss.v), free(s->train_acc.v), free(s->val_acc.v);
     memset(s, 0, sizeof *s);
 }
@@ -111,18 +122,37 @@ int solver_iterations_per_epoch(const Solver *s)
     return it > 0 ? it : 1;
 }
 
-double solver_step(Solver *s, const int *idx, int n)
+int solver_read_losses(Solver *s)
+{
+    if (s->pending == 0) return NNDL_OK;
+    const Backend *be = s->model->be;
+    be->to_host(be, s->loss_host, s->loss_slots, (size_t)s->pending * sizeof *s->loss_host);
+    int n = s->pending, first = s->loss.n;
+    s->pending = 0;
+    for (int i = 0; i < n; i++) { /* nothing non-finite is recorded */
+        if (!isfinite(s->loss_host[i])) {
+            if (s->first_nonfinite < 0) s->first_nonfinite = first + i;
+            float bad = (float)s->loss_host[i];
+            return solver_check_losses(s, &bad, 1, first + i);
+        }
+        if (history_push(&s->loss, (float)s->loss_host[i]) != NNDL_OK) return NNDL_ERR;
+    }
+    return NNDL_OK;
+}
+
+int solver_step(Solver *s, const int *idx, int n)
 {
     Model *m = s->model;
+    if (s->pending == s->loss_cap && solver_read_losses(s) != NNDL_OK) return NNDL_ERR;
     size_t example = dataset_example_size(s->train);
     for (int i = 0; i < n; i++) {
         memcpy(s->batch_x + i * example, s->train->x + (size_t)idx[i] * example, example * sizeof(float));
         s->batch_y[i] = s->train->y[idx[i]];
     }
-    double loss = model_loss(m, s->batch_x, s->batch_y, n, (uint64_t)s->iteration);
+    model_loss_into(m, s->loss_slots + s->pending++, s->batch_x, s->batch_y, n, (uint64_t)s->iteration);
     for (int i = 0; i < m->n_params; i++)
         backend_update(m->be, &s->opt[i], m->params[i].w, m->params[i].dw, s->s1[i], s->s2[i], m->params[i].n);
-    return loss;
+    return NNDL_OK;
 }
 
 double solver_check_accuracy(Solver *s, const Dataset *d, int num_samples)
@@ -134,13 +164,17 @@ double solver_check_accuracy(Solver *s, const Dataset *d, int num_samples)
     float *subset = NULL;
     int *picked = NULL;
     if (n < d->n) { /* a random subsample without replacement: a partial shuffle */
-        int *all = malloc((size_t)d->n * sizeof *all);
+        int *all = nndl_alloc((size_t)d->n, sizeof *all, "an accuracy subsample");
+        if (!all) return -1;
         for (int i = 0; i < d->n; i++) all[i] = i;
         for (int i = 0; i < n; i++) {
             int j = i + (int)rng_below(&s->rng, (uint32_t)(d->n - i)), t = all[i];
             all[i] = all[j], all[j] = t;
         }
-        subset = calloc((size_t)n * example, sizeof *subset);
+        if (!(subset = nndl_alloc((size_t)n * example, sizeof *subset, "an accuracy subsample"))) {
+            free(all);
+            return -1;
+        }
         for (int i = 0; i < n; i++) memcpy(subset + i * example, d->x + (size_t)all[i] * example, example * sizeof(float));
         picked = all;
         x = subset;
@@ -157,12 +191,13 @@ static int has_val(const Solver *s) { return s->val && s->val->n > 0; }
 
 /* The seed's accuracy check: record, print, keep the best parameters (only with a validation
  * set: an empty one scores 0, which would make an early state "best" and throw training away). */
-static void record_accuracy(Solver *s)
+static int record_accuracy(Solver *s)
 {
     float train_acc = (float)solver_check_accuracy(s, s->train, s->cfg.num_train_samples);
     float val_acc = (float)solver_check_accuracy(s, s->val, s->cfg.num_val_samples);
-    history_push(&s->train_acc, train_acc);
-    history_push(&s->val_acc, val_acc);
+    if (train_acc < 0 || val_acc < 0) return NNDL_ERR;
+    if (history_push(&s->train_acc, train_acc) != NNDL_OK || history_push(&s->val_acc, val_acc) != NNDL_OK)
+        return NNDL_ERR;
     if (s->cfg.verbose)
         fprintf(s->cfg.out, "(Epoch %d / %d) train acc: %f; val_acc: %f\n", s->epoch, s->cfg.num_epochs,
                 train_acc, val_acc);
@@ -170,6 +205,7 @@ static void record_accuracy(Solver *s)
         s->best_val_acc = val_acc;
         model_state_save(s->model, s->best_state);
     }
+    return NNDL_OK;
 }
 
 int solver_check_losses(const Solver *s, const float *losses, int n, int first)
@@ -186,7 +222,8 @@ int solver_check_losses(const Solver *s, const float *losses, int n, int first)
 static int check_params(const Solver *s)
 {
     size_t n = model_state_size(s->model);
-    float *state = malloc(n * sizeof *state);
+    float *state = nndl_alloc(n, sizeof *state, "a parameter check");
+    if (!state) return NNDL_ERR;
     model_state_save(s->model, state);
     size_t bad = 0;
     while (bad < n && isfinite(state[bad])) bad++;
@@ -202,13 +239,17 @@ static int stop_requested(const Solver *s) { return s->cfg.stop && *s->cfg.stop;
 
 static int finish(Solver *s, int rc)
 {
+    if (rc == SOLVER_STOPPED) { /* the stopped state is saved: its history must be complete */
+        int read = solver_read_losses(s);
+        if (read != NNDL_OK) rc = read;
+    }
     if (rc != SOLVER_STOPPED && s->best_val_acc >= 0) model_state_load(s->model, s->best_state);
     return rc;
 }
 
 int solver_train(Solver *s)
 {
-    int per_epoch = solver_iterations_per_epoch(s), bs = s->cfg.batch_size;
+    int per_epoch = solver_iterations_per_epoch(s), bs = s->cfg.batch_size, rc;
     /* the last iteration's number: a run resumed mid-epoch or with another batch size does not
      * end at num_epochs * per_epoch */
     int total = s->iteration + (s->cfg.num_epochs - s->epoch) * per_epoch;
@@ -222,23 +263,20 @@ int solver_train(Solver *s)
         rng_shuffle(&s->rng, s->order, (size_t)s->train->n);
         for (int b = 0; b < per_epoch; b++) {
             int t = s->iteration;
-            float loss = (float)solver_step(s, s->order + (size_t)b * bs, bs);
+            if (solver_step(s, s->order + (size_t)b * bs, bs) != NNDL_OK) return NNDL_ERR;
             s->iteration++;
-            if (solver_check_losses(s, &loss, 1, t) != NNDL_OK) {
-                progress_clear(&bar);
-                return finish(s, SOLVER_DIVERGED);
-            }
-            history_push(&s->loss, loss);
             images += bs;
             progress_update(&bar, images, s->epoch + 1, s->cfg.num_epochs);
             if (s->cfg.verbose && s->cfg.print_every > 0 && t % s->cfg.print_every == 0) {
+                /* the one device-to-host copy of the losses between epoch ends */
                 progress_clear(&bar);
-                fprintf(s->cfg.out, "(Iteration %d / %d) loss: %f\n", t + 1, total, loss);
+                if ((rc = solver_read_losses(s)) != NNDL_OK) return finish(s, rc);
+                fprintf(s->cfg.out, "(Iteration %d / %d) loss: %f\n", t + 1, total, s->loss.v[s->loss.n - 1]);
             }
             if (t == 0 && b + 1 < per_epoch) { /* the seed also checks after the first step */
                 progress_clear(&bar);
-                if (check_params(s) != NNDL_OK) return finish(s, SOLVER_DIVERGED);
-                record_accuracy(s);
+                if ((rc = check_params(s)) != NNDL_OK) return finish(s, rc);
+                if (record_accuracy(s) != NNDL_OK) return NNDL_ERR;
             }
             if (b + 1 < per_epoch && stop_requested(s)) { /* at an epoch's end: after its check */
                 progress_clear(&bar);
@@ -247,10 +285,11 @@ int solver_train(Solver *s)
             }
         }
         progress_clear(&bar);
-        if (check_params(s) != NNDL_OK) return finish(s, SOLVER_DIVERGED);
+        if ((rc = solver_read_losses(s)) != NNDL_OK) return finish(s, rc);
+        if ((rc = check_params(s)) != NNDL_OK) return finish(s, rc);
         s->epoch++;
         for (int i = 0; i < s->model->n_params; i++) s->opt[i].learning_rate *= s->cfg.lr_decay;
-        record_accuracy(s);
+        if (record_accuracy(s) != NNDL_OK) return NNDL_ERR;
         fflush(s->cfg.out);
         if (s->cfg.on_epoch && s->cfg.on_epoch(s, s->cfg.on_epoch_ctx) != NNDL_OK) return NNDL_ERR;
         if (s->epoch < s->cfg.num_epochs && stop_requested(s)) return finish(s, SOLVER_STOPPED);
@@ -308,7 +347,7 @@ int solver_state_export(const Solver *s, SolverState *st)
         float *dev[2] = {s->s1[i], s->s2[i]}, **host[2] = {&p->m1, &p->m2};
         for (int k = 0; ok && k < st->n_moments; k++) {
             ok = (*host[k] = malloc((p->n ? p->n : 1) * sizeof(float))) != NULL;
-            if (ok) m->be->to_host(*host[k], dev[k], p->n * sizeof(float));
+            if (ok) m->be->to_host(m->be, *host[k], dev[k], p->n * sizeof(float));
         }
     }
     if (!ok) {
@@ -366,8 +405,8 @@ int solver_state_import(Solver *s, const SolverState *st)
     for (int i = 0; i < m->n_params; i++) {
         const SolverParamState *p = &st->params[i];
         s->opt[i].t = p->t, s->opt[i].learning_rate = p->learning_rate;
-        if (st->n_moments >= 1) m->be->to_device(s->s1[i], p->m1, p->n * sizeof(float));
-        if (st->n_moments >= 2) m->be->to_device(s->s2[i], p->m2, p->n * sizeof(float));
+        if (st->n_moments >= 1) m->be->to_device(m->be, s->s1[i], p->m1, p->n * sizeof(float));
+        if (st->n_moments >= 2) m->be->to_device(m->be, s->s2[i], p->m2, p->n * sizeof(float));
     }
     return NNDL_OK;
 }

@@ -65,6 +65,12 @@ struct Solver {
     int *order, *pred;          /* shuffle and predictions scratch */
     float *batch_x;
     int *batch_y;
+    /* Losses stay on the device until read back in bulk (solver_read_losses): one slot per
+     * iteration of an epoch, `pending` of them written and not yet in the loss History. */
+    double *loss_slots;         /* device, loss_cap doubles */
+    double *loss_host;          /* host staging of the read-back, loss_cap doubles */
+    int loss_cap, pending;
+    int first_nonfinite;        /* loss History index of the first NaN/inf read back; -1: none */
 };
 
 SolverConfig solver_config_default(void);
@@ -73,19 +79,27 @@ int solver_init(Solver *s, Model *m, const Dataset *train, const Dataset *val,
                 const SolverConfig *cfg);
 void solver_free(Solver *s);
 
-/* One update from the examples idx[0..n) of the training set; returns the loss. */
-double solver_step(Solver *s, const int *idx, int n);
+/* One update from the examples idx[0..n) of the training set. Its loss stays on the device (no
+ * device-to-host copy) until solver_read_losses; a full set of slots is read back first. */
+int solver_step(Solver *s, const int *idx, int n);
+/* Reads every pending loss back in one copy and appends it to the loss History. A non-finite
+ * loss is not recorded: it is noted in first_nonfinite and the result is SOLVER_DIVERGED with
+ * the message of solver_check_losses. solver_train calls it at each printed loss line, at each
+ * epoch's end and when it stops; callers that want the losses between call it too. */
+int solver_read_losses(Solver *s);
 /* How solver_train ends besides NNDL_OK and NNDL_ERR (a failed on_epoch hook). */
 enum { SOLVER_STOPPED = 1, SOLVER_DIVERGED = 2 };
 /* Trains from the current epoch up to num_epochs, then restores the best parameters (when there
  * is a validation set). SOLVER_STOPPED: the stop flag was seen; the model holds the state after
  * the last step, to be saved and resumed. SOLVER_DIVERGED: a non-finite loss or parameter (the
- * message names the iteration); the model holds the best parameters if there are any. */
+ * message names the iteration); the model holds the best parameters if there are any. Losses
+ * reach the host in bulk, so a non-finite one is seen at the next loss line or epoch end. */
 int solver_train(Solver *s);
 /* NNDL_OK when the n losses of the iterations first.. are finite, else SOLVER_DIVERGED with a
  * message; called wherever losses reach the host. */
 int solver_check_losses(const Solver *s, const float *losses, int n, int first);
-/* Accuracy of the model on up to num_samples random examples of d (0: all of them). */
+/* Accuracy of the model on up to num_samples random examples of d (0: all of them); -1 when
+ * out of memory (the message in nndl_last_error()). */
 double solver_check_accuracy(Solver *s, const Dataset *d, int num_samples);
 
 int solver_iterations_per_epoch(const Solver *s);

@@ -34,12 +34,12 @@ static void test_op_check(void)
     CU_ASSERT(run.rows > 0);
 }
 
-static int init_cpu(void) { return !(be = backend_get("cpu")); }
-static int init_cuda(void) { return !(be = backend_get("cuda")); }
+static int init_cpu(void) { return !(be = test_backend("cpu")); }
+static int init_cuda(void) { return !(be = test_backend("cuda")); }
 
 void register_backend_checks(const char *name, const char *be_name)
 {
-    if (!backend_get(be_name)) {
+    if (!test_backend(be_name)) {
         printf("suite '%s' not run: %s\n", name, nndl_last_error());
         return;
     }

@@ -37,36 +37,33 @@ static void test_check_command_refusals(void)
 
 /* ---- a planted wrong op: relu backward that forgets the mask ------------------------------ */
 
-static Backend planted;
-
-static void relu_backward_without_mask(float *dx, const float *dout, const float *x, size_t n)
+static void relu_backward_without_mask(const Backend *be, float *dx, const float *dout, const float *x, size_t n)
 {
-    (void)x;
+    (void)be, (void)x;
     memcpy(dx, dout, n * sizeof *dx);
 }
 
-static const Backend *planted_lookup(const char *name)
+static Backend *planted_create(const char *name)
 {
-    if (strcmp(name, "cpu") != 0) return backend_get(name);
-    planted = *backend_get("cpu");
-    planted.relu_backward = relu_backward_without_mask;
-    return &planted;
+    Backend *be = backend_create(name);
+    if (be && strcmp(name, "cpu") == 0) be->relu_backward = relu_backward_without_mask;
+    return be;
 }
 
 static void test_planted_wrong_op_fails_the_command(void)
 {
     const char *relu[] = {"relu"}, *conv[] = {"conv"};
     CheckOptions o = {.device = "cpu", .sel = {.ops = relu, .n_ops = 1, .failures_only = 1}};
-    CU_ASSERT_EQUAL(check_command_run(&o, planted_lookup), 1);
-    CU_ASSERT_EQUAL(check_command_run(&o, backend_get), 0);
+    CU_ASSERT_EQUAL(check_command_run(&o, planted_create), 1);
+    CU_ASSERT_EQUAL(check_command_run(&o, backend_create), 0);
     o.sel.ops = conv; /* a check that does not use the broken op still passes */
-    CU_ASSERT_EQUAL(check_command_run(&o, planted_lookup), 0);
+    CU_ASSERT_EQUAL(check_command_run(&o, planted_create), 0);
 }
 
 /* The test binary carries the cuda backend on the SIMT host: the command's cuda path runs. */
 static void test_check_command_on_cuda_through_simt(void)
 {
-    if (!backend_get("cuda")) {
+    if (!test_backend("cuda")) {
         CU_FAIL("the test binary should carry the cuda backend on the SIMT host");
         return;
     }
@@ -74,7 +71,7 @@ static void test_check_command_on_cuda_through_simt(void)
                       .sel = {.failures_only = 1, .model_c = 3, .model_h = 8, .model_w = 8, .model_batch = 3}};
     const char *models[] = {"conv4x3-bn-relu-pool2-affine6-relu-dropout0.8-affine10"};
     o.sel.models = models, o.sel.n_models = 1;
-    CU_ASSERT_EQUAL(check_command_run(&o, backend_get), 0);
+    CU_ASSERT_EQUAL(check_command_run(&o, backend_create), 0);
 }
 
 void register_check_suite(void)

@@ -41,7 +41,7 @@ static void run_start(Run *r, const char *spec, int size, UpdateRule rule, int e
 {
     make_random_dataset(&r->train, 120, 3, size, size, 21);
     make_random_dataset(&r->val, 40, 3, size, size, 22);
-    CU_ASSERT_FATAL(model_init(&r->m, backend_get("cpu"), spec, 3, size, size, 5e-2f, 1e-3f, LOSS_SOFTMAX,
+    CU_ASSERT_FATAL(model_init(&r->m, test_backend("cpu"), spec, 3, size, size, 5e-2f, 1e-3f, LOSS_SOFTMAX,
                                weight_seed, 40) == NNDL_OK);
     SolverConfig cfg = solver_config_default();
     cfg.optim = optim_config_default(rule);
@@ -76,7 +76,7 @@ static float *model_state(const Model *m)
 static float *device_copy(const Model *m, const float *dev, size_t n)
 {
     float *h = malloc(n * sizeof *h);
-    m->be->to_host(h, dev, n * sizeof *h);
+    m->be->to_host(m->be, h, dev, n * sizeof *h);
     return h;
 }
 
@@ -296,7 +296,7 @@ static void expect_value_refused(const char *path, const char *bad, float marker
     write_all(bad, b, size);
     float *mean = NULL;
     Model m2;
-    CU_ASSERT_FATAL(model_init(&m2, backend_get("cpu"), SPEC_2, 3, 2, 2, 1e-3f, 0, LOSS_SOFTMAX, 0, 10) == NNDL_OK);
+    CU_ASSERT_FATAL(model_init(&m2, test_backend("cpu"), SPEC_2, 3, 2, 2, 1e-3f, 0, LOSS_SOFTMAX, 0, 10) == NNDL_OK);
     ASSERT_ERROR_MENTIONS(checkpoint_load_model(&m2, &mean, bad), fragment);
     CU_ASSERT_PTR_NULL(mean);
     model_free(&m2);
@@ -317,7 +317,7 @@ static void test_non_finite_values_are_refused(void)
     model_state_load(&a.m, state);
     float *m1 = device_copy(&a.m, a.s.s1[0], a.m.params[0].n);
     m1[3] = 2345.5f;
-    a.m.be->to_device(a.s.s1[0], m1, a.m.params[0].n * sizeof *m1);
+    a.m.be->to_device(a.m.be, a.s.s1[0], m1, a.m.params[0].n * sizeof *m1);
     a.mean[7] = 3456.5f;
     CU_ASSERT_FATAL(checkpoint_save(&a.s, path) == NNDL_OK);
     expect_value_refused(path, bad, 1234.5f, NAN, "model state holds a non-finite value");

@@ -1,4 +1,206 @@
-/* test_cpu_backend.c — the cpu backend, op by op, against the double reference. */
-#include "backend_checks.h"
+/* test_cpu_backend.c — the cpu backend, op by op, against the double reference; and what its
+ * context owns: the conv workspace under a changing thread count, the allocation-failure policy
+ * of model and Solver, and the fallback of optional ops. */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
 
-void register_cpu_backend_suite(void) { register_backend_checks("cpu backend vs reference", "cpu"); }
+#include "backend_checks.h"
+#include "cpu_backend.h"
+#include "error.h"
+#include "reference.h"
+#include "solver.h"
+#include "test_util.h"
+
+#define SMALL_CNN "conv8x3-bn-relu-pool2-affine16-relu-affine10"
+
+static float *random_floats(Rng *r, size_t n)
+{
+    float *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++) x[i] = (float)rng_gaussian(r);
+    return x;
+}
+
+/* All gradients of the model, concatenated, on the host. */
+static float *gradients(const Model *m, size_t *n)
+{
+    size_t total = 0;
+    for (int i = 0; i < m->n_params; i++) total += m->params[i].n;
+    float *g = malloc(total * sizeof *g), *at = g;
+    for (int i = 0; i < m->n_params; i++) {
+        m->be->to_host(m->be, at, m->params[i].dw, m->params[i].n * sizeof *at);
+        at += m->params[i].n;
+    }
+    *n = total;
+    return g;
+}
+
+/* The conv workspace is reserved when the model is built; a training step after raising the
+ * OpenMP thread count must neither write past it nor change the result. One model is built and
+ * stepped at one thread (the oracle); the other is built at one thread and stepped at four. */
+static void test_thread_count_raised_after_init(void)
+{
+#ifdef __SANITIZE_THREAD__
+    return; /* libgomp is not instrumented: TSan would flag every parallel loop (Makefile, tsan) */
+#endif
+    const int N = 16;
+    int saved = omp_get_max_threads();
+    Rng r;
+    rng_seed(&r, 21);
+    float *X = random_floats(&r, (size_t)N * 3 * 8 * 8);
+    int *y = rand_labels(&r, N, 10);
+    Backend *be[2] = {backend_create("cpu"), backend_create("cpu")};
+    CU_ASSERT_FATAL(be[0] && be[1]);
+    Model m[2];
+    omp_set_num_threads(1);
+    for (int k = 0; k < 2; k++)
+        CU_ASSERT_FATAL(model_init(&m[k], be[k], SMALL_CNN, 3, 8, 8, 5e-2f, 1e-3f, LOSS_SOFTMAX, 5, N) == NNDL_OK);
+    double one = model_loss(&m[0], X, y, N, 0);
+    omp_set_num_threads(4); /* more than this machine's cores: OpenMP gives what is asked */
+    double four = model_loss(&m[1], X, y, N, 0);
+    omp_set_num_threads(saved);
+    ASSERT_BELOW(fabs(one - four), 1e-6, "loss at 4 threads vs 1 thread");
+    size_t n;
+    float *g1 = gradients(&m[0], &n), *g4 = gradients(&m[1], &n);
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs(g1[i] - g4[i]) / fmax(1, fabs(g1[i])));
+    ASSERT_BELOW(worst, 1e-5, "gradients at 4 threads vs 1 thread (workspace reserved at 1)");
+    free(g1), free(g4), free(X), free(y);
+    for (int k = 0; k < 2; k++) model_free(&m[k]), backend_destroy(be[k]);
+}
+
+/* Every allocation of model_init and solver_init made to fail in turn: each failure is the
+ * policy's clean error ("out of memory for ..."), and nothing stays allocated. */
+static void test_allocation_failures_are_clean(void)
+{
+    Backend *be = backend_create("cpu");
+    CU_ASSERT_FATAL(be != NULL);
+    Dataset train;
+    CU_ASSERT_FATAL(dataset_alloc(&train, 20, 3, 8, 8) == NNDL_OK);
+    memset(train.x, 0, (size_t)20 * 3 * 8 * 8 * sizeof *train.x);
+    for (int i = 0; i < 20; i++) train.y[i] = i % 10;
+    SolverConfig cfg = solver_config_default();
+    cfg.optim = optim_config_default(UPDATE_ADAM);
+    cfg.batch_size = 10, cfg.verbose = 0;
+    int model_failures = 0, solver_failures = 0;
+    for (long k = 0; k < 1000; k++) {
+        cpu_backend_fail_allocs_after(be, k);
+        Model m;
+        int rc = model_init(&m, be, SMALL_CNN, 3, 8, 8, 1e-2f, 1e-3f, LOSS_SOFTMAX, 1, 10);
+        if (rc != NNDL_OK) {
+            ASSERT_ERROR_MENTIONS(rc, "out of memory");
+            CU_ASSERT_EQUAL(cpu_backend_live_allocs(be), 0);
+            model_failures++;
+            continue;
+        }
+        long model_allocs = cpu_backend_live_allocs(be);
+        Solver s;
+        rc = solver_init(&s, &m, &train, NULL, &cfg);
+        if (rc == NNDL_OK) {
+            solver_free(&s);
+            model_free(&m);
+            CU_ASSERT_EQUAL(cpu_backend_live_allocs(be), 0);
+            break;
+        }
+        ASSERT_ERROR_MENTIONS(rc, "out of memory");
+        CU_ASSERT_EQUAL(cpu_backend_live_allocs(be), model_allocs);
+        model_free(&m);
+        CU_ASSERT_EQUAL(cpu_backend_live_allocs(be), 0);
+        solver_failures++;
+    }
+    /* every param, activation, buffer and the workspace; the loss slots and Adam's states */
+    CU_ASSERT(model_failures > 20);
+    CU_ASSERT(solver_failures > 10);
+    cpu_backend_fail_allocs_after(be, -1);
+    dataset_free(&train);
+    backend_destroy(be);
+}
+
+/* The Solver's losses are read back in bulk: the History gets nothing until solver_read_losses,
+ * then every step's loss in order; a non-finite loss is noted with its index. */
+static void test_bulk_loss_read_back(void)
+{
+    const Backend *be = test_backend("cpu");
+    CU_ASSERT_FATAL(be != NULL);
+    Dataset train;
+    CU_ASSERT_FATAL(dataset_alloc(&train, 30, 3, 8, 8) == NNDL_OK);
+    Rng r;
+    rng_seed(&r, 31);
+    for (size_t i = 0; i < (size_t)30 * 3 * 8 * 8; i++) train.x[i] = (float)rng_gaussian(&r);
+    for (int i = 0; i < 30; i++) train.y[i] = i % 10;
+    Model m;
+    CU_ASSERT_FATAL(model_init(&m, be, SMALL_CNN, 3, 8, 8, 1e-2f, 1e-3f, LOSS_SOFTMAX, 1, 10) == NNDL_OK);
+    SolverConfig cfg = solver_config_default();
+    cfg.batch_size = 10, cfg.verbose = 0;
+    cfg.optim.learning_rate = 1e-30f; /* sgd: the weights stay put, every step has one loss */
+    Solver s;
+    CU_ASSERT_FATAL(solver_init(&s, &m, &train, NULL, &cfg) == NNDL_OK);
+    int idx[10];
+    for (int i = 0; i < 10; i++) idx[i] = 3 * i;
+    for (int k = 0; k < 2; k++) CU_ASSERT(solver_step(&s, idx, 10) == NNDL_OK);
+    CU_ASSERT_EQUAL(s.loss.n, 0);
+    CU_ASSERT(solver_read_losses(&s) == NNDL_OK);
+    CU_ASSERT_FATAL(s.loss.n == 2);
+    ASSERT_BELOW(fabs(s.loss.v[0] - (float)model_loss(&m, s.batch_x, s.batch_y, 10, 0)), 1e-5, "read-back loss");
+    CU_ASSERT_EQUAL(s.first_nonfinite, -1);
+    float nan = NAN;
+    be->to_device(be, m.params[0].w, &nan, sizeof nan);
+    CU_ASSERT(solver_step(&s, idx, 10) == NNDL_OK);
+    CU_ASSERT(solver_read_losses(&s) == SOLVER_DIVERGED); /* named, and not recorded */
+    CU_ASSERT_PTR_NOT_NULL(strstr(nndl_last_error(), "iteration 3 "));
+    CU_ASSERT_EQUAL(s.first_nonfinite, 2);
+    CU_ASSERT_EQUAL(s.loss.n, 2);
+    solver_free(&s);
+    model_free(&m);
+    dataset_free(&train);
+}
+
+static int fused_calls;
+static void spy_affine_relu(const Backend *be, float *out, float *act, const float *x, const float *w,
+                            const float *b, int N, int D, int M)
+{
+    fused_calls++;
+    be->affine_forward(be, act, x, w, b, N, D, M);
+    be->relu_forward(be, out, act, (size_t)N * M);
+}
+
+/* An optional op left NULL falls back to the unfused sequence; a backend that has it gets it. */
+static void test_optional_op_fallback(void)
+{
+    const Backend *cpu = test_backend("cpu");
+    CU_ASSERT_FATAL(cpu != NULL);
+    CU_ASSERT_PTR_NULL(cpu->affine_relu_forward); /* nobody implements it yet */
+    enum { N = 3, D = 5, M = 4 };
+    Rng r;
+    rng_seed(&r, 8);
+    double *x = randn(&r, N * D, 1, 0), *w = randn(&r, D * M, 1, 0), *b = randn(&r, M, 1, 0);
+    round_to_float(x, N * D), round_to_float(w, D * M), round_to_float(b, M);
+    double act_ref[N * M], out_ref[N * M];
+    ref_affine_forward(act_ref, x, w, b, N, D, M);
+    ref_relu_forward(out_ref, act_ref, N * M);
+    float *fx = to_float(x, N * D), *fw = to_float(w, D * M), *fb = to_float(b, M), out[N * M], act[N * M];
+    backend_affine_relu_forward(cpu, out, act, fx, fw, fb, N, D, M);
+    double worst = 0;
+    for (int i = 0; i < N * M; i++)
+        worst = fmax(worst, fmax(fabs(out[i] - out_ref[i]), fabs(act[i] - act_ref[i])));
+    ASSERT_BELOW(worst, 1e-5, "fallback affine + relu vs reference");
+    Backend fused = *cpu;
+    fused.affine_relu_forward = spy_affine_relu;
+    fused_calls = 0;
+    backend_affine_relu_forward(&fused, out, act, fx, fw, fb, N, D, M);
+    CU_ASSERT_EQUAL(fused_calls, 1);
+    free(x), free(w), free(b), free(fx), free(fw), free(fb);
+}
+
+void register_cpu_backend_suite(void)
+{
+    register_backend_checks("cpu backend vs reference", "cpu");
+    static const CU_TestInfo tests[] = {
+        {"conv workspace: thread count raised after model_init", test_thread_count_raised_after_init},
+        {"every allocation failure: clean error, nothing leaked", test_allocation_failures_are_clean},
+        {"optional op: NULL falls back to the unfused ops", test_optional_op_fallback},
+        {"Solver losses: read back in bulk, a NaN noted at its index", test_bulk_loss_read_back},
+        CU_TEST_INFO_NULL};
+    add_suite("cpu backend context", tests);
+}

@@ -1,36 +1,40 @@
 /* test_cuda_backend.c — the cuda backend (on a GPU, or its kernels on the SIMT host): every op
- * against the double reference, the update rules and a whole model against the cpu backend. */
+ * against the double reference, the update rules and a whole model against the cpu backend; on
+ * the SIMT host also what a training step costs in copies and allocations (its counters), and
+ * how a machine without a GPU is reported. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend_checks.h"
+#include "cuda/kernel_checks.h"
 #include "error.h"
 #include "model.h"
+#include "solver.h"
 #include "test_util.h"
 
 static const Backend *cpu, *gpu;
 
 static int init(void)
 {
-    cpu = backend_get("cpu");
-    gpu = backend_get("cuda");
+    cpu = test_backend("cpu");
+    gpu = test_backend("cuda");
     return !(cpu && gpu);
 }
 
 static float *dev_copy(const Backend *be, const float *h, size_t n)
 {
-    float *d = be->alloc(n * sizeof *d);
-    be->to_device(d, h, n * sizeof *d);
+    float *d = be->alloc(be, n * sizeof *d);
+    be->to_device(be, d, h, n * sizeof *d);
     return d;
 }
 
 static double max_diff(const Backend *a, const float *da, const Backend *b, const float *db, size_t n)
 {
     float *ha = malloc(n * sizeof *ha), *hb = malloc(n * sizeof *hb);
-    a->to_host(ha, da, n * sizeof *ha);
-    b->to_host(hb, db, n * sizeof *hb);
+    a->to_host(a, ha, da, n * sizeof *ha);
+    b->to_host(b, hb, db, n * sizeof *hb);
     double worst = 0;
     for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs(ha[i] - hb[i]) / fmax(1, fabs(hb[i])));
     free(ha), free(hb);
@@ -59,7 +63,7 @@ static void test_update_rules_match_cpu(void)
         ASSERT_BELOW(max_diff(gpu, dev[1][0], cpu, dev[0][0], n), 1e-6, what);
         ASSERT_BELOW(max_diff(gpu, dev[1][2], cpu, dev[0][2], n), 1e-6, "state 1");
         for (int k = 0; k < 2; k++)
-            for (int a = 0; a < 4; a++) be[k]->release(dev[k][a]);
+            for (int a = 0; a < 4; a++) be[k]->release(be[k], dev[k][a]);
     }
     free(w), free(dw), free(z);
 }
@@ -105,13 +109,136 @@ static void test_model_matches_cpu(void)
     model_free(&m[0]), model_free(&m[1]);
 }
 
+/* A small training setup on one backend: 20 random examples, the given print interval. */
+typedef struct Run {
+    Dataset data;
+    Model m;
+    Solver s;
+} Run;
+
+static void run_setup(Run *r, const Backend *be, int print_every, FILE *out)
+{
+    CU_ASSERT_FATAL(dataset_alloc(&r->data, 20, 3, 8, 8) == NNDL_OK);
+    Rng g;
+    rng_seed(&g, 12);
+    for (size_t i = 0; i < (size_t)20 * 3 * 8 * 8; i++) r->data.x[i] = (float)rng_gaussian(&g);
+    for (int i = 0; i < 20; i++) r->data.y[i] = (int)rng_below(&g, 10);
+    CU_ASSERT_FATAL(model_init(&r->m, be, "conv8x3-bn-relu-pool2-affine16-bn-relu-affine10", 3, 8, 8, 5e-2f, 1e-3f,
+                               LOSS_SOFTMAX, 3, 10) == NNDL_OK);
+    SolverConfig cfg = solver_config_default();
+    cfg.optim = optim_config_default(UPDATE_ADAM);
+    cfg.batch_size = 10, cfg.num_epochs = 1, cfg.print_every = print_every, cfg.verbose = out != NULL;
+    cfg.out = out;
+    cfg.num_train_samples = 10; /* accuracy checks of one batch: the SIMT host is slow */
+    CU_ASSERT_FATAL(solver_init(&r->s, &r->m, &r->data, NULL, &cfg) == NNDL_OK);
+}
+
+static void run_free(Run *r)
+{
+    solver_free(&r->s);
+    model_free(&r->m);
+    dataset_free(&r->data);
+}
+
+/* After setup, training steps leave their losses on the device: no device-to-host copy, no
+ * allocation, no synchronisation; reading the losses back is one copy of all of them, and the
+ * values are the cpu backend's. */
+static void test_step_stays_on_device(void)
+{
+    KcCounters c;
+    if (kc_counters(&c) != 0) return; /* a GPU: no counters (nsys shows the same) */
+    Backend *fresh = backend_create("cuda"); /* nothing grown by earlier tests */
+    CU_ASSERT_FATAL(fresh != NULL);
+    Run r[2];
+    run_setup(&r[0], cpu, 0, NULL);
+    run_setup(&r[1], fresh, 0, NULL);
+    int idx[10] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18};
+    kc_reset_counters();
+    for (int step = 0; step < 2; step++) CU_ASSERT(solver_step(&r[1].s, idx, 10) == NNDL_OK);
+    kc_counters(&c);
+    CU_ASSERT_EQUAL(c.d2h, 0);
+    CU_ASSERT_EQUAL(c.allocs, 0);
+    CU_ASSERT_EQUAL(c.syncs, 0);
+    CU_ASSERT(c.h2d >= 2 && c.launches > 0); /* the minibatch still goes up each step */
+    CU_ASSERT_EQUAL(r[1].s.loss.n, 0);
+    kc_reset_counters();
+    CU_ASSERT(solver_read_losses(&r[1].s) == NNDL_OK);
+    kc_counters(&c);
+    CU_ASSERT_EQUAL(c.d2h, 1);
+    CU_ASSERT_EQUAL(c.d2h_bytes, 2 * sizeof(double));
+    CU_ASSERT_EQUAL(r[1].s.loss.n, 2);
+    for (int step = 0; step < 2; step++) CU_ASSERT(solver_step(&r[0].s, idx, 10) == NNDL_OK);
+    CU_ASSERT(solver_read_losses(&r[0].s) == NNDL_OK);
+    CU_ASSERT_FATAL(r[0].s.loss.n == 2);
+    for (int i = 0; i < 2; i++)
+        ASSERT_BELOW(fabs(r[1].s.loss.v[i] - r[0].s.loss.v[i]) / r[0].s.loss.v[i], 1e-5, "read-back loss vs cpu");
+    CU_ASSERT_EQUAL(r[1].s.first_nonfinite, -1);
+    run_free(&r[0]), run_free(&r[1]);
+    backend_destroy(fresh);
+}
+
+/* A whole epoch through solver_train: a loss line every iteration costs exactly one read-back
+ * per line, and the epoch end then has nothing left to read, compared with no loss lines. */
+static void test_one_read_back_per_loss_line(void)
+{
+    KcCounters c;
+    if (kc_counters(&c) != 0) return;
+    unsigned long d2h[2];
+    int lines[2] = {0, 1};
+    for (int k = 0; k < 2; k++) {
+        Run r;
+        FILE *out = tmpfile();
+        Backend *fresh = backend_create("cuda");
+        CU_ASSERT_FATAL(fresh != NULL);
+        run_setup(&r, fresh, lines[k], out);
+        kc_reset_counters();
+        CU_ASSERT(solver_train(&r.s) == NNDL_OK);
+        kc_counters(&c);
+        d2h[k] = c.d2h;
+        CU_ASSERT_EQUAL(r.s.loss.n, 2);
+        CU_ASSERT_EQUAL(c.allocs, 0);
+        run_free(&r);
+        backend_destroy(fresh);
+        fclose(out);
+    }
+    /* 2 iterations: 2 read-backs at the lines instead of 1 at the epoch end */
+    CU_ASSERT_EQUAL(d2h[1] - d2h[0], 1);
+}
+
+/* Without a device, creating the cuda backend fails with the runtime's reason, the same words
+ * on every call (not a generic second-time message), and auto falls back to the cpu with it. */
+static void test_no_device_reason_kept(void)
+{
+    if (kc_set_device_count(-1) != 0) return; /* a GPU: cannot pretend it is absent */
+    char first[512];
+    CU_ASSERT_PTR_NULL(backend_create("cuda"));
+    snprintf(first, sizeof first, "%s", nndl_last_error());
+    CU_ASSERT_PTR_NOT_NULL(strstr(first, "no CUDA-capable device"));
+    CU_ASSERT_PTR_NULL(backend_create("cuda"));
+    CU_ASSERT_STRING_EQUAL(nndl_last_error(), first);
+    const char *note = NULL;
+    Backend *be = backend_create_auto(&note);
+    CU_ASSERT_FATAL(be != NULL);
+    CU_ASSERT_STRING_EQUAL(be->name, "cpu");
+    CU_ASSERT_PTR_NOT_NULL(note);
+    if (note) CU_ASSERT_STRING_EQUAL(note, first);
+    backend_destroy(be);
+    kc_set_device_count(1);
+    be = backend_create("cuda");
+    CU_ASSERT_PTR_NOT_NULL(be);
+    backend_destroy(be);
+}
+
 void register_cuda_backend_suite(void)
 {
     register_backend_checks("cuda backend vs reference", "cuda");
-    if (!backend_get("cuda")) return; /* reported by register_backend_checks */
+    if (!test_backend("cuda")) return; /* reported by register_backend_checks */
     static const CU_TestInfo tests[] = {
         {"update rules: cuda vs cpu", test_update_rules_match_cpu},
         {"seed's batchnorm CNN: cuda vs cpu (loss, gradients, steps, scores)", test_model_matches_cpu},
+        {"a training step: no device-to-host copy, no allocation (SIMT counters)", test_step_stays_on_device},
+        {"solver_train: one loss read-back per printed line (SIMT counters)", test_one_read_back_per_loss_line},
+        {"no device: the same reason on every call, auto falls back", test_no_device_reason_kept},
         CU_TEST_INFO_NULL};
     CU_pSuite s = CU_add_suite("cuda vs cpu", init, NULL);
     for (const CU_TestInfo *t = tests; s && t->pName; t++) CU_add_test(s, t->pName, t->pTestFunc);

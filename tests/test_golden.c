@@ -65,7 +65,7 @@ static void setup_model(Model *m, float **X, int **y, int *N)
     const Entry *ex = get("X"), *ey = get("y");
     CU_ASSERT_FATAL(ex && ey);
     *N = (int)ey->n;
-    CU_ASSERT_FATAL(model_init(m, backend_get("cpu"), SPEC, 3, 16, 16, 1e-3f, 1e-3f, LOSS_SOFTMAX, 0, *N) == 0);
+    CU_ASSERT_FATAL(model_init(m, test_backend("cpu"), SPEC, 3, 16, 16, 1e-3f, 1e-3f, LOSS_SOFTMAX, 0, *N) == 0);
     *X = to_float(ex->v, ex->n);
     *y = malloc((size_t)*N * sizeof **y);
     for (int i = 0; i < *N; i++) (*y)[i] = (int)ey->v[i];
@@ -73,7 +73,7 @@ static void setup_model(Model *m, float **X, int **y, int *N)
         const Entry *e = get(m->params[i].name);
         CU_ASSERT_FATAL(e && e->n == m->params[i].n);
         float *h = to_float(e->v, e->n);
-        m->be->to_device(m->params[i].w, h, e->n * sizeof *h);
+        m->be->to_device(m->be, m->params[i].w, h, e->n * sizeof *h);
         free(h);
     }
 }
@@ -92,7 +92,7 @@ static void test_loss_and_gradients_match_pytorch(void)
         const Entry *g = get(name);
         CU_ASSERT_FATAL(g && g->n == m.params[i].n);
         float *h = malloc(g->n * sizeof *h);
-        m.be->to_host(h, m.params[i].dw, g->n * sizeof *h);
+        m.be->to_host(m.be, h, m.params[i].dw, g->n * sizeof *h);
         double diff = 0, scale = 0;
         for (size_t k = 0; k < g->n; k++) diff = fmax(diff, fabs(h[k] - g->v[k])), scale = fmax(scale, fabs(g->v[k]));
         char what[128];
@@ -117,10 +117,10 @@ static void test_adam_trajectory_matches_pytorch(void)
     float *s1[64], *s2[64];
     for (int i = 0; i < m.n_params; i++) {
         cfg[i] = optim_config_default(UPDATE_ADAM);
-        s1[i] = m.be->alloc(m.params[i].n * sizeof(float));
-        s2[i] = m.be->alloc(m.params[i].n * sizeof(float));
-        m.be->fill(s1[i], 0, m.params[i].n);
-        m.be->fill(s2[i], 0, m.params[i].n);
+        s1[i] = m.be->alloc(m.be, m.params[i].n * sizeof(float));
+        s2[i] = m.be->alloc(m.be, m.params[i].n * sizeof(float));
+        m.be->fill(m.be, s1[i], 0, m.params[i].n);
+        m.be->fill(m.be, s2[i], 0, m.params[i].n);
     }
     for (size_t step = 0; step < losses->n; step++) {
         double loss = model_loss(&m, X, y, N, step);
@@ -131,7 +131,7 @@ static void test_adam_trajectory_matches_pytorch(void)
             backend_update(m.be, &cfg[i], m.params[i].w, m.params[i].dw, s1[i], s2[i], m.params[i].n);
     }
     CU_ASSERT(losses->v[losses->n - 1] < losses->v[0]); /* and the steps did descend */
-    for (int i = 0; i < m.n_params; i++) m.be->release(s1[i]), m.be->release(s2[i]);
+    for (int i = 0; i < m.n_params; i++) m.be->release(m.be, s1[i]), m.be->release(m.be, s2[i]);
     free(X), free(y);
     model_free(&m);
 }

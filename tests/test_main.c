@@ -56,5 +56,6 @@ int main(int argc, char **argv)
     CU_basic_run_tests();
     unsigned failures = CU_get_number_of_failure_records();
     CU_cleanup_registry();
+    test_backends_destroy();
     return failures ? 1 : 0;
 }

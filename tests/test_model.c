@@ -33,7 +33,7 @@ static void test_spec_parsing(void)
 static void expect_spec_error(const char *spec, int C, int H, int W, const char *fragment)
 {
     Model m;
-    ASSERT_ERROR_MENTIONS(model_init(&m, backend_get("cpu"), spec, C, H, W, 1e-3f, 0, LOSS_SOFTMAX, 0, 4), fragment);
+    ASSERT_ERROR_MENTIONS(model_init(&m, test_backend("cpu"), spec, C, H, W, 1e-3f, 0, LOSS_SOFTMAX, 0, 4), fragment);
 }
 
 static void test_spec_errors(void)
@@ -80,7 +80,7 @@ typedef struct Fixture {
 
 static void fixture_make(Fixture *f, const ModelCase *c, int svm)
 {
-    CU_ASSERT_FATAL(model_init(&f->m, backend_get("cpu"), c->spec, c->C, c->H, c->W, c->weight_scale,
+    CU_ASSERT_FATAL(model_init(&f->m, test_backend("cpu"), c->spec, c->C, c->H, c->W, c->weight_scale,
                                c->reg, svm ? LOSS_SVM : LOSS_SOFTMAX, 7, c->N) == NNDL_OK);
     Rng r;
     rng_seed(&r, 99);
@@ -94,13 +94,13 @@ static void fixture_make(Fixture *f, const ModelCase *c, int svm)
     for (int i = 0; i < f->m.n_params; i++) {
         Param *p = &f->m.params[i];
         float *h = malloc(p->n * sizeof *h);
-        f->m.be->to_host(h, p->w, p->n * sizeof *h);
+        f->m.be->to_host(f->m.be, h, p->w, p->n * sizeof *h);
         f->params[i] = to_double(h, p->n);
         /* gamma and beta start at 1 and 0: perturb them so their gradients are exercised */
         if (!p->is_weight && (p->name[0] == 'g' || p->name[0] == 'b'))
             for (size_t k = 0; k < p->n; k++) f->params[i][k] = (float)(f->params[i][k] + 0.1 * rng_gaussian(&r));
         for (size_t k = 0; k < p->n; k++) h[k] = (float)f->params[i][k];
-        f->m.be->to_device(p->w, h, p->n * sizeof *h);
+        f->m.be->to_device(f->m.be, p->w, h, p->n * sizeof *h);
         f->grads[i] = zeros(p->n);
         free(h);
     }
@@ -157,7 +157,7 @@ static void check_cpu_matches_reference(const ModelCase *c, int svm)
     for (int i = 0; i < f.m.n_params; i++) {
         Param *p = &f.m.params[i];
         float *g = malloc(p->n * sizeof *g);
-        f.m.be->to_host(g, p->dw, p->n * sizeof *g);
+        f.m.be->to_host(f.m.be, g, p->dw, p->n * sizeof *g);
         snprintf(what, sizeof what, "%s: float %s gradient vs double", c->name, p->name);
         ASSERT_BELOW(max_scaled_error(g, f.grads[i], p->n), 1e-3, what);
         free(g);
@@ -194,7 +194,7 @@ static void test_every_registered_kind(void)
             snprintf(net, sizeof net, "%s-relu-%s-affine5", vector ? "affine6" : "conv3x3", kind->example);
             ModelCase c = {name, net, 2, 4, 4, 4, 5e-2f, 0.05f, 1e-6, 2e-2, 1e-5};
             Model m;
-            if (model_init(&m, backend_get("cpu"), net, c.C, c.H, c.W, 1, 0, LOSS_SOFTMAX, 0, c.N) != NNDL_OK) {
+            if (model_init(&m, test_backend("cpu"), net, c.C, c.H, c.W, 1, 0, LOSS_SOFTMAX, 0, c.N) != NNDL_OK) {
                 CU_ASSERT(vector && strstr(nndl_last_error(), "layer 3") && strstr(nndl_last_error(), "(C, H, W)"));
                 continue;
             }

@@ -33,7 +33,7 @@ static Grid grid(void)
 
 static void check_rule(UpdateRule rule, float lr, double first_w_by_hand)
 {
-    const Backend *be = backend_get("cpu");
+    const Backend *be = test_backend("cpu");
     Grid g = grid();
     OptimConfig c = optim_config_default(rule);
     c.learning_rate = lr;

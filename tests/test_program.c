@@ -306,7 +306,7 @@ static void check_one_signal(int sig, const char *sig_name, int want_status)
     CU_ASSERT(strcmp(info.spec, "affine50-bn-relu-affine10") == 0 && info.epoch == 0);
     Model m;
     float *mean = NULL;
-    CU_ASSERT_FATAL(model_init(&m, backend_get("cpu"), info.spec, info.in_c, info.in_h, info.in_w, 1e-3f, 0,
+    CU_ASSERT_FATAL(model_init(&m, test_backend("cpu"), info.spec, info.in_c, info.in_h, info.in_w, 1e-3f, 0,
                                (LossKind)info.loss, 0, 100) == NNDL_OK);
     CU_ASSERT(checkpoint_load_model(&m, &mean, path) == NNDL_OK);
     free(mean);

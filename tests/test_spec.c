@@ -91,7 +91,7 @@ static void test_long_specs_are_refused_not_cut(void)
      * canonical text, so it is refused too */
     ASSERT_ERROR_MENTIONS(model_spec_parse(&spec, "[conv100x1]x110-affine10"), "1108 characters");
     Model m;
-    ASSERT_ERROR_MENTIONS(model_init(&m, backend_get("cpu"), "[conv100x1]x110-affine10", 1, 1, 1, 1e-3f, 0,
+    ASSERT_ERROR_MENTIONS(model_init(&m, test_backend("cpu"), "[conv100x1]x110-affine10", 1, 1, 1, 1e-3f, 0,
                                      LOSS_SOFTMAX, 0, 2), "more than 1023");
     /* the seed's model builders say so too */
     int hidden[16];
@@ -155,7 +155,7 @@ static void test_dropout_probabilities(void)
 static void expect_model_error(const char *spec, int C, int H, int W, int batch, const char *fragment)
 {
     Model m;
-    ASSERT_ERROR_MENTIONS(model_init(&m, backend_get("cpu"), spec, C, H, W, 1e-3f, 0, LOSS_SOFTMAX, 0, batch), fragment);
+    ASSERT_ERROR_MENTIONS(model_init(&m, test_backend("cpu"), spec, C, H, W, 1e-3f, 0, LOSS_SOFTMAX, 0, batch), fragment);
 }
 
 /* Models too large to be meant are refused before a single weight is drawn, naming the layer. */
@@ -169,7 +169,7 @@ static void test_model_size_limits(void)
     expect_model_error("affine10", 1 << 20, 1 << 20, 1 << 20, 1, "input batch");
     /* the seed's model at a large batch stays well inside */
     Model m;
-    CU_ASSERT_EQUAL(model_init(&m, backend_get("cpu"), "conv64x3-bn-relu-pool2-affine500-bn-relu-affine10", 3, 32, 32,
+    CU_ASSERT_EQUAL(model_init(&m, test_backend("cpu"), "conv64x3-bn-relu-pool2-affine500-bn-relu-affine10", 3, 32, 32,
                                1e-3f, 0, LOSS_SOFTMAX, 0, 1000), NNDL_OK);
     model_free(&m);
 }

@@ -33,7 +33,7 @@ static void test_overfit_100_examples(void)
     make_random_dataset(&train, 100, 3, 16, 16, 1);
     make_random_dataset(&val, 50, 3, 16, 16, 2);
     Model m;
-    CU_ASSERT_FATAL(model_init(&m, backend_get("cpu"), "conv16x3-relu-pool2-affine100-relu-affine10", 3, 16,
+    CU_ASSERT_FATAL(model_init(&m, test_backend("cpu"), "conv16x3-relu-pool2-affine100-relu-affine10", 3, 16,
                                16, 5e-2f, 0, LOSS_SOFTMAX, 5, 100) == NNDL_OK);
     SolverConfig cfg = quiet_config(UPDATE_ADAM, 50, 60);
     cfg.num_train_samples = 100;
@@ -68,7 +68,7 @@ static void run_start(Run *r, int epochs, const char *ckpt_name, uint64_t weight
 {
     make_random_dataset(&r->train, 120, 3, 8, 8, 21);
     make_random_dataset(&r->val, 40, 3, 8, 8, 22);
-    CU_ASSERT_FATAL(model_init(&r->m, backend_get("cpu"), SMALL_SPEC, 3, 8, 8, 5e-2f, 1e-3f, LOSS_SOFTMAX,
+    CU_ASSERT_FATAL(model_init(&r->m, test_backend("cpu"), SMALL_SPEC, 3, 8, 8, 5e-2f, 1e-3f, LOSS_SOFTMAX,
                                weight_seed, 40) == NNDL_OK);
     SolverConfig cfg = quiet_config(UPDATE_ADAM, 40, epochs);
     if (ckpt_name) {
@@ -116,8 +116,8 @@ static void test_checkpoint_round_trip(void)
         CU_ASSERT_EQUAL(a.s.opt[i].learning_rate, b.s.opt[i].learning_rate); /* decayed twice */
         size_t pn = a.m.params[i].n;
         float *va = malloc(pn * sizeof *va), *vb = malloc(pn * sizeof *vb);
-        a.m.be->to_host(va, a.s.s2[i], pn * sizeof *va);
-        b.m.be->to_host(vb, b.s.s2[i], pn * sizeof *vb);
+        a.m.be->to_host(a.m.be, va, a.s.s2[i], pn * sizeof *va);
+        b.m.be->to_host(b.m.be, vb, b.s.s2[i], pn * sizeof *vb);
         CU_ASSERT(same_floats(va, vb, pn)); /* Adam's second moment */
         free(va), free(vb);
     }
@@ -169,7 +169,7 @@ static void test_checkpoint_refusals(void)
     Dataset d;
     make_random_dataset(&d, 120, 3, 8, 8, 21);
     Model other;
-    model_init(&other, backend_get("cpu"), "conv8x3-relu-pool2-affine10", 3, 8, 8, 1e-2f, 0, LOSS_SOFTMAX, 1, 40);
+    model_init(&other, test_backend("cpu"), "conv8x3-relu-pool2-affine10", 3, 8, 8, 1e-2f, 0, LOSS_SOFTMAX, 1, 40);
     SolverConfig cfg = quiet_config(UPDATE_ADAM, 40, 2);
     Solver s;
     solver_init(&s, &other, &d, NULL, &cfg);
@@ -180,7 +180,7 @@ static void test_checkpoint_refusals(void)
     /* another update rule */
     SolverConfig sgd = quiet_config(UPDATE_SGD_MOMENTUM, 40, 2);
     Model same;
-    model_init(&same, backend_get("cpu"), SMALL_SPEC, 3, 8, 8, 5e-2f, 1e-3f, LOSS_SOFTMAX, 3, 40);
+    model_init(&same, test_backend("cpu"), SMALL_SPEC, 3, 8, 8, 5e-2f, 1e-3f, LOSS_SOFTMAX, 3, 40);
     solver_init(&s, &same, &d, NULL, &sgd);
     ASSERT_ERROR_MENTIONS(checkpoint_load(&s, path), "update rule adam");
     solver_free(&s);

@@ -109,3 +109,18 @@ void make_random_dataset(Dataset *d, int n, int c, int h, int w, uint64_t seed)
     for (size_t i = 0; i < (size_t)n * c * h * w; i++) d->x[i] = (float)rng_gaussian(&r);
     for (int i = 0; i < n; i++) d->y[i] = (int)rng_below(&r, 10);
 }
+
+static Backend *shared_backends[2]; /* cpu, cuda */
+
+const Backend *test_backend(const char *name)
+{
+    int k = strcmp(name, "cpu") == 0 ? 0 : strcmp(name, "cuda") == 0 ? 1 : -1;
+    if (k < 0) return backend_create(name); /* unknown: NULL with the registry's message */
+    if (!shared_backends[k]) shared_backends[k] = backend_create(name);
+    return shared_backends[k];
+}
+
+void test_backends_destroy(void)
+{
+    for (int k = 0; k < 2; k++) backend_destroy(shared_backends[k]), shared_backends[k] = NULL;
+}

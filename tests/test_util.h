@@ -8,6 +8,7 @@
 
 #include "check_data.h"
 #include "dataset.h"
+#include "backend.h"
 #include "rng.h"
 
 /* Fails the test with "what: value (limit)" so a red run says by how much. */
@@ -45,5 +46,11 @@ void expect_cli(const char *args, int want_status, const char *fragment);
 /* Suites register themselves from test_main.c; tests is a CU_TEST_INFO_NULL-terminated array. */
 typedef void (*SuiteRegistrar)(void);
 void add_suite(const char *name, const CU_TestInfo *tests);
+
+/* The suites' shared instance of backend `name`, created on first use and destroyed by
+ * test_backends_destroy at the end of the run; NULL (reason in nndl_last_error) when the backend
+ * is unavailable. Tests that need a fresh context create their own. */
+const Backend *test_backend(const char *name);
+void test_backends_destroy(void);
 
 #endif

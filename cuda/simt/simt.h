@@ -46,6 +46,7 @@ enum cudaError_t {
     cudaErrorInvalidValue = 1,
     cudaErrorMemoryAllocation = 2,
     cudaErrorInvalidConfiguration = 9,
+    cudaErrorNoDevice = 100,
     cudaErrorIllegalAddress = 700,
     cudaErrorLaunchFailure = 719,
 };
@@ -122,6 +123,18 @@ unsigned lane_id();
 void report(cudaError_t e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The last reported message (for tests that plant bugs). */
 const char *last_report_cstr();
+
+/* What the runtime was asked to do, for tests that check how much a step costs: copies by
+ * direction (count and bytes), explicit device synchronisations, kernel launches and device
+ * allocations since the last reset. */
+struct Counters {
+    unsigned long h2d, h2d_bytes, d2h, d2h_bytes, d2d, syncs, launches, allocs, frees;
+};
+Counters counters();
+void reset_counters();
+/* What cudaGetDeviceCount reports from now on: n >= 0 devices (1 at start: the host itself), or
+ * n < 0 for cudaErrorNoDevice, so the tests can see how a machine without a GPU is handled. */
+void set_device_count(int n);
 
 template <class T> uint64_t to_bits(T v)
 {

@@ -3,6 +3,7 @@
 #include "simt.h"
 #include "simt_internal.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
@@ -31,6 +32,29 @@ void report(cudaError_t e, const char *fmt, ...)
     last_message = buf;
     fprintf(stderr, "simt: %s\n", buf);
 }
+
+// ---- counters ----------------------------------------------------------------------------------
+
+// Part of the runtime's state, as a profiler's counts would be; atomic so that a test reading
+// them never races with a launch.
+static std::atomic<unsigned long> n_h2d, n_h2d_bytes, n_d2h, n_d2h_bytes, n_d2d, n_syncs, n_launches,
+    n_allocs, n_frees;
+static std::atomic<int> device_count{1};
+
+void count_launch() { n_launches++; }
+
+Counters counters()
+{
+    return Counters{n_h2d, n_h2d_bytes, n_d2h, n_d2h_bytes, n_d2d, n_syncs, n_launches, n_allocs, n_frees};
+}
+
+void reset_counters()
+{
+    for (auto *c : {&n_h2d, &n_h2d_bytes, &n_d2h, &n_d2h_bytes, &n_d2d, &n_syncs, &n_launches, &n_allocs, &n_frees})
+        *c = 0;
+}
+
+void set_device_count(int n) { device_count = n; }
 
 // ---- device memory with guard zones --------------------------------------------------------
 
@@ -74,6 +98,7 @@ using namespace simt;
 cudaError_t cudaMalloc(void **p, size_t bytes)
 {
     if (!p) return cudaErrorInvalidValue;
+    n_allocs++;
     unsigned char *raw = static_cast<unsigned char *>(std::malloc(padded(bytes) + 2 * GUARD));
     if (!raw) {
         *p = nullptr;
@@ -91,6 +116,7 @@ cudaError_t cudaMalloc(void **p, size_t bytes)
 cudaError_t cudaFree(void *p)
 {
     if (!p) return cudaSuccess;
+    n_frees++;
     unsigned char *user = static_cast<unsigned char *>(p);
     std::lock_guard<std::mutex> g(memory_mutex);
     auto it = live.find(user);
@@ -103,9 +129,12 @@ cudaError_t cudaFree(void *p)
     return cudaSuccess;
 }
 
-cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind)
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind)
 {
     if (bytes && (!dst || !src)) return cudaErrorInvalidValue;
+    if (kind == cudaMemcpyHostToDevice) n_h2d++, n_h2d_bytes += bytes;
+    if (kind == cudaMemcpyDeviceToHost) n_d2h++, n_d2h_bytes += bytes;
+    if (kind == cudaMemcpyDeviceToDevice) n_d2d++;
     if (bytes) std::memmove(dst, src, bytes);
     return cudaSuccess;
 }
@@ -119,11 +148,16 @@ cudaError_t cudaMemset(void *p, int value, size_t bytes)
 
 cudaError_t cudaDeviceSynchronize(void)
 {
+    n_syncs++;
     std::lock_guard<std::mutex> g(error_mutex);
     return sticky_error;
 }
 
-cudaError_t cudaPeekAtLastError(void) { return cudaDeviceSynchronize(); }
+cudaError_t cudaPeekAtLastError(void)
+{
+    std::lock_guard<std::mutex> g(error_mutex);
+    return sticky_error;
+}
 
 cudaError_t cudaGetLastError(void)
 {
@@ -140,6 +174,7 @@ const char *cudaGetErrorString(cudaError_t e)
     case cudaErrorInvalidValue: return "invalid argument";
     case cudaErrorMemoryAllocation: return "out of memory";
     case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorNoDevice: return "no CUDA-capable device is detected";
     case cudaErrorIllegalAddress: return "an illegal memory access was encountered";
     case cudaErrorLaunchFailure: return "unspecified launch failure";
     }
@@ -148,8 +183,9 @@ const char *cudaGetErrorString(cudaError_t e)
 
 cudaError_t cudaGetDeviceCount(int *n)
 {
-    *n = 1; // the SIMT host itself
-    return cudaSuccess;
+    int count = device_count; // 1: the SIMT host itself, unless a test says otherwise
+    *n = count < 0 ? 0 : count;
+    return count < 0 ? cudaErrorNoDevice : cudaSuccess;
 }
 
 struct SimtEvent {

@@ -6,6 +6,8 @@ namespace simt {
 /* Verifies the guard zones of every live allocation after kernel `kernel` ran; reports and
  * re-arms any that were written. */
 void check_all_guards(const char *kernel);
+/* Counts one kernel launch (simt::counters). */
+void count_launch();
 } // namespace simt
 
 #endif

@@ -305,6 +305,7 @@ void launch(dim3 grid, dim3 block, size_t dynamic_shared, const char *kernel,
             const std::function<void()> &body)
 {
     std::lock_guard<std::mutex> g(launch_mutex);
+    count_launch();
     unsigned long threads = (unsigned long)block.x * block.y * block.z;
     if (threads > 1024) { // what CUDA 13.0 answers on an H100 (docs/gpu-results.md)
         report(cudaErrorInvalidValue, "kernel %s: %lu threads per block (at most 1024)", kernel,

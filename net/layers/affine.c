@@ -23,12 +23,12 @@ static size_t biases(const Layer *l) { return (size_t)l->spec.units; }
 
 static void forward(const Layer *l, const LayerCall *c, float *out, const float *in)
 {
-    c->be->affine_forward(out, in, c->w[0], c->w[1], c->N, inputs(l), l->spec.units);
+    c->be->affine_forward(c->be, out, in, c->w[0], c->w[1], c->N, inputs(l), l->spec.units);
 }
 
 static void backward(const Layer *l, const LayerCall *c, float *dx, const float *dout, const float *in)
 {
-    c->be->affine_backward(dx, c->dw[0], c->dw[1], dout, in, c->w[0], c->N, inputs(l), l->spec.units);
+    c->be->affine_backward(c->be, dx, c->dw[0], c->dw[1], dout, in, c->w[0], c->N, inputs(l), l->spec.units);
 }
 
 static void ref_forward(const Layer *l, const RefLayerCall *c, double *out, const double *in)

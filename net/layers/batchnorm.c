@@ -17,14 +17,14 @@ static int inner(const Layer *l) { return l->spatial ? l->in[1] * l->in[2] : 1; 
 static void forward(const Layer *l, const LayerCall *c, float *out, const float *in)
 {
     BNConfig cfg = {c->train, (float)BN_EPS, (float)BN_MOMENTUM};
-    c->be->batchnorm_forward(out, l->buffer[BATCH_MEAN], l->buffer[BATCH_INV_STD], l->buffer[RUNNING_MEAN],
+    c->be->batchnorm_forward(c->be, out, l->buffer[BATCH_MEAN], l->buffer[BATCH_INV_STD], l->buffer[RUNNING_MEAN],
                              l->buffer[RUNNING_VAR], in, c->w[0], c->w[1], &cfg, c->N, l->in[0], inner(l));
 }
 
 static void backward(const Layer *l, const LayerCall *c, float *dx, const float *dout, const float *in)
 {
     float *d = dx ? dx : c->spare; /* the first layer's dx is not wanted, dgamma/dbeta are */
-    c->be->batchnorm_backward(d, c->dw[0], c->dw[1], dout, in, c->w[0], l->buffer[BATCH_MEAN],
+    c->be->batchnorm_backward(c->be, d, c->dw[0], c->dw[1], dout, in, c->w[0], l->buffer[BATCH_MEAN],
                               l->buffer[BATCH_INV_STD], c->N, l->in[0], inner(l));
 }
 

@@ -44,22 +44,22 @@ static size_t weights(const Layer *l)
 }
 static size_t biases(const Layer *l) { return (size_t)l->spec.units; }
 
-static size_t workspace(const Layer *l, const Backend *be, int N)
+static int reserve(const Layer *l, const Backend *be, int N)
 {
     ConvGeom g = geom(l, N);
-    return be->conv_workspace(&g);
+    return be->conv_reserve(be, &g);
 }
 
 static void forward(const Layer *l, const LayerCall *c, float *out, const float *in)
 {
     ConvGeom g = geom(l, c->N);
-    c->be->conv_forward(out, in, c->w[0], c->w[1], &g, c->ws);
+    c->be->conv_forward(c->be, out, in, c->w[0], c->w[1], &g);
 }
 
 static void backward(const Layer *l, const LayerCall *c, float *dx, const float *dout, const float *in)
 {
     ConvGeom g = geom(l, c->N);
-    c->be->conv_backward(dx, c->dw[0], c->dw[1], dout, in, c->w[0], &g, c->ws);
+    c->be->conv_backward(c->be, dx, c->dw[0], c->dw[1], dout, in, c->w[0], &g);
 }
 
 static void ref_forward(const Layer *l, const RefLayerCall *c, double *out, const double *in)
@@ -81,6 +81,6 @@ const LayerKind layer_conv = {
     .shape = shape,
     .numbered = 1, .n_params = 2,
     .params = {{"W", 1, PARAM_GAUSSIAN, weights}, {"b", 0, PARAM_ZEROS, biases}},
-    .workspace = workspace,
+    .reserve = reserve,
     .forward = forward, .backward = backward, .ref_forward = ref_forward, .ref_backward = ref_backward,
 };

@@ -63,7 +63,6 @@ typedef struct LayerCall {
     int N, index, train;                /* batch; the layer's position (0-based); train mode */
     uint64_t seed, step;                /* the model's seed and the training step (dropout) */
     float *w[LAYER_MAX_PARAMS], *dw[LAYER_MAX_PARAMS]; /* the layer's params, in kind order */
-    float *ws;                          /* workspace of at least kind->workspace() floats */
     float *spare;                       /* backward: room for dx, free to use when dx is NULL */
 } LayerCall;
 
@@ -97,7 +96,8 @@ struct LayerKind {
     ParamKind params[LAYER_MAX_PARAMS];
     int n_buffers;
     BufferKind buffers[LAYER_MAX_BUFFERS];
-    size_t (*workspace)(const Layer *l, const Backend *be, int N); /* NULL: none */
+    /* reserves the backend scratch the ops need for batches up to N (NULL: none) */
+    int (*reserve)(const Layer *l, const Backend *be, int N);
 
     /* out is l->act; backward gets dx NULL for the first layer (only parameter gradients) */
     void (*forward)(const Layer *l, const LayerCall *c, float *out, const float *in);

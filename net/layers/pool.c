@@ -33,14 +33,14 @@ static int shape(Layer *l, int index)
 static void forward(const Layer *l, const LayerCall *c, float *out, const float *in)
 {
     PoolGeom g = geom(l, c->N);
-    c->be->max_pool_forward(out, in, &g);
+    c->be->max_pool_forward(c->be, out, in, &g);
 }
 
 /* the backend's backward compares the input with the forward output, l->act */
 static void backward(const Layer *l, const LayerCall *c, float *dx, const float *dout, const float *in)
 {
     PoolGeom g = geom(l, c->N);
-    if (dx) c->be->max_pool_backward(dx, dout, in, l->act, &g);
+    if (dx) c->be->max_pool_backward(c->be, dx, dout, in, l->act, &g);
 }
 
 static void ref_forward(const Layer *l, const RefLayerCall *c, double *out, const double *in)

@@ -4,12 +4,12 @@
 
 static void forward(const Layer *l, const LayerCall *c, float *out, const float *in)
 {
-    c->be->relu_forward(out, in, layer_shape_size(l->out) * c->N);
+    c->be->relu_forward(c->be, out, in, layer_shape_size(l->out) * c->N);
 }
 
 static void backward(const Layer *l, const LayerCall *c, float *dx, const float *dout, const float *in)
 {
-    if (dx) c->be->relu_backward(dx, dout, in, layer_shape_size(l->in) * c->N);
+    if (dx) c->be->relu_backward(c->be, dx, dout, in, layer_shape_size(l->in) * c->N);
 }
 
 static void ref_forward(const Layer *l, const RefLayerCall *c, double *out, const double *in)

@@ -23,6 +23,25 @@ static int finish(void)
 
 extern "C" const char *kc_last_error(void) { return last_error; }
 
+#ifdef NNDL_SIMT_HOST
+extern "C" int kc_counters(KcCounters *c)
+{
+    simt::Counters k = simt::counters();
+    *c = KcCounters{k.h2d, k.h2d_bytes, k.d2h, k.d2h_bytes, k.d2d, k.syncs, k.launches, k.allocs, k.frees};
+    return 0;
+}
+extern "C" void kc_reset_counters(void) { simt::reset_counters(); }
+extern "C" int kc_set_device_count(int n)
+{
+    simt::set_device_count(n);
+    return 0;
+}
+#else
+extern "C" int kc_counters(KcCounters *) { return -1; }
+extern "C" void kc_reset_counters(void) {}
+extern "C" int kc_set_device_count(int) { return -1; }
+#endif
+
 // Device buffer holding a copy of host data (or zeros), freed by its destructor.
 template <class T> struct DeviceBuffer {
     T *p = nullptr;

@@ -13,6 +13,16 @@ int kc_schedule_count(void);        /* thread orders to try: 3 on the SIMT host,
 const char *kc_use_schedule(int i); /* selects one and returns its name */
 const char *kc_last_error(void);
 
+/* The SIMT runtime's counters (simt::counters): 0 and *c filled on the SIMT host, -1 on a GPU,
+ * where nothing counts them. */
+typedef struct KcCounters {
+    unsigned long h2d, h2d_bytes, d2h, d2h_bytes, d2d, syncs, launches, allocs, frees;
+} KcCounters;
+int kc_counters(KcCounters *c);
+void kc_reset_counters(void);
+/* What cudaGetDeviceCount answers from now on (n < 0: an error); 0 on the SIMT host, -1 on a GPU. */
+int kc_set_device_count(int n);
+
 /* Per-block sums of x with a shared-memory tree reduction (block of 256 threads). */
 int kc_block_sums(float *partials, const float *x, int n);
 /* The same with the __syncthreads() after the loads left out: a planted bug. */

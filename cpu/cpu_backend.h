@@ -1,0 +1,14 @@
+/* cpu_backend.h — test hooks of the cpu backend's context, for checking the out-of-memory paths
+ * of every caller: make allocations fail on demand, and count what is still allocated. */
+#ifndef NNDL_CPU_BACKEND_H
+#define NNDL_CPU_BACKEND_H
+
+#include "backend.h"
+
+/* After n more successful allocations (alloc and the backend's own scratch), every further one
+ * fails as if memory were exhausted; n < 0 turns failures off. */
+void cpu_backend_fail_allocs_after(const Backend *be, long n);
+/* Allocations made through be->alloc and not yet released. */
+long cpu_backend_live_allocs(const Backend *be);
+
+#endif
