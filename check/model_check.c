@@ -34,15 +34,6 @@ static double **params_to_double(Model *m, Rng *r)
     return params;
 }
 
-static double param_error(const Backend *be, const float *dev, const double *ref, size_t n)
-{
-    float *h = malloc((n ? n : 1) * sizeof *h);
-    be->to_host(be, h, dev, n * sizeof *h);
-    double e = max_scaled_error(h, ref, n);
-    free(h);
-    return e;
-}
-
 void check_model_step(CheckRun *run, const char *spec, int C, int H, int W, int N)
 {
     const Backend *be = run->be;
@@ -70,7 +61,7 @@ void check_model_step(CheckRun *run, const char *spec, int C, int H, int W, int 
     sgd.learning_rate = STEP_LR;
     for (int i = 0; i < m.n_params; i++) {
         Param *p = &m.params[i];
-        check_expect(run, "model", shape, p->name, param_error(be, p->dw, grads[i], p->n), 1e-3);
+        check_expect(run, "model", shape, p->name, device_error(be, max_scaled_error, p->dw, grads[i], p->n), 1e-3);
         backend_update(be, &sgd, p->w, p->dw, NULL, NULL, p->n);
         ref_update(&sgd, params[i], grads[i], NULL, NULL, p->n);
     }
@@ -78,10 +69,8 @@ void check_model_step(CheckRun *run, const char *spec, int C, int H, int W, int 
         char what[48];
         snprintf(what, sizeof what, "%s after an sgd step", m.params[i].name);
         /* float_error: parameters are O(1e-1); the step changes them by lr * gradient */
-        float *h = malloc(m.params[i].n * sizeof *h);
-        be->to_host(be, h, m.params[i].w, m.params[i].n * sizeof *h);
-        check_expect(run, "model", shape, what, float_error(h, params[i], m.params[i].n), 1e-5);
-        free(h);
+        check_expect(run, "model", shape, what,
+                     device_error(be, float_error, m.params[i].w, params[i], m.params[i].n), 1e-5);
     }
     for (int i = 0; i < m.n_params; i++) free(params[i]), free(grads[i]);
     free(params), free(grads), free(X), free(Xf), free(y);

@@ -47,14 +47,19 @@ static float *dev_zeros(const Backend *be, size_t n)
     return d;
 }
 
-/* float_error of a device array against a double reference. */
-static double err(const Backend *be, const float *dev, const double *ref, size_t n)
+double device_error(const Backend *be, ErrorMeasure measure, const float *dev, const double *ref, size_t n)
 {
     float *h = malloc((n ? n : 1) * sizeof *h);
+    if (!h) return INFINITY; /* a failed comparison, never a pass */
     be->to_host(be, h, dev, n * sizeof *h);
-    double e = float_error(h, ref, n);
+    double e = measure(h, ref, n);
     free(h);
     return e;
+}
+
+static double err(const Backend *be, const float *dev, const double *ref, size_t n)
+{
+    return device_error(be, float_error, dev, ref, n);
 }
 
 static double *rand_float_exact(Rng *r, size_t n, double scale, double shift)

@@ -48,6 +48,11 @@ extern const size_t op_check_count;
 /* The check of that name, or NULL. */
 const OpCheck *op_check_find(const char *name);
 
+/* How far a device array is from a double reference, by a host measure such as float_error or
+ * max_scaled_error (compare.h): the array is copied to the host for it. */
+typedef double (*ErrorMeasure)(const float *a, const double *ref, size_t n);
+double device_error(const Backend *be, ErrorMeasure measure, const float *dev, const double *ref, size_t n);
+
 /* Records one comparison: pass = error <= tol (NaN fails). */
 void check_expect(CheckRun *run, const char *op, const char *shape, const char *what,
                   double error, double tol);
