@@ -9,7 +9,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -488,6 +491,53 @@ static void test_atomic_writer_refusals_and_stale_files(void)
     remove_tree(tmpdir);
 }
 
+/* A full disk, as the writer meets it: writes that fail part-way (a file-size limit in a child
+ * process gives EFBIG the way a full disk gives ENOSPC). The old file survives whole, no temporary
+ * file is left, and the failure is a message, not a crash. */
+static int write_big(FILE *f, const void *ctx)
+{
+    (void)ctx;
+    static char block[65536];
+    memset(block, 'x', sizeof block);
+    for (int i = 0; i < 16; i++)
+        if (fwrite(block, 1, sizeof block, f) != sizeof block) return 0;
+    return 1;
+}
+
+static void test_atomic_writer_full_disk(void)
+{
+    CU_ASSERT_FATAL(make_temp_dir(tmpdir, sizeof tmpdir, "nndl_full") == 0);
+    char target[128], tmp[200], msg[600] = "";
+    snprintf(target, sizeof target, "%s/run.ckpt", tmpdir);
+    write_all(target, (const unsigned char *)"old", 3);
+    int pipefd[2];
+    CU_ASSERT_FATAL(pipe(pipefd) == 0);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        struct rlimit lim = {100000, 100000};
+        signal(SIGXFSZ, SIG_IGN); /* the write returns EFBIG instead of killing the process */
+        setrlimit(RLIMIT_FSIZE, &lim);
+        int rc = write_file_atomically(target, "checkpoint", write_big, NULL);
+        ssize_t ignored = write(pipefd[1], nndl_last_error(), strlen(nndl_last_error()));
+        (void)ignored;
+        _exit(rc == NNDL_ERR ? 0 : 1);
+    }
+    close(pipefd[1]);
+    ssize_t got = read(pipefd[0], msg, sizeof msg - 1);
+    msg[got > 0 ? got : 0] = '\0';
+    close(pipefd[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0); /* refused, not crashed */
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "checkpoint"));
+    CU_ASSERT(file_holds(target, "old"));
+    CU_ASSERT_FATAL(atomic_file_temp_name(tmp, sizeof tmp, target) == NNDL_OK);
+    CU_ASSERT(access(tmp, F_OK) != 0);
+    if (!strstr(msg, "checkpoint")) fprintf(stderr, "\n    full-disk message: %s\n", msg);
+    remove_tree(tmpdir);
+}
+
 /* ---- nndl train --resume ------------------------------------------------------------------ */
 
 static void test_resume_flags(void)
@@ -561,6 +611,7 @@ void register_checkpoint_suite(void)
         {"non-finite values are refused, and never written", test_non_finite_values_are_refused},
         {"all five rules: round trip and bit-exact resume", test_every_rule_round_trips_and_resumes},
         {"atomic writer: symlinks, FIFOs, stale and live temp files", test_atomic_writer_refusals_and_stale_files},
+        {"atomic writer on a full disk: old file whole, no temporary left", test_atomic_writer_full_disk},
         {"nndl train --resume: every differing flag applied or refused", test_resume_flags},
         CU_TEST_INFO_NULL};
     add_suite("checkpoints", tests);
