@@ -114,8 +114,19 @@ int model_spec_parse(ModelSpec *out, const char *text)
     return NNDL_OK;
 }
 
+/* The shortest "%g" text of a keep probability that parses back to the same float: "%g" alone
+ * keeps 6 digits, so dropout0.1234567 and dropout0.1234569 would share one canonical text. */
+static void format_keep(char *buf, size_t size, float p)
+{
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(buf, size, "%.*g", digits, p);
+        if ((float)strtod(buf, NULL) == p) return;
+    }
+}
+
 void model_spec_format(const ModelSpec *s, char *buf, int size)
 {
+    char keep[32];
     int used = 0;
     buf[0] = '\0';
     for (int i = 0; i < s->n && used < size; i++) {
@@ -127,7 +138,10 @@ void model_spec_format(const ModelSpec *s, char *buf, int size)
         case LAYER_AFFINE: used += snprintf(buf + used, size - used, "%saffine%d", sep, l->units); break;
         case LAYER_RELU: used += snprintf(buf + used, size - used, "%srelu", sep); break;
         case LAYER_BN: used += snprintf(buf + used, size - used, "%sbn", sep); break;
-        case LAYER_DROPOUT: used += snprintf(buf + used, size - used, "%sdropout%g", sep, l->p_keep); break;
+        case LAYER_DROPOUT:
+            format_keep(keep, sizeof keep, l->p_keep);
+            used += snprintf(buf + used, size - used, "%sdropout%s", sep, keep);
+            break;
         }
     }
 }

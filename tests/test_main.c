@@ -16,12 +16,13 @@ void register_training_suite(void);
 void register_data_suite(void);
 void register_golden_suite(void);
 void register_cuda_backend_suite(void);
+void register_fuzz_found_suite(void);
 
 static const SuiteRegistrar registrars[] = {
     register_gradcheck_suite,  register_seed_suite,  register_reference_grad_suite,
     register_cpu_backend_suite, register_optim_suite, register_bad_input_suite, register_kernel_suite,
     register_model_suite, register_training_suite, register_data_suite,
-    register_golden_suite, register_cuda_backend_suite,
+    register_golden_suite, register_cuda_backend_suite, register_fuzz_found_suite,
 };
 
 int main(void)
