@@ -187,6 +187,10 @@ static int same_model(const Contents *c, const Model *m, const char *path)
     if (c->state_n != model_state_size(m) || c->h.n_params != m->n_params)
         return nndl_fail("checkpoint %s: %llu state values, the model has %zu", path,
                          (unsigned long long)c->state_n, model_state_size(m));
+    /* eval subtracts the mean from every (C, H, W) image */
+    if (c->mean_n != 0 && c->mean_n != (uint64_t)m->in_c * m->in_h * m->in_w)
+        return nndl_fail("checkpoint %s: input mean of %llu values, the input has %d", path,
+                         (unsigned long long)c->mean_n, m->in_c * m->in_h * m->in_w);
     return NNDL_OK;
 }
 
