@@ -140,8 +140,10 @@ FUZZ_BUILD   := build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_ARGS    ?=
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_CFLAGS  := -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -std=c11 -D_GNU_SOURCE -fopenmp \
-                -Wall -Wextra -MMD -MP $(INCLUDES) -Ifuzz
+# No -fopenmp: the targets run one thread, and clang's OpenMP runtime (libomp) would sit beside
+# the libgomp that OpenBLAS loads; the omp_* calls link against libgomp.
+FUZZ_CFLAGS  := -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -std=c11 -D_GNU_SOURCE \
+                -Wall -Wextra -Wno-source-uses-openmp -MMD -MP $(INCLUDES) -Ifuzz
 # (-O1 does not vectorize every "omp simd" loop; clang says so for each, which is no defect)
 FUZZ_CFLAGS  += -Wno-pass-failed
 FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
@@ -167,17 +169,18 @@ $(FUZZ_LIB): $(patsubst %,$(FUZZ_BUILD)/%.o,$(FUZZ_LIB_SRC))
 	rm -f $@ && ar rcs $@ $^
 
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/fuzz/fuzz_%.c.o $(FUZZ_LIB)
-	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -fopenmp -o $@ $^ $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS) -lgomp
 
 $(FUZZ_BUILD)/gen_checkpoint_seed: $(FUZZ_BUILD)/fuzz/gen_checkpoint_seed.c.o $(FUZZ_LIB)
-	$(FUZZ_CC) $(FUZZ_SAN) -fopenmp -o $@ $^ $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ $(LDLIBS) -lgomp
 
 $(FUZZ_SEED_checkpoint): $(FUZZ_BUILD)/gen_checkpoint_seed
 	@mkdir -p $(dir $@)
 	OMP_NUM_THREADS=1 ./$< $@
 
 fuzz-run-checkpoint fuzz-replay-checkpoint: $(FUZZ_SEED_checkpoint)
-.SECONDARY: $(patsubst %,$(FUZZ_BUILD)/%.o,$(wildcard fuzz/*.c))
+# Kept: pattern-rule intermediates would otherwise be deleted after each run.
+.SECONDARY: $(patsubst %,$(FUZZ_BUILD)/%.o,$(wildcard fuzz/*.c)) $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
 # Not .PHONY: phony targets skip the pattern rules these are built by.
 fuzz-run-%: $(FUZZ_BUILD)/fuzz_%

@@ -17,9 +17,7 @@ static void remove_scratch(void)
     for (struct dirent *e; (e = readdir(d));) {
         if (e->d_name[0] == '.') continue;
         snprintf(path, sizeof path, "%s/%s", scratch, e->d_name);
-        if (remove(path) != 0) { /* a directory made on purpose by a target */
-            rmdir(path);
-        }
+        remove(path); /* files, and the empty directories a target makes */
     }
     closedir(d);
     rmdir(scratch);

@@ -1,7 +1,8 @@
 /* scratch.h — a per-process scratch directory for targets whose readers take paths.
  *
  * Under /dev/shm (memory, cheap to rewrite every execution) when it exists, else /tmp; named
- * after the process so parallel fuzzing jobs do not share files; removed at exit. */
+ * after the process so parallel fuzzing jobs do not share files; removed at a normal exit (a
+ * crashing run leaves it: /dev/shm/nndl_fuzz_<pid>). */
 #ifndef NNDL_FUZZ_SCRATCH_H
 #define NNDL_FUZZ_SCRATCH_H
 
