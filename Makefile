@@ -179,6 +179,7 @@ $(FUZZ_SEED_checkpoint): $(FUZZ_BUILD)/gen_checkpoint_seed
 	OMP_NUM_THREADS=1 ./$< $@
 
 fuzz-run-checkpoint fuzz-replay-checkpoint: $(FUZZ_SEED_checkpoint)
+
 # Kept: pattern-rule intermediates would otherwise be deleted after each run.
 .SECONDARY: $(patsubst %,$(FUZZ_BUILD)/%.o,$(wildcard fuzz/*.c)) $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 

@@ -36,8 +36,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char path[256];
     if (!fuzz_scratch_write(path, sizeof path, "input.ckpt", data, size, 0)) abort();
     CheckpointInfo info;
+    nndl_clear_error(); /* so expect_message sees each call's own message */
     expect_message(checkpoint_read_info(path, &info));
     float *mean = NULL;
+    nndl_clear_error();
     int rc = checkpoint_load_model(&model, &mean, path);
     expect_message(rc);
     /* eval subtracts the mean from every image: it must hold C*H*W floats (ASan checks) */

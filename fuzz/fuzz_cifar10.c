@@ -47,6 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     const char *dir = fuzz_scratch_dir();
+    nndl_clear_error(); /* so expect_message sees this call's own message */
     if (mode & LOAD_TEST) {
         static float mean[CIFAR10_IMAGE_BYTES]; /* zeros: the values do not matter here */
         Dataset test;
