@@ -74,7 +74,7 @@ endif
 # The program; sanitizer builds put theirs in their own tree instead of replacing ./nndl.
 PROGRAM ?= nndl
 
-.PHONY: all test bench clean asan tsan nvcc-check cifar10
+.PHONY: all test bench clean asan tsan nvcc-check cifar10 fuzz fuzz-smoke
 all: $(PROGRAM) nvcc-check
 
 $(BUILD)/%.c.o: %.c
@@ -144,7 +144,79 @@ tsan:
 	OMP_NUM_THREADS=1 $(MAKE) BUILD=build-tsan PROGRAM=build-tsan/nndl OPT="-O1 -g -fsanitize=thread" \
 	    NVCC= test
 
-clean:
-	rm -rf build build-cuda build-asan build-tsan nndl
+# --- fuzzing (clang's libFuzzer; not part of `make test`, and not needed by CI) ----------------
+# One libFuzzer binary per fuzz/fuzz_<target>.c, built in build-fuzz/ with the library sources
+# compiled for coverage and ASan/UBSan. `make fuzz` runs each target for FUZZ_SECONDS over a
+# working corpus, build-fuzz/corpus/<target>, which grows from run to run; the committed seeds in
+# fuzz/corpus/<target> are only read. Crashes land in build-fuzz/artifacts/. One target:
+# `make fuzz-run-<target>`; FUZZ_ARGS adds libFuzzer flags (e.g. -runs=10000000 FUZZ_SECONDS=0).
+# `make fuzz-smoke` replays the seeds once, without mutating them (a few seconds).
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_ARGS    ?=
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# No -fopenmp: the targets run one thread, and clang's OpenMP runtime (libomp) would sit beside
+# the libgomp that OpenBLAS loads; the omp_* calls link against libgomp.
+FUZZ_CFLAGS  := -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -std=c11 -D_GNU_SOURCE \
+                -Wall -Wextra -Wno-source-uses-openmp -MMD -MP $(INCLUDES) -Ifuzz
+# (-O1 does not vectorize every "omp simd" loop; clang says so for each, which is no defect)
+FUZZ_CFLAGS  += -Wno-pass-failed
+FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_LIB_SRC := $(LIB_SRC) cuda/cuda_unavailable.c \
+                fuzz/scratch.c
+FUZZ_LIB     := $(FUZZ_BUILD)/libnndl-fuzz.a
+# Inputs no longer than a spec may be (the parser's known deep-nesting recursion stays shallow),
+# a small checkpoint, and a few CIFAR-10 records.
+FUZZ_OPTS_model_spec := -max_len=1023
+FUZZ_OPTS_checkpoint := -max_len=8192
+FUZZ_OPTS_cifar10    := -max_len=8192
+# The CIFAR-10 reader's per-pixel loops would spend most of each execution in comparison
+# tracing (libFuzzer's hints for magic values, of which that file has none but the label range).
+$(FUZZ_BUILD)/data/cifar10.c.o: FUZZ_CFLAGS += -fno-sanitize-coverage=trace-cmp
+# The checkpoint seed is written by the current code, so it follows the checkpoint format.
+FUZZ_SEED_checkpoint := $(FUZZ_BUILD)/seeds/checkpoint/valid.ckpt
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+$(FUZZ_BUILD)/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_LIB): $(patsubst %,$(FUZZ_BUILD)/%.o,$(FUZZ_LIB_SRC))
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/fuzz/fuzz_%.c.o $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS) -lgomp
+
+$(FUZZ_BUILD)/gen_checkpoint_seed: $(FUZZ_BUILD)/fuzz/gen_checkpoint_seed.c.o $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ $(LDLIBS) -lgomp
+
+$(FUZZ_SEED_checkpoint): $(FUZZ_BUILD)/gen_checkpoint_seed
+	@mkdir -p $(dir $@)
+	OMP_NUM_THREADS=1 ./$< $@
+
+fuzz-run-checkpoint fuzz-replay-checkpoint: $(FUZZ_SEED_checkpoint)
+
+# Kept: pattern-rule intermediates would otherwise be deleted after each run.
+.SECONDARY: $(patsubst %,$(FUZZ_BUILD)/%.o,$(wildcard fuzz/*.c)) $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+
+# Not .PHONY: phony targets skip the pattern rules these are built by.
+fuzz-run-%: $(FUZZ_BUILD)/fuzz_%
+	@mkdir -p $(FUZZ_BUILD)/corpus/$* $(FUZZ_BUILD)/artifacts
+	OMP_NUM_THREADS=1 ./$< $(FUZZ_OPTS_$*) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/artifacts/$*- $(FUZZ_ARGS) \
+	    $(FUZZ_BUILD)/corpus/$* fuzz/corpus/$* $(dir $(FUZZ_SEED_$*))
+
+fuzz-replay-%: $(FUZZ_BUILD)/fuzz_%
+	OMP_NUM_THREADS=1 ./$< $(FUZZ_OPTS_$*) -runs=0 fuzz/corpus/$* $(dir $(FUZZ_SEED_$*))
+
+# One target at a time: they share the machine with nothing else of theirs.
+fuzz:
+	@for t in $(FUZZ_TARGETS); do $(MAKE) --no-print-directory fuzz-run-$$t || exit 1; done
+
+fuzz-smoke:
+	@for t in $(FUZZ_TARGETS); do $(MAKE) --no-print-directory fuzz-replay-$$t || exit 1; done
+
+clean:
+	rm -rf build build-cuda build-asan build-tsan build-fuzz nndl
+
+-include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "error.h"
 
@@ -23,11 +24,18 @@ static int read_records(Dataset *dst, int at, const char *dir, const char *file,
                          "`make cifar10`, or point --data at a cifar-10-batches-bin directory)",
                          path, strerror(errno));
     long expected = (long)CIFAR10_RECORDS_PER_FILE * CIFAR10_RECORD_BYTES;
-    if (fseek(f, 0, SEEK_END) != 0 || ftell(f) != expected) {
-        long size = ftell(f);
+    /* fstat, not fseek/ftell: fopen accepts a directory, whose "size" ftell gives as LONG_MAX */
+    struct stat st = {0};
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         fclose(f);
-        return nndl_fail("CIFAR-10 file %s has %ld bytes, expected %ld (10000 records of 3073 "
-                         "bytes): truncated or not a CIFAR-10 binary batch", path, size, expected);
+        return nndl_fail("CIFAR-10 file %s is %s, expected a binary batch file of %ld bytes", path,
+                         S_ISDIR(st.st_mode) ? "a directory" : "not a regular file", expected);
+    }
+    if (st.st_size != expected) {
+        fclose(f);
+        return nndl_fail("CIFAR-10 file %s has %lld bytes, expected %ld (10000 records of 3073 "
+                         "bytes): truncated or not a CIFAR-10 binary batch", path,
+                         (long long)st.st_size, expected);
     }
     unsigned char rec[CIFAR10_RECORD_BYTES];
     fseek(f, (long)first * CIFAR10_RECORD_BYTES, SEEK_SET);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "atomic_file.h"
@@ -392,6 +393,11 @@ static int read_contents(Contents *c, const char *path)
     memset(c, 0, sizeof *c);
     FILE *f = fopen(path, "rb");
     if (!f) return nndl_fail("cannot open checkpoint %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return nndl_fail("checkpoint %s is a directory, not a checkpoint file", path);
+    }
     long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
     if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);

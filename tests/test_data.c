@@ -3,6 +3,7 @@
  * refusals of nonsense flags. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cifar10.h"
@@ -72,6 +73,24 @@ static void test_bad_files(void)
     ASSERT_ERROR_MENTIONS(cifar10_load(&d, dir, 10, 10, 10001), "impossible");
 }
 
+/* A directory where a batch file belongs: fopen accepts it and ftell on it gave LONG_MAX, so the
+ * message read "has 9223372036854775807 bytes"; it must say what the path is. */
+static void test_directory_as_batch_file(void)
+{
+    char sub[128], batch[160];
+    snprintf(sub, sizeof sub, "%s/dirs", dir);
+    snprintf(batch, sizeof batch, "%s/data_batch_1.bin", sub);
+    CU_ASSERT_FATAL(mkdir(sub, 0700) == 0 && mkdir(batch, 0700) == 0);
+    Cifar10 d;
+    ASSERT_ERROR_MENTIONS(cifar10_load(&d, sub, 10, 0, 0), "data_batch_1.bin is a directory");
+    CU_ASSERT(strstr(nndl_last_error(), "9223372036854775807") == NULL);
+    snprintf(batch, sizeof batch, "%s/test_batch.bin", sub);
+    CU_ASSERT_FATAL(mkdir(batch, 0700) == 0);
+    Dataset test;
+    ASSERT_ERROR_MENTIONS(cifar10_load_test(&test, sub, 5, NULL), "test_batch.bin is a directory");
+    remove_tree(sub);
+}
+
 /* The program itself: usage errors exit 2, missing data 1, each with a message on stderr. */
 static void test_command_line_refusals(void)
 {
@@ -92,6 +111,7 @@ static void test_command_line_refusals(void)
     expect_cli("train stray", 2, "unexpected argument 'stray'");
     expect_cli("eval", 2, "--checkpoint FILE is required");
     expect_cli("eval --checkpoint /nonexistent.ckpt", 1, "cannot open checkpoint");
+    expect_cli("eval --checkpoint /tmp", 1, "is a directory");
     expect_cli("frobnicate", 2, "unknown command 'frobnicate'");
     char args[160];
     snprintf(args, sizeof args, "train --data %s --num-train 20 --num-val 10 --model conv4x4-affine10", dir);
@@ -103,6 +123,7 @@ void register_data_suite(void)
     static const CU_TestInfo tests[] = {
         {"CIFAR-10 records, splits, mean subtraction", test_read_and_preprocess},
         {"missing, short and damaged files", test_bad_files},
+        {"a directory where a batch file belongs", test_directory_as_batch_file},
         {"command-line refusals", test_command_line_refusals},
         CU_TEST_INFO_NULL};
     CU_pSuite s = CU_add_suite("data and command line", setup, teardown);
