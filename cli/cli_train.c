@@ -35,7 +35,7 @@ static int resume_refusals(const CheckpointInfo *c, const TrainOptions *o, const
     if (cfg->optim.rule != c->optim.rule)
         return nndl_fail("--update %s: checkpoint %s was trained with update rule %s, which a resumed run keeps",
                          optim_rule_name(cfg->optim.rule), path, optim_rule_name(c->optim.rule));
-    if (o->seed != train_options_default().seed && o->seed != c->seed)
+    if ((o->given & GIVEN_SEED) && o->seed != c->seed)
         return nndl_fail("--seed %llu: a resumed run continues the random streams of checkpoint %s (seed %llu); "
                          "leave --seed out", (unsigned long long)o->seed, path, (unsigned long long)c->seed);
     return NNDL_OK;
@@ -56,11 +56,27 @@ static int announce_other_data(const Solver *s, const char *path)
     return 0;
 }
 
-static int resume_run(Solver *s, const TrainOptions *o, float *lr)
+/* What the command line left out, a resumed run takes from the checkpoint, so that `--resume FILE`
+ * alone continues the same run (model, batch size, epochs, rule and its settings, seed). */
+static void take_checkpoint_settings(TrainOptions *o, const CheckpointInfo *c)
 {
-    CheckpointInfo c;
+    if (!(o->given & GIVEN_MODEL)) o->model = c->spec;
+    if (!(o->given & GIVEN_BATCH_SIZE)) o->batch_size = c->batch_size;
+    if (!(o->given & GIVEN_EPOCHS)) o->epochs = c->num_epochs;
+    if (!(o->given & GIVEN_LR_DECAY)) o->lr_decay = c->lr_decay;
+    if (!(o->given & GIVEN_REG)) o->reg = c->reg;
+    if (!(o->given & GIVEN_MOMENTUM)) o->momentum = c->optim.momentum;
+    if (!(o->given & GIVEN_TRAIN_SAMPLES)) o->train_samples = c->num_train_samples;
+    if (!(o->given & GIVEN_VAL_SAMPLES)) o->val_samples = c->num_val_samples;
+    if (!(o->given & GIVEN_SEED)) o->seed = c->seed;
+    if (!(o->given & GIVEN_LOSS)) o->loss = c->loss == LOSS_SVM ? "svm" : "softmax";
+    if (!(o->given & GIVEN_UPDATE)) o->update = optim_rule_name(c->optim.rule);
+}
+
+static int resume_run(Solver *s, const TrainOptions *o, const CheckpointInfo *info, float *lr)
+{
+    CheckpointInfo c = *info;
     const SolverConfig *cfg = solver_config(s);
-    if (checkpoint_read_info(o->resume, &c) != NNDL_OK) return 1;
     if (resume_refusals(&c, o, cfg, o->resume) != NNDL_OK) return 2;
     if (checkpoint_load(s, o->resume) != NNDL_OK) return 1;
     printf("resumed from %s after epoch %d (iteration %d)\n", o->resume, c.epoch, c.iteration);
@@ -79,7 +95,7 @@ static int resume_run(Solver *s, const TrainOptions *o, float *lr)
     announce_change("--reg", solver_model(s)->reg, c.reg, "");
     if (cfg->optim.rule == UPDATE_SGD_MOMENTUM || cfg->optim.rule == UPDATE_SGD_NESTEROV_MOMENTUM)
         announce_change("--momentum", cfg->optim.momentum, c.optim.momentum, "");
-    if (o->seed != c.seed) /* the default: --seed was left out (resume_refusals) */
+    if (!(o->given & GIVEN_SEED))
         printf("resume: the checkpoint's random streams (seed %llu) continue\n", (unsigned long long)c.seed);
     announce_change("--train-samples", cfg->num_train_samples, c.num_train_samples, "");
     announce_change("--val-samples", cfg->num_val_samples, c.num_val_samples, "");
@@ -175,8 +191,15 @@ static int train_and_report(Solver *s, const Dataset *test, const TrainOptions *
     return rc;
 }
 
-static int run_train(const TrainOptions *o)
+static int run_train(const TrainOptions *given)
 {
+    TrainOptions resumed = *given;
+    const TrainOptions *o = &resumed;
+    CheckpointInfo info;
+    if (given->resume) {
+        if (checkpoint_read_info(given->resume, &info) != NNDL_OK) return 1;
+        take_checkpoint_settings(&resumed, &info);
+    }
     char spec[MODEL_SPEC_MAX];
     UpdateRule rule;
     Backend *be;
@@ -209,7 +232,7 @@ static int run_train(const TrainOptions *o)
     if (rc == 0) {
         solver.input_mean = data.mean_image;
         float lr = cfg.optim.learning_rate;
-        if (o->resume) rc = resume_run(&solver, o, &lr);
+        if (o->resume) rc = resume_run(&solver, o, &info, &lr);
         if (rc == 0)
             printf("nndl train: %s on %s, %d train / %d val, %s lr %g, batch %d, %d epochs\n", model.spec,
                    be->name, data.train.n, data.val.n, optim_rule_name(rule), lr, cfg.batch_size, cfg.num_epochs);

@@ -47,7 +47,8 @@ void train_usage(FILE *f)
         "  --print-every N     iterations between loss lines, 0 = none [10000]\n"
         "  --device D          auto, cpu or cuda [auto: cuda if usable, else cpu]\n"
         "  --checkpoint NAME   write NAME_epoch_<e>.ckpt after every epoch\n"
-        "  --resume FILE       continue from a checkpoint (same model and update rule)\n"
+        "  --resume FILE       continue a checkpoint's run: flags left out come from it (model,\n"
+        "                      batch size, epochs, rule, seed, ...); flags given are applied or refused\n"
         "  --log FILE.csv      losses and accuracies      --plot FILE.svg  the two curves\n"
         "exit status: 0 done; 1 missing data or a failed write; 2 bad flags or model;\n"
         "  3 training diverged (a non-finite loss or parameter: try a smaller --lr; the log,\n"
@@ -81,33 +82,40 @@ int train_options_parse(int argc, char **argv, TrainOptions *o)
         int rc = NNDL_OK;
         switch (c) {
         case 'd': o->data = a; break;
-        case 'm': o->model = a; break;
-        case 'e': rc = arg_int("--epochs", a, 1, 100000, &o->epochs); break;
-        case 'b': rc = arg_int("--batch-size", a, 1, 100000, &o->batch_size); break;
-        case 'u': o->update = a; break;
+        case 'm': o->model = a, o->given |= GIVEN_MODEL; break;
+        case 'e': rc = arg_int("--epochs", a, 1, 100000, &o->epochs), o->given |= GIVEN_EPOCHS; break;
+        case 'b': rc = arg_int("--batch-size", a, 1, 100000, &o->batch_size), o->given |= GIVEN_BATCH_SIZE; break;
+        case 'u': o->update = a, o->given |= GIVEN_UPDATE; break;
         case 'l': rc = arg_float("--lr", a, 1e-12, 10, &o->lr); break;
-        case 'D': rc = arg_float("--lr-decay", a, 1e-6, 1, &o->lr_decay); break;
-        case 'r': rc = arg_float("--reg", a, 0, 1e3, &o->reg); break;
+        case 'D': rc = arg_float("--lr-decay", a, 1e-6, 1, &o->lr_decay), o->given |= GIVEN_LR_DECAY; break;
+        case 'r': rc = arg_float("--reg", a, 0, 1e3, &o->reg), o->given |= GIVEN_REG; break;
         case 'w': rc = arg_float("--weight-scale", a, 1e-12, 1e3, &o->weight_scale); break;
-        case 'F': rc = arg_int("--filters", a, 1, 4096, &o->filters); break;
-        case 'K': rc = arg_int("--filter-size", a, 1, 31, &o->filter_size); break;
-        case 'H': rc = (o->n_hidden = arg_int_list("--hidden", a, o->hidden, 16)) < 0 ? NNDL_ERR : NNDL_OK; break;
-        case 'B': o->batchnorm = 1; break;
-        case OPT_NO_BN: o->batchnorm = 0; break;
-        case 'p': rc = arg_float("--dropout", a, 0, 1, &o->dropout); break;
+        case 'F': rc = arg_int("--filters", a, 1, 4096, &o->filters), o->given |= GIVEN_MODEL; break;
+        case 'K': rc = arg_int("--filter-size", a, 1, 31, &o->filter_size), o->given |= GIVEN_MODEL; break;
+        case 'H':
+            rc = (o->n_hidden = arg_int_list("--hidden", a, o->hidden, 16)) < 0 ? NNDL_ERR : NNDL_OK;
+            o->given |= GIVEN_MODEL;
+            break;
+        case 'B': o->batchnorm = 1, o->given |= GIVEN_MODEL; break;
+        case OPT_NO_BN: o->batchnorm = 0, o->given |= GIVEN_MODEL; break;
+        case 'p': rc = arg_float("--dropout", a, 0, 1, &o->dropout), o->given |= GIVEN_MODEL; break;
         case 'n': rc = arg_int("--num-train", a, 1, CIFAR10_TRAIN_RECORDS, &o->num_train); break;
         case 'v': rc = arg_int("--num-val", a, 0, CIFAR10_TRAIN_RECORDS, &o->num_val); break;
         case OPT_NUM_TEST: rc = arg_int("--num-test", a, 0, CIFAR10_RECORDS_PER_FILE, &o->num_test); break;
-        case 's': rc = arg_u64("--seed", a, &o->seed); break;
+        case 's': rc = arg_u64("--seed", a, &o->seed), o->given |= GIVEN_SEED; break;
         case 'x': o->device = a; break;
         case 'c': o->checkpoint = a; break;
         case 'R': o->resume = a; break;
         case 'L': o->log = a; break;
         case 'P': o->plot = a; break;
-        case 'o': o->loss = a; break;
-        case 'M': rc = arg_float("--momentum", a, 0, 1, &o->momentum); break;
-        case OPT_TRAIN_SAMPLES: rc = arg_int("--train-samples", a, 0, 1 << 30, &o->train_samples); break;
-        case OPT_VAL_SAMPLES: rc = arg_int("--val-samples", a, 0, 1 << 30, &o->val_samples); break;
+        case 'o': o->loss = a, o->given |= GIVEN_LOSS; break;
+        case 'M': rc = arg_float("--momentum", a, 0, 1, &o->momentum), o->given |= GIVEN_MOMENTUM; break;
+        case OPT_TRAIN_SAMPLES:
+            rc = arg_int("--train-samples", a, 0, 1 << 30, &o->train_samples), o->given |= GIVEN_TRAIN_SAMPLES;
+            break;
+        case OPT_VAL_SAMPLES:
+            rc = arg_int("--val-samples", a, 0, 1 << 30, &o->val_samples), o->given |= GIVEN_VAL_SAMPLES;
+            break;
         case OPT_PRINT_EVERY: rc = arg_int("--print-every", a, 0, 1 << 30, &o->print_every); break;
         case 'h': return 1;
         case ':': return nndl_fail("%s needs a value", flag);

@@ -11,12 +11,29 @@
 
 #define DEFAULT_DATA "data/cifar-10-batches-bin"
 
+/* The settings a checkpoint records, as flags: which of them the command line gave. A resumed
+ * run takes the others from the checkpoint, so `--resume FILE` alone continues that run. */
+enum {
+    GIVEN_MODEL = 1 << 0,       /* --model or a flag that shapes cnn3 / fc */
+    GIVEN_BATCH_SIZE = 1 << 1,
+    GIVEN_EPOCHS = 1 << 2,
+    GIVEN_LR_DECAY = 1 << 3,
+    GIVEN_REG = 1 << 4,
+    GIVEN_MOMENTUM = 1 << 5,
+    GIVEN_TRAIN_SAMPLES = 1 << 6,
+    GIVEN_VAL_SAMPLES = 1 << 7,
+    GIVEN_SEED = 1 << 8,
+    GIVEN_LOSS = 1 << 9,
+    GIVEN_UPDATE = 1 << 10,
+};
+
 typedef struct TrainOptions {
     const char *data, *model, *device, *checkpoint, *resume, *log, *plot, *update, *loss;
     int epochs, batch_size, filters, filter_size, batchnorm, num_train, num_val, num_test;
     int hidden[16], n_hidden, print_every, train_samples, val_samples;
     float lr, lr_decay, reg, weight_scale, dropout, momentum;
     uint64_t seed;
+    unsigned given;             /* GIVEN_* */
 } TrainOptions;
 
 /* The seed notebook's final cell: ThreeLayerConvNet(weight_scale 1e-3, 64 filters 3x3, hidden

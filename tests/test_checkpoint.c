@@ -540,6 +540,16 @@ static void test_atomic_writer_full_disk(void)
 
 /* ---- nndl train --resume ------------------------------------------------------------------ */
 
+static int files_equal(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    for (int ca = 0, cb = 0; same && ca != EOF; same = ca == cb) ca = fgetc(fa), cb = fgetc(fb);
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
 static void test_resume_flags(void)
 {
     if (access(test_program(), X_OK) != 0) {
@@ -599,6 +609,21 @@ static void test_resume_flags(void)
     CU_ASSERT_FATAL(checkpoint_read_info(ckpt, &info) == NNDL_OK);
     CU_ASSERT(info.epoch == 3 && info.batch_size == 5 && info.iteration == 2 + 2 + 4);
     CU_ASSERT_EQUAL(info.current_lr, 0.04f * 0.25f);
+
+    /* --resume alone continues the checkpoint's run: its model, batch size, epochs, rule and
+     * settings (the defaults would be the seed's cnn3 at batch 1000 for 15 epochs), and the
+     * epoch-2 checkpoint it writes is the uninterrupted run's, byte for byte */
+    snprintf(args, sizeof args, "train --data %s --num-train 20 --num-val 10 --num-test 0 --print-every 0 "
+             "--checkpoint %s/again --resume %s/run_epoch_1.ckpt", tmpdir, tmpdir, tmpdir);
+    int status = run_cli(args, out, sizeof out);
+    CU_ASSERT_EQUAL(status, 0);
+    CU_ASSERT(strstr(out, "applied") == NULL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "affine8-bn-relu-affine10 on"));
+    if (status != 0 || strstr(out, "applied")) fprintf(stderr, "\n    %s\n", out);
+    char first[160], again[160];
+    snprintf(first, sizeof first, "%s/run_epoch_2.ckpt", tmpdir);
+    snprintf(again, sizeof again, "%s/again_epoch_2.ckpt", tmpdir);
+    CU_ASSERT(files_equal(first, again));
     remove_tree(tmpdir);
 }
 
