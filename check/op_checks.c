@@ -121,6 +121,35 @@ static void check_relu_op(CheckRun *run)
     be->release(be, fx), be->release(be, fd), be->release(be, fo), be->release(be, fdx);
 }
 
+/* Optional fused ops (NULL in a backend that lacks them) are checked through the caller-side
+ * helper, so a row says whether the fused op or the unfused fallback ran. */
+static void check_affine_relu_op(CheckRun *run)
+{
+    const Backend *be = run->be;
+    static const int shapes[][3] = {{1, 1, 1}, {3, 7, 5}, {10, 30, 17}};
+    Rng r;
+    rng_seed(&r, 110);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        int N = shapes[s][0], D = shapes[s][1], M = shapes[s][2];
+        size_t nx = (size_t)N * D, nw = (size_t)D * M, no = (size_t)N * M;
+        double *x = rand_float_exact(&r, nx, 1, 0), *w = rand_float_exact(&r, nw, 1, 0);
+        double *b = rand_float_exact(&r, M, 1, 0), *act = zeros(no), *out = zeros(no);
+        ref_affine_forward(act, x, w, b, N, D, M);
+        ref_relu_forward(out, act, no);
+        float *fx = up(be, x, nx), *fw = up(be, w, nw), *fb = up(be, b, M);
+        float *fa = dev_zeros(be, no), *fo = dev_zeros(be, no);
+        backend_affine_relu_forward(be, fo, fa, fx, fw, fb, N, D, M);
+        char shape[96];
+        snprintf(shape, sizeof shape, "x(%d,%d) w(%d,%d) %s", N, D, D, M,
+                 be->affine_relu_forward ? "fused" : "unfused fallback");
+        check_expect(run, "affine_relu", shape, "affine (kept for backward)", err(be, fa, act, no), CHECK_FLOAT_TOL);
+        check_expect(run, "affine_relu", shape, "out", err(be, fo, out, no), CHECK_FLOAT_TOL);
+        free(x), free(w), free(b), free(act), free(out);
+        float *dev[] = {fx, fw, fb, fa, fo};
+        for (size_t i = 0; i < 5; i++) be->release(be, dev[i]);
+    }
+}
+
 /* ---- conv --------------------------------------------------------------------------------- */
 
 static void check_conv(CheckRun *run, const int s[9], Rng *r)
@@ -428,6 +457,7 @@ static void check_update_op(CheckRun *run)
 const OpCheck op_checks[] = {
     {"affine", "affine", check_affine_op},
     {"relu", "relu", check_relu_op},
+    {"affine_relu", "affine + relu (fused or its fallback)", check_affine_relu_op},
     {"conv", "conv (10 shapes)", check_conv_op},
     {"max_pool", "max pool (8 shapes)", check_max_pool_op},
     {"max_pool_ties", "max pool with tied maxima", check_max_pool_ties_op},

@@ -21,7 +21,7 @@ static void check_usage(FILE *f)
         "  every op of the dispatch table, forward and backward, against the double-precision\n"
         "  reference on the test suite's shapes (batch 1, odd sizes, strides, pads, ties)\n"
         "  --device D        cpu, cuda or all (all: cuda skipped with its reason if unusable) [all]\n"
-        "  --op NAME         only this check (repeatable): affine, relu, conv, max_pool,\n"
+        "  --op NAME         only this check (repeatable): affine, relu, affine_relu, conv, max_pool,\n"
         "                    max_pool_ties, batchnorm, dropout, losses, l2_penalty, update\n"
         "  --model SPEC      also one training step of this model: loss, every gradient and the\n"
         "                    parameters after an sgd step, against the double reference model\n"
