@@ -74,36 +74,36 @@ static int parse_check(int argc, char **argv, CheckOptions *o, const char **ops,
     return NNDL_OK;
 }
 
-int check_command_run(const CheckOptions *o, BackendCreate create)
+int check_command_run(const CheckOptions *o, BackendCreate create, FILE *out)
 {
-    printf("nndl check: ");
-    print_build_facts(stdout, create);
+    fprintf(out, "nndl check: ");
+    print_build_facts(out, create);
     const char *names[] = {"cpu", "cuda"};
     Backend *chosen[2] = {NULL, NULL};
     int rc = 0;
     for (int d = 0; d < 2; d++) {
         if (strcmp(o->device, "all") != 0 && strcmp(o->device, names[d]) != 0) continue;
         if (!(chosen[d] = create(names[d])) && strcmp(o->device, "all") != 0) {
-            printf("%s: requested but unusable: %s\n", names[d], nndl_last_error());
+            fprintf(out, "%s: requested but unusable: %s\n", names[d], nndl_last_error());
             rc = 1;
         }
     }
-    printf("\n");
-    check_print_header(stdout);
+    fprintf(out, "\n");
+    check_print_header(out);
     CheckTotals totals[2] = {{0, 0}, {0, 0}};
     for (int d = 0; d < 2 && rc != 2; d++)
-        if (chosen[d] && check_report(stdout, chosen[d], &o->sel, &totals[d]) != NNDL_OK) {
+        if (chosen[d] && check_report(out, chosen[d], &o->sel, &totals[d]) != NNDL_OK) {
             fprintf(stderr, "nndl check: %s\n", nndl_last_error());
             rc = 2;
         }
     if (rc != 2) {
-        printf("\n");
+        fprintf(out, "\n");
         for (int d = 0; d < 2; d++) {
             if (!chosen[d]) continue;
-            printf("%s: %d comparisons, %d failed\n", names[d], totals[d].rows, totals[d].failed);
+            fprintf(out, "%s: %d comparisons, %d failed\n", names[d], totals[d].rows, totals[d].failed);
             if (totals[d].failed || totals[d].rows == 0) rc = 1;
         }
-        printf("nndl check: %s\n", rc ? "FAILED" : "all passed");
+        fprintf(out, "nndl check: %s\n", rc ? "FAILED" : "all passed");
     }
     for (int d = 0; d < 2; d++) backend_destroy(chosen[d]);
     return rc;
@@ -123,5 +123,5 @@ int cli_check(int argc, char **argv)
         check_usage(stderr);
         return 2;
     }
-    return check_command_run(&o, backend_create);
+    return check_command_run(&o, backend_create, stdout);
 }

@@ -10,11 +10,11 @@ int cli_eval(int argc, char **argv);
 int cli_check(int argc, char **argv);
 
 /* `nndl check` after its flags are parsed; create makes the instances it checks (backend_create;
- * the tests pass one that plants a wrong op). Returns the exit status. */
+ * the tests pass one that plants a wrong op); the table goes to out. Returns the exit status. */
 typedef struct CheckOptions {
     const char *device;         /* cpu, cuda or all */
     CheckSelection sel;
 } CheckOptions;
-int check_command_run(const CheckOptions *o, BackendCreate create);
+int check_command_run(const CheckOptions *o, BackendCreate create, FILE *out);
 
 #endif

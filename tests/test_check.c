@@ -50,28 +50,52 @@ static Backend *planted_create(const char *name)
     return be;
 }
 
+/* The command's whole output, run in-process with its table written to a temporary file. */
+static int run_check_command(const CheckOptions *o, BackendCreate create, char *text, size_t size)
+{
+    FILE *out = tmpfile();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    int rc = check_command_run(o, create, out);
+    rewind(out);
+    size_t n = fread(text, 1, size - 1, out);
+    text[n] = '\0';
+    fclose(out);
+    return rc;
+}
+
 static void test_planted_wrong_op_fails_the_command(void)
 {
+    static char text[1 << 15];
     const char *relu[] = {"relu"}, *conv[] = {"conv"};
-    CheckOptions o = {.device = "cpu", .sel = {.ops = relu, .n_ops = 1, .failures_only = 1}};
-    CU_ASSERT_EQUAL(check_command_run(&o, planted_create), 1);
-    CU_ASSERT_EQUAL(check_command_run(&o, backend_create), 0);
+    CheckOptions o = {.device = "cpu", .sel = {.ops = relu, .n_ops = 1}};
+    CU_ASSERT_EQUAL(run_check_command(&o, planted_create, text, sizeof text), 1);
+    /* the forward row passes, the backward row is the one that fails, and the summary says so */
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "relu          x(1001), x[0] = 0                          dx"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "FAIL\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "cpu: 2 comparisons, 1 failed"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "nndl check: FAILED"));
+    CU_ASSERT_EQUAL(run_check_command(&o, backend_create, text, sizeof text), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "nndl check: all passed"));
     o.sel.ops = conv; /* a check that does not use the broken op still passes */
-    CU_ASSERT_EQUAL(check_command_run(&o, planted_create), 0);
+    CU_ASSERT_EQUAL(run_check_command(&o, planted_create, text, sizeof text), 0);
 }
 
 /* The test binary carries the cuda backend on the SIMT host: the command's cuda path runs. */
 static void test_check_command_on_cuda_through_simt(void)
 {
+    static char text[1 << 16];
     if (!test_backend("cuda")) {
         CU_FAIL("the test binary should carry the cuda backend on the SIMT host");
         return;
     }
     CheckOptions o = {.device = "cuda",
-                      .sel = {.failures_only = 1, .model_c = 3, .model_h = 8, .model_w = 8, .model_batch = 3}};
+                      .sel = {.model_c = 3, .model_h = 8, .model_w = 8, .model_batch = 3}};
     const char *models[] = {"conv4x3-bn-relu-pool2-affine6-relu-dropout0.8-affine10"};
     o.sel.models = models, o.sel.n_models = 1;
-    CU_ASSERT_EQUAL(check_command_run(&o, backend_create), 0);
+    CU_ASSERT_EQUAL(run_check_command(&o, backend_create, text, sizeof text), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "cuda: SIMT host"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "W2 after an sgd step")); /* the model step ran */
+    CU_ASSERT_PTR_NULL(strstr(text, "FAIL"));
 }
 
 void register_check_suite(void)
