@@ -11,6 +11,7 @@
 #include "cli_args.h"
 #include "commands.h"
 #include "error.h"
+#include "model_spec.h"
 
 enum { MAX_SELECTED = 32 };
 
@@ -50,11 +51,14 @@ static int parse_check(int argc, char **argv, CheckOptions *o, const char **ops,
             ops[o->sel.n_ops++] = a;
             o->sel.ops = ops;
             break;
-        case 'm':
+        case 'm': {
+            ModelSpec spec; /* a spec that does not parse is a bad flag, refused before any check */
+            if (model_spec_parse(&spec, a) != NNDL_OK) return nndl_fail_context("--model");
             if (o->sel.n_models == MAX_SELECTED) return nndl_fail("--model: at most %d", MAX_SELECTED);
             models[o->sel.n_models++] = a;
             o->sel.models = models;
             break;
+        }
         case 'i':
             if (arg_int_list("--input", a, shape, 3) != 3) return nndl_fail("--input: expected C,H,W");
             o->sel.model_c = shape[0], o->sel.model_h = shape[1], o->sel.model_w = shape[2];

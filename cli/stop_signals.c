@@ -29,7 +29,12 @@ const volatile sig_atomic_t *stop_signals_install(void)
     sigemptyset(&sa.sa_mask); /* one handler at a time: the second always sees the first's flag */
     for (int i = 0; i < N_SIGS; i++) sigaddset(&sa.sa_mask, stop_sigs[i]);
     sa.sa_flags = SA_RESTART; /* a write interrupted by the first signal goes on */
-    for (int i = 0; i < N_SIGS; i++) sigaction(stop_sigs[i], &sa, &previous[i]);
+    for (int i = 0; i < N_SIGS; i++) {
+        sigaction(stop_sigs[i], NULL, &previous[i]);
+        /* a signal ignored when the program started stays ignored (nohup, background jobs of
+         * non-interactive shells): the caller asked for it not to stop the run */
+        if (previous[i].sa_handler != SIG_IGN) sigaction(stop_sigs[i], &sa, NULL);
+    }
     return &stop_requested;
 }
 

@@ -8,7 +8,8 @@
 
 #include <signal.h>
 
-/* Installs the handlers; returns the flag, 0 until a signal arrives, then its number. */
+/* Installs the handlers, except for a signal that is ignored already (nohup: it stays ignored);
+ * returns the flag, 0 until a signal arrives, then its number. */
 const volatile sig_atomic_t *stop_signals_install(void);
 /* Puts back the handlers that were there before. */
 void stop_signals_restore(void);

@@ -95,7 +95,8 @@ static int check_contents(const Contents *c, const char *where)
             return nndl_fail("%s: accuracy %g / %g is not in [0, 1]", where, st->train_acc[i], st->val_acc[i]);
         if (st->val_acc[i] > best) best = st->val_acc[i];
     }
-    if (st->best_val_acc != best) /* also catches NaN */
+    /* none recorded (a run without a validation set keeps no best) or exactly the history's best */
+    if (st->best_val_acc != SOLVER_NO_BEST && st->best_val_acc != best) /* also catches NaN */
         return nndl_fail("%s: best val accuracy %g is not the highest of the history (%g)", where,
                          st->best_val_acc, best);
     if (c->mean_n != 0 && c->mean_n != pixels)

@@ -2,6 +2,7 @@
  * common path: a model with fewer classes than the data, no validation set, divergence, a stop
  * request, the best-by-val parameters, per-epoch shuffles, huge logits, and config messages. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +144,15 @@ static void test_no_validation_keeps_final(void)
         CU_ASSERT_EQUAL(snaps.n, 3 * (empty + 1));
         CU_ASSERT(same_state(&m, snaps.state[snaps.n - 1]));
         CU_ASSERT(s.best_val_acc < 0);
+        /* such a run still has checkpoints: no best is recorded, and that is consistent */
+        char dir[64], path[96];
+        CU_ASSERT_FATAL(make_temp_dir(dir, sizeof dir, "nndl_noval") == 0);
+        snprintf(path, sizeof path, "%s/noval.ckpt", dir);
+        int saved = checkpoint_save(&s, path);
+        CU_ASSERT_EQUAL(saved, NNDL_OK);
+        if (saved != NNDL_OK) fprintf(stderr, "\n    %s\n", nndl_last_error());
+        CU_ASSERT_EQUAL(checkpoint_load(&s, path), NNDL_OK);
+        remove_tree(dir);
         solver_free(&s);
     }
     free_snapshots(&snaps);

@@ -364,6 +364,25 @@ static void test_stop_signal_handlers(void)
     }
 }
 
+/* A signal ignored before the handlers are installed (nohup ignores SIGHUP) stays ignored: it
+ * neither sets the flag nor ends the process; the others still do. */
+static void test_ignored_signal_stays_ignored(void)
+{
+    fflush(stdout), fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGHUP, SIG_IGN);
+        const volatile sig_atomic_t *flag = stop_signals_install();
+        raise(SIGHUP);
+        if (*flag != 0) _exit(20);
+        raise(SIGTERM);
+        _exit(*flag == SIGTERM ? 0 : 21);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 void register_program_suite(void)
 {
     static const CU_TestInfo tests[] = {
@@ -373,6 +392,7 @@ void register_program_suite(void)
         {"SIGINT / SIGTERM / SIGHUP: step finished, files written, 130 / 143 / 129", test_first_signal_saves},
         {"a second signal ends the run at once", test_second_signal_exits},
         {"signal handlers: the first sets the flag, the second kills", test_stop_signal_handlers},
+        {"a signal ignored at start (nohup) stays ignored", test_ignored_signal_stays_ignored},
         CU_TEST_INFO_NULL};
     CU_pSuite s = CU_add_suite("the program: data, flags, divergence, signals", setup, teardown);
     for (const CU_TestInfo *t = tests; s && t->pName; t++) CU_add_test(s, t->pName, t->pTestFunc);
