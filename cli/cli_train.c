@@ -184,7 +184,12 @@ static int train_and_report(Solver *s, const Dataset *test, const TrainOptions *
     }
     if (unfinished) {
         rc = report_unfinished(s, o, outcome, sig, first_epoch);
-    } else if (rc == 0 && sig) { /* the signal came after the last step: everything is written */
+    } else if (rc == 0 && (sig = *s->cfg.stop) != 0) {
+        /* the signal came with or after the last step (during the test accuracy or the writes,
+         * which finish): the run is complete and written, and the exit status says it was
+         * signalled */
+        fprintf(stderr, "nndl train: %s arrived after the last step; training is complete and its "
+                        "results are written\n", stop_signal_name(sig));
         rc = 128 + sig;
     }
     stop_signals_restore();
