@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "checkpoint.h"
 #include "cifar10.h"
@@ -196,8 +197,37 @@ static int train_and_report(Solver *s, const Dataset *test, const TrainOptions *
     return rc;
 }
 
+/* Two paths naming one file: the same text, or the same existing file under two names. */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (strcmp(a, b) == 0) return 1;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The log and the plot must not overwrite each other, the checkpoint being resumed, or this
+ * run's checkpoints: refused before anything is trained (exit 2). */
+static int check_output_paths(const TrainOptions *o)
+{
+    const char *outputs[2] = {o->log, o->plot}, *flags[2] = {"--log", "--plot"};
+    if (o->log && o->plot && same_file(o->log, o->plot))
+        return nndl_fail("--log and --plot name the same file %s", o->log);
+    for (int i = 0; i < 2; i++) {
+        if (!outputs[i]) continue;
+        if (o->resume && same_file(outputs[i], o->resume))
+            return nndl_fail("%s %s is the checkpoint being resumed; writing it would destroy it", flags[i], outputs[i]);
+        size_t n = o->checkpoint ? strlen(o->checkpoint) : 0;
+        if (n && strncmp(outputs[i], o->checkpoint, n) == 0 &&
+            (strncmp(outputs[i] + n, "_epoch_", 7) == 0 || strcmp(outputs[i] + n, "_interrupted.ckpt") == 0))
+            return nndl_fail("%s %s is one of this run's checkpoints (--checkpoint %s)", flags[i], outputs[i],
+                             o->checkpoint);
+    }
+    return NNDL_OK;
+}
+
 static int run_train(const TrainOptions *given)
 {
+    if (check_output_paths(given) != NNDL_OK) return 2;
     TrainOptions resumed = *given;
     const TrainOptions *o = &resumed;
     CheckpointInfo info;

@@ -112,6 +112,11 @@ static void test_command_line_refusals(void)
     expect_cli("eval", 2, "--checkpoint FILE is required");
     expect_cli("eval --checkpoint /nonexistent.ckpt", 1, "cannot open checkpoint");
     expect_cli("eval --checkpoint /tmp", 1, "is a directory");
+    /* outputs that would overwrite each other or a checkpoint: refused before any data is read */
+    expect_cli("train --data /nonexistent --log x.out --plot x.out", 2, "--log and --plot name the same file");
+    expect_cli("train --data /nonexistent --resume r.ckpt --log r.ckpt", 2, "is the checkpoint being resumed");
+    expect_cli("train --data /nonexistent --checkpoint runs/a --plot runs/a_epoch_1.ckpt", 2,
+               "is one of this run's checkpoints");
     expect_cli("frobnicate", 2, "unknown command 'frobnicate'");
     char args[160];
     snprintf(args, sizeof args, "train --data %s --num-train 20 --num-val 10 --model conv4x4-affine10", dir);
