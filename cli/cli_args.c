@@ -55,3 +55,10 @@ int arg_int_list(const char *flag, const char *text, int *out, int max)
     if (n == 0) return nndl_fail("%s: empty list", flag), -1;
     return n;
 }
+
+int arg_path(const char *flag, const char *text, const char **out)
+{
+    if (!text || !*text) return nndl_fail("%s needs a non-empty file or directory name", flag);
+    *out = text;
+    return NNDL_OK;
+}

@@ -70,8 +70,8 @@ int cli_eval(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":", eval_flags, NULL)) != -1) {
         int rc = NNDL_OK;
         switch (c) {
-        case 'c': ckpt = optarg; break;
-        case 'd': dir = optarg; break;
+        case 'c': rc = arg_path("--checkpoint", optarg, &ckpt); break;
+        case 'd': rc = arg_path("--data", optarg, &dir); break;
         case 'x': device = optarg; break;
         case 'n': rc = arg_int("--num-test", optarg, 1, CIFAR10_RECORDS_PER_FILE, &num_test); break;
         case 'h': eval_usage(stdout); return 0;

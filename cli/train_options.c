@@ -81,7 +81,7 @@ int train_options_parse(int argc, char **argv, TrainOptions *o)
         const char *a = optarg, *flag = argv[optind - 1];
         int rc = NNDL_OK;
         switch (c) {
-        case 'd': o->data = a; break;
+        case 'd': rc = arg_path("--data", a, &o->data); break;
         case 'm': o->model = a, o->given |= GIVEN_MODEL; break;
         case 'e': rc = arg_int("--epochs", a, 1, 100000, &o->epochs), o->given |= GIVEN_EPOCHS; break;
         case 'b': rc = arg_int("--batch-size", a, 1, 100000, &o->batch_size), o->given |= GIVEN_BATCH_SIZE; break;
@@ -104,10 +104,10 @@ int train_options_parse(int argc, char **argv, TrainOptions *o)
         case OPT_NUM_TEST: rc = arg_int("--num-test", a, 0, CIFAR10_RECORDS_PER_FILE, &o->num_test); break;
         case 's': rc = arg_u64("--seed", a, &o->seed), o->given |= GIVEN_SEED; break;
         case 'x': o->device = a; break;
-        case 'c': o->checkpoint = a; break;
-        case 'R': o->resume = a; break;
-        case 'L': o->log = a; break;
-        case 'P': o->plot = a; break;
+        case 'c': rc = arg_path("--checkpoint", a, &o->checkpoint); break;
+        case 'R': rc = arg_path("--resume", a, &o->resume); break;
+        case 'L': rc = arg_path("--log", a, &o->log); break;
+        case 'P': rc = arg_path("--plot", a, &o->plot); break;
         case 'o': o->loss = a, o->given |= GIVEN_LOSS; break;
         case 'M': rc = arg_float("--momentum", a, 0, 1, &o->momentum), o->given |= GIVEN_MOMENTUM; break;
         case OPT_TRAIN_SAMPLES:
@@ -124,6 +124,10 @@ int train_options_parse(int argc, char **argv, TrainOptions *o)
         if (rc != NNDL_OK) return NNDL_ERR;
     }
     if (optind < argc) return nndl_fail("unexpected argument '%s'", argv[optind]);
+    size_t n = o->checkpoint ? strlen(o->checkpoint) : 0;
+    if (n && o->checkpoint[n - 1] == '/')
+        return nndl_fail("--checkpoint %s: NAME starts the file names NAME_epoch_<e>.ckpt, so it cannot end "
+                         "with '/' (e.g. %srun)", o->checkpoint, o->checkpoint);
     if (strcmp(o->loss, "softmax") != 0 && strcmp(o->loss, "svm") != 0)
         return nndl_fail("--loss: '%s' is not softmax or svm", o->loss);
     return NNDL_OK;

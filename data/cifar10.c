@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "error.h"
+#include "open_read.h"
 
 const char *const cifar10_class_names[CIFAR10_CLASSES] = {
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
@@ -18,7 +19,7 @@ static int read_records(Dataset *dst, int at, const char *dir, const char *file,
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, file);
-    FILE *f = fopen(path, "rb");
+    FILE *f = open_read(path);
     if (!f)
         return nndl_fail("cannot open CIFAR-10 file %s: %s (fetch the data set with "
                          "`make cifar10`, or point --data at a cifar-10-batches-bin directory)",

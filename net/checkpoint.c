@@ -25,6 +25,7 @@
 
 #include "atomic_file.h"
 #include "error.h"
+#include "open_read.h"
 
 #define MAGIC "NNDLCKPT"
 #define TRAILER "END!"
@@ -392,12 +393,13 @@ static int parse(In *in, Contents *c)
 static int read_contents(Contents *c, const char *path)
 {
     memset(c, 0, sizeof *c);
-    FILE *f = fopen(path, "rb");
+    FILE *f = open_read(path);
     if (!f) return nndl_fail("cannot open checkpoint %s: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
         fclose(f);
-        return nndl_fail("checkpoint %s is a directory, not a checkpoint file", path);
+        return nndl_fail("checkpoint %s is %s, not a checkpoint file", path,
+                         S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO" : "not a regular file");
     }
     long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
     if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {

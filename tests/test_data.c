@@ -112,6 +112,25 @@ static void test_command_line_refusals(void)
     expect_cli("eval", 2, "--checkpoint FILE is required");
     expect_cli("eval --checkpoint /nonexistent.ckpt", 1, "cannot open checkpoint");
     expect_cli("eval --checkpoint /tmp", 1, "is a directory");
+    /* FIFOs with no writer, where a checkpoint or a batch file belongs: refused at once, not
+     * blocked in open() (the alarm turns such a regression into a failed run, not a hung one) */
+    char fifo[160], fifo_data[160], fifo_args[400];
+    snprintf(fifo, sizeof fifo, "%s/fifo.ckpt", dir);
+    snprintf(fifo_data, sizeof fifo_data, "%s/fifo_data", dir);
+    CU_ASSERT_FATAL(mkfifo(fifo, 0600) == 0 && mkdir(fifo_data, 0700) == 0);
+    snprintf(fifo_args, sizeof fifo_args, "%s/data_batch_1.bin", fifo_data);
+    CU_ASSERT_FATAL(mkfifo(fifo_args, 0600) == 0);
+    alarm(120);
+    snprintf(fifo_args, sizeof fifo_args, "eval --checkpoint %s", fifo);
+    expect_cli(fifo_args, 1, "is a FIFO");
+    snprintf(fifo_args, sizeof fifo_args, "train --data %s --model affine10 --num-train 20 --num-val 10 --num-test 0",
+             fifo_data);
+    expect_cli(fifo_args, 1, "not a regular file");
+    alarm(0);
+    expect_cli("train --data ''", 2, "--data needs a non-empty file or directory name");
+    expect_cli("train --log ''", 2, "--log needs a non-empty");
+    expect_cli("train --checkpoint runs/", 2, "cannot end with '/'");
+    expect_cli("eval --checkpoint ''", 2, "--checkpoint needs a non-empty");
     /* outputs that would overwrite each other or a checkpoint: refused before any data is read */
     expect_cli("train --data /nonexistent --log x.out --plot x.out", 2, "--log and --plot name the same file");
     expect_cli("train --data /nonexistent --resume r.ckpt --log r.ckpt", 2, "is the checkpoint being resumed");
