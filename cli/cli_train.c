@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "atomic_file.h"
 #include "checkpoint.h"
 #include "cifar10.h"
 #include "commands.h"
@@ -206,7 +207,8 @@ static int same_file(const char *a, const char *b)
 }
 
 /* The log and the plot must not overwrite each other, the checkpoint being resumed, or this
- * run's checkpoints: refused before anything is trained (exit 2). */
+ * run's checkpoints, and every output must be writable where it is named: refused before
+ * anything is trained (exit 2), not after the run. */
 static int check_output_paths(const TrainOptions *o)
 {
     const char *outputs[2] = {o->log, o->plot}, *flags[2] = {"--log", "--plot"};
@@ -214,6 +216,7 @@ static int check_output_paths(const TrainOptions *o)
         return nndl_fail("--log and --plot name the same file %s", o->log);
     for (int i = 0; i < 2; i++) {
         if (!outputs[i]) continue;
+        if (atomic_file_check_target(outputs[i], i ? "plot" : "log") != NNDL_OK) return NNDL_ERR;
         if (o->resume && same_file(outputs[i], o->resume))
             return nndl_fail("%s %s is the checkpoint being resumed; writing it would destroy it", flags[i], outputs[i]);
         size_t n = o->checkpoint ? strlen(o->checkpoint) : 0;
@@ -221,6 +224,11 @@ static int check_output_paths(const TrainOptions *o)
             (strncmp(outputs[i] + n, "_epoch_", 7) == 0 || strcmp(outputs[i] + n, "_interrupted.ckpt") == 0))
             return nndl_fail("%s %s is one of this run's checkpoints (--checkpoint %s)", flags[i], outputs[i],
                              o->checkpoint);
+    }
+    if (o->checkpoint) { /* NAME_epoch_<e>.ckpt: its directory must take files */
+        char first[4200];
+        snprintf(first, sizeof first, "%s_epoch_1.ckpt", o->checkpoint);
+        if (atomic_file_check_target(first, "checkpoint") != NNDL_OK) return NNDL_ERR;
     }
     return NNDL_OK;
 }

@@ -48,6 +48,18 @@ static int refuse_non_regular(const char *path, const char *what)
     return NNDL_OK;
 }
 
+int atomic_file_check_target(const char *path, const char *what)
+{
+    char dir[4096], base[4096];
+    struct stat st;
+    if (refuse_non_regular(path, what) != NNDL_OK) return NNDL_ERR;
+    split_path(path, dir, base, sizeof dir);
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return nndl_fail("cannot write %s %s: its directory %s does not exist", what, path, dir);
+    if (access(dir, W_OK) != 0) return nndl_fail("cannot write %s %s: %s: %s", what, path, dir, strerror(errno));
+    return NNDL_OK;
+}
+
 /* Opens the temporary file, locked and empty. O_NOFOLLOW and O_NONBLOCK keep a planted symlink
  * or FIFO from being followed or blocking; the lock tells a stale file from a live writer's,
  * and the inode check after locking catches a file renamed away while we waited for it. */
@@ -67,8 +79,19 @@ static int open_temp(const char *tmp, const char *what)
         close(fd);
         return nndl_fail("cannot write %s: its temporary file %s changed while it was being opened", what, tmp), -1;
     }
-    if (existed)
-        fprintf(stderr, "note: overwriting %s, a stale temporary file left by an interrupted write\n", tmp);
+    if (existed) {
+        fprintf(stderr, "note: replacing %s, a stale temporary file left by an interrupted write\n", tmp);
+        /* a new file under the name, never the old one truncated: the stale name may be a hard
+         * link to a file of the user's */
+        close(fd);
+        if (unlink(tmp) != 0 ||
+            (fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0666)) < 0)
+            return nndl_fail("cannot write %s %s: %s", what, tmp, strerror(errno)), -1;
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            close(fd);
+            return nndl_fail("cannot write %s: another process is writing its temporary file %s", what, tmp), -1;
+        }
+    }
     if (ftruncate(fd, 0) != 0) {
         close(fd);
         return nndl_fail("cannot write %s %s: %s", what, tmp, strerror(errno)), -1;

@@ -17,6 +17,11 @@
 typedef int (*FileWriter)(FILE *f, const void *ctx);
 int write_file_atomically(const char *path, const char *what, FileWriter write, const void *ctx);
 
+/* Whether write_file_atomically could write path, checked before long work: NNDL_ERR with a
+ * message when the target exists but is not a regular file, or its directory is missing or not
+ * writable. */
+int atomic_file_check_target(const char *path, const char *what);
+
 /* The temporary name write_file_atomically uses for path (tests look for it there); NNDL_ERR
  * when it does not fit in size. */
 int atomic_file_temp_name(char *tmp, size_t size, const char *path);

@@ -96,8 +96,10 @@ static int check_contents(const Contents *c, const char *where)
             return nndl_fail("%s: accuracy %g / %g is not in [0, 1]", where, st->train_acc[i], st->val_acc[i]);
         if (st->val_acc[i] > best) best = st->val_acc[i];
     }
-    /* none recorded (a run without a validation set keeps no best) or exactly the history's best */
-    if (st->best_val_acc != SOLVER_NO_BEST && st->best_val_acc != best) /* also catches NaN */
+    /* exactly the history's best, or none recorded: before the first check, or in a run without
+     * a validation set, whose checks all score 0 */
+    int no_best_ok = st->best_val_acc == SOLVER_NO_BEST && !(best > 0);
+    if (!no_best_ok && st->best_val_acc != best) /* also catches NaN */
         return nndl_fail("%s: best val accuracy %g is not the highest of the history (%g)", where,
                          st->best_val_acc, best);
     if (c->mean_n != 0 && c->mean_n != pixels)

@@ -480,6 +480,13 @@ static void test_atomic_writer_refusals_and_stale_files(void)
     write_all(tmp, (const unsigned char *)"half a checkpoint", 17);
     CU_ASSERT(write_file_atomically(plain, "log", write_new, "new") == NNDL_OK);
     CU_ASSERT(file_holds(plain, "new") && access(tmp, F_OK) != 0);
+    /* a stale temporary that is a hard link to a user's file: replaced, the user's file intact */
+    char mine[160];
+    snprintf(mine, sizeof mine, "%s/mine", tmpdir);
+    write_all(mine, (const unsigned char *)"mine", 4);
+    CU_ASSERT_FATAL(linkat(AT_FDCWD, mine, AT_FDCWD, tmp, 0) == 0);
+    CU_ASSERT(write_file_atomically(plain, "log", write_new, "new") == NNDL_OK);
+    CU_ASSERT(file_holds(plain, "new") && file_holds(mine, "mine") && access(tmp, F_OK) != 0);
     /* a temporary file locked by a live writer is left to it */
     int fd = open(tmp, O_WRONLY | O_CREAT, 0600);
     CU_ASSERT_FATAL(fd >= 0 && flock(fd, LOCK_EX) == 0);

@@ -134,8 +134,12 @@ static void test_command_line_refusals(void)
     /* outputs that would overwrite each other or a checkpoint: refused before any data is read */
     expect_cli("train --data /nonexistent --log x.out --plot x.out", 2, "--log and --plot name the same file");
     expect_cli("train --data /nonexistent --resume r.ckpt --log r.ckpt", 2, "is the checkpoint being resumed");
-    expect_cli("train --data /nonexistent --checkpoint runs/a --plot runs/a_epoch_1.ckpt", 2,
+    expect_cli("train --data /nonexistent --checkpoint /tmp/a --plot /tmp/a_epoch_1.ckpt", 2,
                "is one of this run's checkpoints");
+    /* and outputs that cannot be written are refused before the run, not after it */
+    expect_cli("train --data /nonexistent --log /nonexistent/log.csv", 2, "its directory /nonexistent does not exist");
+    expect_cli("train --data /nonexistent --plot /tmp", 2, "is a directory");
+    expect_cli("train --data /nonexistent --checkpoint /nonexistent/run", 2, "its directory /nonexistent does not exist");
     expect_cli("frobnicate", 2, "unknown command 'frobnicate'");
     char args[160];
     snprintf(args, sizeof args, "train --data %s --num-train 20 --num-val 10 --model conv4x4-affine10", dir);
