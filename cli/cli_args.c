@@ -44,15 +44,18 @@ int arg_u64(const char *flag, const char *text, uint64_t *out)
 int arg_int_list(const char *flag, const char *text, int *out, int max)
 {
     char buf[512];
-    snprintf(buf, sizeof buf, "%s", text);
+    if (snprintf(buf, sizeof buf, "%s", text) >= (int)sizeof buf)
+        return nndl_fail("%s: a list of %zu characters is too long", flag, strlen(text)), -1;
     int n = 0;
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (n == max || arg_int(flag, tok, 1, 1000000, &out[n]) != NNDL_OK)
-            return nndl_fail("%s: '%s' is not a comma-separated list of at most %d positive integers",
+    /* every item between commas must be a number: strtok would skip empty ones ("10,,10", ",5") */
+    for (char *item = buf, *next; item; item = next) {
+        next = strchr(item, ',');
+        if (next) *next++ = '\0';
+        if (n == max || arg_int(flag, item, 1, 1000000, &out[n]) != NNDL_OK)
+            return nndl_fail("%s: '%s' is not a comma-separated list of at most %d integers from 1 to 1000000",
                              flag, text, max), -1;
         n++;
     }
-    if (n == 0) return nndl_fail("%s: empty list", flag), -1;
     return n;
 }
 

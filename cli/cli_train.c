@@ -28,9 +28,12 @@ static void announce_change(const char *flag, double now, double then, const cha
 static int resume_refusals(const CheckpointInfo *c, const TrainOptions *o, const SolverConfig *cfg, const char *path)
 {
     LossKind loss = strcmp(o->loss, "svm") == 0 ? LOSS_SVM : LOSS_SOFTMAX;
-    if (cfg->num_epochs <= c->epoch)
+    if (cfg->num_epochs <= c->epoch && (o->given & GIVEN_EPOCHS))
         return nndl_fail("--epochs %d: checkpoint %s is already at epoch %d; ask for more epochs to continue "
                          "training", cfg->num_epochs, path, c->epoch);
+    if (cfg->num_epochs <= c->epoch)
+        return nndl_fail("checkpoint %s is at epoch %d of its run's %d: the run is complete; give --epochs above "
+                         "%d to train on", path, c->epoch, c->num_epochs, c->epoch);
     if ((int)loss != c->loss)
         return nndl_fail("--loss %s: checkpoint %s was trained with the %s loss, which a resumed run keeps", o->loss,
                          path, c->loss == LOSS_SVM ? "svm" : "softmax");

@@ -578,6 +578,8 @@ static void test_resume_flags(void)
     expect_cli(args, 2, "--epochs 2: checkpoint");
     snprintf(args, sizeof args, "%s --epochs 1 --resume %s", base, ckpt);
     expect_cli(args, 2, "already at epoch 2");
+    snprintf(args, sizeof args, "train --data %s --num-train 20 --num-val 10 --num-test 0 --resume %s", tmpdir, ckpt);
+    expect_cli(args, 2, "at epoch 2 of its run's 2: the run is complete");
     snprintf(args, sizeof args, "%s --epochs 3 --loss svm --resume %s", base, ckpt);
     expect_cli(args, 2, "--loss svm: checkpoint");
     snprintf(args, sizeof args, "train --data %s --num-train 20 --num-val 10 --model fc --hidden 8 --batch-size 10 --num-test 0 "

@@ -130,6 +130,9 @@ static void test_command_line_refusals(void)
     expect_cli("train --data ''", 2, "--data needs a non-empty file or directory name");
     expect_cli("train --log ''", 2, "--log needs a non-empty");
     expect_cli("train --checkpoint runs/", 2, "cannot end with '/'");
+    expect_cli("train --hidden 10,,10", 2, "--hidden: '10,,10' is not a comma-separated list");
+    expect_cli("train --hidden 5,", 2, "--hidden: '5,' is not");
+    expect_cli("train --hidden ,5", 2, "--hidden: ',5' is not");
     expect_cli("eval --checkpoint ''", 2, "--checkpoint needs a non-empty");
     /* outputs that would overwrite each other or a checkpoint: refused before any data is read */
     expect_cli("train --data /nonexistent --log x.out --plot x.out", 2, "--log and --plot name the same file");
