@@ -38,12 +38,9 @@ static int run_eval(const char *ckpt, const char *dir, int num_test, const char 
     }
     float *mean = NULL;
     Dataset test = {0};
-    int rc = 1, *pred = NULL;
+    int rc = 1, correct = 0;
     if (checkpoint_load_model(&m, &mean, ckpt) == NNDL_OK && cifar10_load_test(&test, dir, num_test, mean) == NNDL_OK &&
-        (pred = nndl_alloc((size_t)test.n, sizeof *pred, "test predictions"))) {
-        int correct = 0;
-        model_predict(&m, pred, test.x, test.n);
-        for (int i = 0; i < test.n; i++) correct += pred[i] == test.y[i];
+        (correct = model_count_correct(&m, test.x, test.y, test.n)) >= 0) {
         if (info.best_val_acc == SOLVER_NO_BEST) /* saved before the first accuracy check */
             printf("checkpoint %s: %s, epoch %d, no val accuracy yet (its current parameters)\n", ckpt, info.spec,
                    info.epoch);
@@ -53,7 +50,6 @@ static int run_eval(const char *ckpt, const char *dir, int num_test, const char 
         printf("test acc: %f (%d / %d, on %s)\n", (double)correct / test.n, correct, test.n, be->name);
         rc = 0;
     }
-    free(pred);
     dataset_free(&test);
     free(mean);
     model_free(&m);

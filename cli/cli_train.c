@@ -154,11 +154,9 @@ static int report_unfinished(const Solver *s, const TrainOptions *o, int outcome
 static void report_test(Model *m, const Dataset *test)
 {
     if (test->n == 0) return;
-    int *pred = malloc((size_t)test->n * sizeof *pred), correct = 0;
-    model_predict(m, pred, test->x, test->n);
-    for (int i = 0; i < test->n; i++) correct += pred[i] == test->y[i];
-    printf("test acc: %f (%d / %d)\n", (double)correct / test->n, correct, test->n);
-    free(pred);
+    int correct = model_count_correct(m, test->x, test->y, test->n);
+    if (correct < 0) fprintf(stderr, "nndl train: test accuracy not measured: %s\n", nndl_last_error());
+    else printf("test acc: %f (%d / %d)\n", (double)correct / test->n, correct, test->n);
 }
 
 /* Trains with the signal handlers in place, writes the curves whatever the outcome, and

@@ -268,6 +268,17 @@ int model_predict(Model *m, int *pred, const float *X, int N)
     return NNDL_OK;
 }
 
+int model_count_correct(Model *m, const float *X, const int *y, int N)
+{
+    int *pred = nndl_alloc(N > 0 ? (size_t)N : 1, sizeof *pred, "predictions");
+    if (!pred) return NNDL_ERR;
+    model_predict(m, pred, X, N);
+    int correct = 0;
+    for (int i = 0; i < N; i++) correct += pred[i] == y[i];
+    free(pred);
+    return correct;
+}
+
 size_t model_state_size(const Model *m)
 {
     size_t n = 0;

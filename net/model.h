@@ -71,6 +71,10 @@ int model_scores(Model *m, float *scores, const float *X, int N);
 /* Predicted labels for N examples, in batches of at most max_batch. */
 int model_predict(Model *m, int *pred, const float *X, int N);
 
+/* How many of N examples X the model labels as y says; NNDL_ERR (message set) when out of memory
+ * for the predictions. */
+int model_count_correct(Model *m, const float *X, const int *y, int N);
+
 /* Everything that defines the trained model (params, then batchnorm running statistics) as one
  * flat host array of model_state_size floats: for best-params snapshots and checkpoints. */
 size_t model_state_size(const Model *m);
