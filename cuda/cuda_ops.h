@@ -32,6 +32,7 @@ typedef struct CudaContext {
     size_t partials_cap;        /* doubles; CUDA_PARTIALS_START at creation */
     float *conv_ws;
     size_t conv_ws_floats;
+    void *blas_ws;              /* cuBLAS's workspace, given to it so that a capture never allocates */
 } CudaContext;
 
 /* One line on the GPU (name, compute capability, memory, driver and runtime versions, the
@@ -42,6 +43,7 @@ int cuda_check_device(void);
 /* Enough partial sums for batches of 65536 rows or 2000 batchnorm channels, reserved at
  * creation so that a training step never allocates (an allocation synchronises the device). */
 #define CUDA_PARTIALS_START 65536
+#define CUDA_BLAS_WORKSPACE ((size_t)32 << 20)
 
 static inline CudaContext *cuda_ctx(const Backend *be) { return (CudaContext *)be->ctx; }
 static inline cublasHandle_t cuda_blas(const Backend *be) { return cuda_ctx(be)->blas; }
@@ -80,6 +82,17 @@ void cuda_batchnorm_backward(const Backend *be, float *dx, float *dgamma, float 
 
 void cuda_softmax_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N, int C);
 void cuda_svm_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N, int C);
+
+void cuda_gather(const Backend *be, float *x, int *y, const DeviceExamples *src, const int *order, const int32_t *start,
+                 int base, int n);
+void cuda_count_correct(const Backend *be, int *count, const float *scores, const int *y, int N, int C, int accumulate);
+void cuda_step_finish(const Backend *be, StepVars *v, double *loss_slots, const double *loss, int batch);
+
+BackendGraph *cuda_capture(const Backend *be, void (*record)(void *ctx), void *ctx);
+void cuda_graph_launch(const Backend *be, BackendGraph *g);
+void cuda_graph_destroy(const Backend *be, BackendGraph *g);
+int cuda_set_precision(const Backend *be, Precision p);
+int cuda_counters(const Backend *be, DeviceCounters *c, int reset);
 
 void cuda_sgd(const Backend *be, float *w, const float *dw, float *s1, float *s2, size_t n, const OptimConfig *c);
 void cuda_sgd_momentum(const Backend *be, float *w, const float *dw, float *v, float *s2, size_t n, const OptimConfig *c);

@@ -219,9 +219,14 @@ static void upload_batch(Model *m, const float *X, int N)
 
 void model_loss_into(Model *m, double *loss, const float *X, const int *y, int N, uint64_t step)
 {
-    const Backend *be = m->be;
     upload_batch(m, X, N);
-    be->to_device(be, m->labels, y, (size_t)N * sizeof *y);
+    m->be->to_device(m->be, m->labels, y, (size_t)N * sizeof *y);
+    model_loss_on_device(m, loss, N, step);
+}
+
+void model_loss_on_device(Model *m, double *loss, int N, uint64_t step)
+{
+    const Backend *be = m->be;
     const float *scores = forward(m, N, 1, step);
     if (m->loss == LOSS_SVM) be->svm_loss(be, m->grad[0], loss, scores, m->labels, N, m->num_classes);
     else be->softmax_loss(be, m->grad[0], loss, scores, m->labels, N, m->num_classes);
@@ -239,6 +244,16 @@ double model_loss(Model *m, const float *X, const int *y, int N, uint64_t step)
     model_loss_into(m, m->loss_slot, X, y, N, step);
     m->be->to_host(m->be, &loss, m->loss_slot, sizeof loss);
     return loss;
+}
+
+const float *model_scores_on_device(Model *m, int N) { return forward(m, N, 0, 0); }
+
+int model_uses_step(const Model *m)
+{
+    const LayerKind *dropout = layer_kind_find("dropout");
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].spec.kind == dropout) return 1;
+    return 0;
 }
 
 int model_scores(Model *m, float *scores, const float *X, int N)

@@ -62,11 +62,20 @@ void model_free(Model *m);
  * loss + L2 into the device double *loss, backward filling every Param.dw. X (N, C, H, W) and y
  * are host arrays. No device-to-host copy: the loss stays on the device until read back. */
 void model_loss_into(Model *m, double *loss, const float *X, const int *y, int N, uint64_t step);
+/* The same on the batch already in m->x and m->labels (the backend's gather put it there). */
+void model_loss_on_device(Model *m, double *loss, int N, uint64_t step);
 /* The same with the loss read back (one device-to-host copy): for tests and single steps. */
 double model_loss(Model *m, const float *X, const int *y, int N, uint64_t step);
 
 /* Test mode (running statistics, no dropout): class scores (N, classes) into host memory. */
 int model_scores(Model *m, float *scores, const float *X, int N);
+
+/* Test mode on the batch already in m->x: the scores (N, classes), device memory. */
+const float *model_scores_on_device(Model *m, int N);
+
+/* Whether a training step's ops depend on the step number (dropout masks): such a step cannot be
+ * recorded once and replayed. */
+int model_uses_step(const Model *m);
 
 /* Predicted labels for N examples, in batches of at most max_batch. */
 int model_predict(Model *m, int *pred, const float *X, int N);
