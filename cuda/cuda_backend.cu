@@ -140,6 +140,7 @@ static int cuda_init(Backend *be)
         return nndl_fail("cuda: cannot give cuBLAS its stream and workspace");
     }
     c->partials_cap = CUDA_PARTIALS_START;
+    c->conv_chunk_floats = CUDA_CONV_CHUNK_FLOATS;
     if (cudaMalloc(&c->partials, c->partials_cap * sizeof *c->partials) != cudaSuccess) {
         cuda_fini(be);
         return nndl_fail("cuda: out of device memory for the partial-sum buffer");

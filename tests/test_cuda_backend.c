@@ -9,6 +9,8 @@
 
 #include "backend_checks.h"
 #include "cuda/kernel_checks.h"
+#include "cuda_tuning.h"
+#include "op_checks.h"
 #include "error.h"
 #include "model.h"
 #include "solver.h"
@@ -431,6 +433,26 @@ static void test_tf32_precision(void)
     backend_destroy(tf);
 }
 
+/* The conv ops cut the batch into chunks that fit the workspace budget: with one image per chunk,
+ * and with two (batches of 5 leave a short last chunk), every conv case of the op checks still
+ * matches the double reference (forward, dx, dW accumulated over the chunks, db). */
+static void test_conv_in_chunks(void)
+{
+    const OpCheck *conv = op_check_find("conv");
+    CU_ASSERT_FATAL(conv != NULL);
+    size_t budgets[2] = {1, 1800}; /* x(5,3,13,13) w(7,3,4,4) s3: 768 + 112 floats per image */
+    for (int k = 0; k < 2; k++) {
+        Backend *be = backend_create("cuda");
+        CU_ASSERT_FATAL(be != NULL);
+        cuda_conv_set_chunk_floats(be, budgets[k]);
+        CheckRun run = {.be = be};
+        conv->run(&run);
+        CU_ASSERT(run.rows >= 40);
+        CU_ASSERT_EQUAL(run.failed, 0);
+        backend_destroy(be);
+    }
+}
+
 /* Without a device, creating the cuda backend fails with the runtime's reason, the same words
  * on every call (not a generic second-time message), and auto falls back to the cpu with it. */
 static void test_no_device_reason_kept(void)
@@ -468,6 +490,7 @@ void register_cuda_backend_suite(void)
         {"device path (graph replay, device accuracy) = host path, ~ cpu", test_device_path_matches_host_path},
         {"device step after setup: no copy, allocation or sync; one graph launch", test_device_step_costs},
         {"short last batch re-recorded; dropout model unrecorded; both = host path", test_device_recapture_and_dropout},
+        {"conv in chunks of 1 and 2 images (short last chunk) vs reference", test_conv_in_chunks},
         {"tf32 precision: gradients within 1e-2 of cpu, fp32 within 1e-4", test_tf32_precision},
         {"no device: the same reason on every call, auto falls back", test_no_device_reason_kept},
         CU_TEST_INFO_NULL};
