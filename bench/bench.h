@@ -2,8 +2,18 @@
 #ifndef NNDL_BENCH_H
 #define NNDL_BENCH_H
 
+#include "backend.h"
+
+#define BENCH_MAX_BATCHES 8
+
+typedef struct BenchTrainOptions {
+    const char *device;         /* cpu (default) or cuda */
+    Precision precision;        /* --precision fp32|tf32 */
+    int batches[BENCH_MAX_BATCHES], n_batches; /* --batches 50,100,1000 (default) */
+} BenchTrainOptions;
+
 int bench_main(int argc, char **argv);
 int bench_layers(void);
-int bench_train(const char *device);
+int bench_train(const BenchTrainOptions *o);
 
 #endif

@@ -250,6 +250,13 @@ static int run_train(const TrainOptions *given)
     if (train_options_spec(o, spec, sizeof spec) != NNDL_OK || optim_rule_from_name(o->update, &rule) != NNDL_OK ||
         !(be = backend_choose(o->device)))
         return 2;
+    if (o->precision != PRECISION_FP32 && !be->set_precision)
+        fprintf(stderr, "nndl train: --precision tf32 is for the GPU's matrix products; the %s backend computes in "
+                "fp32 (ignored)\n", be->name);
+    else if (be->set_precision && be->set_precision(be, o->precision) != NNDL_OK) {
+        backend_destroy(be);
+        return 2;
+    }
     /* the model first: a spec that does not fit is reported before the data is read */
     Model model;
     int predict_batch = o->batch_size > 100 ? o->batch_size : 100;

@@ -46,6 +46,8 @@ void train_usage(FILE *f)
         "  --val-samples N     examples for the val accuracy check, 0 = all [0]\n"
         "  --print-every N     iterations between loss lines, 0 = none [10000]\n"
         "  --device D          auto, cpu or cuda [auto: cuda if usable, else cpu]\n"
+        "  --precision P       fp32 or tf32: the GPU's matrix products on tensor cores with\n"
+        "                      inputs rounded to 10 bits (~1e-3); the cpu ignores it [fp32]\n"
         "  --checkpoint NAME   write NAME_epoch_<e>.ckpt after every epoch\n"
         "  --resume FILE       continue a checkpoint's run: flags left out come from it (model,\n"
         "                      batch size, epochs, rule, seed, ...); flags given are applied or refused\n"
@@ -58,7 +60,7 @@ void train_usage(FILE *f)
         "    ends the program at once\n");
 }
 
-enum { OPT_NO_BN = 1000, OPT_TRAIN_SAMPLES, OPT_VAL_SAMPLES, OPT_PRINT_EVERY, OPT_NUM_TEST };
+enum { OPT_NO_BN = 1000, OPT_TRAIN_SAMPLES, OPT_VAL_SAMPLES, OPT_PRINT_EVERY, OPT_NUM_TEST, OPT_PRECISION };
 
 static const struct option train_flags[] = {
     {"data", 1, 0, 'd'}, {"model", 1, 0, 'm'}, {"epochs", 1, 0, 'e'}, {"batch-size", 1, 0, 'b'},
@@ -69,7 +71,7 @@ static const struct option train_flags[] = {
     {"num-test", 1, 0, OPT_NUM_TEST}, {"seed", 1, 0, 's'}, {"device", 1, 0, 'x'},
     {"checkpoint", 1, 0, 'c'}, {"resume", 1, 0, 'R'}, {"log", 1, 0, 'L'}, {"plot", 1, 0, 'P'},
     {"loss", 1, 0, 'o'}, {"momentum", 1, 0, 'M'}, {"train-samples", 1, 0, OPT_TRAIN_SAMPLES},
-    {"val-samples", 1, 0, OPT_VAL_SAMPLES}, {"print-every", 1, 0, OPT_PRINT_EVERY},
+    {"val-samples", 1, 0, OPT_VAL_SAMPLES}, {"print-every", 1, 0, OPT_PRINT_EVERY}, {"precision", 1, 0, OPT_PRECISION},
     {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 
 int train_options_parse(int argc, char **argv, TrainOptions *o)
@@ -117,6 +119,11 @@ int train_options_parse(int argc, char **argv, TrainOptions *o)
             rc = arg_int("--val-samples", a, 0, 1 << 30, &o->val_samples), o->given |= GIVEN_VAL_SAMPLES;
             break;
         case OPT_PRINT_EVERY: rc = arg_int("--print-every", a, 0, 1 << 30, &o->print_every); break;
+        case OPT_PRECISION:
+            if (strcmp(a, "fp32") == 0) o->precision = PRECISION_FP32;
+            else if (strcmp(a, "tf32") == 0) o->precision = PRECISION_TF32;
+            else rc = nndl_fail("--precision %s: fp32 or tf32", a);
+            break;
         case 'h': return 1;
         case ':': return nndl_fail("%s needs a value", flag);
         default: return nndl_fail("unknown option '%s'", flag);

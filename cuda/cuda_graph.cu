@@ -20,12 +20,14 @@ BackendGraph *cuda_capture(const Backend *, void (*record)(void *ctx), void *ctx
         return NULL;
     }
     record(ctx);
-    BackendGraph *g = (BackendGraph *)calloc(1, sizeof *g);
-    e = cudaStreamEndCapture(NNDL_STREAM, g ? &g->graph : NULL);
-    if (e == cudaSuccess && g) e = cudaGraphInstantiate(&g->exec, g->graph, 0);
+    cudaGraph_t graph = NULL;
+    e = cudaStreamEndCapture(NNDL_STREAM, &graph);
+    BackendGraph *g = e == cudaSuccess ? (BackendGraph *)calloc(1, sizeof *g) : NULL;
+    if (g) g->graph = graph;
+    if (g) e = cudaGraphInstantiate(&g->exec, g->graph, 0);
     if (e != cudaSuccess || !g) {
         cudaGetLastError(); // the failed capture's error is answered here, not by the next op
-        if (g && g->graph) cudaGraphDestroy(g->graph);
+        if (graph) cudaGraphDestroy(graph);
         free(g);
         nndl_fail("cuda: recording the step as a graph failed (%s)",
                   e != cudaSuccess ? cudaGetErrorString(e) : "out of host memory");

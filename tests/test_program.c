@@ -208,11 +208,19 @@ static void test_flags(void)
     expect("bench train --device=tpu", 2, NULL, "unknown device 'tpu'");
     expect("bench train --device", 2, NULL, "--device needs a value");
     expect("bench train cpu extra", 2, NULL, "unexpected arguments");
+    expect("bench train --precision fp16", 2, NULL, "--precision fp16: fp32 or tf32");
+    expect("bench train --batches 50,,100", 2, NULL, "--batches 50,,100: a list");
+    expect("bench train --batches 0", 2, NULL, "--batches 0: a list");
+    expect("train --precision fp64", 2, NULL, "--precision fp64: fp32 or tf32");
     /* --num-test reports the final model's test accuracy; --num-val 0 keeps the final model */
     snprintf(args, sizeof args, "train --data %s --num-train 100 --num-val 0 --num-test 30 --model affine10 "
              "--epochs 2 --batch-size 50 --print-every 0", dir);
     expect(args, 0, "no validation set: kept the final parameters", NULL);
     expect(args, 0, "/ 30)", NULL);
+    /* the cpu ignores --precision tf32, saying so */
+    snprintf(args, sizeof args, "train --data %s --num-train 100 --num-val 0 --num-test 0 --model affine10 "
+             "--epochs 1 --batch-size 50 --print-every 0 --device cpu --precision tf32", dir);
+    expect(args, 0, NULL, "the cpu backend computes in fp32 (ignored)");
 }
 
 /* SGD with lr 10 on large weights overflows: exit 3, the message names the iteration and a
