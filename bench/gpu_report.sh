@@ -172,7 +172,8 @@ TARGETS=(nndl)
 if have_cunit; then TARGETS+=(build-cuda/test_nndl); else echo "no CUnit: the test binary is not built;" >>"$OUT/deps.txt"; fi
 
 if ! step build 300 make -j"$(nproc)" "${MAKE_ARGS[@]}" "${TARGETS[@]}"; then
-    echo "build failed: $(tail -5 "$OUT/build.log" | tr '\n' ' ')" >"$OUT/build.status"
+    echo "failed: $(cat "$OUT/build.status"); $(grep -m3 -E 'error|Error' "$OUT/build.log" | cut -c1-200 | tr '\n' ' ')" \
+        >"$OUT/build.status.new" && mv "$OUT/build.status.new" "$OUT/build.status"
     render "$OUT"
     exit 1
 fi

@@ -273,8 +273,12 @@ int solver_epoch_begin(Solver *s)
      * same minibatches as an uninterrupted one */
     for (int i = 0; i < s->train->n; i++) s->order[i] = i;
     rng_shuffle(&s->rng, s->order, (size_t)s->train->n);
-    if (!s->dev && !s->cfg.host_batches && solver_device_available(s->model->be) && solver_device_setup(s) != NNDL_OK)
-        return NNDL_ERR;
+    if (!s->dev && !s->cfg.host_batches && solver_device_available(s->model->be) && solver_device_setup(s) != NNDL_OK) {
+        /* a data set larger than the device's memory still trains, as before: from the host */
+        s->cfg.host_batches = 1;
+        if (s->cfg.verbose)
+            fprintf(s->cfg.out, "(%s; minibatches are copied from the host instead)\n", nndl_last_error());
+    }
     if (s->dev) solver_device_epoch(s);
     return NNDL_OK;
 }

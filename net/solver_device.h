@@ -12,6 +12,8 @@
  *   dropout), the step (gather, forward, loss, backward, update, step_finish) is recorded once
  *   per batch size and replayed: one graph launch per step;
  * - accuracy checks gather, score and count on the device and bring back one count.
+ * When the device cannot hold the data, setup frees what it allocated and the Solver copies
+ * minibatches from the host as before (saying so on its output when verbose).
  * The host keeps a mirror of StepVars (the Solver's iteration, loss slots, OptimConfig.t and
  * learning rates) and writes it to the device only when the device's copy may differ: at an
  * epoch's start, after the loss slots wrap, after solver_set_learning_rate. */

@@ -287,8 +287,9 @@ typedef struct DevRun {
 
 static void devrun_setup(DevRun *r, const char *device, const char *spec, int n, int host_batches)
 {
+    float val_mean[192]; /* the val set's own mean: its values do not reproduce from the training mean */
     make_byte_dataset(&r->train, r->mean, n, 21);
-    make_byte_dataset(&r->val, r->mean, 7, 22); /* its own mean: not reproducible, uploaded as floats */
+    make_byte_dataset(&r->val, val_mean, 7, 22);
     CU_ASSERT_FATAL((r->be = backend_create(device)) != NULL);
     CU_ASSERT_FATAL(model_init(&r->m, r->be, spec, 3, 8, 8, 5e-2f, 1e-3f, LOSS_SOFTMAX, 9, 10) == NNDL_OK);
     SolverConfig cfg = solver_config_default();
@@ -296,8 +297,6 @@ static void devrun_setup(DevRun *r, const char *device, const char *spec, int n,
     cfg.lr_decay = 0.5f, cfg.batch_size = 10, cfg.num_epochs = 2, cfg.verbose = 0;
     cfg.num_train_samples = 6, cfg.host_batches = host_batches, cfg.seed = 8;
     CU_ASSERT_FATAL(solver_init(&r->s, &r->m, &r->train, &r->val, &cfg) == NNDL_OK);
-    /* the training mean: the training set reproduces from bytes */
-    make_byte_dataset(&r->train, r->mean, n, 21);
     r->s.input_mean = r->mean;
 }
 
@@ -398,6 +397,58 @@ static void test_device_recapture_and_dropout(void)
     }
 }
 
+/* A device that cannot hold the data: the device copy's allocations fail, what was allocated is
+ * freed, and training goes on from the host's copy with the host path's losses. */
+static const Backend *real_cuda;
+static int refuse_allocs;
+static void *refusing_alloc(const Backend *be, size_t bytes)
+{
+    (void)be;
+    return refuse_allocs ? NULL : real_cuda->alloc(real_cuda, bytes);
+}
+
+static void test_device_data_too_large_falls_back(void)
+{
+    DevRun r[2];
+    const char *spec = "conv4x3-relu-pool2-affine10";
+    devrun_setup(&r[1], "cuda", spec, 20, 1);
+    float val_mean[192];
+    make_byte_dataset(&r[0].train, r[0].mean, 20, 21);
+    make_byte_dataset(&r[0].val, val_mean, 7, 22);
+    CU_ASSERT_FATAL((r[0].be = backend_create("cuda")) != NULL);
+    Backend wrapped = *r[0].be;
+    wrapped.alloc = refusing_alloc;
+    real_cuda = r[0].be, refuse_allocs = 0;
+    CU_ASSERT_FATAL(model_init(&r[0].m, &wrapped, spec, 3, 8, 8, 5e-2f, 1e-3f, LOSS_SOFTMAX, 9, 10) == NNDL_OK);
+    SolverConfig cfg = r[1].s.cfg;
+    cfg.host_batches = 0, cfg.verbose = 1, cfg.out = tmpfile();
+    CU_ASSERT_FATAL(solver_init(&r[0].s, &r[0].m, &r[0].train, &r[0].val, &cfg) == NNDL_OK);
+    r[0].s.input_mean = r[0].mean;
+    KcCounters before, after;
+    int counted = kc_counters(&before) == 0;
+    refuse_allocs = 1;
+    CU_ASSERT(solver_train(&r[0].s) == NNDL_OK);
+    refuse_allocs = 0;
+    CU_ASSERT_PTR_NULL(r[0].s.dev);
+    CU_ASSERT_EQUAL(r[0].s.cfg.host_batches, 1);
+    if (counted) {
+        kc_counters(&after);
+        CU_ASSERT_EQUAL(after.allocs - before.allocs, after.frees - before.frees); /* nothing left behind */
+    }
+    CU_ASSERT(solver_train(&r[1].s) == NNDL_OK);
+    CU_ASSERT(same_history(&r[0].s.loss, &r[1].s.loss));
+    char line[256] = "";
+    rewind(cfg.out);
+    CU_ASSERT_PTR_NOT_NULL(fgets(line, sizeof line, cfg.out));
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "minibatches are copied from the host instead"));
+    fclose(cfg.out);
+    solver_free(&r[0].s);
+    model_free(&r[0].m);
+    backend_destroy(r[0].be);
+    dataset_free(&r[0].train), dataset_free(&r[0].val);
+    devrun_free(&r[1]);
+}
+
 /* --precision tf32: the matrix products round their inputs to TF32 (emulated on the SIMT host),
  * so a model's gradients move away from the cpu's by about 1e-3 but no further; fp32 again gives
  * the 1e-4 agreement. */
@@ -490,6 +541,7 @@ void register_cuda_backend_suite(void)
         {"device path (graph replay, device accuracy) = host path, ~ cpu", test_device_path_matches_host_path},
         {"device step after setup: no copy, allocation or sync; one graph launch", test_device_step_costs},
         {"short last batch re-recorded; dropout model unrecorded; both = host path", test_device_recapture_and_dropout},
+        {"device data too large: freed, host path, same losses", test_device_data_too_large_falls_back},
         {"conv in chunks of 1 and 2 images (short last chunk) vs reference", test_conv_in_chunks},
         {"tf32 precision: gradients within 1e-2 of cpu, fp32 within 1e-4", test_tf32_precision},
         {"no device: the same reason on every call, auto falls back", test_no_device_reason_kept},
