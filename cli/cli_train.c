@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "curves.h"
 #include "error.h"
+#include "safetensors.h"
 #include "solver.h"
 #include "stop_signals.h"
 #include "train_options.h"
@@ -234,16 +235,29 @@ static int check_output_paths(const TrainOptions *o)
     return NNDL_OK;
 }
 
+/* --init-from without --model trains the file's model (its spec in the metadata). */
+static int take_weights_spec(TrainOptions *o, WeightsInfo *w)
+{
+    if (safetensors_read_info(o->init_from, w) != NNDL_OK) return NNDL_ERR;
+    if (!(o->given & GIVEN_MODEL) && w->spec[0]) {
+        o->model = w->spec;
+        printf("init: the model of %s: %s\n", o->init_from, w->spec);
+    }
+    return NNDL_OK;
+}
+
 static int run_train(const TrainOptions *given)
 {
     if (check_output_paths(given) != NNDL_OK) return 2;
     TrainOptions resumed = *given;
     const TrainOptions *o = &resumed;
     CheckpointInfo info;
+    WeightsInfo weights;
     if (given->resume) {
         if (checkpoint_read_info(given->resume, &info) != NNDL_OK) return 1;
         take_checkpoint_settings(&resumed, &info);
     }
+    if (given->init_from && take_weights_spec(&resumed, &weights) != NNDL_OK) return 1;
     char spec[MODEL_SPEC_MAX];
     UpdateRule rule;
     Backend *be;
@@ -262,6 +276,14 @@ static int run_train(const TrainOptions *given)
         model_free(&model);
         backend_destroy(be);
         return 2;
+    }
+    if (o->init_from) { /* every tensor by name and shape, or nothing */
+        if (safetensors_load_model(&model, NULL, o->init_from) != NNDL_OK) {
+            model_free(&model);
+            backend_destroy(be);
+            return 2;
+        }
+        printf("init: weights from %s (%d tensors)\n", o->init_from, weights.n_tensors);
     }
     Cifar10 data;
     if (cifar10_load(&data, o->data, o->num_train, o->num_val, o->num_test) != NNDL_OK) {

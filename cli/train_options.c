@@ -49,6 +49,8 @@ void train_usage(FILE *f)
         "  --checkpoint NAME   write NAME_epoch_<e>.ckpt after every epoch\n"
         "  --resume FILE       continue a checkpoint's run: flags left out come from it (model,\n"
         "                      batch size, epochs, rule, seed, ...); flags given are applied or refused\n"
+        "  --init-from F.safetensors  start from these weights (nndl export's names and shapes;\n"
+        "                      the model is the file's spec unless --model is given)\n"
         "  --log FILE.csv      losses and accuracies      --plot FILE.svg  the two curves\n"
         "exit status: 0 done; 1 missing data or a failed write; 2 bad flags or model;\n"
         "  3 training diverged (a non-finite loss or parameter: try a smaller --lr; the log,\n"
@@ -58,7 +60,7 @@ void train_usage(FILE *f)
         "    ends the program at once\n");
 }
 
-enum { OPT_NO_BN = 1000, OPT_TRAIN_SAMPLES, OPT_VAL_SAMPLES, OPT_PRINT_EVERY, OPT_NUM_TEST };
+enum { OPT_NO_BN = 1000, OPT_TRAIN_SAMPLES, OPT_VAL_SAMPLES, OPT_PRINT_EVERY, OPT_NUM_TEST, OPT_INIT_FROM };
 
 static const struct option train_flags[] = {
     {"data", 1, 0, 'd'}, {"model", 1, 0, 'm'}, {"epochs", 1, 0, 'e'}, {"batch-size", 1, 0, 'b'},
@@ -70,6 +72,7 @@ static const struct option train_flags[] = {
     {"checkpoint", 1, 0, 'c'}, {"resume", 1, 0, 'R'}, {"log", 1, 0, 'L'}, {"plot", 1, 0, 'P'},
     {"loss", 1, 0, 'o'}, {"momentum", 1, 0, 'M'}, {"train-samples", 1, 0, OPT_TRAIN_SAMPLES},
     {"val-samples", 1, 0, OPT_VAL_SAMPLES}, {"print-every", 1, 0, OPT_PRINT_EVERY},
+    {"init-from", 1, 0, OPT_INIT_FROM},
     {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 
 int train_options_parse(int argc, char **argv, TrainOptions *o)
@@ -117,6 +120,7 @@ int train_options_parse(int argc, char **argv, TrainOptions *o)
             rc = arg_int("--val-samples", a, 0, 1 << 30, &o->val_samples), o->given |= GIVEN_VAL_SAMPLES;
             break;
         case OPT_PRINT_EVERY: rc = arg_int("--print-every", a, 0, 1 << 30, &o->print_every); break;
+        case OPT_INIT_FROM: rc = arg_path("--init-from", a, &o->init_from); break;
         case 'h': return 1;
         case ':': return nndl_fail("%s needs a value", flag);
         default: return nndl_fail("unknown option '%s'", flag);
@@ -128,6 +132,8 @@ int train_options_parse(int argc, char **argv, TrainOptions *o)
     if (n && o->checkpoint[n - 1] == '/')
         return nndl_fail("--checkpoint %s: NAME starts the file names NAME_epoch_<e>.ckpt, so it cannot end "
                          "with '/' (e.g. %srun)", o->checkpoint, o->checkpoint);
+    if (o->init_from && o->resume)
+        return nndl_fail("--init-from and --resume: a resumed run continues its checkpoint's weights; give one");
     if (strcmp(o->loss, "softmax") != 0 && strcmp(o->loss, "svm") != 0)
         return nndl_fail("--loss: '%s' is not softmax or svm", o->loss);
     return NNDL_OK;

@@ -29,6 +29,7 @@ enum {
 
 typedef struct TrainOptions {
     const char *data, *model, *device, *checkpoint, *resume, *log, *plot, *update, *loss;
+    const char *init_from;      /* --init-from: starting weights (safetensors) */
     int epochs, batch_size, filters, filter_size, batchnorm, num_train, num_val, num_test;
     int hidden[16], n_hidden, print_every, train_samples, val_samples;
     float lr, lr_decay, reg, weight_scale, dropout, momentum;
