@@ -25,11 +25,23 @@ enum {
     GIVEN_SEED = 1 << 8,
     GIVEN_LOSS = 1 << 9,
     GIVEN_UPDATE = 1 << 10,
+    /* which model flags: each shapes only some models, and is refused for the others */
+    GIVEN_CNN3_SHAPE = 1 << 11, /* --filters, --filter-size */
+    GIVEN_HIDDEN = 1 << 12,
+    GIVEN_BATCHNORM = 1 << 13,
+    GIVEN_DROPOUT = 1 << 14,
+    GIVEN_WEIGHT_SCALE = 1 << 15,
+    GIVEN_NUM_TRAIN = 1 << 16,
+    GIVEN_NUM_VAL = 1 << 17,
+    GIVEN_KEEP_LAST = 1 << 18,
 };
 
 typedef struct TrainOptions {
     const char *data, *model, *device, *checkpoint, *resume, *log, *plot, *update, *loss;
     const char *init_from;      /* --init-from: starting weights (safetensors) */
+    const char *run_name;       /* --run: the directory of the default outputs under runs/ */
+    int save_every, keep_last, save_best, weights_only, no_save;
+    double progress_interval;   /* seconds between plain progress lines (not a terminal) */
     int epochs, batch_size, filters, filter_size, batchnorm, num_train, num_val, num_test;
     int hidden[16], n_hidden, print_every, train_samples, val_samples;
     float lr, lr_decay, reg, weight_scale, dropout, momentum;
