@@ -15,6 +15,7 @@
 
 #include "error.h"
 #include "model.h"
+#include "nndl.h"
 #include "safetensors.h"
 #include "test_util.h"
 
@@ -277,6 +278,48 @@ static void test_export_and_init_from_commands(void)
     expect_cli("export --help", 0, "usage: nndl export");
 }
 
+/* The library's API (nndl.h) on the same golden file: nndl_model_open reads spec, weights and
+ * mean, and nndl_predict gives PyTorch's labels from raw pixels; failures are messages. */
+static void test_library_api(void)
+{
+    int64_t xs[8], ss[8];
+    int xd, sd;
+    float *x, *torch;
+    CU_ASSERT_FATAL(safetensors_read_tensor(GOLDEN_TORCH, "input", xs, &xd, &x) == NNDL_OK);
+    CU_ASSERT_FATAL(safetensors_read_tensor(GOLDEN_TORCH, "scores", ss, &sd, &torch) == NNDL_OK);
+    int N = (int)xs[0], labels[64];
+    float scores[64 * 5];
+    CU_ASSERT_FATAL(N <= 64);
+    nndl_model *m = nndl_model_open(GOLDEN_MODEL, "cpu");
+    CU_ASSERT_FATAL(m != NULL);
+    CU_ASSERT_STRING_EQUAL(nndl_model_spec(m), SPEC);
+    CU_ASSERT(nndl_model_num_classes(m) == 5 && nndl_model_mean(m) != NULL);
+    CU_ASSERT_FATAL(nndl_predict(m, x, N, labels, scores) == 0);
+    double worst = 0;
+    for (int i = 0; i < N; i++) {
+        int b = 0;
+        for (int k = 0; k < 5; k++) {
+            if (torch[i * 5 + k] > torch[i * 5 + b]) b = k;
+            worst = fmax(worst, fabs(scores[i * 5 + k] - torch[i * 5 + k]));
+        }
+        CU_ASSERT_EQUAL(labels[i], b);
+    }
+    ASSERT_BELOW(worst, 1e-3, "nndl_predict scores against PyTorch");
+    nndl_model_free(m);
+    CU_ASSERT(nndl_model_create("conv4x4-affine10", 3, 8, 8, "cpu", 0) == NULL && strstr(nndl_error_message(), "odd"));
+    CU_ASSERT(nndl_model_open(dir, "cpu") == NULL && nndl_error_message()[0]);
+    CU_ASSERT(nndl_export_checkpoint(GOLDEN_MODEL, "/tmp/never") == -1 &&
+              strstr(nndl_error_message(), "not an nndl checkpoint"));
+    m = nndl_model_create("affine5", 3, 8, 8, "cpu", 0);
+    nndl_train_options o;
+    nndl_train_options_init(&o);
+    o.update = "nonsense";
+    int y[64] = {0};
+    CU_ASSERT(nndl_train(m, x, y, N, NULL, NULL, 0, &o) == -1 && strstr(nndl_error_message(), "nonsense"));
+    nndl_model_free(m);
+    free(x), free(torch);
+}
+
 void register_export_suite(void)
 {
     static const CU_TestInfo tests[] = {
@@ -286,6 +329,7 @@ void register_export_suite(void)
         {"another model's weights refused by name and shape", test_other_models_refused},
         {"truncated, damaged and foreign files refused", test_damaged_files_refused},
         {"nndl export and nndl train --init-from", test_export_and_init_from_commands},
+        {"the library API on the golden file: PyTorch's labels, failures as messages", test_library_api},
         CU_TEST_INFO_NULL};
     CU_pSuite s = CU_add_suite("export (safetensors)", setup, teardown);
     for (const CU_TestInfo *t = tests; s && t->pName; t++) CU_add_test(s, t->pName, t->pTestFunc);
