@@ -237,6 +237,7 @@ FUZZ_LIB     := $(FUZZ_BUILD)/libnndl-fuzz.a
 FUZZ_OPTS_model_spec := -max_len=1023
 FUZZ_OPTS_checkpoint := -max_len=8192
 FUZZ_OPTS_cifar10    := -max_len=8192
+FUZZ_OPTS_safetensors := -max_len=8192
 # The CIFAR-10 reader's per-pixel loops would spend most of each execution in comparison
 # tracing (libFuzzer's hints for magic values, of which that file has none but the label range).
 $(FUZZ_BUILD)/data/cifar10.c.o: FUZZ_CFLAGS += -fno-sanitize-coverage=trace-cmp

@@ -379,8 +379,9 @@ int safetensors_read_info(const char *path, WeightsInfo *info)
     if (spec) snprintf(info->spec, sizeof info->spec, "%s", spec);
     if (shape && (sscanf(shape, "%d,%d,%d%n", &info->in_c, &info->in_h, &info->in_w, &used) != 3 ||
                   shape[used] || info->in_c < 1 || info->in_h < 1 || info->in_w < 1)) {
+        nndl_fail("%s: input_shape '%.40s' is not C,H,W", path, shape); /* before the header is freed */
         file_close(&F);
-        return nndl_fail("%s: input_shape '%s' is not C,H,W", path, shape);
+        return NNDL_ERR;
     }
     info->has_mean = cJSON_GetObjectItemCaseSensitive(F.root, "preprocess.mean") != NULL;
     info->n_tensors = cJSON_GetArraySize(F.root) - (cJSON_GetObjectItemCaseSensitive(F.root, "__metadata__") ? 1 : 0);

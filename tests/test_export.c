@@ -238,6 +238,14 @@ static void test_damaged_files_refused(void)
     fputs("junk", f);
     fclose(f);
     expect_refused(SPEC, path, "the tensors cover");
+    /* metadata that does not parse (fuzz-found: the message quoted the freed header) */
+    memcpy(bad, good, (size_t)n);
+    char *shape = memmem(bad, (size_t)n, "\"3,8,8\"", 7);
+    CU_ASSERT_FATAL(shape != NULL);
+    memcpy(shape, "\"3,8,x\"", 7);
+    write_bytes(path, bad, (size_t)n);
+    WeightsInfo info;
+    ASSERT_ERROR_MENTIONS(safetensors_read_info(path, &info), "input_shape '3,8,x' is not C,H,W");
     /* not a file */
     expect_refused(SPEC, dir, "not a regular file");
     free(bad), free(good);
