@@ -69,16 +69,6 @@ cJSON *eval_json(const Evaluation *e, const ClassNames *names)
     return root;
 }
 
-int json_print_and_free(FILE *f, cJSON *json)
-{
-    char *text = json ? cJSON_Print(json) : NULL;
-    cJSON_Delete(json);
-    if (!text) return nndl_fail("out of memory for the JSON output");
-    fprintf(f, "%s\n", text);
-    cJSON_free(text);
-    return NNDL_OK;
-}
-
 /* ---- the heat map ------------------------------------------------------------------------- */
 
 typedef struct SvgJob {

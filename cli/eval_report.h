@@ -9,6 +9,7 @@
 
 #include "class_names.h"
 #include "evaluation.h"
+#include "json_out.h"
 
 /* The text matrix is printed up to this many classes (wider ones: the SVG or the JSON). */
 #define EVAL_TEXT_MATRIX_MAX 20
@@ -20,8 +21,5 @@ void eval_print_text(FILE *f, const Evaluation *e, const ClassNames *names);
 cJSON *eval_json(const Evaluation *e, const ClassNames *names);
 /* The heat map, each row normalised by its true class's count, written atomically. */
 int eval_write_confusion_svg(const char *path, const Evaluation *e, const ClassNames *names);
-
-/* Prints a JSON object on one line per value ... formatted, then frees it; NNDL_ERR when NULL. */
-int json_print_and_free(FILE *f, cJSON *json);
 
 #endif

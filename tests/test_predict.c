@@ -2,7 +2,7 @@
  * values; evaluate() against a brute-force count over the model's own scores; and the program:
  * `nndl eval` (text, --json, --confusion-svg, the checkpoint without --checkpoint) and
  * `nndl predict` (images, CIFAR records, --json) on a short run over a generated image folder,
- * each command checked against the other; their refusals. */
+ * each command checked against the other; their refusals; `bench layers --json`. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +232,29 @@ static void test_predict_records_and_refusals(void)
     expect_cli(args, 2, "unexpected argument 'extra'");
 }
 
+/* bench layers --json: the table's rows as objects, each speedup naive / fast. */
+static void test_bench_json(void)
+{
+    int status;
+    cJSON *b = program_json("bench layers --json", &status);
+    CU_ASSERT_FATAL(b != NULL);
+    CU_ASSERT_EQUAL(status, 0);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(b, "benchmark")), "layers");
+    const cJSON *rows = cJSON_GetObjectItem(b, "rows");
+    CU_ASSERT_FATAL(cJSON_GetArraySize(rows) == 6);
+    for (int i = 0; i < 6; i++) {
+        const cJSON *r = cJSON_GetArrayItem(rows, i);
+        CU_ASSERT(number(r, "naive_s") > 0 && number(r, "fast_s") > 0);
+        ASSERT_BELOW(fabs(number(r, "speedup") - number(r, "naive_s") / number(r, "fast_s")), 1e-9 * number(r, "speedup"),
+                     "speedup = naive / fast");
+        CU_ASSERT(number(r, "float_error") < 1e-4);
+    }
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 4), "layer")),
+                           "max pool forward");
+    cJSON_Delete(b);
+    expect_cli("bench train --json --device tpu", 2, "unknown device 'tpu'");
+}
+
 void register_predict_suite(void)
 {
     static const CU_TestInfo unit[] = {
@@ -243,6 +266,7 @@ void register_predict_suite(void)
         {"eval --json and predict --json agree on every image", test_eval_and_predict_agree},
         {"eval: text report and confusion SVG", test_eval_text_and_svg},
         {"predict: CIFAR records, resizing, refusals", test_predict_records_and_refusals},
+        {"bench layers --json", test_bench_json},
         CU_TEST_INFO_NULL};
     CU_pSuite s = CU_add_suite("predictions and metrics: the program", setup, teardown);
     for (const CU_TestInfo *t = program; s && t->pName; t++) CU_add_test(s, t->pName, t->pTestFunc);
