@@ -55,10 +55,11 @@ static int read_input(const PredictOptions *o, const TrainedModel *t, const char
         /* a CIFAR-100 file's label: the fine one, or the coarse one for a 20-class model */
         CifarLayout layout = *l;
         if (l->label_bytes == 2 && m->num_classes == 20) layout = cifar100_coarse_layout;
-        layout.num_classes = 256; /* any byte is a label to show; the model's classes are checked below */
+        int labels_are_the_models = layout.num_classes == m->num_classes;
+        layout.num_classes = 256; /* any byte: the label is only shown, and only in the model's classes */
         Dataset one = {.n = 1, .c = 3, .h = 32, .w = 32, .x = x, .y = label};
         if (cifar_read_records(&layout, &one, 0, path, 0, o->record, 1) != NNDL_OK) return NNDL_ERR;
-        if (*label >= m->num_classes) *label = -1;
+        if (!labels_are_the_models || *label >= m->num_classes) *label = -1;
     } else {
         if (m->in_c != IMAGE_CHANNELS) return nndl_fail("the model takes %d channels; images are read as RGB", m->in_c);
         if (image_file_read(path, x, m->in_h, m->in_w, 1) != NNDL_OK) return NNDL_ERR;

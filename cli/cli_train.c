@@ -259,7 +259,10 @@ static int run_train(const TrainOptions *given)
      * reported before any image is decoded */
     DataRequest req;
     DataShape shape;
+    DataFormat format = DATA_AUTO;
     if (train_options_data_request(o, &req) != NNDL_OK) return 2;
+    if (req.format == DATA_AUTO && data_format_detect(req.dir, &format) != NNDL_OK) return 1;
+    if (data_request_check(&req, req.format == DATA_AUTO ? format : req.format) != NNDL_OK) return 2;
     if (data_describe(&req, &shape) != NNDL_OK) return 1;
     resumed.num_classes = shape.classes.n;
     char spec[MODEL_SPEC_MAX];

@@ -317,6 +317,10 @@ static void test_program_on_sources(void)
              "--num-test 5 --epochs 1 --batch-size 10 --print-every 0", c100);
     expect_cli(args, 0, "test acc:");
     expect_cli("train --data-format tiff", 2, "--data-format: 'tiff'");
+    snprintf(args, sizeof args, "train --data %s --resize 8x8", c100);
+    expect_cli(args, 2, "--resize applies to image folders");
+    snprintf(args, sizeof args, "train --data %s --labels coarse", dir);
+    expect_cli(args, 2, "--labels coarse applies to CIFAR-100");
     expect_cli("train --labels medium", 2, "--labels: 'medium'");
     expect_cli("train --resize 0x3", 2, "--resize: '0x3'");
 }

@@ -196,6 +196,12 @@ static void test_predict_records_and_refusals(void)
     /* record 5 of the CIFAR-100 file: coarse label 5, named from the checkpoint's numbers */
     snprintf(args, sizeof args, "predict --checkpoint %s --record 5 --top-k 2 %s/train.bin", c100_ckpt, c100);
     expect_cli(args, 0, "train.bin record 5 (label: 5)\n  1. ");
+    /* a CIFAR-10 record for the 20-class model: its label is not one of the model's, so not shown */
+    char out[4096];
+    CU_ASSERT_FATAL(write_cifar_batch(root, "c10.bin", 3, 10000L * 3073) == 0);
+    snprintf(args, sizeof args, "predict --checkpoint %s --record 1 %s/c10.bin", c100_ckpt, root);
+    CU_ASSERT(run_cli(args, out, sizeof out) == 0 && strstr(out, "c10.bin record 1\n  1. ") != NULL &&
+              strstr(out, "label") == NULL);
     snprintf(args, sizeof args, "predict --checkpoint %s --record 50000 %s/train.bin", c100_ckpt, c100);
     expect_cli(args, 1, "has 50000 records; --record 50000");
     snprintf(args, sizeof args, "predict --checkpoint %s %s/nothing.png", ckpt, root);
