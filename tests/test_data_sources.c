@@ -311,6 +311,20 @@ static void test_program_on_sources(void)
     snprintf(args, sizeof args, "train --data %s --model cnn3 --filters 2 --hidden 4 --epochs 1 --batch-size 4 "
              "--resize 8x8 --print-every 0", dir);
     expect_cli(args, 0, "inputs (3, 8, 8)");
+    /* resuming on data whose classes have other names is refused */
+    snprintf(args, sizeof args, "train --data %s --model affine3 --epochs 1 --batch-size 4 --print-every 0 "
+             "--checkpoint %s/pets", dir, root);
+    expect_cli(args, 0, "best val acc");
+    char renamed[160], from[200], to[200];
+    folder_path(renamed, sizeof renamed, "pets2");
+    CU_ASSERT_FATAL(make_folder("pets2", CLASSES, PER_CLASS) == 0);
+    snprintf(from, sizeof from, "%s/frog", renamed);
+    snprintf(to, sizeof to, "%s/fox", renamed);
+    CU_ASSERT_FATAL(rename(from, to) == 0);
+    snprintf(args, sizeof args, "train --data %s --epochs 2 --resume %s/pets_epoch_1.ckpt", renamed, root);
+    expect_cli(args, 2, "class 2 is 'frog'; this data's class 2 is 'fox'");
+    snprintf(args, sizeof args, "train --data %s --epochs 2 --print-every 0 --resume %s/pets_epoch_1.ckpt", dir, root);
+    expect_cli(args, 0, "resumed from");
     snprintf(args, sizeof args, "train --data %s --labels coarse --model affine100 --num-train 30 --num-val 10", c100);
     expect_cli(args, 2, "CIFAR-100 has 20 classes");
     snprintf(args, sizeof args, "train --data %s --labels coarse --model fc --hidden 8 --num-train 30 --num-val 10 "
