@@ -36,7 +36,7 @@ NVCC_ARCH ?= $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
 CUDA_ARCHS_TEXT := $(foreach a,$(CUDA_ARCH),sm_$(a)) + PTX compute_$(lastword $(CUDA_ARCH))
 NVFLAGS  := -O2 -std=c++17 $(NVCC_ARCH) -DNNDL_CUDA_ARCHS='"$(CUDA_ARCHS_TEXT)"' \
             -Xcompiler -Wall,-Wextra,-fopenmp,-fPIC,-fvisibility=hidden $(INCLUDES)
-LDLIBS   := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lz -lcjson -lm -lpthread
+LDLIBS   := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lstb -lcjson -lz -lm -lpthread
 
 ifeq ($(CUDA),1)
 BUILD    ?= build-cuda
@@ -132,7 +132,7 @@ PREFIX   ?= /usr/local
 SO       := $(BUILD)/lib/libnndl.so
 ARCHIVE  := $(BUILD)/lib/libnndl.a
 LIB_OBJ  := $(call obj,$(LIB_SRC)) $(PROGRAM_DEVICE)
-PC_LIBS  := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lz -lcjson -lm -lpthread -lgomp
+PC_LIBS  := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lstb -lcjson -lz -lm -lpthread -lgomp
 ifeq ($(CUDA),1)
 PC_LIBS  += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublas -lstdc++
 endif

@@ -36,12 +36,15 @@ static int run_export(const char *ckpt, const char *out)
         return 1;
     }
     float *mean = NULL;
-    int rc = checkpoint_load_model(&m, &mean, ckpt) == NNDL_OK && safetensors_save_model(&m, mean, NULL, out) == NNDL_OK
+    ClassNames names = {0};
+    int rc = checkpoint_load_model(&m, &mean, ckpt) == NNDL_OK && checkpoint_load_class_names(&names, ckpt) == NNDL_OK &&
+                     safetensors_save_model(&m, mean, &names, out) == NNDL_OK
                  ? 0 : 1;
     if (rc == 0)
-        printf("wrote %s: '%s' on input (%d, %d, %d), %s of epoch %d%s\n", out, m.spec, m.in_c, m.in_h, m.in_w,
+        printf("wrote %s: '%s' on input (%d, %d, %d), %s of epoch %d%s%s\n", out, m.spec, m.in_c, m.in_h, m.in_w,
                info.best_val_acc == SOLVER_NO_BEST ? "the parameters" : "the best parameters", info.epoch,
-               mean ? ", with the training mean image" : "");
+               mean ? ", with the training mean image" : "", names.n ? " and the class names" : "");
+    class_names_free(&names);
     free(mean);
     model_free(&m);
     backend_destroy(be);

@@ -7,6 +7,7 @@
 
 int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
+int cli_predict(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_export(int argc, char **argv);
 

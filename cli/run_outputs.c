@@ -106,7 +106,7 @@ static void prune(RunOutputs *r)
 
 static int save(const RunOutputs *r, const Solver *s, const char *path)
 {
-    return r->weights_only ? safetensors_save_model(s->model, solver_input_mean(s), NULL, path)
+    return r->weights_only ? safetensors_save_model(s->model, solver_input_mean(s), s->class_names, path)
                            : checkpoint_save(s, path);
 }
 

@@ -153,7 +153,7 @@ static const char CONVENTIONS[] =
     "names and layouts of PyTorch: conv weight (F,C,K,K); linear weight (out,in), nndl's affine W transposed; "
     "bn running_var is the biased variance; eps 1e-5; dropout p = probability of keeping (identity in eval)";
 
-static char *header_json(const Model *m, const TensorList *L, const char *class_names)
+static char *header_json(const Model *m, const TensorList *L, const ClassNames *classes)
 {
     cJSON *root = cJSON_CreateObject(), *meta = cJSON_CreateObject();
     char shape[64];
@@ -166,7 +166,16 @@ static char *header_json(const Model *m, const TensorList *L, const char *class_
     cJSON_AddStringToObject(meta, "spec", m->spec);
     cJSON_AddStringToObject(meta, "input_shape", shape);
     cJSON_AddStringToObject(meta, "loss", m->loss == LOSS_SVM ? "svm" : "softmax");
-    if (class_names) cJSON_AddStringToObject(meta, "classes", class_names);
+    if (classes && classes->n > 0) { /* a JSON list, as a string: metadata values are strings */
+        cJSON *list = cJSON_CreateStringArray((const char *const *)classes->names, classes->n);
+        char *text = list ? cJSON_PrintUnformatted(list) : NULL;
+        cJSON_Delete(list);
+        if (!text || !cJSON_AddStringToObject(meta, "classes", text)) {
+            cJSON_free(text), cJSON_Delete(root), cJSON_Delete(meta);
+            return NULL;
+        }
+        cJSON_free(text);
+    }
     cJSON_AddStringToObject(meta, "preprocessing", L->n && L->t[L->n - 1].is_mean
                                                         ? "x = pixels (0..255, C,H,W order) - preprocess.mean"
                                                         : "x = pixels (0..255, C,H,W order); no mean recorded");
@@ -187,7 +196,7 @@ static char *header_json(const Model *m, const TensorList *L, const char *class_
     return text;
 }
 
-int safetensors_save_model(const Model *m, const float *mean, const char *class_names, const char *path)
+int safetensors_save_model(const Model *m, const float *mean, const ClassNames *classes, const char *path)
 {
     TensorList *L = nndl_alloc(1, sizeof *L, "the tensor list");
     if (!L) return NNDL_ERR;
@@ -196,7 +205,7 @@ int safetensors_save_model(const Model *m, const float *mean, const char *class_
     int rc = list_tensors(m, mean != NULL, L);
     if (rc == NNDL_OK) {
         state = nndl_alloc(model_state_size(m) ? model_state_size(m) : 1, sizeof *state, "the model state");
-        json = header_json(m, L, class_names);
+        json = header_json(m, L, classes);
         if (!json) rc = nndl_fail("safetensors: out of memory for the header");
     }
     size_t n = json ? strlen(json) : 0, padded_n = (n + 7) / 8 * 8; /* 8 + padded_n: aligned data */

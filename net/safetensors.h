@@ -28,6 +28,7 @@
 #ifndef NNDL_SAFETENSORS_H
 #define NNDL_SAFETENSORS_H
 
+#include "class_names.h"
 #include "model.h"
 
 #define SAFETENSORS_MAX_HEADER (100u << 20) /* the reference implementation's limit */
@@ -40,9 +41,10 @@ typedef struct WeightsInfo {
     int n_tensors;
 } WeightsInfo;
 
-/* Writes the model's current state (and mean, C*H*W floats, when not NULL; class_names: a JSON
- * list or NULL) to path, atomically (atomic_file.h). */
-int safetensors_save_model(const Model *m, const float *mean, const char *class_names, const char *path);
+/* Writes the model's current state (and mean, C*H*W floats, when not NULL; the class names in
+ * the metadata as a JSON list when classes is not NULL and has names) to path, atomically
+ * (atomic_file.h). */
+int safetensors_save_model(const Model *m, const float *mean, const ClassNames *classes, const char *path);
 
 /* Reads and validates the header. */
 int safetensors_read_info(const char *path, WeightsInfo *info);

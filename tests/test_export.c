@@ -268,6 +268,9 @@ static void test_export_and_init_from_commands(void)
     WeightsInfo info;
     CU_ASSERT(safetensors_read_info(out, &info) == NNDL_OK && info.has_mean && info.n_tensors == 9);
     CU_ASSERT_STRING_EQUAL(info.spec, "conv2x3-bn-relu-pool2-affine10");
+    unsigned char *bytes = NULL; /* the checkpoint's class names (CIFAR-10's) in the metadata */
+    CU_ASSERT(file_bytes(out, &bytes) > 0 && strstr((char *)bytes + 8, "\"classes\":\"[\\\"airplane\\\",") != NULL);
+    free(bytes);
     /* the file's model when --model is not given */
     snprintf(cmd, sizeof cmd, "train --data %s %s --init-from %s", dir, small, out);
     expect_cli(cmd, 0, "init: weights from");

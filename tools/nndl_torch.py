@@ -4,6 +4,7 @@
     net, meta, mean = nndl_torch.load("model.safetensors")   # eval mode, float32
     scores = nndl_torch.predict(net, mean, pixels)           # pixels: (N, C, H, W), 0..255
     labels = scores.argmax(1)                                # the labels `nndl eval` counts
+    names = json.loads(meta["classes"]) if "classes" in meta else None   # label -> class name
 
 The module is built from the spec in the file's metadata: one entry per spec layer in
 `net.layers`, each a ModuleDict holding one PyTorch module under the name the file uses
