@@ -5,11 +5,24 @@
 
 #include "bench.h"
 
-static void bench_usage(void)
+static void bench_usage(FILE *f)
 {
-    fprintf(stderr, "usage: nndl bench layers\n"
-                    "       nndl bench train [--device cpu|cuda] [--precision fp32|tf32] [--batches B,B,...]\n"
-                    "       (defaults: cpu, fp32, 50,100,1000; the device may also be a bare word: nndl bench train cuda)\n");
+    fprintf(f, "usage: nndl bench layers | nndl bench train [--device cpu|cuda] [--precision fp32|tf32]\n"
+               "                                             [--batches B,B,...]   [cpu, fp32, 50,100,1000]\n"
+               "       (the device may also be given as a bare word: nndl bench train cuda)\n"
+               "       --json after either: one JSON object on stdout instead of the table\n"
+               "  layers  the seed's timing cells: naive (double reference) and fast (cpu backend) conv\n"
+               "          and max pool, with speedups and differences\n"
+               "  train   training throughput (images/s) of the seed's batchnorm CNN at each batch size on\n"
+               "          the device, and the peak RSS; on the SIMT host (build/nndl-simt) the runtime\n"
+               "          calls per step instead (counts, no timings)\n");
+}
+
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return 1;
+    return 0;
 }
 
 static int parse_batches(const char *text, BenchTrainOptions *o)
@@ -53,17 +66,37 @@ static int train_options(int argc, char **argv, BenchTrainOptions *o)
     return 0;
 }
 
+/* Takes --json out of argv (anywhere after the benchmark's name); returns whether it was there. */
+static int take_json(int *argc, char **argv)
+{
+    int json = 0, kept = 2;
+    for (int i = 2; i < *argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) json = 1;
+        else argv[kept++] = argv[i];
+    }
+    *argc = *argc < 2 ? *argc : kept;
+    return json;
+}
+
 int bench_main(int argc, char **argv)
 {
     BenchTrainOptions o;
-    if (argc == 2 && strcmp(argv[1], "layers") == 0) return bench_layers();
+    if (wants_help(argc, argv)) {
+        bench_usage(stdout);
+        return 0;
+    }
+    int json = take_json(&argc, argv);
+    if (argc == 2 && strcmp(argv[1], "layers") == 0) return bench_layers(json);
     if (argc >= 2 && strcmp(argv[1], "train") == 0) {
-        if (train_options(argc - 2, argv + 2, &o) == 0) return bench_train(&o);
+        if (train_options(argc - 2, argv + 2, &o) == 0) {
+            o.json = json;
+            return bench_train(&o);
+        }
     } else if (argc >= 2 && strcmp(argv[1], "layers") != 0) {
         fprintf(stderr, "nndl bench: unknown benchmark '%s'\n", argv[1]);
     } else if (argc >= 2) {
         fprintf(stderr, "nndl bench: unexpected arguments after '%s'\n", argv[1]);
     }
-    bench_usage();
+    bench_usage(stderr);
     return 2;
 }

@@ -99,8 +99,8 @@ fail:
 }
 
 /* What the runtime is asked per step after setup (steps 1..3 of the first epoch), and for
- * reading the losses back. */
-static int bench_counts(const Backend *be, int batch)
+ * reading the losses back: a table row, or fields of root (JSON). */
+static int bench_counts(const Backend *be, int batch, cJSON *root)
 {
     BenchRun r;
     DeviceCounters c;
@@ -110,18 +110,60 @@ static int bench_counts(const Backend *be, int batch)
              be->counters(be, &c, 1) == NNDL_OK;
     for (int b = 1; ok && b <= steps; b++) ok = solver_epoch_step(&r.s, b) == NNDL_OK;
     if (ok) ok = be->counters(be, &c, 1) == NNDL_OK;
-    if (ok) {
-        printf("| %5d | %8.1f | %6.1f | %4.1f | %3.1f (%.0f B) | %3.1f (%.0f B) | %5.1f | %6.1f |\n", batch,
-               (double)c.launches / steps, (double)c.graph_launches / steps, (double)c.blas_calls / steps,
-               (double)c.h2d / steps, (double)c.h2d_bytes / steps, (double)c.d2h / steps, (double)c.d2h_bytes / steps,
-               (double)c.syncs / steps, (double)c.allocs / steps);
-        ok = solver_read_losses(&r.s) == NNDL_OK && be->counters(be, &c, 1) == NNDL_OK;
-        if (ok)
-            printf("\nreading the %d losses back: %lu device-to-host copy (%lu bytes), %lu explicit syncs\n", steps + 1,
-                   c.d2h, c.d2h_bytes, c.syncs);
-    }
+    DeviceCounters read = {0};
+    if (ok) ok = solver_read_losses(&r.s) == NNDL_OK && be->counters(be, &read, 1) == NNDL_OK;
     bench_free(&r);
-    return ok ? NNDL_OK : NNDL_ERR;
+    if (!ok) return NNDL_ERR;
+    double per[] = {c.launches, c.graph_launches, c.blas_calls, c.h2d, c.h2d_bytes, c.d2h, c.d2h_bytes, c.syncs, c.allocs};
+    const char *names[] = {"kernel_launches", "graph_launches", "blas_calls", "h2d_copies", "h2d_bytes",
+                           "d2h_copies", "d2h_bytes", "syncs", "allocations"};
+    for (size_t i = 0; i < sizeof per / sizeof *per; i++) per[i] /= steps;
+    if (root) {
+        cJSON *step = cJSON_AddObjectToObject(root, "per_step_after_setup");
+        cJSON_AddNumberToObject(root, "batch", batch);
+        for (size_t i = 0; step && i < sizeof per / sizeof *per; i++) cJSON_AddNumberToObject(step, names[i], per[i]);
+        cJSON_AddNumberToObject(root, "loss_read_back_d2h_copies", (double)read.d2h);
+        return NNDL_OK;
+    }
+    printf("| %5d | %15.1f | %14.1f | %12.1f | %3.1f (%.0f B) | %3.1f (%.0f B) | %5.1f | %11.1f |\n", batch, per[0],
+           per[1], per[2], per[3], per[4], per[5], per[6], per[7], per[8]);
+    printf("\nreading the %d losses back: %lu device-to-host copy (%lu bytes), %lu explicit syncs\n", steps + 1,
+           read.d2h, read.d2h_bytes, read.syncs);
+    return NNDL_OK;
+}
+
+/* The timing table, or with json the same as one JSON object (cJSON). */
+static int bench_timings(const Backend *be, const BenchTrainOptions *o, cJSON *root)
+{
+    cJSON *runs = NULL;
+    if (o->json) {
+        if (!(runs = cJSON_AddArrayToObject(root, "runs"))) return nndl_fail("out of memory for the JSON output");
+    } else {
+        printf("| batch | steps timed | images/s | GFLOP/s (%.1f MFLOP per image and step) |\n", 2 * step_macs() / 1e6);
+        printf("|-------|-------------|----------|-----------------------------------------|\n");
+    }
+    for (int k = 0; k < o->n_batches; k++) {
+        int steps, b = o->batches[k];
+        double ips = bench_batch(be, b, b <= 100 ? 5.0 : 10.0, &steps);
+        if (ips < 0) return NNDL_ERR;
+        if (o->json) {
+            cJSON *run = cJSON_CreateObject();
+            if (run && cJSON_AddItemToArray(runs, run)) {
+                cJSON_AddNumberToObject(run, "batch", b);
+                cJSON_AddNumberToObject(run, "steps", steps);
+                cJSON_AddNumberToObject(run, "images_per_s", ips);
+                cJSON_AddNumberToObject(run, "gflop_per_s", ips * 2 * step_macs() / 1e9);
+            }
+            continue;
+        }
+        printf("| %5d | %11d | %8.1f | %39.1f |\n", b, steps, ips, ips * 2 * step_macs() / 1e9);
+        fflush(stdout);
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    if (o->json) cJSON_AddNumberToObject(root, "peak_rss_mib", ru.ru_maxrss / 1024.0);
+    else printf("\npeak RSS of the process (after the last run): %.1f MiB\n", ru.ru_maxrss / 1024.0);
+    return NNDL_OK;
 }
 
 int bench_train(const BenchTrainOptions *o)
@@ -131,42 +173,52 @@ int bench_train(const BenchTrainOptions *o)
         fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
         return 2;
     }
-    if (o->precision != PRECISION_FP32 && (!be->set_precision || be->set_precision(be, o->precision) != NNDL_OK)) {
-        fprintf(stderr, "nndl bench train: %s\n",
-                be->set_precision ? nndl_last_error() : "this device computes in fp32 only; --precision ignored");
-        if (be->set_precision) {
-            backend_destroy(be);
-            return 2;
-        }
+    if (o->precision != PRECISION_FP32 && !be->set_precision)
+        fprintf(stderr, "nndl bench train: the %s backend computes in fp32 only; --precision ignored\n", be->name);
+    else if (be->set_precision && be->set_precision(be, o->precision) != NNDL_OK) {
+        fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
+        backend_destroy(be);
+        return 2;
     }
     DeviceCounters probe;
     int counted = be->counters && be->counters(be, &probe, 1) == NNDL_OK;
-    printf("nndl bench train — %s, Adam, synthetic data, device %s, precision %s\n\n", SEED_CNN, be->name,
-           o->precision == PRECISION_TF32 ? "tf32" : "fp32");
-    int rc = 0;
-    if (counted) {
-        printf("runtime calls per training step after setup (SIMT host: counts, no timings)\n\n");
-        printf("| batch | kernel launches | graph launches | cuBLAS calls | H2D copies | D2H copies | syncs | allocations |\n");
-        printf("|-------|-----------------|----------------|--------------|------------|------------|-------|-------------|\n");
-        if (bench_counts(be, o->batches[0]) != NNDL_OK) rc = 1;
-    } else {
-        printf("| batch | steps timed | images/s | GFLOP/s (%.1f MFLOP per image and step) |\n", 2 * step_macs() / 1e6);
-        printf("|-------|-------------|----------|-----------------------------------------|\n");
-        for (int k = 0; k < o->n_batches && rc == 0; k++) {
-            int steps;
-            double ips = bench_batch(be, o->batches[k], o->batches[k] <= 100 ? 5.0 : 10.0, &steps);
-            if (ips < 0) {
-                rc = 1;
-                break;
-            }
-            printf("| %5d | %11d | %8.1f | %39.1f |\n", o->batches[k], steps, ips, ips * 2 * step_macs() / 1e9);
-            fflush(stdout);
-        }
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        if (rc == 0) printf("\npeak RSS of the process (after the last run): %.1f MiB\n", ru.ru_maxrss / 1024.0);
+    const char *precision = o->precision == PRECISION_TF32 ? "tf32" : "fp32";
+    cJSON *root = o->json ? cJSON_CreateObject() : NULL;
+    if (o->json && !root) {
+        backend_destroy(be);
+        fprintf(stderr, "nndl bench train: out of memory for the JSON output\n");
+        return 1;
     }
-    if (rc) fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
+    if (o->json) {
+        cJSON_AddStringToObject(root, "benchmark", "train");
+        cJSON_AddStringToObject(root, "model", SEED_CNN);
+        cJSON_AddStringToObject(root, "device", be->name);
+        cJSON_AddStringToObject(root, "precision", precision);
+        cJSON_AddNumberToObject(root, "mflop_per_image_step", 2 * step_macs() / 1e6);
+    } else {
+        printf("nndl bench train — %s, Adam, synthetic data, device %s, precision %s\n\n", SEED_CNN, be->name,
+               precision);
+    }
+    int ok;
+    if (counted) {
+        if (!o->json) {
+            printf("runtime calls per training step after setup (SIMT host: counts, no timings)\n\n");
+            printf("| batch | kernel launches | graph launches | cuBLAS calls | H2D copies | D2H copies | syncs | allocations |\n");
+            printf("|-------|-----------------|----------------|--------------|------------|------------|-------|-------------|\n");
+        }
+        ok = bench_counts(be, o->batches[0], root) == NNDL_OK;
+    } else {
+        ok = bench_timings(be, o, root) == NNDL_OK;
+    }
     backend_destroy(be);
-    return rc;
+    if (!ok) {
+        fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
+        cJSON_Delete(root);
+        return 1;
+    }
+    if (o->json && json_print_and_free(stdout, root) != NNDL_OK) {
+        fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
+        return 1;
+    }
+    return 0;
 }

@@ -297,7 +297,7 @@ int solver_train(Solver *s)
      * end at num_epochs * per_epoch */
     int total = s->iteration + (s->cfg.num_epochs - s->epoch) * per_epoch;
     Progress bar;
-    progress_start(&bar, s->cfg.progress ? stderr : NULL, (long)(total - s->iteration) * bs);
+    progress_start(&bar, s->cfg.progress ? stderr : NULL, (long)(total - s->iteration) * bs, s->cfg.progress_interval);
     long images = 0;
     while (s->epoch < s->cfg.num_epochs) {
         if (solver_epoch_begin(s) != NNDL_OK) return NNDL_ERR;
