@@ -17,6 +17,7 @@
 #include "error.h"
 #include "safetensors.h"
 #include "solver.h"
+#include "solver_device.h"
 #include "stop_signals.h"
 #include "train_options.h"
 
@@ -383,7 +384,10 @@ static int run_train(const TrainOptions *given)
         return 2;
     }
     Model model;
-    int predict_batch = o->batch_size > 100 ? o->batch_size : 100;
+    /* accuracy checks run in batches of this size; on a device that holds the data they are
+     * gathered and counted there, so larger batches only cost device memory */
+    int eval_batch = solver_device_available(be) ? 1000 : 100;
+    int predict_batch = o->batch_size > eval_batch ? o->batch_size : eval_batch;
     if (model_init(&model, be, spec, shape.c, shape.h, shape.w, o->weight_scale, o->reg,
                    strcmp(o->loss, "svm") == 0 ? LOSS_SVM : LOSS_SOFTMAX, o->seed, predict_batch) != NNDL_OK) {
         data_shape_free(&shape);
