@@ -253,8 +253,11 @@ static int run_train(const TrainOptions *given)
     /* the model first: a spec that does not fit is reported before the data is read */
     Model model;
     int predict_batch = o->batch_size > 100 ? o->batch_size : 100;
-    if (model_init(&model, be, spec, 3, 32, 32, o->weight_scale, o->reg,
-                   strcmp(o->loss, "svm") == 0 ? LOSS_SVM : LOSS_SOFTMAX, o->seed, predict_batch) != NNDL_OK) {
+    ModelConfig mc = {.spec = spec, .C = 3, .H = 32, .W = 32, .init = train_options_init(o),
+                      .weight_scale = o->weight_scale, .reg = o->reg,
+                      .loss = strcmp(o->loss, "svm") == 0 ? LOSS_SVM : LOSS_SOFTMAX, .seed = o->seed,
+                      .max_batch = predict_batch};
+    if (model_create(&model, be, &mc) != NNDL_OK) {
         backend_destroy(be);
         return 2;
     }

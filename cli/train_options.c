@@ -30,7 +30,10 @@ void train_usage(FILE *f)
         "  --hidden H[,H...]   hidden units: one for cnn3, a list for fc [500]\n"
         "  --batchnorm / --no-batchnorm   batchnorm in cnn3 and fc [on]\n"
         "  --dropout P         fc dropout, P = probability of keeping a unit; 0 = none [0]\n"
-        "  --weight-scale S    std of the initial weights [1e-3]\n"
+        "  --init he|normal    initial weights: he = Kaiming normal, std sqrt(2 / fan_in);\n"
+        "                      normal = --weight-scale * N(0,1) [normal for cnn3 and fc, he for\n"
+        "                      a layer spec]; biases start at 0\n"
+        "  --weight-scale S    std of the initial weights with --init normal [1e-3]\n"
         "  --reg R             L2 regularisation strength [1e-3]\n"
         "  --loss softmax|svm  [softmax]\n"
         "  --update RULE       sgd, sgd_momentum, sgd_nesterov_momentum, rmsprop, adam [adam]\n"
@@ -58,7 +61,7 @@ void train_usage(FILE *f)
         "    ends the program at once\n");
 }
 
-enum { OPT_NO_BN = 1000, OPT_TRAIN_SAMPLES, OPT_VAL_SAMPLES, OPT_PRINT_EVERY, OPT_NUM_TEST };
+enum { OPT_NO_BN = 1000, OPT_TRAIN_SAMPLES, OPT_VAL_SAMPLES, OPT_PRINT_EVERY, OPT_NUM_TEST, OPT_INIT };
 
 static const struct option train_flags[] = {
     {"data", 1, 0, 'd'}, {"model", 1, 0, 'm'}, {"epochs", 1, 0, 'e'}, {"batch-size", 1, 0, 'b'},
@@ -70,7 +73,7 @@ static const struct option train_flags[] = {
     {"checkpoint", 1, 0, 'c'}, {"resume", 1, 0, 'R'}, {"log", 1, 0, 'L'}, {"plot", 1, 0, 'P'},
     {"loss", 1, 0, 'o'}, {"momentum", 1, 0, 'M'}, {"train-samples", 1, 0, OPT_TRAIN_SAMPLES},
     {"val-samples", 1, 0, OPT_VAL_SAMPLES}, {"print-every", 1, 0, OPT_PRINT_EVERY},
-    {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    {"init", 1, 0, OPT_INIT}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 
 int train_options_parse(int argc, char **argv, TrainOptions *o)
 {
@@ -117,6 +120,10 @@ int train_options_parse(int argc, char **argv, TrainOptions *o)
             rc = arg_int("--val-samples", a, 0, 1 << 30, &o->val_samples), o->given |= GIVEN_VAL_SAMPLES;
             break;
         case OPT_PRINT_EVERY: rc = arg_int("--print-every", a, 0, 1 << 30, &o->print_every); break;
+        case OPT_INIT:
+            if (weight_init_parse(a) < 0) return nndl_fail("--init: '%s' is not he or normal", a);
+            o->init = a;
+            break;
         case 'h': return 1;
         case ':': return nndl_fail("%s needs a value", flag);
         default: return nndl_fail("unknown option '%s'", flag);
@@ -147,6 +154,12 @@ int train_options_spec(const TrainOptions *o, char *spec, int size)
         return nndl_fail("--model: the spec has %zu characters, more than %d", n, size - 1);
     memcpy(spec, o->model, n + 1);
     return NNDL_OK;
+}
+
+WeightInit train_options_init(const TrainOptions *o)
+{
+    if (o->init) return (WeightInit)weight_init_parse(o->init);
+    return strcmp(o->model, "cnn3") == 0 || strcmp(o->model, "fc") == 0 ? INIT_NORMAL : INIT_HE;
 }
 
 SolverConfig train_options_solver_config(const TrainOptions *o, UpdateRule rule)

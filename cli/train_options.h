@@ -29,6 +29,7 @@ enum {
 
 typedef struct TrainOptions {
     const char *data, *model, *device, *checkpoint, *resume, *log, *plot, *update, *loss;
+    const char *init;           /* --init: NULL = the model's default (train_options_init) */
     int epochs, batch_size, filters, filter_size, batchnorm, num_train, num_val, num_test;
     int hidden[16], n_hidden, print_every, train_samples, val_samples;
     float lr, lr_decay, reg, weight_scale, dropout, momentum;
@@ -44,6 +45,9 @@ void train_usage(FILE *f);
 int train_options_parse(int argc, char **argv, TrainOptions *o);
 /* --model and its companions as a layer spec. */
 int train_options_spec(const TrainOptions *o, char *spec, int size);
+/* How weights start: --init, else normal (weight_scale) for the seed's models cnn3 and fc, so
+ * their runs stay the seed's, and he for a layer spec. */
+WeightInit train_options_init(const TrainOptions *o);
 /* The Solver's settings for these options and update rule (no hooks set). */
 SolverConfig train_options_solver_config(const TrainOptions *o, UpdateRule rule);
 

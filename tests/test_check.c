@@ -31,7 +31,7 @@ static void test_check_command_refusals(void)
     expect_cli("check --model", 2, "--model needs a value");
     /* plain ./nndl has no cuda backend: asked for by name, that is a failure, not a skip */
     expect_cli("check --device cuda", 1, "requested but unusable");
-    expect_cli("check --device cpu --model conv8x4-affine10 --op relu", 2, "K odd"); /* a bad flag */
+    expect_cli("check --device cpu --model 'conv8x3(stride=0)-affine10' --op relu", 2, "bad conv token"); /* a bad flag */
     expect_cli("check --device cpu --model cnn3", 2, "--model: model spec: unknown layer");
     expect_cli("--version", 0, "nndl 0.");
     /* the seed's default model: its biases before batchnorm have a zero exact gradient */
