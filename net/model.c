@@ -106,7 +106,10 @@ static int check_sizes(const Model *m)
     for (int i = 0; i < m->n_layers; i++) {
         const Layer *l = &m->layers[i];
         char token[64];
-        layer_spec_format(token, sizeof token, &l->spec);
+        if (l->spec.kind->block == BLOCK_CLOSE) /* "]" says little: its parameters are the skip path's */
+            snprintf(token, sizeof token, "the skip path of the block opened at layer %d", l->pair + 1);
+        else
+            layer_spec_format(token, sizeof token, &l->spec);
         size_t layer_params = 0;
         for (int j = 0; j < l->spec.kind->n_params; j++) {
             if (!param_present(&l->spec.kind->params[j], l)) continue;

@@ -56,7 +56,7 @@ static void test_spec_errors(void)
     expect_spec_error("res[relu]x2-affine10", 3, 8, 8, "unexpected 'x2-affine10'");
     expect_spec_error("res(projection)[relu]-affine10", 3, 8, 8, "bad res token");
     /* the sum needs equal shapes: the message names the block's layers and both shapes */
-    expect_spec_error("conv4x3-res[conv8x3-relu]-affine10", 3, 8, 8, "layer 5: the block gives (8, 8, 8) but its input is (4, 8, 8)");
+    expect_spec_error("conv4x3-res[conv8x3-relu]-affine10", 3, 8, 8, "layer 5: the res block of layers 2-5 gives (8, 8, 8) but its input is (4, 8, 8)");
     expect_spec_error("conv4x3-res[conv8x3-relu]-affine10", 3, 8, 8, "res(proj)[...]");
     expect_spec_error("conv4x3-res(proj)[conv4x3-gap]-affine10", 3, 8, 8, "no 1x1 conv projection");
     expect_spec_error("conv8x3-relu", 3, 8, 8, "last layer must be affine");

@@ -77,13 +77,13 @@ static int close_shape(Layer *l, int index)
     if (!shapes_differ(l)) return NNDL_OK;
     const int *a = l->block_in, *b = l->in;
     if (!(l->spec.flags & LAYER_PROJECT))
-        return nndl_fail("layer %d: the block gives (%d, %d, %d) but its input is (%d, %d, %d); a residual sum "
-                         "needs equal shapes (res(proj)[...] adds a 1x1 conv projection on the skip path)",
-                         index + 1, b[0], b[1], b[2], a[0], a[1], a[2]);
+        return nndl_fail("layer %d: the res block of layers %d-%d gives (%d, %d, %d) but its input is (%d, %d, %d); "
+                         "a residual sum needs equal shapes (res(proj)[...] adds a 1x1 conv projection on the "
+                         "skip path)", index + 1, l->pair + 1, index + 1, b[0], b[1], b[2], a[0], a[1], a[2]);
     if ((a[1] * a[2] > 1 && !l->spatial) || !projection_stride(l))
-        return nndl_fail("layer %d: no 1x1 conv projection takes the block's input (%d, %d, %d) to its output "
-                         "(%d, %d, %d) (the stride must give the output's height and width)",
-                         index + 1, a[0], a[1], a[2], b[0], b[1], b[2]);
+        return nndl_fail("layer %d: no 1x1 conv projection takes the input (%d, %d, %d) of the res(proj) block of "
+                         "layers %d-%d to its output (%d, %d, %d) (the stride must give the output's height and "
+                         "width)", index + 1, a[0], a[1], a[2], l->pair + 1, index + 1, b[0], b[1], b[2]);
     return NNDL_OK;
 }
 
