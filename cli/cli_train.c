@@ -76,6 +76,43 @@ static void take_checkpoint_settings(TrainOptions *o, const CheckpointInfo *c)
     if (!(o->given & GIVEN_SEED)) o->seed = c->seed;
     if (!(o->given & GIVEN_LOSS)) o->loss = c->loss == LOSS_SVM ? "svm" : "softmax";
     if (!(o->given & GIVEN_UPDATE)) o->update = optim_rule_name(c->optim.rule);
+    const CheckpointRecipe *r = &c->recipe;
+    if (!(o->given & GIVEN_LR) && r->schedule.kind != SCHEDULE_EPOCH_DECAY)
+        o->lr = c->optim.learning_rate; /* the peak the schedule scales; epoch-decay keeps its decayed rates */
+    if (!(o->given & GIVEN_LABEL_SMOOTHING)) o->label_smoothing = r->label_smoothing;
+    if (!(o->given & GIVEN_WEIGHT_DECAY)) o->weight_decay = r->weight_decay;
+    if (!(o->given & GIVEN_NONWEIGHT_LR)) o->nonweight_lr_mult = r->nonweight_lr_mult;
+    if (!(o->given & GIVEN_SCHEDULE)) o->schedule.kind = r->schedule.kind;
+    if (!(o->given & GIVEN_WARMUP)) o->schedule.warmup_epochs = r->schedule.warmup_epochs;
+    if (!(o->given & GIVEN_WARMUP_START)) o->schedule.warmup_start = r->schedule.warmup_start;
+    if (!(o->given & GIVEN_FINAL_LR)) o->schedule.final = r->schedule.final;
+    if (!(o->given & GIVEN_STEP_EPOCHS)) o->schedule.step_epochs = r->schedule.step_epochs;
+    if (!(o->given & GIVEN_CROP_PAD)) o->augment.pad = r->augment.pad;
+    if (!(o->given & GIVEN_PAD_MODE)) o->augment.pad_mode = r->augment.pad_mode;
+    if (!(o->given & GIVEN_FLIP)) o->augment.flip = r->augment.flip;
+    if (!(o->given & GIVEN_CUTOUT)) o->augment.cutout = r->augment.cutout;
+    if (!(o->given & GIVEN_TTA)) o->tta = r->tta;
+}
+
+/* The recipe's settings given on the command line that differ from the checkpoint's run. */
+static void announce_recipe_changes(const TrainOptions *o, const CheckpointRecipe *r)
+{
+    announce_change("--label-smoothing", o->label_smoothing, r->label_smoothing, "");
+    announce_change("--weight-decay", o->weight_decay, r->weight_decay, "");
+    announce_change("--bias-lr-mult", o->nonweight_lr_mult, r->nonweight_lr_mult, "");
+    if (o->schedule.kind != r->schedule.kind)
+        printf("resume: --schedule %s applied (the checkpoint's run used %s)\n", schedule_name(o->schedule.kind),
+               schedule_name(r->schedule.kind));
+    announce_change("--warmup-epochs", o->schedule.warmup_epochs, r->schedule.warmup_epochs, "");
+    announce_change("--warmup-start", o->schedule.warmup_start, r->schedule.warmup_start, "");
+    announce_change("--final-lr", o->schedule.final, r->schedule.final, "");
+    announce_change("--step-epochs", o->schedule.step_epochs, r->schedule.step_epochs, "");
+    const char *why = ": the training images differ from that run's";
+    announce_change("--crop-pad", o->augment.pad, r->augment.pad, why);
+    announce_change("--pad-mode (1 = reflect)", o->augment.pad_mode, r->augment.pad_mode, why);
+    announce_change("--flip", o->augment.flip, r->augment.flip, why);
+    announce_change("--cutout", o->augment.cutout, r->augment.cutout, why);
+    announce_change("--tta", o->tta, r->tta, "");
 }
 
 static int resume_run(Solver *s, const TrainOptions *o, const CheckpointInfo *info, float *lr)
@@ -85,15 +122,20 @@ static int resume_run(Solver *s, const TrainOptions *o, const CheckpointInfo *in
     if (resume_refusals(&c, o, cfg, o->resume) != NNDL_OK) return 2;
     if (checkpoint_load(s, o->resume) != NNDL_OK) return 1;
     printf("resumed from %s after epoch %d (iteration %d)\n", o->resume, c.epoch, c.iteration);
-    if (o->lr > 0) {
+    if (o->given & GIVEN_LR) {
         solver_set_learning_rate(s, o->lr);
         printf("resume: --lr %g applied to every parameter (the checkpoint's learning rate was %g)\n", o->lr,
                c.current_lr);
         *lr = o->lr;
+    } else if (cfg->schedule.kind != SCHEDULE_EPOCH_DECAY) {
+        printf("resume: peak learning rate %g, the checkpoint's, on its %s schedule\n", cfg->optim.learning_rate,
+               schedule_name(cfg->schedule.kind));
+        *lr = cfg->optim.learning_rate;
     } else {
         printf("resume: learning rate %g, the checkpoint's (after its lr decays)\n", c.current_lr);
         *lr = c.current_lr;
     }
+    announce_recipe_changes(o, &c.recipe);
     announce_change("--batch-size", cfg->batch_size, c.batch_size, ": the minibatches differ from that run's");
     announce_change("--epochs", cfg->num_epochs, c.num_epochs, "");
     announce_change("--lr-decay", cfg->lr_decay, c.lr_decay, "");
@@ -258,6 +300,7 @@ static int run_train(const TrainOptions *given)
         backend_destroy(be);
         return 2;
     }
+    model.label_smoothing = o->label_smoothing, model.tta = o->tta;
     if (check_classes(&model) != NNDL_OK) {
         model_free(&model);
         backend_destroy(be);

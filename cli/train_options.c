@@ -8,6 +8,7 @@
 #include "cli_args.h"
 #include "error.h"
 #include "model_spec.h"
+#include "train_presets.h"
 
 TrainOptions train_options_default(void)
 {
@@ -16,7 +17,9 @@ TrainOptions train_options_default(void)
                           .filter_size = 3, .batchnorm = 1, .num_train = 49000, .num_val = 1000,
                           .num_test = 1000, .hidden = {500}, .n_hidden = 1, .print_every = 10000,
                           .train_samples = 1000, .val_samples = 0, .lr = 0, .lr_decay = 1.0f,
-                          .reg = 1e-3f, .weight_scale = 1e-3f, .dropout = 0, .momentum = 0.9f};
+                          .reg = 1e-3f, .weight_scale = 1e-3f, .dropout = 0, .momentum = 0.9f,
+                          .nonweight_lr_mult = 1, .schedule = schedule_default(),
+                          .augment = {.pad_mode = PAD_ZERO}};
 }
 
 void train_usage(FILE *f)
@@ -50,15 +53,40 @@ void train_usage(FILE *f)
         "  --resume FILE       continue a checkpoint's run: flags left out come from it (model,\n"
         "                      batch size, epochs, rule, seed, ...); flags given are applied or refused\n"
         "  --log FILE.csv      losses and accuracies      --plot FILE.svg  the two curves\n"
+        "training recipe (all off by default: the seed's run):\n"
+        "  --preset NAME       a model and recipe by name (below); flags given override its values\n"
+        "  --label-smoothing E softmax targets (1 - E) one-hot + E / classes [0]\n"
+        "  --weight-decay WD   decoupled weight decay, w *= 1 - lr * WD each step (AdamW for adam,\n"
+        "                      SGDW for the others), on every parameter; beside --reg [0]\n"
+        "  --bias-lr-mult F    learning-rate factor of biases and batchnorm parameters (their\n"
+        "                      decay is divided by it, so all decay alike) [1]\n"
+        "  --schedule S        epoch-decay (--lr-decay per epoch), constant, step (--lr-decay every\n"
+        "                      --step-epochs), cosine, onecycle (linear decay), per iteration\n"
+        "                      [epoch-decay]\n"
+        "  --warmup-epochs E   linear warm-up of the lr over E epochs (not with epoch-decay) [0]\n"
+        "  --warmup-start F    the warm-up's first lr, a fraction of --lr [0]\n"
+        "  --final-lr F        cosine and onecycle end at F times --lr [0]\n"
+        "  --step-epochs N     step: epochs between two --lr-decay factors [1]\n"
+        "  --crop-pad N        random translation by up to N pixels (a crop of the padded image) [0]\n"
+        "  --pad-mode M        what the translation shows past the border: zero or reflect [zero]\n"
+        "  --flip              random horizontal flip      --cutout N  zero a random NxN square [0]\n"
+        "  --tta[=L]           test-time augmentation of the val/test accuracy: 1 (--tta) averages\n"
+        "                      the image and its mirror, 2 adds one-pixel shifts, 0 none [0]\n"
         "exit status: 0 done; 1 missing data or a failed write; 2 bad flags or model;\n"
         "  3 training diverged (a non-finite loss or parameter: try a smaller --lr; the log,\n"
         "    plot and epoch checkpoints up to the failure are kept);\n"
         "  130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP: the step in progress is\n"
         "    finished, NAME_interrupted.ckpt, the log and the plot written; a second signal\n"
-        "    ends the program at once\n");
+        "    ends the program at once\n"
+        "presets:\n");
+    train_presets_print(f);
 }
 
-enum { OPT_NO_BN = 1000, OPT_TRAIN_SAMPLES, OPT_VAL_SAMPLES, OPT_PRINT_EVERY, OPT_NUM_TEST };
+enum {
+    OPT_NO_BN = 1000, OPT_TRAIN_SAMPLES, OPT_VAL_SAMPLES, OPT_PRINT_EVERY, OPT_NUM_TEST, OPT_PRESET,
+    OPT_LABEL_SMOOTHING, OPT_WEIGHT_DECAY, OPT_BIAS_LR, OPT_SCHEDULE, OPT_WARMUP, OPT_WARMUP_START,
+    OPT_FINAL_LR, OPT_STEP_EPOCHS, OPT_CROP_PAD, OPT_PAD_MODE, OPT_FLIP, OPT_CUTOUT, OPT_TTA
+};
 
 static const struct option train_flags[] = {
     {"data", 1, 0, 'd'}, {"model", 1, 0, 'm'}, {"epochs", 1, 0, 'e'}, {"batch-size", 1, 0, 'b'},
@@ -70,9 +98,15 @@ static const struct option train_flags[] = {
     {"checkpoint", 1, 0, 'c'}, {"resume", 1, 0, 'R'}, {"log", 1, 0, 'L'}, {"plot", 1, 0, 'P'},
     {"loss", 1, 0, 'o'}, {"momentum", 1, 0, 'M'}, {"train-samples", 1, 0, OPT_TRAIN_SAMPLES},
     {"val-samples", 1, 0, OPT_VAL_SAMPLES}, {"print-every", 1, 0, OPT_PRINT_EVERY},
+    {"preset", 1, 0, OPT_PRESET}, {"label-smoothing", 1, 0, OPT_LABEL_SMOOTHING},
+    {"weight-decay", 1, 0, OPT_WEIGHT_DECAY}, {"bias-lr-mult", 1, 0, OPT_BIAS_LR},
+    {"schedule", 1, 0, OPT_SCHEDULE}, {"warmup-epochs", 1, 0, OPT_WARMUP},
+    {"warmup-start", 1, 0, OPT_WARMUP_START}, {"final-lr", 1, 0, OPT_FINAL_LR},
+    {"step-epochs", 1, 0, OPT_STEP_EPOCHS}, {"crop-pad", 1, 0, OPT_CROP_PAD}, {"pad-mode", 1, 0, OPT_PAD_MODE},
+    {"flip", 0, 0, OPT_FLIP}, {"cutout", 1, 0, OPT_CUTOUT}, {"tta", 2, 0, OPT_TTA},
     {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 
-int train_options_parse(int argc, char **argv, TrainOptions *o)
+static int parse_flags(int argc, char **argv, TrainOptions *o)
 {
     int c;
     optind = 1;
@@ -86,7 +120,7 @@ int train_options_parse(int argc, char **argv, TrainOptions *o)
         case 'e': rc = arg_int("--epochs", a, 1, 100000, &o->epochs), o->given |= GIVEN_EPOCHS; break;
         case 'b': rc = arg_int("--batch-size", a, 1, 100000, &o->batch_size), o->given |= GIVEN_BATCH_SIZE; break;
         case 'u': o->update = a, o->given |= GIVEN_UPDATE; break;
-        case 'l': rc = arg_float("--lr", a, 1e-12, 10, &o->lr); break;
+        case 'l': rc = arg_float("--lr", a, 1e-12, 10, &o->lr), o->given |= GIVEN_LR; break;
         case 'D': rc = arg_float("--lr-decay", a, 1e-6, 1, &o->lr_decay), o->given |= GIVEN_LR_DECAY; break;
         case 'r': rc = arg_float("--reg", a, 0, 1e3, &o->reg), o->given |= GIVEN_REG; break;
         case 'w': rc = arg_float("--weight-scale", a, 1e-12, 1e3, &o->weight_scale); break;
@@ -117,6 +151,37 @@ int train_options_parse(int argc, char **argv, TrainOptions *o)
             rc = arg_int("--val-samples", a, 0, 1 << 30, &o->val_samples), o->given |= GIVEN_VAL_SAMPLES;
             break;
         case OPT_PRINT_EVERY: rc = arg_int("--print-every", a, 0, 1 << 30, &o->print_every); break;
+        case OPT_PRESET: break; /* applied first, by train_options_parse */
+        case OPT_LABEL_SMOOTHING:
+            rc = arg_float("--label-smoothing", a, 0, 1, &o->label_smoothing), o->given |= GIVEN_LABEL_SMOOTHING;
+            break;
+        case OPT_WEIGHT_DECAY:
+            rc = arg_float("--weight-decay", a, 0, 1e3, &o->weight_decay), o->given |= GIVEN_WEIGHT_DECAY;
+            break;
+        case OPT_BIAS_LR:
+            rc = arg_float("--bias-lr-mult", a, 1e-4, 1e4, &o->nonweight_lr_mult), o->given |= GIVEN_NONWEIGHT_LR;
+            break;
+        case OPT_SCHEDULE: rc = schedule_from_name(a, &o->schedule.kind), o->given |= GIVEN_SCHEDULE; break;
+        case OPT_WARMUP:
+            rc = arg_float("--warmup-epochs", a, 0, 1e5, &o->schedule.warmup_epochs), o->given |= GIVEN_WARMUP;
+            break;
+        case OPT_WARMUP_START:
+            rc = arg_float("--warmup-start", a, 0, 1, &o->schedule.warmup_start), o->given |= GIVEN_WARMUP_START;
+            break;
+        case OPT_FINAL_LR: rc = arg_float("--final-lr", a, 0, 1, &o->schedule.final), o->given |= GIVEN_FINAL_LR; break;
+        case OPT_STEP_EPOCHS:
+            rc = arg_int("--step-epochs", a, 1, 100000, &o->schedule.step_epochs), o->given |= GIVEN_STEP_EPOCHS;
+            break;
+        case OPT_CROP_PAD: rc = arg_int("--crop-pad", a, 0, 1024, &o->augment.pad), o->given |= GIVEN_CROP_PAD; break;
+        case OPT_PAD_MODE:
+            if (strcmp(a, "zero") == 0) o->augment.pad_mode = PAD_ZERO;
+            else if (strcmp(a, "reflect") == 0) o->augment.pad_mode = PAD_REFLECT;
+            else rc = nndl_fail("--pad-mode: '%s' is not zero or reflect", a);
+            o->given |= GIVEN_PAD_MODE;
+            break;
+        case OPT_FLIP: o->augment.flip = 1, o->given |= GIVEN_FLIP; break;
+        case OPT_CUTOUT: rc = arg_int("--cutout", a, 0, 1024, &o->augment.cutout), o->given |= GIVEN_CUTOUT; break;
+        case OPT_TTA: rc = a ? arg_int("--tta", a, 0, 2, &o->tta) : (o->tta = 1, NNDL_OK), o->given |= GIVEN_TTA; break;
         case 'h': return 1;
         case ':': return nndl_fail("%s needs a value", flag);
         default: return nndl_fail("unknown option '%s'", flag);
@@ -130,7 +195,40 @@ int train_options_parse(int argc, char **argv, TrainOptions *o)
                          "with '/' (e.g. %srun)", o->checkpoint, o->checkpoint);
     if (strcmp(o->loss, "softmax") != 0 && strcmp(o->loss, "svm") != 0)
         return nndl_fail("--loss: '%s' is not softmax or svm", o->loss);
+    if (o->label_smoothing > 0 && strcmp(o->loss, "softmax") != 0)
+        return nndl_fail("--label-smoothing is for the softmax loss, not %s", o->loss);
     return NNDL_OK;
+}
+
+/* The value of --preset on the command line (the last one given), or NULL. */
+static const char *preset_flag(int argc, char **argv)
+{
+    const char *name = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) break;
+        if (strcmp(argv[i], "--preset") == 0 && i + 1 < argc) name = argv[++i];
+        else if (strncmp(argv[i], "--preset=", 9) == 0) name = argv[i] + 9;
+    }
+    return name;
+}
+
+int train_options_parse(int argc, char **argv, TrainOptions *o)
+{
+    const char *name = preset_flag(argc, argv);
+    if (name) {
+        const TrainPreset *p = train_preset_find(name);
+        if (!p) return NNDL_ERR;
+        char *flags[PRESET_MAX_FLAGS + 1] = {"nndl train --preset"};
+        int n = 1;
+        for (const char *const *f = p->flags; *f; f++) flags[n++] = (char *)*f;
+        if (parse_flags(n, flags, o) != NNDL_OK) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", nndl_last_error());
+            return nndl_fail("--preset %s: %s", name, why);
+        }
+        o->preset = p->name;
+    }
+    return parse_flags(argc, argv, o);
 }
 
 int train_options_spec(const TrainOptions *o, char *spec, int size)
@@ -158,5 +256,9 @@ SolverConfig train_options_solver_config(const TrainOptions *o, UpdateRule rule)
     cfg.lr_decay = o->lr_decay, cfg.batch_size = o->batch_size, cfg.num_epochs = o->epochs;
     cfg.num_train_samples = o->train_samples, cfg.num_val_samples = o->val_samples;
     cfg.print_every = o->print_every, cfg.progress = 1, cfg.seed = o->seed;
+    cfg.optim.weight_decay = o->weight_decay, cfg.nonweight_lr_mult = o->nonweight_lr_mult;
+    cfg.schedule = o->schedule;
+    cfg.schedule.gamma = o->lr_decay; /* the step schedule's factor */
+    cfg.augment = o->augment;
     return cfg;
 }

@@ -25,6 +25,21 @@ enum {
     GIVEN_SEED = 1 << 8,
     GIVEN_LOSS = 1 << 9,
     GIVEN_UPDATE = 1 << 10,
+    /* the recipe (checkpoint format 3) */
+    GIVEN_LR = 1 << 11,
+    GIVEN_LABEL_SMOOTHING = 1 << 12,
+    GIVEN_WEIGHT_DECAY = 1 << 13,
+    GIVEN_NONWEIGHT_LR = 1 << 14,
+    GIVEN_SCHEDULE = 1 << 15,
+    GIVEN_WARMUP = 1 << 16,
+    GIVEN_WARMUP_START = 1 << 17,
+    GIVEN_FINAL_LR = 1 << 18,
+    GIVEN_STEP_EPOCHS = 1 << 19,
+    GIVEN_CROP_PAD = 1 << 20,
+    GIVEN_PAD_MODE = 1 << 21,
+    GIVEN_FLIP = 1 << 22,
+    GIVEN_CUTOUT = 1 << 23,
+    GIVEN_TTA = 1 << 24,
 };
 
 typedef struct TrainOptions {
@@ -32,6 +47,12 @@ typedef struct TrainOptions {
     int epochs, batch_size, filters, filter_size, batchnorm, num_train, num_val, num_test;
     int hidden[16], n_hidden, print_every, train_samples, val_samples;
     float lr, lr_decay, reg, weight_scale, dropout, momentum;
+    /* the recipe beyond the seed: all off by default */
+    float label_smoothing, weight_decay, nonweight_lr_mult;
+    Schedule schedule;
+    AugmentConfig augment;      /* pad, pad_mode, flip, cutout */
+    int tta;
+    const char *preset;         /* the preset whose values the flags started from, or NULL */
     uint64_t seed;
     unsigned given;             /* GIVEN_* */
 } TrainOptions;
@@ -40,7 +61,9 @@ typedef struct TrainOptions {
  * 500, reg 1e-3, batchnorm) with Solver(15 epochs, batch 1000, adam, lr 1e-3, print_every 10000). */
 TrainOptions train_options_default(void);
 void train_usage(FILE *f);
-/* Returns NNDL_OK, NNDL_ERR (message set), or 1 for --help. */
+/* Returns NNDL_OK, NNDL_ERR (message set), or 1 for --help. With --preset NAME the preset's
+ * flags (train_presets.h) are parsed first and the command line's on top of them, so explicit
+ * flags override the preset's values. */
 int train_options_parse(int argc, char **argv, TrainOptions *o);
 /* --model and its companions as a layer spec. */
 int train_options_spec(const TrainOptions *o, char *spec, int size);

@@ -1,18 +1,23 @@
 /* checkpoint.c — the checkpoint file format (see checkpoint.h).
  *
- * Format 2, every field little-endian, written one by one (no struct is dumped, so the file
+ * Format 3, every field little-endian, written one by one (no struct is dumped, so the file
  * does not depend on the compiler's padding or the machine's byte order):
- *   "NNDLCKPT", u32 format (2),
+ *   "NNDLCKPT", u32 format (3),
  *   u32 spec length, spec bytes; i32 in_c, in_h, in_w; u32 loss kind, u32 update rule;
  *   i32 batch size, epochs, train / val accuracy samples, epoch, iteration;
  *   f32 learning rate, momentum, decay rate, beta1, beta2, epsilon, lr decay, reg, best val acc;
+ *   the recipe (format 3; a format-2 file reads as the seed's: none of it):
+ *     f32 label smoothing, weight decay, lr factor of biases and batchnorm parameters;
+ *     i32 schedule kind, f32 warm-up epochs, warm-up start, final factor, i32 step epochs,
+ *     f32 step factor; i32 augmentation pad, pad mode, flip, cutout; i32 test-time augmentation;
  *   u64 solver seed, model seed (dropout masks), RNG state[4]; u32 number of parameters;
  *   float arrays, each as u64 length + f32 values: mean image, model state, best state, loss,
  *   train acc, val acc histories;
  *   per parameter: i32 step count, f32 learning rate, u64 size, then the rule's moments (0, 1 or
  *   2 arrays of that size, no length prefix);
  *   "END!", and the CRC-32 (zlib's) of every byte before it, as u32.
- * Format 1 (a native struct, no CRC) is recognised and refused. */
+ * Format 2 (the same without the recipe) is read; format 1 (a native struct, no CRC) is
+ * recognised and refused. */
 #include "checkpoint.h"
 
 #include <errno.h>
@@ -36,6 +41,7 @@ typedef struct Contents {
     int32_t in_c, in_h, in_w, loss, rule;
     int32_t batch_size, num_epochs, num_train_samples, num_val_samples;
     float learning_rate, momentum, decay_rate, beta1, beta2, epsilon, lr_decay, reg;
+    CheckpointRecipe recipe;
     uint64_t seed, model_seed;
     uint64_t mean_n, model_n;
     float *mean, *model;        /* the input mean (mean_n = 0: none), the model's state */
@@ -80,6 +86,16 @@ static int check_contents(const Contents *c, const char *where)
         return nndl_fail("%s: hyperparameters out of range (learning rate %g, lr decay %g, momentum %g, decay "
                          "rate %g, beta1 %g, beta2 %g, epsilon %g, reg %g)", where, c->learning_rate, c->lr_decay,
                          c->momentum, c->decay_rate, c->beta1, c->beta2, c->epsilon, c->reg);
+    const CheckpointRecipe *r = &c->recipe;
+    if (!(r->label_smoothing >= 0 && r->label_smoothing <= 1) || !(r->weight_decay >= 0 && r->weight_decay <= 1e3) ||
+        !(r->nonweight_lr_mult > 0 && r->nonweight_lr_mult <= 1e4) || schedule_check(&r->schedule) != NNDL_OK ||
+        r->augment.pad < 0 || r->augment.pad >= (c->in_h < c->in_w ? c->in_h : c->in_w) || r->augment.cutout < 0 ||
+        r->augment.cutout > c->in_h || (r->augment.pad_mode != PAD_ZERO && r->augment.pad_mode != PAD_REFLECT) ||
+        (r->augment.flip != 0 && r->augment.flip != 1) || r->tta < 0 || r->tta > 2)
+        return nndl_fail("%s: recipe out of range (label smoothing %g, weight decay %g, lr factor %g, schedule %d, "
+                         "augmentation pad %d mode %d flip %d cutout %d, tta %d)", where, r->label_smoothing,
+                         r->weight_decay, r->nonweight_lr_mult, (int)r->schedule.kind, r->augment.pad,
+                         r->augment.pad_mode, r->augment.flip, r->augment.cutout, r->tta);
     /* the Solver's invariants: a loss per iteration, an accuracy check per epoch end plus at
      * most one after the first iteration, the best val accuracy the highest one checked */
     if (st->epoch < 0 || st->iteration < st->epoch || st->epoch > c->num_epochs)
@@ -192,6 +208,12 @@ static int write_contents(FILE *f, const void *ctx)
     float floats[] = {c->learning_rate, c->momentum, c->decay_rate, c->beta1, c->beta2, c->epsilon,
                       c->lr_decay, c->reg, st->best_val_acc};
     for (size_t i = 0; i < sizeof floats / sizeof *floats; i++) put_f32(&o, floats[i]);
+    const CheckpointRecipe *r = &c->recipe;
+    put_f32(&o, r->label_smoothing), put_f32(&o, r->weight_decay), put_f32(&o, r->nonweight_lr_mult);
+    put_i32(&o, r->schedule.kind), put_f32(&o, r->schedule.warmup_epochs), put_f32(&o, r->schedule.warmup_start);
+    put_f32(&o, r->schedule.final), put_i32(&o, r->schedule.step_epochs), put_f32(&o, r->schedule.gamma);
+    put_i32(&o, r->augment.pad), put_i32(&o, r->augment.pad_mode), put_i32(&o, r->augment.flip);
+    put_i32(&o, r->augment.cutout), put_i32(&o, r->tta);
     put_u64(&o, c->seed), put_u64(&o, c->model_seed);
     for (int i = 0; i < 4; i++) put_u64(&o, st->rng[i]);
     put_u32(&o, (uint32_t)st->n_params);
@@ -226,6 +248,10 @@ static int gather(Contents *c, const Solver *s)
     c->decay_rate = cfg->optim.decay_rate, c->beta1 = cfg->optim.beta1, c->beta2 = cfg->optim.beta2;
     c->epsilon = cfg->optim.epsilon, c->lr_decay = cfg->lr_decay, c->reg = m->reg;
     c->seed = cfg->seed, c->model_seed = m->seed;
+    c->recipe = (CheckpointRecipe){.label_smoothing = m->label_smoothing, .weight_decay = cfg->optim.weight_decay,
+                                   .nonweight_lr_mult = cfg->nonweight_lr_mult, .schedule = cfg->schedule,
+                                   .augment = cfg->augment, .tta = m->tta};
+    c->recipe.augment.seed = 0, c->recipe.augment.epoch = 0; /* set per step, not settings */
     c->mean_n = solver_input_mean(s) ? (uint64_t)m->in_c * m->in_h * m->in_w : 0;
     c->mean = malloc((c->mean_n ? c->mean_n : 1) * sizeof *c->mean);
     c->model_n = model_state_size(m);
@@ -241,6 +267,11 @@ static int gather(Contents *c, const Solver *s)
         return NNDL_ERR;
     }
     return NNDL_OK;
+}
+
+CheckpointRecipe checkpoint_recipe_seed(void)
+{
+    return (CheckpointRecipe){.nonweight_lr_mult = 1, .schedule = schedule_default(), .augment = {.pad_mode = PAD_ZERO}};
 }
 
 int checkpoint_save(const Solver *s, const char *path)
@@ -338,7 +369,7 @@ static float *get_floats(In *in, uint64_t *n)
 
 /* The fields in file order; lengths are bounded by what is left of the file. Returns 0 when
  * the file cannot be parsed, with a message for the fields that steer the parsing. */
-static int parse(In *in, Contents *c)
+static int parse(In *in, Contents *c, uint32_t version)
 {
     SolverState *st = &c->st;
     uint32_t spec_len = get_u32(in);
@@ -352,6 +383,16 @@ static int parse(In *in, Contents *c)
     float *floats[] = {&c->learning_rate, &c->momentum, &c->decay_rate, &c->beta1, &c->beta2, &c->epsilon,
                        &c->lr_decay, &c->reg, &st->best_val_acc};
     for (size_t i = 0; i < sizeof floats / sizeof *floats; i++) *floats[i] = get_f32(in);
+    CheckpointRecipe *r = &c->recipe;
+    *r = checkpoint_recipe_seed();
+    if (version >= 3) {
+        r->label_smoothing = get_f32(in), r->weight_decay = get_f32(in), r->nonweight_lr_mult = get_f32(in);
+        r->schedule.kind = (ScheduleKind)get_i32(in), r->schedule.warmup_epochs = get_f32(in);
+        r->schedule.warmup_start = get_f32(in), r->schedule.final = get_f32(in);
+        r->schedule.step_epochs = get_i32(in), r->schedule.gamma = get_f32(in);
+        r->augment.pad = get_i32(in), r->augment.pad_mode = get_i32(in), r->augment.flip = get_i32(in);
+        r->augment.cutout = get_i32(in), r->tta = get_i32(in);
+    }
     c->seed = get_u64(in), c->model_seed = get_u64(in);
     for (int i = 0; i < 4; i++) st->rng[i] = get_u64(in);
     uint32_t n_params = get_u32(in);
@@ -416,15 +457,16 @@ static int read_contents(Contents *c, const char *path)
         return nndl_fail("%s is not an nndl checkpoint (bad magic)", path);
     }
     uint32_t version = get_u32(&in);
-    if (version != CHECKPOINT_FORMAT) {
+    if (version != CHECKPOINT_FORMAT && version != 2) {
         fclose(f);
         if (version == 1)
             return nndl_fail("checkpoint %s was written by an older nndl (format 1, without a checksum), which "
                              "this version no longer reads; use the nndl that wrote it", path);
-        return nndl_fail("checkpoint %s has format %u; this nndl reads format %d", path, version, CHECKPOINT_FORMAT);
+        return nndl_fail("checkpoint %s has format %u; this nndl reads formats 2 and %d", path, version,
+                         CHECKPOINT_FORMAT);
     }
     nndl_clear_error();
-    int ok = parse(&in, c);
+    int ok = parse(&in, c, version);
     unsigned char stored[4] = {0};
     ok = ok && fread(stored, 1, 4, f) == 4;
     fclose(f);
@@ -433,7 +475,7 @@ static int read_contents(Contents *c, const char *path)
         char why[256];
         snprintf(why, sizeof why, "%s", nndl_last_error());
         contents_free(c);
-        return nndl_fail("checkpoint %s is truncated or damaged (format %d)%s%s", path, CHECKPOINT_FORMAT,
+        return nndl_fail("checkpoint %s is truncated or damaged (format %u)%s%s", path, version,
                          why[0] ? ": " : "", why);
     }
     if (crc != (uint32_t)in.crc) {
@@ -505,6 +547,7 @@ int checkpoint_read_info(const char *path, CheckpointInfo *info)
     info->batch_size = c.batch_size, info->num_epochs = c.num_epochs;
     info->num_train_samples = c.num_train_samples, info->num_val_samples = c.num_val_samples;
     info->seed = c.seed;
+    info->recipe = c.recipe;
     contents_free(&c);
     return NNDL_OK;
 }

@@ -10,14 +10,27 @@
  * Loading refuses, with a message, files that are truncated, damaged (CRC mismatch), of
  * another format or version, of another model, or whose values are impossible: a field out of
  * range, lengths that disagree, a non-finite parameter, optimizer moment or mean pixel. Saving
- * applies the same checks, so no checkpoint is written that could not be read back. Files of
- * format 1 (no checksum, written by nndl before format 2) are refused with a message naming it. */
+ * applies the same checks, so no checkpoint is written that could not be read back. Format-2
+ * files (before the recipe) are read as runs without one; files of format 1 (no checksum,
+ * written by nndl before format 2) are refused with a message naming it. */
 #ifndef NNDL_CHECKPOINT_H
 #define NNDL_CHECKPOINT_H
 
 #include "solver.h"
 
-#define CHECKPOINT_FORMAT 2
+#define CHECKPOINT_FORMAT 3
+
+/* The training recipe beyond the seed's settings (format 3): what a resumed run needs to go on
+ * as the run did, and eval its test-time augmentation. */
+typedef struct CheckpointRecipe {
+    float label_smoothing, weight_decay, nonweight_lr_mult;
+    Schedule schedule;
+    AugmentConfig augment;      /* pad, pad_mode, flip, cutout (its seed and epoch unused) */
+    int tta;
+} CheckpointRecipe;
+
+/* The recipe of a run with none of it (what a format-2 checkpoint reads as). */
+CheckpointRecipe checkpoint_recipe_seed(void);
 
 int checkpoint_save(const Solver *s, const char *path);
 
@@ -43,6 +56,7 @@ typedef struct CheckpointInfo {
     float lr_decay, reg;
     int batch_size, num_epochs, num_train_samples, num_val_samples;
     uint64_t seed;
+    CheckpointRecipe recipe;
 } CheckpointInfo;
 
 int checkpoint_read_info(const char *path, CheckpointInfo *info);

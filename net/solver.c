@@ -11,6 +11,7 @@
 SolverConfig solver_config_default(void)
 {
     return (SolverConfig){.optim = optim_config_default(UPDATE_SGD), .lr_decay = 1.0f,
+                          .schedule = schedule_default(), .nonweight_lr_mult = 1.0f,
                           .batch_size = 100, .num_epochs = 10, .num_train_samples = 1000,
                           .num_val_samples = 0, .print_every = 10, .verbose = 1, .out = stdout};
 }
@@ -41,7 +42,24 @@ static int check_config(const SolverConfig *c, const Dataset *train)
         return nndl_fail("solver: lr decay %g must be in (0, 1]", c->lr_decay);
     if (c->num_train_samples < 0 || c->num_val_samples < 0)
         return nndl_fail("solver: accuracy sample counts must not be negative");
+    if (schedule_check(&c->schedule) != NNDL_OK) return NNDL_ERR;
+    if (!(c->nonweight_lr_mult > 0 && c->nonweight_lr_mult <= 1e4) ||
+        !(c->optim.weight_decay >= 0 && c->optim.weight_decay <= 1e3))
+        return nndl_fail("solver: learning-rate factor %g of biases and batchnorm parameters must be in (0, 1e4], "
+                         "weight decay %g in [0, 1e3]", c->nonweight_lr_mult, c->optim.weight_decay);
+    const AugmentConfig *a = &c->augment;
+    int side = train->h < train->w ? train->h : train->w;
+    if (a->pad < 0 || a->pad >= side || a->cutout < 0 || a->cutout > side || (a->pad_mode != PAD_ZERO &&
+        a->pad_mode != PAD_REFLECT) || a->fixed)
+        return nndl_fail("solver: augmentation padding %d must be below the image side %d, cutout %d at most it",
+                         a->pad, side, a->cutout);
     return NNDL_OK;
+}
+
+/* A parameter's factor on the peak learning rate: nonweight_lr_mult for biases and batchnorm. */
+static float lr_mult(const Solver *s, int i)
+{
+    return s->model->params[i].is_weight ? 1.0f : s->cfg.nonweight_lr_mult;
 }
 
 /* The loss layers index the scores by label: a label outside the model's classes would read
@@ -84,10 +102,16 @@ int solver_init(Solver *s, Model *m, const Dataset *train, const Dataset *val, c
         !(s->loss_host = nndl_alloc((size_t)s->loss_cap, sizeof *s->loss_host, "loss read-back")))
         goto oom;
     if (!(s->loss_slots = be->alloc(be, (size_t)s->loss_cap * sizeof *s->loss_slots))) goto oom;
+    if (augment_active(&cfg->augment) &&
+        (!(s->aug_src = be->alloc(be, (size_t)cfg->batch_size * example * sizeof *s->aug_src)) ||
+         !(s->aug_examples = be->alloc(be, (size_t)cfg->batch_size * sizeof *s->aug_examples))))
+        goto oom;
     int states = optim_state_count(cfg->optim.rule);
     for (int i = 0; i < m->n_params; i++) {
         s->opt[i] = cfg->optim;
         s->opt[i].t = 0;
+        s->opt[i].learning_rate *= lr_mult(s, i);
+        s->opt[i].weight_decay /= lr_mult(s, i); /* lr * decay is the same for every parameter */
         float **slots[2] = {&s->s1[i], &s->s2[i]};
         for (int k = 0; k < states; k++) {
             if (!(*slots[k] = be->alloc(be, m->params[i].n * sizeof(float)))) goto oom;
@@ -110,6 +134,8 @@ void solver_free(Solver *s)
         if (s->s2 && s->s2[i]) be->release(be, s->s2[i]);
     }
     if (s->loss_slots) be->release(be, s->loss_slots);
+    if (s->aug_src) be->release(be, s->aug_src);
+    if (s->aug_examples) be->release(be, s->aug_examples);
     free(s->opt), free(s->s1), free(s->s2), free(s->best_state), free(s->order), free(s->pred);
     free(s->batch_x), free(s->batch_y), free(s->loss_host);
     free(s->loss.v), free(s->train_acc.v), free(s->val_acc.v);
@@ -149,7 +175,23 @@ int solver_step(Solver *s, const int *idx, int n)
         memcpy(s->batch_x + i * example, s->train->x + (size_t)idx[i] * example, example * sizeof(float));
         s->batch_y[i] = s->train->y[idx[i]];
     }
-    model_loss_into(m, s->loss_slots + s->pending++, s->batch_x, s->batch_y, n, (uint64_t)s->iteration);
+    if (s->aug_src) { /* gathered on the host, augmented on the device, into the model's input */
+        const Backend *be = m->be;
+        AugmentConfig a = s->cfg.augment;
+        a.seed = s->cfg.seed, a.epoch = (uint64_t)s->epoch;
+        be->to_device(be, s->aug_src, s->batch_x, (size_t)n * example * sizeof(float));
+        be->to_device(be, s->aug_examples, idx, (size_t)n * sizeof *idx);
+        be->augment(be, model_input(m), s->aug_src, s->aug_examples, n, s->train->c, s->train->h, s->train->w, &a);
+        model_loss_on_input(m, s->loss_slots + s->pending++, s->batch_y, n, (uint64_t)s->iteration);
+    } else {
+        model_loss_into(m, s->loss_slots + s->pending++, s->batch_x, s->batch_y, n, (uint64_t)s->iteration);
+    }
+    if (s->cfg.schedule.kind != SCHEDULE_EPOCH_DECAY) {
+        int per_epoch = solver_iterations_per_epoch(s);
+        double f = schedule_factor(&s->cfg.schedule, s->iteration, per_epoch, (long)s->cfg.num_epochs * per_epoch);
+        for (int i = 0; i < m->n_params; i++)
+            s->opt[i].learning_rate = (float)(s->cfg.optim.learning_rate * f) * lr_mult(s, i);
+    }
     for (int i = 0; i < m->n_params; i++)
         backend_update(m->be, &s->opt[i], m->params[i].w, m->params[i].dw, s->s1[i], s->s2[i], m->params[i].n);
     return NNDL_OK;
@@ -288,7 +330,8 @@ int solver_train(Solver *s)
         if ((rc = solver_read_losses(s)) != NNDL_OK) return finish(s, rc);
         if ((rc = check_params(s)) != NNDL_OK) return finish(s, rc);
         s->epoch++;
-        for (int i = 0; i < s->model->n_params; i++) s->opt[i].learning_rate *= s->cfg.lr_decay;
+        if (s->cfg.schedule.kind == SCHEDULE_EPOCH_DECAY)
+            for (int i = 0; i < s->model->n_params; i++) s->opt[i].learning_rate *= s->cfg.lr_decay;
         if (record_accuracy(s) != NNDL_OK) return NNDL_ERR;
         fflush(s->cfg.out);
         if (s->cfg.on_epoch && s->cfg.on_epoch(s, s->cfg.on_epoch_ctx) != NNDL_OK) return NNDL_ERR;
@@ -308,7 +351,8 @@ static float *copy_floats(const float *v, size_t n)
 
 void solver_set_learning_rate(Solver *s, float lr)
 {
-    for (int i = 0; i < s->model->n_params; i++) s->opt[i].learning_rate = lr;
+    s->cfg.optim.learning_rate = lr;
+    for (int i = 0; i < s->model->n_params; i++) s->opt[i].learning_rate = lr * lr_mult(s, i);
 }
 
 int solver_state_alloc(SolverState *st, int n_params)
