@@ -295,7 +295,7 @@ static int run_train(const TrainOptions *given)
     /* the model first: a spec that does not fit is reported before the data is read */
     Model model;
     int predict_batch = o->batch_size > 100 ? o->batch_size : 100;
-    if (model_init(&model, be, spec, 3, 32, 32, o->weight_scale, o->reg,
+    if (model_init(&model, be, spec, 3, TRAIN_IMAGE_SIDE, TRAIN_IMAGE_SIDE, o->weight_scale, o->reg,
                    strcmp(o->loss, "svm") == 0 ? LOSS_SVM : LOSS_SOFTMAX, o->seed, predict_batch) != NNDL_OK) {
         backend_destroy(be);
         return 2;

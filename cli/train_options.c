@@ -197,6 +197,10 @@ static int parse_flags(int argc, char **argv, TrainOptions *o)
         return nndl_fail("--loss: '%s' is not softmax or svm", o->loss);
     if (o->label_smoothing > 0 && strcmp(o->loss, "softmax") != 0)
         return nndl_fail("--label-smoothing is for the softmax loss, not %s", o->loss);
+    if (o->augment.pad >= TRAIN_IMAGE_SIDE || o->augment.cutout > TRAIN_IMAGE_SIDE)
+        return nndl_fail("--crop-pad %d / --cutout %d: the padding must be below the image side %d, the cutout at "
+                         "most it", o->augment.pad, o->augment.cutout, TRAIN_IMAGE_SIDE);
+    if (schedule_check(&o->schedule) != NNDL_OK) return NNDL_ERR;
     return NNDL_OK;
 }
 

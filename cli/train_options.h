@@ -10,6 +10,7 @@
 #include "solver.h"
 
 #define DEFAULT_DATA "data/cifar-10-batches-bin"
+#define TRAIN_IMAGE_SIDE 32 /* CIFAR-10 images are (3, 32, 32) */
 
 /* The settings a checkpoint records, as flags: which of them the command line gave. A resumed
  * run takes the others from the checkpoint, so `--resume FILE` alone continues that run. */
