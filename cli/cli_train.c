@@ -6,7 +6,7 @@
 
 #include "atomic_file.h"
 #include "checkpoint.h"
-#include "cifar10.h"
+#include "data_source.h"
 #include "commands.h"
 #include "curves.h"
 #include "error.h"
@@ -154,12 +154,34 @@ enum { EXIT_DIVERGED = 3 };
 
 /* The data's classes must be the model's: a smaller last layer would make the loss index past
  * its scores (the Solver refuses that too; this says it before the data is read). */
-static int check_classes(const Model *m)
+static int check_classes(const Model *m, const DataShape *d, const char *dir)
 {
-    if (m->num_classes != CIFAR10_CLASSES)
-        return nndl_fail("--model: the last layer has %d units but CIFAR-10 has %d classes "
-                         "(end the spec with affine%d)", m->num_classes, CIFAR10_CLASSES, CIFAR10_CLASSES);
+    const char *kind[] = {"the data", "CIFAR-10", "CIFAR-100", "the image folder"};
+    if (m->num_classes != d->classes.n)
+        return nndl_fail("--model: the last layer has %d units but %s has %d classes (--data %s; end the spec "
+                         "with affine%d)", m->num_classes, kind[d->format], d->classes.n, dir, d->classes.n);
     return NNDL_OK;
+}
+
+/* Augmentation shifts by less than the image and cuts out at most all of it (said before the
+ * data is read). */
+static int check_augment_fits(const TrainOptions *o, const DataShape *d)
+{
+    int side = d->h < d->w ? d->h : d->w;
+    if (o->augment.pad >= side || o->augment.cutout > side)
+        return nndl_fail("--crop-pad %d / --cutout %d: the padding must be below the image side %d, the cutout at "
+                         "most it", o->augment.pad, o->augment.cutout, side);
+    return NNDL_OK;
+}
+
+/* Said for data other than CIFAR-10 (whose run prints the seed's lines only). */
+static void describe_data(const TrainingData *d, const char *dir)
+{
+    const ClassNames *c = &d->shape.classes;
+    if (d->shape.format == DATA_CIFAR10) return;
+    printf("data: %s (%s), %d classes (%s%s%s%s), inputs (%d, %d, %d)\n", dir, data_format_name(d->shape.format), c->n,
+           c->names[0], c->n > 1 ? ", " : "", c->n > 1 ? c->names[1] : "", c->n > 2 ? ", ..." : "", d->shape.c,
+           d->shape.h, d->shape.w);
 }
 
 /* What a stopped run leaves: the state after its last step, resumable (see README). */
@@ -286,38 +308,52 @@ static int run_train(const TrainOptions *given)
         if (checkpoint_read_info(given->resume, &info) != NNDL_OK) return 1;
         take_checkpoint_settings(&resumed, &info);
     }
+    /* the data's classes and input shape first, then the model: a spec that does not fit is
+     * reported before any image is decoded */
+    DataRequest req;
+    DataShape shape;
+    if (train_options_data_request(o, &req) != NNDL_OK) return 2;
+    if (data_describe(&req, &shape) != NNDL_OK) return 1;
+    resumed.num_classes = shape.classes.n;
     char spec[MODEL_SPEC_MAX];
     UpdateRule rule;
     Backend *be;
     if (train_options_spec(o, spec, sizeof spec) != NNDL_OK || optim_rule_from_name(o->update, &rule) != NNDL_OK ||
-        !(be = backend_choose(o->device)))
+        !(be = backend_choose(o->device))) {
+        data_shape_free(&shape);
         return 2;
-    /* the model first: a spec that does not fit is reported before the data is read */
+    }
     Model model;
     int predict_batch = o->batch_size > 100 ? o->batch_size : 100;
-    if (model_init(&model, be, spec, 3, TRAIN_IMAGE_SIDE, TRAIN_IMAGE_SIDE, o->weight_scale, o->reg,
+    if (model_init(&model, be, spec, shape.c, shape.h, shape.w, o->weight_scale, o->reg,
                    strcmp(o->loss, "svm") == 0 ? LOSS_SVM : LOSS_SOFTMAX, o->seed, predict_batch) != NNDL_OK) {
+        data_shape_free(&shape);
         backend_destroy(be);
         return 2;
     }
     model.label_smoothing = o->label_smoothing, model.tta = o->tta;
-    if (check_classes(&model) != NNDL_OK) {
+    int fits = check_classes(&model, &shape, o->data);
+    if (fits == NNDL_OK) fits = check_augment_fits(o, &shape);
+    data_shape_free(&shape);
+    if (fits != NNDL_OK) {
         model_free(&model);
         backend_destroy(be);
         return 2;
     }
-    Cifar10 data;
-    if (cifar10_load(&data, o->data, o->num_train, o->num_val, o->num_test) != NNDL_OK) {
+    TrainingData data;
+    if (data_load(&req, &data) != NNDL_OK) {
         model_free(&model);
         backend_destroy(be);
         return 1;
     }
+    describe_data(&data, o->data);
     SolverConfig cfg = train_options_solver_config(o, rule);
     if (o->checkpoint) cfg.on_epoch = checkpoint_save_epoch, cfg.on_epoch_ctx = (void *)o->checkpoint;
     Solver solver;
     int rc = solver_init(&solver, &model, &data.train, &data.val, &cfg) == NNDL_OK ? 0 : 2;
     if (rc == 0) {
         solver.input_mean = data.mean_image;
+        solver.class_names = &data.shape.classes;
         float lr = cfg.optim.learning_rate;
         if (o->resume) rc = resume_run(&solver, o, &info, &lr);
         if (rc == 0)
@@ -327,7 +363,7 @@ static int run_train(const TrainOptions *given)
     if (rc == 0) rc = train_and_report(&solver, &data.test, o);
     solver_free(&solver);
     model_free(&model);
-    cifar10_free(&data);
+    training_data_free(&data);
     backend_destroy(be);
     return rc;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cifar10.h"
+#include "image_file.h"
 #include "cli_args.h"
 #include "error.h"
 #include "model_spec.h"
@@ -18,15 +19,24 @@ TrainOptions train_options_default(void)
                           .num_test = 1000, .hidden = {500}, .n_hidden = 1, .print_every = 10000,
                           .train_samples = 1000, .val_samples = 0, .lr = 0, .lr_decay = 1.0f,
                           .reg = 1e-3f, .weight_scale = 1e-3f, .dropout = 0, .momentum = 0.9f,
-                          .nonweight_lr_mult = 1, .schedule = schedule_default(),
-                          .augment = {.pad_mode = PAD_ZERO}};
+                          .data_format = "auto", .labels = "fine", .val_fraction = 0.1f,
+                          .num_classes = CIFAR10_CLASSES, .nonweight_lr_mult = 1,
+                          .schedule = schedule_default(), .augment = {.pad_mode = PAD_ZERO}};
 }
 
 void train_usage(FILE *f)
 {
     fprintf(f,
         "usage: nndl train [options]     (defaults: the seed's batchnorm CNN on CIFAR-10)\n"
-        "  --data DIR          CIFAR-10 binary directory [" DEFAULT_DATA "]\n"
+        "  --data DIR          training data: a CIFAR-10 or CIFAR-100 binary directory, or an image\n"
+        "                      folder DIR/<class>/<image>.png|.jpg [" DEFAULT_DATA "]\n"
+        "  --data-format F     auto, cifar10, cifar100 or folder [auto: from the files]\n"
+        "  --labels fine|coarse  CIFAR-100's 100 fine or 20 coarse classes [fine]\n"
+        "  --resize WxH        image folders: resize every image to WxH (area when shrinking,\n"
+        "                      bilinear when enlarging); without it images must be one size\n"
+        "  --val-data DIR      image folders: a separate val folder (else one is held out)\n"
+        "  --val-fraction F    image folders: share held out for validation [0.1]\n"
+        "  --test-data DIR     image folders: test images for the final accuracy [none]\n"
         "  --model M           cnn3 (ThreeLayerConvNet), fc (FullyConnectedNet) or a layer spec\n"
         "                      such as '[conv32x3-bn-relu-pool2]x2-affine100-relu-affine10' [cnn3]\n"
         "  --filters F         cnn3 filters [64]          --filter-size K  cnn3 filter size [3]\n"
@@ -43,8 +53,9 @@ void train_usage(FILE *f)
         "  --epochs E [15]     --batch-size B [1000]     --seed S [0]\n"
         "  --num-train N [49000]  --num-val N [1000]    examples in each split; with --num-val 0\n"
         "                      there is no best-by-val selection: the final parameters are kept\n"
+        "                      (image folders: all but the held-out images / --val-fraction)\n"
         "  --num-test N        test accuracy of the final model on the first N test images,\n"
-        "                      0 = none [1000]\n"
+        "                      0 = none [1000; image folders: all of --test-data]\n"
         "  --train-samples N   examples for the train accuracy check [1000]\n"
         "  --val-samples N     examples for the val accuracy check, 0 = all [0]\n"
         "  --print-every N     iterations between loss lines, 0 = none [10000]\n"
@@ -83,8 +94,9 @@ void train_usage(FILE *f)
 }
 
 enum {
-    OPT_NO_BN = 1000, OPT_TRAIN_SAMPLES, OPT_VAL_SAMPLES, OPT_PRINT_EVERY, OPT_NUM_TEST, OPT_PRESET,
-    OPT_LABEL_SMOOTHING, OPT_WEIGHT_DECAY, OPT_BIAS_LR, OPT_SCHEDULE, OPT_WARMUP, OPT_WARMUP_START,
+    OPT_NO_BN = 1000, OPT_TRAIN_SAMPLES, OPT_VAL_SAMPLES, OPT_PRINT_EVERY, OPT_NUM_TEST, OPT_DATA_FORMAT,
+    OPT_LABELS, OPT_RESIZE, OPT_VAL_DATA, OPT_VAL_FRACTION, OPT_TEST_DATA,
+    OPT_PRESET, OPT_LABEL_SMOOTHING, OPT_WEIGHT_DECAY, OPT_BIAS_LR, OPT_SCHEDULE, OPT_WARMUP, OPT_WARMUP_START,
     OPT_FINAL_LR, OPT_STEP_EPOCHS, OPT_CROP_PAD, OPT_PAD_MODE, OPT_FLIP, OPT_CUTOUT, OPT_TTA
 };
 
@@ -104,7 +116,21 @@ static const struct option train_flags[] = {
     {"warmup-start", 1, 0, OPT_WARMUP_START}, {"final-lr", 1, 0, OPT_FINAL_LR},
     {"step-epochs", 1, 0, OPT_STEP_EPOCHS}, {"crop-pad", 1, 0, OPT_CROP_PAD}, {"pad-mode", 1, 0, OPT_PAD_MODE},
     {"flip", 0, 0, OPT_FLIP}, {"cutout", 1, 0, OPT_CUTOUT}, {"tta", 2, 0, OPT_TTA},
+    {"data-format", 1, 0, OPT_DATA_FORMAT}, {"labels", 1, 0, OPT_LABELS}, {"resize", 1, 0, OPT_RESIZE},
+    {"val-data", 1, 0, OPT_VAL_DATA}, {"val-fraction", 1, 0, OPT_VAL_FRACTION}, {"test-data", 1, 0, OPT_TEST_DATA},
     {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+
+/* "WxH" (or "N" for NxN), each side 1..IMAGE_SIDE_MAX. */
+static int arg_size(const char *flag, const char *text, int *h, int *w)
+{
+    char extra;
+    int a, b, got = sscanf(text, "%dx%d%c", &a, &b, &extra);
+    if (got == 1 && strchr(text, 'x') == NULL) b = a, got = 2;
+    if (got != 2 || a < 1 || b < 1 || a > IMAGE_SIDE_MAX || b > IMAGE_SIDE_MAX)
+        return nndl_fail("%s: '%s' is not WIDTHxHEIGHT (e.g. 32x32), sides 1..%d", flag, text, IMAGE_SIDE_MAX);
+    *w = a, *h = b;
+    return NNDL_OK;
+}
 
 static int parse_flags(int argc, char **argv, TrainOptions *o)
 {
@@ -133,9 +159,15 @@ static int parse_flags(int argc, char **argv, TrainOptions *o)
         case 'B': o->batchnorm = 1, o->given |= GIVEN_MODEL; break;
         case OPT_NO_BN: o->batchnorm = 0, o->given |= GIVEN_MODEL; break;
         case 'p': rc = arg_float("--dropout", a, 0, 1, &o->dropout), o->given |= GIVEN_MODEL; break;
-        case 'n': rc = arg_int("--num-train", a, 1, CIFAR10_TRAIN_RECORDS, &o->num_train); break;
-        case 'v': rc = arg_int("--num-val", a, 0, CIFAR10_TRAIN_RECORDS, &o->num_val); break;
-        case OPT_NUM_TEST: rc = arg_int("--num-test", a, 0, CIFAR10_RECORDS_PER_FILE, &o->num_test); break;
+        case 'n': rc = arg_int("--num-train", a, 1, 1 << 30, &o->num_train), o->given |= GIVEN_NUM_TRAIN; break;
+        case 'v': rc = arg_int("--num-val", a, 0, 1 << 30, &o->num_val), o->given |= GIVEN_NUM_VAL; break;
+        case OPT_NUM_TEST: rc = arg_int("--num-test", a, 0, 1 << 30, &o->num_test), o->given |= GIVEN_NUM_TEST; break;
+        case OPT_DATA_FORMAT: o->data_format = a; break;
+        case OPT_LABELS: o->labels = a; break;
+        case OPT_RESIZE: rc = arg_size("--resize", a, &o->resize_h, &o->resize_w); break;
+        case OPT_VAL_DATA: rc = arg_path("--val-data", a, &o->val_data); break;
+        case OPT_TEST_DATA: rc = arg_path("--test-data", a, &o->test_data); break;
+        case OPT_VAL_FRACTION: rc = arg_float("--val-fraction", a, 0, 0.99, &o->val_fraction); break;
         case 's': rc = arg_u64("--seed", a, &o->seed), o->given |= GIVEN_SEED; break;
         case 'x': o->device = a; break;
         case 'c': rc = arg_path("--checkpoint", a, &o->checkpoint); break;
@@ -197,10 +229,25 @@ static int parse_flags(int argc, char **argv, TrainOptions *o)
         return nndl_fail("--loss: '%s' is not softmax or svm", o->loss);
     if (o->label_smoothing > 0 && strcmp(o->loss, "softmax") != 0)
         return nndl_fail("--label-smoothing is for the softmax loss, not %s", o->loss);
-    if (o->augment.pad >= TRAIN_IMAGE_SIDE || o->augment.cutout > TRAIN_IMAGE_SIDE)
-        return nndl_fail("--crop-pad %d / --cutout %d: the padding must be below the image side %d, the cutout at "
-                         "most it", o->augment.pad, o->augment.cutout, TRAIN_IMAGE_SIDE);
     if (schedule_check(&o->schedule) != NNDL_OK) return NNDL_ERR;
+    DataRequest r;
+    return train_options_data_request(o, &r);
+}
+
+int train_options_data_request(const TrainOptions *o, DataRequest *r)
+{
+    *r = data_request_default(o->data);
+    if (data_format_from_name(o->data_format, &r->format) != NNDL_OK) return NNDL_ERR;
+    if (strcmp(o->labels, "fine") != 0 && strcmp(o->labels, "coarse") != 0)
+        return nndl_fail("--labels: '%s' is not fine or coarse", o->labels);
+    r->coarse = strcmp(o->labels, "coarse") == 0;
+    r->val_dir = o->val_data, r->test_dir = o->test_data;
+    if (o->given & GIVEN_NUM_TRAIN) r->num_train = o->num_train;
+    if (o->given & GIVEN_NUM_VAL) r->num_val = o->num_val;
+    if (o->given & GIVEN_NUM_TEST) r->num_test = o->num_test;
+    r->val_fraction = o->val_fraction;
+    r->resize_h = o->resize_h, r->resize_w = o->resize_w;
+    r->split_seed = o->seed;
     return NNDL_OK;
 }
 
@@ -240,10 +287,10 @@ int train_options_spec(const TrainOptions *o, char *spec, int size)
     if (strcmp(o->model, "cnn3") == 0) {
         if (o->n_hidden != 1) return nndl_fail("--hidden: cnn3 has one hidden layer, got %d sizes", o->n_hidden);
         return model_spec_three_layer_cnn(spec, size, o->filters, o->filter_size, o->hidden[0],
-                                          CIFAR10_CLASSES, o->batchnorm);
+                                          o->num_classes, o->batchnorm);
     }
     if (strcmp(o->model, "fc") == 0)
-        return model_spec_fc(spec, size, o->hidden, o->n_hidden, CIFAR10_CLASSES, o->batchnorm, o->dropout);
+        return model_spec_fc(spec, size, o->hidden, o->n_hidden, o->num_classes, o->batchnorm, o->dropout);
     size_t n = strlen(o->model);
     if (n >= (size_t)size) /* never cut: a cut spec can be another valid model */
         return nndl_fail("--model: the spec has %zu characters, more than %d", n, size - 1);

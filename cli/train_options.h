@@ -7,10 +7,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "data_source.h"
 #include "solver.h"
 
 #define DEFAULT_DATA "data/cifar-10-batches-bin"
-#define TRAIN_IMAGE_SIDE 32 /* CIFAR-10 images are (3, 32, 32) */
 
 /* The settings a checkpoint records, as flags: which of them the command line gave. A resumed
  * run takes the others from the checkpoint, so `--resume FILE` alone continues that run. */
@@ -26,25 +26,32 @@ enum {
     GIVEN_SEED = 1 << 8,
     GIVEN_LOSS = 1 << 9,
     GIVEN_UPDATE = 1 << 10,
-    /* the recipe (checkpoint format 3) */
-    GIVEN_LR = 1 << 11,
-    GIVEN_LABEL_SMOOTHING = 1 << 12,
-    GIVEN_WEIGHT_DECAY = 1 << 13,
-    GIVEN_NONWEIGHT_LR = 1 << 14,
-    GIVEN_SCHEDULE = 1 << 15,
-    GIVEN_WARMUP = 1 << 16,
-    GIVEN_WARMUP_START = 1 << 17,
-    GIVEN_FINAL_LR = 1 << 18,
-    GIVEN_STEP_EPOCHS = 1 << 19,
-    GIVEN_CROP_PAD = 1 << 20,
-    GIVEN_PAD_MODE = 1 << 21,
-    GIVEN_FLIP = 1 << 22,
-    GIVEN_CUTOUT = 1 << 23,
-    GIVEN_TTA = 1 << 24,
+    GIVEN_NUM_TRAIN = 1 << 11,  /* the split sizes: left out, the data format's defaults */
+    GIVEN_NUM_VAL = 1 << 12,
+    GIVEN_NUM_TEST = 1 << 13,
+    /* the recipe (checkpoint format 4) */
+    GIVEN_LR = 1 << 14,
+    GIVEN_LABEL_SMOOTHING = 1 << 15,
+    GIVEN_WEIGHT_DECAY = 1 << 16,
+    GIVEN_NONWEIGHT_LR = 1 << 17,
+    GIVEN_SCHEDULE = 1 << 18,
+    GIVEN_WARMUP = 1 << 19,
+    GIVEN_WARMUP_START = 1 << 20,
+    GIVEN_FINAL_LR = 1 << 21,
+    GIVEN_STEP_EPOCHS = 1 << 22,
+    GIVEN_CROP_PAD = 1 << 23,
+    GIVEN_PAD_MODE = 1 << 24,
+    GIVEN_FLIP = 1 << 25,
+    GIVEN_CUTOUT = 1 << 26,
+    GIVEN_TTA = 1 << 27,
 };
 
 typedef struct TrainOptions {
     const char *data, *model, *device, *checkpoint, *resume, *log, *plot, *update, *loss;
+    const char *data_format, *val_data, *test_data, *labels;
+    int resize_h, resize_w;     /* --resize WxH; 0: images must be one size */
+    float val_fraction;
+    int num_classes;            /* the data's, set once it is known (CIFAR-10's by default) */
     int epochs, batch_size, filters, filter_size, batchnorm, num_train, num_val, num_test;
     int hidden[16], n_hidden, print_every, train_samples, val_samples;
     float lr, lr_decay, reg, weight_scale, dropout, momentum;
@@ -66,8 +73,10 @@ void train_usage(FILE *f);
  * flags (train_presets.h) are parsed first and the command line's on top of them, so explicit
  * flags override the preset's values. */
 int train_options_parse(int argc, char **argv, TrainOptions *o);
-/* --model and its companions as a layer spec. */
+/* --model and its companions as a layer spec (cnn3 and fc end in o->num_classes units). */
 int train_options_spec(const TrainOptions *o, char *spec, int size);
+/* The data flags as a request (data_source.h); the split seed is the run's --seed. */
+int train_options_data_request(const TrainOptions *o, DataRequest *r);
 /* The Solver's settings for these options and update rule (no hooks set). */
 SolverConfig train_options_solver_config(const TrainOptions *o, UpdateRule rule);
 

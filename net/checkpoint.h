@@ -3,24 +3,25 @@
  * A checkpoint holds everything needed to continue exactly: the model spec and input shape,
  * its state (parameters and batchnorm running statistics), the optimizer's per-parameter state
  * and step counts, the solver's settings, epoch, iteration, RNG state, histories, best val
- * accuracy and best parameters, and the mean image subtracted from the data. It is written
+ * accuracy and best parameters, the mean image subtracted from the data, the names of the
+ * data's classes (format 3) and the training recipe (format 4; formats 2 and 3 are still read,
+ * as runs without names or recipe). It is written
  * through write_file_atomically (atomic_file.h), so an interrupted write never destroys an
  * existing file, and ends with a CRC-32 of everything before it.
  *
  * Loading refuses, with a message, files that are truncated, damaged (CRC mismatch), of
  * another format or version, of another model, or whose values are impossible: a field out of
  * range, lengths that disagree, a non-finite parameter, optimizer moment or mean pixel. Saving
- * applies the same checks, so no checkpoint is written that could not be read back. Format-2
- * files (before the recipe) are read as runs without one; files of format 1 (no checksum,
- * written by nndl before format 2) are refused with a message naming it. */
+ * applies the same checks, so no checkpoint is written that could not be read back. Files of
+ * format 1 (no checksum, written by nndl before format 2) are refused with a message naming it. */
 #ifndef NNDL_CHECKPOINT_H
 #define NNDL_CHECKPOINT_H
 
 #include "solver.h"
 
-#define CHECKPOINT_FORMAT 3
+#define CHECKPOINT_FORMAT 4
 
-/* The training recipe beyond the seed's settings (format 3): what a resumed run needs to go on
+/* The training recipe beyond the seed's settings (format 4): what a resumed run needs to go on
  * as the run did, and eval its test-time augmentation. */
 typedef struct CheckpointRecipe {
     float label_smoothing, weight_decay, nonweight_lr_mult;
@@ -29,7 +30,7 @@ typedef struct CheckpointRecipe {
     int tta;
 } CheckpointRecipe;
 
-/* The recipe of a run with none of it (what a format-2 checkpoint reads as). */
+/* The recipe of a run with none of it (what a format-2 or -3 checkpoint reads as). */
 CheckpointRecipe checkpoint_recipe_seed(void);
 
 int checkpoint_save(const Solver *s, const char *path);
@@ -65,5 +66,8 @@ int checkpoint_read_info(const char *path, CheckpointInfo *info);
 int checkpoint_load_model(Model *m, float **input_mean, const char *path);
 /* The stored input mean alone (malloc'd, *n floats; NULL and 0 when none). */
 int checkpoint_load_mean(float **input_mean, size_t *n, const char *path);
+/* The names of the training data's classes (n = 0 when the checkpoint has none: format 2, or
+ * a Solver without class_names); the caller frees them. */
+int checkpoint_load_class_names(ClassNames *names, const char *path);
 
 #endif

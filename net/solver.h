@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "class_names.h"
 #include "dataset.h"
 #include "model.h"
 #include "optim.h"
@@ -72,6 +73,7 @@ struct Solver {
     int epoch, iteration;       /* completed */
     Rng rng;
     const float *input_mean;    /* (C, H, W) subtracted from the data, stored in checkpoints */
+    const ClassNames *class_names; /* the data's, stored in checkpoints; NULL: none */
     int *order, *pred;          /* shuffle and predictions scratch */
     float *batch_x;
     int *batch_y;

@@ -138,12 +138,33 @@ static size_t off_recipe(size_t spec_len, int k) { return off_float(spec_len, 9)
 enum { R_SMOOTH, R_WD, R_LR_MULT, R_SCHED, R_WARMUP, R_WARM_START, R_FINAL, R_STEP_EPOCHS, R_GAMMA, R_PAD,
        R_PAD_MODE, R_FLIP, R_CUTOUT, R_TTA, R_COUNT };
 
+/* A format-4 file's bytes as format 3 wrote them: the recipe cut out (the version is the caller's). */
+static void cut_recipe(unsigned char *b, size_t *size, size_t spec_len)
+{
+    size_t at = off_recipe(spec_len, 0), n = 4 * R_COUNT;
+    memmove(b + at, b + at + n, *size - at - n);
+    *size -= n;
+}
+
 /* ---- the format --------------------------------------------------------------------------- */
+
+/* The class names tiny checkpoints carry: "class0" .. "class9". */
+static const ClassNames *ten_names(void)
+{
+    static ClassNames names;
+    char name[32];
+    for (int i = names.n; i < 10; i++) {
+        snprintf(name, sizeof name, "class%d", i);
+        CU_ASSERT_FATAL(class_names_add(&names, name) == NNDL_OK);
+    }
+    return &names;
+}
 
 /* A tiny Adam run of 2 epochs saved to path; the run stays open for the caller. */
 static void tiny_checkpoint(Run *r, const char *path)
 {
     run_start(r, SPEC_2, 2, UPDATE_ADAM, 2, NULL, NULL, 3);
+    r->s.class_names = ten_names();
     CU_ASSERT_FATAL(solver_train(&r->s) == NNDL_OK);
     CU_ASSERT_FATAL(checkpoint_save(&r->s, path) == NNDL_OK);
 }
@@ -158,7 +179,7 @@ static void test_layout_is_little_endian_with_crc(void)
     size_t size, L = strlen(a.m.spec);
     unsigned char *b = read_all(path, &size);
     CU_ASSERT(memcmp(b, "NNDLCKPT", 8) == 0);
-    CU_ASSERT_EQUAL(le32(b + OFF_VERSION), 3);
+    CU_ASSERT_EQUAL(le32(b + OFF_VERSION), CHECKPOINT_FORMAT);
     CU_ASSERT_EQUAL(le32(b + OFF_SPEC_LEN), L);
     CU_ASSERT(memcmp(b + OFF_SPEC, a.m.spec, L) == 0);
     CU_ASSERT(le32(b + off_int(L, I_IN_C)) == 3 && le32(b + off_int(L, I_IN_H)) == 2 && le32(b + off_int(L, I_IN_W)) == 2);
@@ -174,9 +195,62 @@ static void test_layout_is_little_endian_with_crc(void)
     CU_ASSERT_EQUAL(le32(b + off_recipe(L, R_GAMMA)), float_bits(1));
     CU_ASSERT_EQUAL(le32(b + off_recipe(L, R_TTA)), 0);
     CU_ASSERT_EQUAL(le32(b + off_recipe(L, R_COUNT)), 11); /* the solver seed follows */
+    /* the class names last: "class9" (6 bytes) after its length, before the trailer */
+    CU_ASSERT(le32(b + size - 8 - 10) == 6 && memcmp(b + size - 8 - 6, "class9", 6) == 0);
     CU_ASSERT(memcmp(b + size - 8, "END!", 4) == 0);
     CU_ASSERT_EQUAL(le32(b + size - 4), (uint32_t)crc32(crc32(0, NULL, 0), b, (uInt)(size - 4)));
     free(b);
+    run_end(&a);
+    remove_tree(tmpdir);
+}
+
+/* Class names round trip; a format-2 file (no names) is still read, as one without names; a
+ * Solver whose names do not fit its model writes nothing. */
+static void test_class_names(void)
+{
+    CU_ASSERT_FATAL(make_temp_dir(tmpdir, sizeof tmpdir, "nndl_ckpt") == 0);
+    char path[128], old[128];
+    snprintf(path, sizeof path, "%s/tiny.ckpt", tmpdir);
+    snprintf(old, sizeof old, "%s/format2.ckpt", tmpdir);
+    Run a;
+    tiny_checkpoint(&a, path);
+    ClassNames names;
+    CU_ASSERT_FATAL(checkpoint_load_class_names(&names, path) == NNDL_OK);
+    CU_ASSERT(names.n == 10 && strcmp(names.names[0], "class0") == 0 && strcmp(names.names[9], "class9") == 0);
+    class_names_free(&names);
+    /* without names, then rewritten as format 2: the 4-byte count dropped, the version 2 */
+    a.s.class_names = NULL;
+    CU_ASSERT_FATAL(checkpoint_save(&a.s, path) == NNDL_OK);
+    size_t size;
+    unsigned char *b = read_all(path, &size);
+    cut_recipe(b, &size, strlen(a.m.spec));
+    CU_ASSERT_FATAL(le32(b + size - 12) == 0);
+    memmove(b + size - 12, b + size - 8, 8);
+    set_le32(b + OFF_VERSION, 2);
+    reseal(b, size - 4);
+    write_all(old, b, size - 4);
+    CheckpointInfo info;
+    CU_ASSERT(checkpoint_read_info(old, &info) == NNDL_OK && info.epoch == 2);
+    CU_ASSERT_FATAL(checkpoint_load_class_names(&names, old) == NNDL_OK);
+    CU_ASSERT_EQUAL(names.n, 0);
+    float *mean = NULL;
+    Model m2;
+    CU_ASSERT_FATAL(model_init(&m2, test_backend("cpu"), SPEC_2, 3, 2, 2, 1e-3f, 0, LOSS_SOFTMAX, 0, 10) == NNDL_OK);
+    CU_ASSERT(checkpoint_load_model(&m2, &mean, old) == NNDL_OK && mean && mean[5] == a.mean[5]);
+    free(mean);
+    model_free(&m2);
+    /* the same bytes claiming format 3 lack the count: refused */
+    set_le32(b + OFF_VERSION, 3);
+    reseal(b, size - 4);
+    write_all(old, b, size - 4);
+    ASSERT_ERROR_MENTIONS(checkpoint_read_info(old, &info), "truncated or damaged");
+    free(b);
+    /* 3 names for a model of 10 classes */
+    ClassNames three = {0};
+    CU_ASSERT_FATAL(class_names_numbered(&three, 3) == NNDL_OK);
+    a.s.class_names = &three;
+    ASSERT_ERROR_MENTIONS(checkpoint_save(&a.s, path), "3 class names for a model of 10 classes");
+    class_names_free(&three);
     run_end(&a);
     remove_tree(tmpdir);
 }
@@ -302,21 +376,20 @@ static void test_out_of_range_fields_are_refused(void)
     remove_tree(tmpdir);
 }
 
-/* A format-2 checkpoint (before the recipe) still loads, as a run without one; its recipe fields
- * are cut out of a format-3 file and the version set to 2. */
-static void test_format_2_reads_as_no_recipe(void)
+/* A format-3 checkpoint (before the recipe) still loads, as a run without one; its recipe fields
+ * are cut out of a format-4 file and the version set to 3. */
+static void test_format_3_reads_as_no_recipe(void)
 {
     CU_ASSERT_FATAL(make_temp_dir(tmpdir, sizeof tmpdir, "nndl_ckpt") == 0);
     char path[128], old[128];
     snprintf(path, sizeof path, "%s/tiny.ckpt", tmpdir);
-    snprintf(old, sizeof old, "%s/format2.ckpt", tmpdir);
+    snprintf(old, sizeof old, "%s/format3.ckpt", tmpdir);
     Run a, b;
     tiny_checkpoint(&a, path);
-    size_t size, L = strlen(a.m.spec), cut = off_recipe(L, 0), n_cut = 4 * R_COUNT;
+    size_t size;
     unsigned char *bytes = read_all(path, &size);
-    memmove(bytes + cut, bytes + cut + n_cut, size - cut - n_cut);
-    size -= n_cut;
-    set_le32(bytes + OFF_VERSION, 2);
+    cut_recipe(bytes, &size, strlen(a.m.spec));
+    set_le32(bytes + OFF_VERSION, 3);
     reseal(bytes, size);
     write_all(old, bytes, size);
     CheckpointInfo info;
@@ -326,11 +399,11 @@ static void test_format_2_reads_as_no_recipe(void)
     run_start(&b, SPEC_2, 2, UPDATE_ADAM, 4, NULL, NULL, 4);
     CU_ASSERT(checkpoint_load(&b.s, old) == NNDL_OK);
     CU_ASSERT_EQUAL(b.s.iteration, 6);
-    /* a format-2 file with the recipe left in is another length: refused as damaged */
-    set_le32(bytes + OFF_VERSION, 3);
+    /* the same bytes claiming format 4 lack the recipe: refused as damaged */
+    set_le32(bytes + OFF_VERSION, 4);
     reseal(bytes, size);
     write_all(old, bytes, size);
-    ASSERT_ERROR_MENTIONS(checkpoint_read_info(old, &info), "truncated or damaged (format 3)");
+    ASSERT_ERROR_MENTIONS(checkpoint_read_info(old, &info), "truncated or damaged (format 4)");
     free(bytes);
     run_end(&a), run_end(&b);
     remove_tree(tmpdir);
@@ -692,9 +765,10 @@ void register_checkpoint_suite(void)
 {
     static const CU_TestInfo tests[] = {
         {"format: little-endian fields, CRC-32 trailer", test_layout_is_little_endian_with_crc},
+        {"class names: round trip, format 2 still read, a count that does not fit", test_class_names},
         {"every flipped byte and every truncation is refused", test_every_flipped_byte_is_refused},
         {"out-of-range fields and other formats are refused", test_out_of_range_fields_are_refused},
-        {"format 2 (before the recipe) reads as a run without one", test_format_2_reads_as_no_recipe},
+        {"format 3 (before the recipe) reads as a run without one", test_format_3_reads_as_no_recipe},
         {"non-finite values are refused, and never written", test_non_finite_values_are_refused},
         {"all five rules: round trip and bit-exact resume", test_every_rule_round_trips_and_resumes},
         {"atomic writer: symlinks, FIFOs, stale and live temp files", test_atomic_writer_refusals_and_stale_files},

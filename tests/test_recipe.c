@@ -9,6 +9,7 @@
 
 #include "augment.h"
 #include "checkpoint.h"
+#include "cifar10.h"
 #include "error.h"
 #include "model.h"
 #include "reference.h"
@@ -344,10 +345,46 @@ static void test_recipe_flags_refused(void)
     expect_cli("train --label-smoothing 1.5", 2, "--label-smoothing");
     expect_cli("train --schedule linear", 2, "unknown schedule 'linear'");
     expect_cli("train --warmup-epochs 1", 2, "warm-up needs a per-iteration schedule");
-    expect_cli("train --crop-pad 32", 2, "below the image side 32");
     expect_cli("train --weight-decay -1", 2, "--weight-decay");
     expect_cli("eval --checkpoint x.ckpt --tta=5", 2, "--tta");
-    expect_cli("train --help", 0, "preset cifar-fast");
+    static char help[32768];
+    CU_ASSERT(run_cli("train --help", help, sizeof help) == 0);
+    /* the preset's recipe values are shown */
+    CU_ASSERT(strstr(help, "preset cifar-fast") && strstr(help, "--label-smoothing 0.2") && strstr(help, "--lr 0.75") &&
+              strstr(help, "--schedule onecycle") && strstr(help, "--crop-pad 2"));
+}
+
+/* A recipe run through the program: its checkpoint resumes with the recipe alone (nothing to
+ * announce), a changed recipe flag is applied and said; an impossible padding is refused before
+ * the data is read. */
+static void test_recipe_resume_through_the_program(void)
+{
+    char dir[64], base[512], args[1024], out[8192];
+    CU_ASSERT_FATAL(make_temp_dir(dir, sizeof dir, "nndl_recipe_cli") == 0);
+    CU_ASSERT_FATAL(write_cifar_batch(dir, "data_batch_1.bin", 0,
+                                      (long)CIFAR10_RECORDS_PER_FILE * CIFAR10_RECORD_BYTES) == 0);
+    snprintf(base, sizeof base, "train --data %s --num-train 40 --num-val 10 --num-test 0 --model fc --hidden 8 "
+             "--batch-size 10 --print-every 0", dir);
+    snprintf(args, sizeof args, "%s --epochs 2 --update sgd_nesterov_momentum --lr 0.01 --schedule cosine "
+             "--warmup-epochs 1 --final-lr 0.1 --label-smoothing 0.1 --weight-decay 1e-3 --bias-lr-mult 2 --flip "
+             "--crop-pad 3 --pad-mode reflect --cutout 5 --tta=2 --checkpoint %s/run", base, dir);
+    CU_ASSERT_FATAL(run_cli(args, out, sizeof out) == 0);
+    snprintf(args, sizeof args, "%s --epochs 3 --resume %s/run_epoch_2.ckpt", base, dir);
+    CU_ASSERT(run_cli(args, out, sizeof out) == 0);
+    CU_ASSERT(strstr(out, "peak learning rate 0.01, the checkpoint's, on its cosine schedule") != NULL);
+    /* the whole recipe came from the checkpoint: nothing of it announced */
+    static const char *const recipe[] = {"--label-smoothing", "--weight-decay", "--bias-lr-mult", "--schedule",
+                                         "--warmup", "--final-lr", "--crop-pad", "--pad-mode", "--flip",
+                                         "--cutout", "--tta", "--lr "};
+    for (size_t i = 0; i < sizeof recipe / sizeof *recipe; i++) {
+        CU_ASSERT(strstr(out, recipe[i]) == NULL);
+        if (strstr(out, recipe[i])) fprintf(stderr, "\n%s announced:\n%s\n", recipe[i], out);
+    }
+    snprintf(args, sizeof args, "%s --epochs 3 --crop-pad 1 --resume %s/run_epoch_2.ckpt", base, dir);
+    expect_cli(args, 0, "resume: --crop-pad 1 applied (the checkpoint's run used 3)");
+    snprintf(args, sizeof args, "%s --crop-pad 32", base);
+    expect_cli(args, 2, "below the image side 32");
+    remove_tree(dir);
 }
 
 void register_recipe_suite(void)
@@ -362,7 +399,8 @@ void register_recipe_suite(void)
         {"decoupled weight decay, sgd and adam, cpu and cuda", test_weight_decay_is_decoupled},
         {"biases and batchnorm: lr factor, decay divided by it", test_nonweight_lr_factor},
         {"test-time augmentation averages the mirror's scores", test_tta_averages_the_mirror},
-        {"recipe flags: bad values refused", test_recipe_flags_refused},
+        {"recipe flags: bad values refused, the preset in --help", test_recipe_flags_refused},
+        {"a recipe run resumes through the program", test_recipe_resume_through_the_program},
         CU_TEST_INFO_NULL};
     add_suite("recipe", tests);
 }
