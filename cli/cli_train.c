@@ -40,6 +40,9 @@ static int resume_refusals(const CheckpointInfo *c, const TrainOptions *o, const
     if (cfg->optim.rule != c->optim.rule)
         return nndl_fail("--update %s: checkpoint %s was trained with update rule %s, which a resumed run keeps",
                          optim_rule_name(cfg->optim.rule), path, optim_rule_name(c->optim.rule));
+    if ((o->ema > 0) != (c->recipe.ema > 0))
+        return nndl_fail("--ema %g: checkpoint %s was trained %s a moving average of the parameters, which a resumed "
+                         "run keeps", o->ema, path, c->recipe.ema > 0 ? "with" : "without");
     if ((o->given & GIVEN_SEED) && o->seed != c->seed)
         return nndl_fail("--seed %llu: a resumed run continues the random streams of checkpoint %s (seed %llu); "
                          "leave --seed out", (unsigned long long)o->seed, path, (unsigned long long)c->seed);
@@ -92,6 +95,7 @@ static void take_checkpoint_settings(TrainOptions *o, const CheckpointInfo *c)
     if (!(o->given & GIVEN_FLIP)) o->augment.flip = r->augment.flip;
     if (!(o->given & GIVEN_CUTOUT)) o->augment.cutout = r->augment.cutout;
     if (!(o->given & GIVEN_TTA)) o->tta = r->tta;
+    if (!(o->given & GIVEN_EMA)) o->ema = r->ema;
 }
 
 /* The recipe's settings given on the command line that differ from the checkpoint's run. */
@@ -113,6 +117,7 @@ static void announce_recipe_changes(const TrainOptions *o, const CheckpointRecip
     announce_change("--flip", o->augment.flip, r->augment.flip, why);
     announce_change("--cutout", o->augment.cutout, r->augment.cutout, why);
     announce_change("--tta", o->tta, r->tta, "");
+    announce_change("--ema", o->ema, r->ema, "");
 }
 
 static int resume_run(Solver *s, const TrainOptions *o, const CheckpointInfo *info, float *lr)

@@ -83,6 +83,8 @@ void train_usage(FILE *f)
         "  --flip              random horizontal flip      --cutout N  zero a random NxN square [0]\n"
         "  --tta[=L]           test-time augmentation of the val/test accuracy: 1 (--tta) averages\n"
         "                      the image and its mirror, 2 adds one-pixel shifts, 0 none [0]\n"
+        "  --ema D             evaluate (accuracy checks, best and final model) a moving average\n"
+        "                      of the parameters, decay D per step (less in the first steps); 0 none [0]\n"
         "exit status: 0 done; 1 missing data or a failed write; 2 bad flags or model;\n"
         "  3 training diverged (a non-finite loss or parameter: try a smaller --lr; the log,\n"
         "    plot and epoch checkpoints up to the failure are kept);\n"
@@ -97,7 +99,7 @@ enum {
     OPT_NO_BN = 1000, OPT_TRAIN_SAMPLES, OPT_VAL_SAMPLES, OPT_PRINT_EVERY, OPT_NUM_TEST, OPT_DATA_FORMAT,
     OPT_LABELS, OPT_RESIZE, OPT_VAL_DATA, OPT_VAL_FRACTION, OPT_TEST_DATA,
     OPT_PRESET, OPT_LABEL_SMOOTHING, OPT_WEIGHT_DECAY, OPT_BIAS_LR, OPT_SCHEDULE, OPT_WARMUP, OPT_WARMUP_START,
-    OPT_FINAL_LR, OPT_STEP_EPOCHS, OPT_CROP_PAD, OPT_PAD_MODE, OPT_FLIP, OPT_CUTOUT, OPT_TTA
+    OPT_FINAL_LR, OPT_STEP_EPOCHS, OPT_CROP_PAD, OPT_PAD_MODE, OPT_FLIP, OPT_CUTOUT, OPT_TTA, OPT_EMA
 };
 
 static const struct option train_flags[] = {
@@ -115,7 +117,7 @@ static const struct option train_flags[] = {
     {"schedule", 1, 0, OPT_SCHEDULE}, {"warmup-epochs", 1, 0, OPT_WARMUP},
     {"warmup-start", 1, 0, OPT_WARMUP_START}, {"final-lr", 1, 0, OPT_FINAL_LR},
     {"step-epochs", 1, 0, OPT_STEP_EPOCHS}, {"crop-pad", 1, 0, OPT_CROP_PAD}, {"pad-mode", 1, 0, OPT_PAD_MODE},
-    {"flip", 0, 0, OPT_FLIP}, {"cutout", 1, 0, OPT_CUTOUT}, {"tta", 2, 0, OPT_TTA},
+    {"flip", 0, 0, OPT_FLIP}, {"cutout", 1, 0, OPT_CUTOUT}, {"tta", 2, 0, OPT_TTA}, {"ema", 1, 0, OPT_EMA},
     {"data-format", 1, 0, OPT_DATA_FORMAT}, {"labels", 1, 0, OPT_LABELS}, {"resize", 1, 0, OPT_RESIZE},
     {"val-data", 1, 0, OPT_VAL_DATA}, {"val-fraction", 1, 0, OPT_VAL_FRACTION}, {"test-data", 1, 0, OPT_TEST_DATA},
     {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
@@ -213,6 +215,7 @@ static int parse_flags(int argc, char **argv, TrainOptions *o)
             break;
         case OPT_FLIP: o->augment.flip = 1, o->given |= GIVEN_FLIP; break;
         case OPT_CUTOUT: rc = arg_int("--cutout", a, 0, 1024, &o->augment.cutout), o->given |= GIVEN_CUTOUT; break;
+        case OPT_EMA: rc = arg_float("--ema", a, 0, 0.99999999, &o->ema), o->given |= GIVEN_EMA; break;
         case OPT_TTA: rc = a ? arg_int("--tta", a, 0, 2, &o->tta) : (o->tta = 1, NNDL_OK), o->given |= GIVEN_TTA; break;
         case 'h': return 1;
         case ':': return nndl_fail("%s needs a value", flag);
@@ -311,5 +314,6 @@ SolverConfig train_options_solver_config(const TrainOptions *o, UpdateRule rule)
     cfg.schedule = o->schedule;
     cfg.schedule.gamma = o->lr_decay; /* the step schedule's factor */
     cfg.augment = o->augment;
+    cfg.ema = o->ema;
     return cfg;
 }

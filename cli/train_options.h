@@ -44,6 +44,7 @@ enum {
     GIVEN_FLIP = 1 << 25,
     GIVEN_CUTOUT = 1 << 26,
     GIVEN_TTA = 1 << 27,
+    GIVEN_EMA = 1 << 28,
 };
 
 typedef struct TrainOptions {
@@ -60,6 +61,7 @@ typedef struct TrainOptions {
     Schedule schedule;
     AugmentConfig augment;      /* pad, pad_mode, flip, cutout */
     int tta;
+    float ema;                  /* decay of the parameters' moving average, 0: none */
     const char *preset;         /* the preset whose values the flags started from, or NULL */
     uint64_t seed;
     unsigned given;             /* GIVEN_* */

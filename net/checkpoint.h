@@ -28,6 +28,7 @@ typedef struct CheckpointRecipe {
     Schedule schedule;
     AugmentConfig augment;      /* pad, pad_mode, flip, cutout (its seed and epoch unused) */
     int tta;
+    float ema;                  /* > 0: every parameter's moving average follows its moments */
 } CheckpointRecipe;
 
 /* The recipe of a run with none of it (what a format-2 or -3 checkpoint reads as). */
@@ -61,7 +62,8 @@ typedef struct CheckpointInfo {
 } CheckpointInfo;
 
 int checkpoint_read_info(const char *path, CheckpointInfo *info);
-/* The model's state (its best parameters when recorded) and the stored input mean (C*H*W
+/* The model's state (its best parameters when recorded, else the moving average of its
+ * parameters when the run kept one, else its current state) and the stored input mean (C*H*W
  * floats, malloc'd, or NULL when the checkpoint has none). */
 int checkpoint_load_model(Model *m, float **input_mean, const char *path);
 /* The stored input mean alone (malloc'd, *n floats; NULL and 0 when none). */

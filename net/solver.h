@@ -41,6 +41,9 @@ typedef struct SolverConfig {
     /* augmentation of every training batch (pad, pad_mode, flip, cutout; seed and epoch are
      * set per step from `seed` and the epoch); all zero: none (the seed) */
     AugmentConfig augment;
+    /* decay of an exponential moving average of the parameters, which every evaluation uses (the
+     * accuracy checks, the best parameters, the final model); 0: none (the seed) */
+    float ema;
     int batch_size, num_epochs;
     int num_train_samples;      /* train accuracy subsample (seed default 1000) */
     int num_val_samples;        /* 0: the whole validation set */
@@ -79,6 +82,7 @@ struct Solver {
     int *batch_y;
     float *aug_src;             /* device: the gathered batch before augmentation; NULL: none */
     int *aug_examples;          /* device: the batch's dataset indices, which key the draws */
+    float **ema_w;              /* per parameter (device), with cfg.ema; NULL otherwise */
     /* Losses stay on the device until read back in bulk (solver_read_losses): one slot per
      * iteration of an epoch, `pending` of them written and not yet in the loss History. */
     double *loss_slots;         /* device, loss_cap doubles */
@@ -127,6 +131,7 @@ typedef struct SolverParamState {
     float learning_rate;        /* after the lr decays so far */
     size_t n;                   /* the parameter's size */
     float *m1, *m2;             /* optimizer moments (n floats each), NULL where the rule has none */
+    float *ema;                 /* the parameter's moving average (n floats), NULL without one */
 } SolverParamState;
 
 typedef struct SolverState {
@@ -138,6 +143,7 @@ typedef struct SolverState {
     float *loss, *train_acc, *val_acc;
     int loss_n, train_n, val_n;
     int n_params, n_moments;    /* n_moments = optim_state_count of the rule */
+    int has_ema;                /* every parameter has its ema array */
     SolverParamState *params;
 } SolverState;
 
@@ -148,6 +154,10 @@ static inline Model *solver_model(const Solver *s) { return s->model; }
 static inline const SolverConfig *solver_config(const Solver *s) { return &s->cfg; }
 static inline const float *solver_input_mean(const Solver *s) { return s->input_mean; }
 static inline int solver_epoch(const Solver *s) { return s->epoch; }
+
+/* The decay of the moving average after `steps` updates: cfg.ema, or less early on so that the
+ * average is not held near the initial weights, min(ema, (1 + steps) / (10 + steps)). */
+double solver_ema_decay(float ema, long steps);
 
 /* Sets the peak learning rate (a resumed run given a new one): every parameter's rate, times
  * nonweight_lr_mult where it applies; per-iteration schedules scale it from the next step. */

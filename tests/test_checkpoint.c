@@ -133,10 +133,10 @@ static size_t off_int(size_t spec_len, int k) { return OFF_SPEC + spec_len + 4 *
 static size_t off_float(size_t spec_len, int k) { return off_int(spec_len, 11) + 4 * (size_t)k; }
 enum { I_IN_C, I_IN_H, I_IN_W, I_LOSS, I_RULE, I_BATCH, I_EPOCHS, I_TRAIN_S, I_VAL_S, I_EPOCH, I_ITER };
 enum { F_LR, F_MOMENTUM, F_DECAY, F_BETA1, F_BETA2, F_EPS, F_LR_DECAY, F_REG, F_BEST };
-/* The recipe (format 3), after the floats: 14 fields of 4 bytes. */
+/* The recipe (format 4), after the floats: 15 fields of 4 bytes. */
 static size_t off_recipe(size_t spec_len, int k) { return off_float(spec_len, 9) + 4 * (size_t)k; }
 enum { R_SMOOTH, R_WD, R_LR_MULT, R_SCHED, R_WARMUP, R_WARM_START, R_FINAL, R_STEP_EPOCHS, R_GAMMA, R_PAD,
-       R_PAD_MODE, R_FLIP, R_CUTOUT, R_TTA, R_COUNT };
+       R_PAD_MODE, R_FLIP, R_CUTOUT, R_TTA, R_EMA, R_COUNT };
 
 /* A format-4 file's bytes as format 3 wrote them: the recipe cut out (the version is the caller's). */
 static void cut_recipe(unsigned char *b, size_t *size, size_t spec_len)
@@ -363,6 +363,10 @@ static void test_out_of_range_fields_are_refused(void)
     expect_patch_refused(path, bad, off_recipe(L, R_PAD), 2, "pad 2"); /* the images are 2 x 2 */
     expect_patch_refused(path, bad, off_recipe(L, R_PAD_MODE), 5, "mode 5");
     expect_patch_refused(path, bad, off_recipe(L, R_TTA), 3, "tta 3");
+    /* a moving average claimed without its arrays: the file's layout says otherwise */
+    patch(path, bad, off_recipe(L, R_EMA), float_bits(0.5f));
+    ASSERT_ERROR_MENTIONS(checkpoint_read_info(bad, &info), "truncated or damaged");
+    expect_patch_refused(path, bad, off_recipe(L, R_EMA), float_bits(NAN), "ema nan");
 
     /* other formats */
     unsigned char old[2048] = "NNDLCKPT";

@@ -174,6 +174,7 @@ static void recipe_start(RecipeRun *r, int epochs, int augment, int (*on_epoch)(
                               .final = 0.1f, .step_epochs = 1, .gamma = 1};
     if (augment) cfg.augment = (AugmentConfig){.pad = 2, .pad_mode = PAD_REFLECT, .flip = 1, .cutout = 3};
     cfg.batch_size = 32, cfg.num_epochs = epochs, cfg.verbose = 0, cfg.seed = 17, cfg.num_train_samples = 32;
+    cfg.ema = 0.9f;
     cfg.on_epoch = on_epoch, cfg.on_epoch_ctx = ctx;
     CU_ASSERT_FATAL(solver_init(&r->s, &r->m, &r->train, &r->val, &cfg) == NNDL_OK);
 }
@@ -213,7 +214,22 @@ static void test_resume_sees_the_same_images(void)
     CU_ASSERT(info.recipe.augment.pad == 2 && info.recipe.augment.flip == 1 && info.recipe.augment.cutout == 3 &&
               info.recipe.augment.pad_mode == PAD_REFLECT && info.recipe.schedule.kind == SCHEDULE_ONECYCLE &&
               info.recipe.label_smoothing == 0.2f && info.recipe.weight_decay == 5e-3f &&
-              info.recipe.nonweight_lr_mult == 4 && info.recipe.tta == 1 && info.recipe.schedule.warmup_start == 0.2f);
+              info.recipe.nonweight_lr_mult == 4 && info.recipe.tta == 1 && info.recipe.schedule.warmup_start == 0.2f &&
+              info.recipe.ema == 0.9f);
+    /* the moving averages went on as they would have */
+    for (int i = 0; i < whole.m.n_params; i++) {
+        size_t n = whole.m.params[i].n;
+        float *ea = malloc(n * sizeof *ea), *eb = malloc(n * sizeof *eb);
+        whole.m.be->to_host(whole.m.be, ea, whole.s.ema_w[i], n * sizeof *ea);
+        second.m.be->to_host(second.m.be, eb, second.s.ema_w[i], n * sizeof *eb);
+        CU_ASSERT(memcmp(ea, eb, n * sizeof *ea) == 0);
+        free(ea), free(eb);
+    }
+    /* the final model is the best by val accuracy, of the averaged parameters */
+    float *fw = malloc(model_state_size(&whole.m) * sizeof *fw), *fs = malloc(model_state_size(&second.m) * sizeof *fs);
+    model_state_save(&whole.m, fw), model_state_save(&second.m, fs);
+    CU_ASSERT(memcmp(fw, fs, model_state_size(&whole.m) * sizeof *fw) == 0);
+    free(fw), free(fs);
     recipe_end(&whole), recipe_end(&first), recipe_end(&second), recipe_end(&plain);
     remove_tree(dir);
 }
@@ -284,6 +300,33 @@ static void test_nonweight_lr_factor(void)
         ASSERT_BELOW(fabs(r.s.opt[i].learning_rate - lr) / lr, 1e-6, r.m.params[i].name);
         ASSERT_BELOW(fabs(r.s.opt[i].weight_decay - wd) / wd, 1e-6, r.m.params[i].name);
     }
+    recipe_end(&r);
+}
+
+/* The moving average after each step, by hand: a = d a + (1 - d) w with d = min(ema, (1 + t) / (10 + t)),
+ * starting from the initial weights; evaluations see it, training does not. */
+static void test_ema_of_the_parameters(void)
+{
+    RecipeRun r;
+    recipe_start(&r, 1, 0, NULL, NULL);
+    const Backend *be = r.m.be;
+    size_t n = r.m.params[0].n;
+    float *avg = malloc(n * sizeof *avg), *w = malloc(n * sizeof *w), *got = malloc(n * sizeof *got);
+    be->to_host(be, avg, r.m.params[0].w, n * sizeof *avg);
+    for (int t = 0; t < 3; t++) {
+        CU_ASSERT_FATAL(solver_step(&r.s, (int[32]){t, t + 1, t + 2}, 32) == NNDL_OK);
+        r.s.iteration++;
+        be->to_host(be, w, r.m.params[0].w, n * sizeof *w);
+        double d = t == 0 ? 0.1 : t == 1 ? 2.0 / 11 : 3.0 / 12;
+        CU_ASSERT(solver_ema_decay(0.9f, t) == d);
+        for (size_t i = 0; i < n; i++) avg[i] = (float)(d * avg[i] + (1 - d) * w[i]);
+    }
+    be->to_host(be, got, r.s.ema_w[0], n * sizeof *got);
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs(got[i] - avg[i]));
+    ASSERT_BELOW(worst, 1e-6, "moving average - by hand");
+    CU_ASSERT(solver_ema_decay(0.9f, 1000) == (double)0.9f);
+    free(avg), free(w), free(got);
     recipe_end(&r);
 }
 
@@ -367,7 +410,7 @@ static void test_recipe_resume_through_the_program(void)
              "--batch-size 10 --print-every 0", dir);
     snprintf(args, sizeof args, "%s --epochs 2 --update sgd_nesterov_momentum --lr 0.01 --schedule cosine "
              "--warmup-epochs 1 --final-lr 0.1 --label-smoothing 0.1 --weight-decay 1e-3 --bias-lr-mult 2 --flip "
-             "--crop-pad 3 --pad-mode reflect --cutout 5 --tta=2 --checkpoint %s/run", base, dir);
+             "--crop-pad 3 --pad-mode reflect --cutout 5 --tta=2 --ema 0.9 --checkpoint %s/run", base, dir);
     CU_ASSERT_FATAL(run_cli(args, out, sizeof out) == 0);
     snprintf(args, sizeof args, "%s --epochs 3 --resume %s/run_epoch_2.ckpt", base, dir);
     CU_ASSERT(run_cli(args, out, sizeof out) == 0);
@@ -375,13 +418,15 @@ static void test_recipe_resume_through_the_program(void)
     /* the whole recipe came from the checkpoint: nothing of it announced */
     static const char *const recipe[] = {"--label-smoothing", "--weight-decay", "--bias-lr-mult", "--schedule",
                                          "--warmup", "--final-lr", "--crop-pad", "--pad-mode", "--flip",
-                                         "--cutout", "--tta", "--lr "};
+                                         "--cutout", "--tta", "--lr ", "--ema"};
     for (size_t i = 0; i < sizeof recipe / sizeof *recipe; i++) {
         CU_ASSERT(strstr(out, recipe[i]) == NULL);
         if (strstr(out, recipe[i])) fprintf(stderr, "\n%s announced:\n%s\n", recipe[i], out);
     }
     snprintf(args, sizeof args, "%s --epochs 3 --crop-pad 1 --resume %s/run_epoch_2.ckpt", base, dir);
     expect_cli(args, 0, "resume: --crop-pad 1 applied (the checkpoint's run used 3)");
+    snprintf(args, sizeof args, "%s --epochs 3 --ema 0 --resume %s/run_epoch_2.ckpt", base, dir);
+    expect_cli(args, 2, "trained with a moving average of the parameters");
     snprintf(args, sizeof args, "%s --crop-pad 32", base);
     expect_cli(args, 2, "below the image side 32");
     remove_tree(dir);
@@ -398,6 +443,7 @@ void register_recipe_suite(void)
         {"schedules: factors by iteration", test_schedule_factors},
         {"decoupled weight decay, sgd and adam, cpu and cuda", test_weight_decay_is_decoupled},
         {"biases and batchnorm: lr factor, decay divided by it", test_nonweight_lr_factor},
+        {"moving average of the parameters, by hand", test_ema_of_the_parameters},
         {"test-time augmentation averages the mirror's scores", test_tta_averages_the_mirror},
         {"recipe flags: bad values refused, the preset in --help", test_recipe_flags_refused},
         {"a recipe run resumes through the program", test_recipe_resume_through_the_program},
