@@ -32,7 +32,7 @@ NVCC_ARCH ?= $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
 CUDA_ARCHS_TEXT := $(foreach a,$(CUDA_ARCH),sm_$(a)) + PTX compute_$(lastword $(CUDA_ARCH))
 NVFLAGS  := -O2 -std=c++17 $(NVCC_ARCH) -DNNDL_CUDA_ARCHS='"$(CUDA_ARCHS_TEXT)"' \
             -Xcompiler -Wall,-Wextra,-fopenmp $(INCLUDES)
-LDLIBS   := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lstb -lz -lm -lpthread
+LDLIBS   := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lstb -lcjson -lz -lm -lpthread
 
 ifeq ($(CUDA),1)
 BUILD    ?= build-cuda

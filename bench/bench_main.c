@@ -7,7 +7,8 @@
 static void bench_usage(void)
 {
     fprintf(stderr, "usage: nndl bench layers | nndl bench train [--device cpu|cuda]   [cpu]\n"
-                    "       (the device may also be given as a bare word: nndl bench train cuda)\n");
+                    "       (the device may also be given as a bare word: nndl bench train cuda)\n"
+                    "       --json after either: one JSON object on stdout instead of the table\n");
 }
 
 /* `train`'s device: --device D or --device=D as in train and eval, or the older bare word. */
@@ -21,12 +22,25 @@ static int train_device(int argc, char **argv, const char **device)
     return -1;
 }
 
+/* Takes --json out of argv (anywhere after the benchmark's name); returns whether it was there. */
+static int take_json(int *argc, char **argv)
+{
+    int json = 0, kept = 2;
+    for (int i = 2; i < *argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) json = 1;
+        else argv[kept++] = argv[i];
+    }
+    *argc = *argc < 2 ? *argc : kept;
+    return json;
+}
+
 int bench_main(int argc, char **argv)
 {
     const char *device;
-    if (argc == 2 && strcmp(argv[1], "layers") == 0) return bench_layers();
+    int json = take_json(&argc, argv);
+    if (argc == 2 && strcmp(argv[1], "layers") == 0) return bench_layers(json);
     if (argc >= 2 && strcmp(argv[1], "train") == 0 && train_device(argc - 2, argv + 2, &device) == 0)
-        return bench_train(device);
+        return bench_train(device, json);
     if (argc == 3 && strcmp(argv[1], "train") == 0 && strcmp(argv[2], "--device") == 0)
         fprintf(stderr, "nndl bench: --device needs a value\n");
     else if (argc >= 2 && strcmp(argv[1], "layers") != 0 && strcmp(argv[1], "train") != 0)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "bench.h"
 #include "error.h"
 #include "model.h"
 #include "progress.h"
@@ -70,32 +71,65 @@ static double bench_batch(const Backend *be, int batch, double seconds, int *ite
     return (double)iters * batch / t;
 }
 
-int bench_train(const char *device)
+int bench_train(const char *device, int json)
 {
     Backend *be = backend_create(device);
     if (!be) {
         fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
         return 2;
     }
-    printf("nndl bench train — %s, Adam, synthetic data, device %s\n\n", SEED_CNN, be->name);
-    printf("| batch | steps timed | images/s | GFLOP/s (%.1f MFLOP per image and step) |\n",
-           2 * step_macs() / 1e6);
-    printf("|-------|-------------|----------|-----------------------------------------|\n");
+    cJSON *root = json ? cJSON_CreateObject() : NULL, *runs = json ? cJSON_CreateArray() : NULL;
+    if (json && (!root || !runs)) {
+        cJSON_Delete(root), cJSON_Delete(runs), backend_destroy(be);
+        fprintf(stderr, "nndl bench train: out of memory for the JSON output\n");
+        return 1;
+    }
+    if (json) {
+        cJSON_AddStringToObject(root, "benchmark", "train");
+        cJSON_AddStringToObject(root, "model", SEED_CNN);
+        cJSON_AddStringToObject(root, "device", be->name);
+        cJSON_AddNumberToObject(root, "mflop_per_image_step", 2 * step_macs() / 1e6);
+        cJSON_AddItemToObject(root, "runs", runs);
+    } else {
+        printf("nndl bench train — %s, Adam, synthetic data, device %s\n\n", SEED_CNN, be->name);
+        printf("| batch | steps timed | images/s | GFLOP/s (%.1f MFLOP per image and step) |\n",
+               2 * step_macs() / 1e6);
+        printf("|-------|-------------|----------|-----------------------------------------|\n");
+    }
     int batches[2] = {50, 1000};
     for (int k = 0; k < 2; k++) {
         int iters;
         double ips = bench_batch(be, batches[k], batches[k] == 50 ? 5.0 : 10.0, &iters);
         if (ips < 0) {
             fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
+            cJSON_Delete(root);
             backend_destroy(be);
             return 1;
+        }
+        if (json) {
+            cJSON *run = cJSON_CreateObject();
+            if (run && cJSON_AddItemToArray(runs, run)) {
+                cJSON_AddNumberToObject(run, "batch", batches[k]);
+                cJSON_AddNumberToObject(run, "steps", iters);
+                cJSON_AddNumberToObject(run, "images_per_s", ips);
+                cJSON_AddNumberToObject(run, "gflop_per_s", ips * 2 * step_macs() / 1e9);
+            }
+            continue;
         }
         printf("| %5d | %11d | %8.1f | %39.1f |\n", batches[k], iters, ips, ips * 2 * step_macs() / 1e9);
         fflush(stdout);
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("\npeak RSS of the process (after the batch-1000 run): %.1f MiB\n", ru.ru_maxrss / 1024.0);
     backend_destroy(be);
+    if (!json) {
+        printf("\npeak RSS of the process (after the batch-1000 run): %.1f MiB\n", ru.ru_maxrss / 1024.0);
+        return 0;
+    }
+    cJSON_AddNumberToObject(root, "peak_rss_mib", ru.ru_maxrss / 1024.0);
+    if (json_print_and_free(stdout, root) != NNDL_OK) {
+        fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
+        return 1;
+    }
     return 0;
 }

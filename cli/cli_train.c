@@ -64,6 +64,23 @@ static int announce_other_data(const Solver *s, const char *path)
     return 0;
 }
 
+/* The data's classes must be the checkpoint's, name by name: the same count under other names
+ * (another folder, CIFAR-100's other labels) would train the model's outputs on other meanings.
+ * A checkpoint without names (format 2) was trained on CIFAR-10. Returns an exit status. */
+static int same_classes(const Solver *s, const char *path)
+{
+    ClassNames then;
+    if (!s->class_names || checkpoint_load_class_names(&then, path) != NNDL_OK) return s->class_names ? 1 : 0;
+    int rc = 0;
+    for (int c = 0; rc == 0 && c < then.n; c++)
+        if (c >= s->class_names->n || strcmp(then.names[c], s->class_names->names[c]) != 0)
+            rc = 2, nndl_fail("checkpoint %s was trained on classes where class %d is '%s'; this data's class %d is '%s' "
+                              "(a resumed run keeps the classes)", path, c, then.names[c], c,
+                              c < s->class_names->n ? s->class_names->names[c] : "(none)");
+    class_names_free(&then);
+    return rc;
+}
+
 /* What the command line left out, a resumed run takes from the checkpoint, so that `--resume FILE`
  * alone continues the same run (model, batch size, epochs, rule and its settings, seed). */
 static void take_checkpoint_settings(TrainOptions *o, const CheckpointInfo *c)
@@ -125,6 +142,8 @@ static int resume_run(Solver *s, const TrainOptions *o, const CheckpointInfo *in
     CheckpointInfo c = *info;
     const SolverConfig *cfg = solver_config(s);
     if (resume_refusals(&c, o, cfg, o->resume) != NNDL_OK) return 2;
+    int rc = same_classes(s, o->resume);
+    if (rc) return rc;
     if (checkpoint_load(s, o->resume) != NNDL_OK) return 1;
     printf("resumed from %s after epoch %d (iteration %d)\n", o->resume, c.epoch, c.iteration);
     if (o->given & GIVEN_LR) {
@@ -317,7 +336,10 @@ static int run_train(const TrainOptions *given)
      * reported before any image is decoded */
     DataRequest req;
     DataShape shape;
+    DataFormat format = DATA_AUTO;
     if (train_options_data_request(o, &req) != NNDL_OK) return 2;
+    if (req.format == DATA_AUTO && data_format_detect(req.dir, &format) != NNDL_OK) return 1;
+    if (data_request_check(&req, req.format == DATA_AUTO ? format : req.format) != NNDL_OK) return 2;
     if (data_describe(&req, &shape) != NNDL_OK) return 1;
     resumed.num_classes = shape.classes.n;
     char spec[MODEL_SPEC_MAX];

@@ -39,8 +39,7 @@ static int file_exists(const char *dir, const char *name)
     return stat(path, &st) == 0;
 }
 
-/* CIFAR-10 when the directory is missing: its reader names the file it wanted and how to get it. */
-static int detect(const char *dir, DataFormat *f)
+int data_format_detect(const char *dir, DataFormat *f)
 {
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || file_exists(dir, "data_batch_1.bin") ||
@@ -56,8 +55,7 @@ static int detect(const char *dir, DataFormat *f)
     return NNDL_OK;
 }
 
-/* The request's flags must fit its format. */
-static int check_request(const DataRequest *r, DataFormat f)
+int data_request_check(const DataRequest *r, DataFormat f)
 {
     if (f != DATA_FOLDER && (r->val_dir || r->test_dir || r->resize_h))
         return nndl_fail("%s applies to image folders, and %s is %s data", r->val_dir ? "--val-data"
@@ -71,8 +69,8 @@ static int check_request(const DataRequest *r, DataFormat f)
 int data_describe(const DataRequest *r, DataShape *out)
 {
     *out = (DataShape){.format = r->format, .c = 3, .h = 32, .w = 32};
-    if (out->format == DATA_AUTO && detect(r->dir, &out->format) != NNDL_OK) return NNDL_ERR;
-    if (check_request(r, out->format) != NNDL_OK) return NNDL_ERR;
+    if (out->format == DATA_AUTO && data_format_detect(r->dir, &out->format) != NNDL_OK) return NNDL_ERR;
+    if (data_request_check(r, out->format) != NNDL_OK) return NNDL_ERR;
     int rc = NNDL_OK;
     if (out->format == DATA_CIFAR10) {
         for (int i = 0; rc == NNDL_OK && i < CIFAR10_CLASSES; i++) rc = class_names_add(&out->classes, cifar10_class_names[i]);
@@ -212,7 +210,7 @@ int data_load_test(const DataRequest *r, const ClassNames *classes, int c, int h
 {
     memset(test, 0, sizeof *test);
     DataFormat f = r->format;
-    if (f == DATA_AUTO && detect(r->dir, &f) != NNDL_OK) return NNDL_ERR;
+    if (f == DATA_AUTO && data_format_detect(r->dir, &f) != NNDL_OK) return NNDL_ERR;
     int rc;
     if (f == DATA_FOLDER) {
         DataRequest all = *r;

@@ -38,6 +38,15 @@ typedef struct DataRequest {
 
 DataRequest data_request_default(const char *dir);
 
+/* The format of the files in dir: CIFAR-10 (data_batch_1.bin or test_batch.bin, or a dir that
+ * does not exist, so that its reader names the file it wanted and how to fetch it), CIFAR-100
+ * (train.bin or test.bin), or an image folder (sub-folders); an error asking for --data-format
+ * otherwise. */
+int data_format_detect(const char *dir, DataFormat *f);
+/* The request's flags must fit the format f (--resize, --val-data and --test-data are for image
+ * folders, --labels coarse for CIFAR-100): an error naming the flag otherwise. */
+int data_request_check(const DataRequest *r, DataFormat f);
+
 /* What the model needs before the data is read. */
 typedef struct DataShape {
     DataFormat format;          /* detected when the request said DATA_AUTO */

@@ -249,16 +249,6 @@ double model_loss(Model *m, const float *X, const int *y, int N, uint64_t step)
     return loss;
 }
 
-int model_scores(Model *m, float *scores, const float *X, int N)
-{
-    if (N > m->max_batch)
-        return nndl_fail("model: %d examples exceed the batch of %d it was built for", N, m->max_batch);
-    upload_batch(m, X, N);
-    const float *s = forward(m, N, 0, 0);
-    m->be->to_host(m->be, scores, s, (size_t)N * m->num_classes * sizeof *scores);
-    return NNDL_OK;
-}
-
 int model_tta_views(int tta, AugmentConfig *views)
 {
     int n = 0;
@@ -271,16 +261,16 @@ int model_tta_views(int tta, AugmentConfig *views)
     return n;
 }
 
-/* Test-mode scores averaged over the views of m->tta. The batch is uploaded once into grad[0]
+/* Test-mode scores summed over the views of m->tta. The batch is uploaded once into grad[0]
  * (free outside a training step, and at least as large as an input batch); each view is built
- * from it into the input array. */
+ * from it into the input array, its scores read into the second half of host_scores. */
 static void tta_scores(Model *m, float *scores, const float *X, int N)
 {
     const Backend *be = m->be;
     AugmentConfig views[MODEL_TTA_MAX_VIEWS];
     int n_views = model_tta_views(m->tta, views);
     size_t n_scores = (size_t)N * m->num_classes;
-    float *view_scores = scores + n_scores; /* host_scores holds two batches of scores */
+    float *view_scores = m->host_scores + (size_t)m->max_batch * m->num_classes;
     be->to_device(be, m->grad[0], X, (size_t)N * m->in_c * m->in_h * m->in_w * sizeof(float));
     for (int v = 0; v < n_views; v++) {
         be->augment(be, m->x, m->grad[0], NULL, N, m->in_c, m->in_h, m->in_w, &views[v]);
@@ -290,13 +280,26 @@ static void tta_scores(Model *m, float *scores, const float *X, int N)
     }
 }
 
+int model_scores(Model *m, float *scores, const float *X, int N)
+{
+    if (N > m->max_batch)
+        return nndl_fail("model: %d examples exceed the batch of %d it was built for", N, m->max_batch);
+    if (m->tta > 0) {
+        tta_scores(m, scores, X, N);
+        return NNDL_OK;
+    }
+    upload_batch(m, X, N);
+    const float *s = forward(m, N, 0, 0);
+    m->be->to_host(m->be, scores, s, (size_t)N * m->num_classes * sizeof *scores);
+    return NNDL_OK;
+}
+
 int model_predict(Model *m, int *pred, const float *X, int N)
 {
     size_t example = (size_t)m->in_c * m->in_h * m->in_w;
     for (int start = 0; start < N; start += m->max_batch) {
         int n = N - start < m->max_batch ? N - start : m->max_batch;
-        if (m->tta > 0) tta_scores(m, m->host_scores, X + start * example, n);
-        else model_scores(m, m->host_scores, X + start * example, n);
+        model_scores(m, m->host_scores, X + start * example, n);
         for (int i = 0; i < n; i++) {
             const float *row = m->host_scores + (size_t)i * m->num_classes;
             int best = 0;

@@ -72,11 +72,12 @@ static inline float *model_input(Model *m) { return m->x; }
 /* The same with the loss read back (one device-to-host copy): for tests and single steps. */
 double model_loss(Model *m, const float *X, const int *y, int N, uint64_t step);
 
-/* Test mode (running statistics, no dropout): class scores (N, classes) into host memory. */
+/* Test mode (running statistics, no dropout): class scores (N, classes) into host memory; with
+ * m->tta the sum of the scores of the views of model_tta_views (the image, its mirror, shifted
+ * copies). */
 int model_scores(Model *m, float *scores, const float *X, int N);
 
-/* Predicted labels for N examples, in batches of at most max_batch; with m->tta the class scores
- * are averaged over the views of model_tta_views (the image, its mirror, shifted copies). */
+/* Predicted labels for N examples (model_scores), in batches of at most max_batch. */
 int model_predict(Model *m, int *pred, const float *X, int N);
 
 /* How many of N examples X the model labels as y says; NNDL_ERR (message set) when out of memory

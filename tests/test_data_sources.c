@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <stb/stb_image_write.h>
+#include <stb/stb_image_write.h> /* a JPEG */
 
 #include "cifar100.h"
 #include "data_source.h"
@@ -19,57 +19,19 @@
 
 static char root[64];
 
-/* Image k of class c, W x H: red = 10 + 20c + k (which image it is), green = 30x, blue = 40y. */
+/* Image k of class c, W x H: red = 10 + 20c + k (which image it is), green = 30x, blue = 40y
+ * (write_test_png). */
 enum { W = 6, H = 4, CLASSES = 3, PER_CLASS = 4 };
 static const char *const class_dirs[CLASSES] = {"cat", "dog", "frog"};
 
-static int write_png(const char *path, int w, int h, int red)
-{
-    unsigned char px[64 * 64 * 3];
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            unsigned char *p = px + 3 * (y * w + x);
-            p[0] = (unsigned char)red, p[1] = (unsigned char)(30 * x), p[2] = (unsigned char)(40 * y);
-        }
-    return stbi_write_png(path, w, h, 3, px, w * 3) ? 0 : -1;
-}
-
-/* root/name/<class>/<k>.png for the first `classes` classes */
 static int make_folder(const char *name, int classes, int per_class)
 {
     char path[256];
     snprintf(path, sizeof path, "%s/%s", root, name);
-    if (mkdir(path, 0700) != 0) return -1;
-    for (int c = 0; c < classes; c++) {
-        snprintf(path, sizeof path, "%s/%s/%s", root, name, class_dirs[c]);
-        if (mkdir(path, 0700) != 0) return -1;
-        for (int k = 0; k < per_class; k++) {
-            snprintf(path, sizeof path, "%s/%s/%s/%d.png", root, name, class_dirs[c], k);
-            if (write_png(path, W, H, 10 + 20 * c + k) != 0) return -1;
-        }
-    }
-    return 0;
+    return write_test_image_folder(path, class_dirs, classes, per_class, W, H);
 }
 
 static void folder_path(char *out, size_t size, const char *name) { snprintf(out, size, "%s/%s", root, name); }
-
-/* CIFAR-100 records: r < 40 have coarse r % 20, fine (3r) % 100, pixel i = (r + i) % 251; the
- * rest of the file zeros (sparse). */
-static int write_cifar100(const char *dir, const char *name, long records, long size)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    unsigned char rec[2 + CIFAR_IMAGE_BYTES];
-    for (int r = 0; r < 40 && r < records; r++) {
-        rec[0] = (unsigned char)(r % 20), rec[1] = (unsigned char)(3 * r % 100);
-        for (int i = 0; i < CIFAR_IMAGE_BYTES; i++) rec[2 + i] = (unsigned char)((r + i) % 251);
-        fwrite(rec, 1, sizeof rec, f);
-    }
-    fclose(f);
-    return truncate(path, size);
-}
 
 static int write_names(const char *dir, const char *name, const char *prefix, int n)
 {
@@ -89,7 +51,7 @@ static int setup(void)
     if (make_temp_dir(root, sizeof root, "nndl_sources") != 0) return 1;
     snprintf(c100, sizeof c100, "%s/cifar100", root);
     return make_folder("pets", CLASSES, PER_CLASS) || mkdir(c100, 0700) ||
-           write_cifar100(c100, "train.bin", 50000, C100_TRAIN) || write_cifar100(c100, "test.bin", 10000, C100_TEST) ||
+           write_cifar100_file(c100, "train.bin", C100_TRAIN) || write_cifar100_file(c100, "test.bin", C100_TEST) ||
            write_names(c100, "fine_label_names.txt", "fine", 100) ||
            write_names(c100, "coarse_label_names.txt", "coarse", 20);
 }
@@ -183,7 +145,7 @@ static void test_val_folder(void)
     snprintf(extra, sizeof extra, "%s/petsval/zebra", root);
     CU_ASSERT_FATAL(mkdir(extra, 0700) == 0);
     snprintf(extra, sizeof extra, "%s/petsval/zebra/0.png", root);
-    CU_ASSERT_FATAL(write_png(extra, W, H, 1) == 0);
+    CU_ASSERT_FATAL(write_test_png(extra, W, H, 1) == 0);
     ASSERT_ERROR_MENTIONS(data_load(&r, &d), "a class 'zebra'");
 }
 
@@ -218,7 +180,7 @@ static void test_mixed_sizes_and_jpeg(void)
     CU_ASSERT_FATAL(make_folder("mixed", 2, 2) == 0);
     folder_path(dir, sizeof dir, "mixed");
     snprintf(path, sizeof path, "%s/mixed/dog/9.png", root);
-    CU_ASSERT_FATAL(write_png(path, 8, 8, 50) == 0);
+    CU_ASSERT_FATAL(write_test_png(path, 8, 8, 50) == 0);
     DataRequest r = data_request_default(dir);
     TrainingData d;
     ASSERT_ERROR_MENTIONS(data_load(&r, &d), "mixed/dog/9.png is 8x8");
@@ -266,9 +228,9 @@ static void test_bad_folders(void)
     CU_ASSERT(strstr(nndl_last_error(), "bird/broken.png") != NULL);
     /* a good first image, a damaged later one: named when decoded */
     snprintf(path, sizeof path, "%s/bird/a.png", dir);
-    CU_ASSERT_FATAL(write_png(path, W, H, 5) == 0);
+    CU_ASSERT_FATAL(write_test_png(path, W, H, 5) == 0);
     snprintf(path, sizeof path, "%s/bird/b.png", dir);
-    CU_ASSERT_FATAL(write_png(path, W, H, 5) == 0);
+    CU_ASSERT_FATAL(write_test_png(path, W, H, 5) == 0);
     CU_ASSERT_FATAL(truncate(path, 40) == 0);
     snprintf(path, sizeof path, "%s/bird/broken.png", dir);
     unlink(path);
@@ -309,14 +271,14 @@ static void test_bad_cifar100(void)
     char dir[128];
     snprintf(dir, sizeof dir, "%s/c100bad", root);
     CU_ASSERT_FATAL(mkdir(dir, 0700) == 0);
-    CU_ASSERT_FATAL(write_cifar100(dir, "train.bin", 50000, C100_TRAIN - 100) == 0);
+    CU_ASSERT_FATAL(write_cifar100_file(dir, "train.bin", C100_TRAIN - 100) == 0);
     DataRequest r = data_request_default(dir);
     r.num_train = 30, r.num_val = 0, r.num_test = 0;
     TrainingData d;
     ASSERT_ERROR_MENTIONS(data_load(&r, &d), "expected 153700000");
     CU_ASSERT(strstr(nndl_last_error(), "c100bad/train.bin") != NULL);
     /* a fine label past 99 */
-    CU_ASSERT_FATAL(write_cifar100(dir, "train.bin", 50000, C100_TRAIN) == 0);
+    CU_ASSERT_FATAL(write_cifar100_file(dir, "train.bin", C100_TRAIN) == 0);
     char path[200];
     snprintf(path, sizeof path, "%s/train.bin", dir);
     FILE *f = fopen(path, "r+b");
@@ -349,12 +311,30 @@ static void test_program_on_sources(void)
     snprintf(args, sizeof args, "train --data %s --model cnn3 --filters 2 --hidden 4 --epochs 1 --batch-size 4 "
              "--resize 8x8 --print-every 0", dir);
     expect_cli(args, 0, "inputs (3, 8, 8)");
+    /* resuming on data whose classes have other names is refused */
+    snprintf(args, sizeof args, "train --data %s --model affine3 --epochs 1 --batch-size 4 --print-every 0 "
+             "--checkpoint %s/pets", dir, root);
+    expect_cli(args, 0, "best val acc");
+    char renamed[160], from[200], to[200];
+    folder_path(renamed, sizeof renamed, "pets2");
+    CU_ASSERT_FATAL(make_folder("pets2", CLASSES, PER_CLASS) == 0);
+    snprintf(from, sizeof from, "%s/frog", renamed);
+    snprintf(to, sizeof to, "%s/fox", renamed);
+    CU_ASSERT_FATAL(rename(from, to) == 0);
+    snprintf(args, sizeof args, "train --data %s --epochs 2 --resume %s/pets_epoch_1.ckpt", renamed, root);
+    expect_cli(args, 2, "class 2 is 'frog'; this data's class 2 is 'fox'");
+    snprintf(args, sizeof args, "train --data %s --epochs 2 --print-every 0 --resume %s/pets_epoch_1.ckpt", dir, root);
+    expect_cli(args, 0, "resumed from");
     snprintf(args, sizeof args, "train --data %s --labels coarse --model affine100 --num-train 30 --num-val 10", c100);
     expect_cli(args, 2, "CIFAR-100 has 20 classes");
     snprintf(args, sizeof args, "train --data %s --labels coarse --model fc --hidden 8 --num-train 30 --num-val 10 "
              "--num-test 5 --epochs 1 --batch-size 10 --print-every 0", c100);
     expect_cli(args, 0, "test acc:");
     expect_cli("train --data-format tiff", 2, "--data-format: 'tiff'");
+    snprintf(args, sizeof args, "train --data %s --resize 8x8", c100);
+    expect_cli(args, 2, "--resize applies to image folders");
+    snprintf(args, sizeof args, "train --data %s --labels coarse", dir);
+    expect_cli(args, 2, "--labels coarse applies to CIFAR-100");
     expect_cli("train --labels medium", 2, "--labels: 'medium'");
     expect_cli("train --resize 0x3", 2, "--resize: '0x3'");
 }
