@@ -9,6 +9,7 @@
 
 #include "augment.h"
 #include "checkpoint.h"
+#include "cuda/kernel_checks.h"
 #include "cifar10.h"
 #include "error.h"
 #include "model.h"
@@ -160,12 +161,12 @@ typedef struct RecipeRun {
 
 #define RECIPE_SPEC "conv4x3-bn-relu-pool2-affine10"
 
-static void recipe_start(RecipeRun *r, int epochs, int augment, int (*on_epoch)(const Solver *, void *), void *ctx)
+static void recipe_start_on(RecipeRun *r, const Backend *be, int epochs, int augment,
+                            int (*on_epoch)(const Solver *, void *), void *ctx)
 {
     make_random_dataset(&r->train, 96, 3, 8, 8, 31);
     make_random_dataset(&r->val, 32, 3, 8, 8, 32);
-    CU_ASSERT_FATAL(model_init(&r->m, test_backend("cpu"), RECIPE_SPEC, 3, 8, 8, 5e-2f, 0, LOSS_SOFTMAX, 3, 32) ==
-                    NNDL_OK);
+    CU_ASSERT_FATAL(model_init(&r->m, be, RECIPE_SPEC, 3, 8, 8, 5e-2f, 0, LOSS_SOFTMAX, 3, 32) == NNDL_OK);
     r->m.label_smoothing = 0.2f, r->m.tta = 1;
     SolverConfig cfg = solver_config_default();
     cfg.optim = optim_config_default(UPDATE_SGD_NESTEROV_MOMENTUM);
@@ -177,6 +178,11 @@ static void recipe_start(RecipeRun *r, int epochs, int augment, int (*on_epoch)(
     cfg.ema = 0.9f;
     cfg.on_epoch = on_epoch, cfg.on_epoch_ctx = ctx;
     CU_ASSERT_FATAL(solver_init(&r->s, &r->m, &r->train, &r->val, &cfg) == NNDL_OK);
+}
+
+static void recipe_start(RecipeRun *r, int epochs, int augment, int (*on_epoch)(const Solver *, void *), void *ctx)
+{
+    recipe_start_on(r, test_backend("cpu"), epochs, augment, on_epoch, ctx);
 }
 
 static void recipe_end(RecipeRun *r)
@@ -232,6 +238,38 @@ static void test_resume_sees_the_same_images(void)
     free(fw), free(fs);
     recipe_end(&whole), recipe_end(&first), recipe_end(&second), recipe_end(&plain);
     remove_tree(dir);
+}
+
+/* The whole recipe on cuda (the SIMT host here) against the cpu: the same losses, and a step
+ * still copies nothing back and allocates nothing (the batch and its indices go up, the
+ * augmentation runs on the device). */
+static void test_recipe_steps_on_cuda(void)
+{
+    KcCounters c;
+    Backend *fresh = backend_create("cuda");
+    if (!fresh) return; /* reported by the cuda suites */
+    RecipeRun r[2];
+    recipe_start_on(&r[0], test_backend("cpu"), 2, 1, NULL, NULL);
+    recipe_start_on(&r[1], fresh, 2, 1, NULL, NULL);
+    int idx[32];
+    for (int i = 0; i < 32; i++) idx[i] = (i * 37) % 96;
+    int counted = kc_counters(&c) == 0; /* a GPU has no counters */
+    kc_reset_counters();
+    for (int k = 0; k < 2; k++)
+        for (int step = 0; step < 3; step++) {
+            CU_ASSERT_FATAL(solver_step(&r[k].s, idx, 32) == NNDL_OK);
+            r[k].s.iteration++;
+            if (k == 1 && step == 2 && counted) {
+                kc_counters(&c);
+                CU_ASSERT(c.d2h == 0 && c.allocs == 0 && c.syncs == 0 && c.h2d >= 9);
+            }
+        }
+    CU_ASSERT(solver_read_losses(&r[0].s) == NNDL_OK && solver_read_losses(&r[1].s) == NNDL_OK);
+    CU_ASSERT_FATAL(r[0].s.loss.n == 3 && r[1].s.loss.n == 3);
+    for (int i = 0; i < 3; i++)
+        ASSERT_BELOW(fabs(r[1].s.loss.v[i] - r[0].s.loss.v[i]) / r[0].s.loss.v[i], 1e-5, "cuda loss vs cpu");
+    recipe_end(&r[1]), recipe_end(&r[0]);
+    backend_destroy(fresh);
 }
 
 /* ---- schedules, weight decay, the biases' factor ------------------------------------------------ */
@@ -446,6 +484,7 @@ void register_recipe_suite(void)
         {"augmentation: draws keyed by seed, epoch and example", test_augment_draws_are_keyed_by_example},
         {"augmentation: distribution of shifts, flips, cutouts", test_augment_draw_distribution},
         {"a resumed run sees the same images (bit-exact losses)", test_resume_sees_the_same_images},
+        {"the whole recipe on cuda: cpu's losses, nothing copied back", test_recipe_steps_on_cuda},
         {"schedules: factors by iteration", test_schedule_factors},
         {"decoupled weight decay, sgd and adam, cpu and cuda", test_weight_decay_is_decoupled},
         {"biases and batchnorm: lr factor, decay divided by it", test_nonweight_lr_factor},
