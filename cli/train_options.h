@@ -29,26 +29,40 @@ enum {
     GIVEN_NUM_TRAIN = 1 << 11,  /* the split sizes: left out, the data format's defaults */
     GIVEN_NUM_VAL = 1 << 12,
     GIVEN_NUM_TEST = 1 << 13,
-    /* the recipe (checkpoint format 4) */
-    GIVEN_LR = 1 << 14,
-    GIVEN_LABEL_SMOOTHING = 1 << 15,
-    GIVEN_WEIGHT_DECAY = 1 << 16,
-    GIVEN_NONWEIGHT_LR = 1 << 17,
-    GIVEN_SCHEDULE = 1 << 18,
-    GIVEN_WARMUP = 1 << 19,
-    GIVEN_WARMUP_START = 1 << 20,
-    GIVEN_FINAL_LR = 1 << 21,
-    GIVEN_STEP_EPOCHS = 1 << 22,
-    GIVEN_CROP_PAD = 1 << 23,
-    GIVEN_PAD_MODE = 1 << 24,
-    GIVEN_FLIP = 1 << 25,
-    GIVEN_CUTOUT = 1 << 26,
-    GIVEN_TTA = 1 << 27,
-    GIVEN_EMA = 1 << 28,
+    /* which model flags: each shapes only some models, and is refused for the others */
+    GIVEN_CNN3_SHAPE = 1 << 14, /* --filters, --filter-size */
+    GIVEN_HIDDEN = 1 << 15,
+    GIVEN_BATCHNORM = 1 << 16,
+    GIVEN_DROPOUT = 1 << 17,
+    GIVEN_WEIGHT_SCALE = 1 << 18,
+    GIVEN_KEEP_LAST = 1 << 19,
+};
+
+/* The recipe's flags given (TrainOptions.recipe_given; checkpoint format 4). */
+enum {
+    GIVEN_LR = 1 << 0,
+    GIVEN_LABEL_SMOOTHING = 1 << 1,
+    GIVEN_WEIGHT_DECAY = 1 << 2,
+    GIVEN_NONWEIGHT_LR = 1 << 3,
+    GIVEN_SCHEDULE = 1 << 4,
+    GIVEN_WARMUP = 1 << 5,
+    GIVEN_WARMUP_START = 1 << 6,
+    GIVEN_FINAL_LR = 1 << 7,
+    GIVEN_STEP_EPOCHS = 1 << 8,
+    GIVEN_CROP_PAD = 1 << 9,
+    GIVEN_PAD_MODE = 1 << 10,
+    GIVEN_FLIP = 1 << 11,
+    GIVEN_CUTOUT = 1 << 12,
+    GIVEN_TTA = 1 << 13,
+    GIVEN_EMA = 1 << 14,
 };
 
 typedef struct TrainOptions {
     const char *data, *model, *device, *checkpoint, *resume, *log, *plot, *update, *loss;
+    const char *init_from;      /* --init-from: starting weights (safetensors) */
+    const char *run_name;       /* --run: the directory of the default outputs under runs/ */
+    int save_every, keep_last, save_best, weights_only, no_save;
+    double progress_interval;   /* seconds between plain progress lines (not a terminal) */
     const char *data_format, *val_data, *test_data, *labels;
     int resize_h, resize_w;     /* --resize WxH; 0: images must be one size */
     float val_fraction;
@@ -64,7 +78,7 @@ typedef struct TrainOptions {
     float ema;                  /* decay of the parameters' moving average, 0: none */
     const char *preset;         /* the preset whose values the flags started from, or NULL */
     uint64_t seed;
-    unsigned given;             /* GIVEN_* */
+    unsigned given, recipe_given; /* GIVEN_* of each enum */
 } TrainOptions;
 
 /* The seed notebook's final cell: ThreeLayerConvNet(weight_scale 1e-3, 64 filters 3x3, hidden
