@@ -434,8 +434,11 @@ static int run_train(const TrainOptions *given)
     }
     Model model;
     int predict_batch = o->batch_size > 100 ? o->batch_size : 100;
-    if (model_init(&model, be, spec, shape.c, shape.h, shape.w, o->weight_scale, o->reg,
-                   strcmp(o->loss, "svm") == 0 ? LOSS_SVM : LOSS_SOFTMAX, o->seed, predict_batch) != NNDL_OK) {
+    ModelConfig mc = {.spec = spec, .C = shape.c, .H = shape.h, .W = shape.w, .init = train_options_init(o),
+                      .weight_scale = o->weight_scale, .reg = o->reg,
+                      .loss = strcmp(o->loss, "svm") == 0 ? LOSS_SVM : LOSS_SOFTMAX, .seed = o->seed,
+                      .max_batch = predict_batch};
+    if (model_create(&model, be, &mc) != NNDL_OK) {
         data_shape_free(&shape);
         backend_destroy(be);
         return 2;

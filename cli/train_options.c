@@ -39,12 +39,17 @@ void train_usage(FILE *f)
         "  --val-fraction F    image folders: share held out for validation [0.1]\n"
         "  --test-data DIR     image folders: test images for the final accuracy [none]\n"
         "  --model M           cnn3 (ThreeLayerConvNet), fc (FullyConnectedNet) or a layer spec\n"
-        "                      such as '[conv32x3-bn-relu-pool2]x2-affine100-relu-affine10' [cnn3]\n"
+        "                      such as '[conv32x3-bn-relu-pool2]x2-affine100-relu-affine10' [cnn3];\n"
+        "                      also conv<F>x<K>(stride=S,pad=P,nobias), bn(noscale,momentum=M,eps=E),\n"
+        "                      gelu, gap, gmp, scale<c>, residual blocks res[...] and res(proj)[...]\n"
         "  --filters F         cnn3 filters [64]          --filter-size K  cnn3 filter size [3]\n"
         "  --hidden H[,H...]   hidden units: one for cnn3, a list for fc [500]\n"
         "  --batchnorm / --no-batchnorm   batchnorm in cnn3 and fc [on]\n"
         "  --dropout P         fc dropout, P = probability of keeping a unit; 0 = none [0]\n"
-        "  --weight-scale S    std of the initial weights [1e-3]\n"
+        "  --init he|normal    initial weights: he = Kaiming normal, std sqrt(2 / fan_in);\n"
+        "                      normal = --weight-scale * N(0,1) [normal for cnn3 and fc, he for\n"
+        "                      a layer spec]; biases start at 0\n"
+        "  --weight-scale S    std of the initial weights with --init normal [1e-3]\n"
         "  --reg R             L2 regularisation strength [1e-3]\n"
         "  --loss softmax|svm  [softmax]\n"
         "  --update RULE       sgd, sgd_momentum, sgd_nesterov_momentum, rmsprop, adam [adam]\n"
@@ -117,7 +122,7 @@ enum {
     OPT_LABELS, OPT_RESIZE, OPT_VAL_DATA, OPT_VAL_FRACTION, OPT_TEST_DATA, OPT_INIT_FROM, OPT_SAVE_EVERY,
     OPT_KEEP_LAST, OPT_SAVE_BEST, OPT_WEIGHTS_ONLY, OPT_RUN, OPT_NO_SAVE, OPT_PROGRESS,
     OPT_PRESET, OPT_LABEL_SMOOTHING, OPT_WEIGHT_DECAY, OPT_BIAS_LR, OPT_SCHEDULE, OPT_WARMUP, OPT_WARMUP_START,
-    OPT_FINAL_LR, OPT_STEP_EPOCHS, OPT_CROP_PAD, OPT_PAD_MODE, OPT_FLIP, OPT_CUTOUT, OPT_TTA, OPT_EMA
+    OPT_FINAL_LR, OPT_STEP_EPOCHS, OPT_CROP_PAD, OPT_PAD_MODE, OPT_FLIP, OPT_CUTOUT, OPT_TTA, OPT_EMA, OPT_INIT
 };
 
 static const struct option train_flags[] = {
@@ -141,7 +146,7 @@ static const struct option train_flags[] = {
     {"flip", 0, 0, OPT_FLIP}, {"cutout", 1, 0, OPT_CUTOUT}, {"tta", 2, 0, OPT_TTA}, {"ema", 1, 0, OPT_EMA},
     {"data-format", 1, 0, OPT_DATA_FORMAT}, {"labels", 1, 0, OPT_LABELS}, {"resize", 1, 0, OPT_RESIZE},
     {"val-data", 1, 0, OPT_VAL_DATA}, {"val-fraction", 1, 0, OPT_VAL_FRACTION}, {"test-data", 1, 0, OPT_TEST_DATA},
-    {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    {"init", 1, 0, OPT_INIT}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 
 /* "WxH" (or "N" for NxN), each side 1..IMAGE_SIDE_MAX. */
 static int arg_size(const char *flag, const char *text, int *h, int *w)
@@ -251,6 +256,10 @@ static int parse_flags(int argc, char **argv, TrainOptions *o)
         case OPT_CUTOUT: rc = arg_int("--cutout", a, 0, 1024, &o->augment.cutout), o->recipe_given |= GIVEN_CUTOUT; break;
         case OPT_EMA: rc = arg_float("--ema", a, 0, 0.99999999, &o->ema), o->recipe_given |= GIVEN_EMA; break;
         case OPT_TTA: rc = a ? arg_int("--tta", a, 0, 2, &o->tta) : (o->tta = 1, NNDL_OK), o->recipe_given |= GIVEN_TTA; break;
+        case OPT_INIT:
+            if (weight_init_parse(a) < 0) return nndl_fail("--init: '%s' is not he or normal", a);
+            o->init = a;
+            break;
         case 'h': return 1;
         case ':': return nndl_fail("%s needs a value", flag);
         default: return nndl_fail("unknown option '%s'", flag);
@@ -359,6 +368,12 @@ int train_options_spec(const TrainOptions *o, char *spec, int size)
         return nndl_fail("--model: the spec has %zu characters, more than %d", n, size - 1);
     memcpy(spec, o->model, n + 1);
     return NNDL_OK;
+}
+
+WeightInit train_options_init(const TrainOptions *o)
+{
+    if (o->init) return (WeightInit)weight_init_parse(o->init);
+    return strcmp(o->model, "cnn3") == 0 || strcmp(o->model, "fc") == 0 ? INIT_NORMAL : INIT_HE;
 }
 
 SolverConfig train_options_solver_config(const TrainOptions *o, UpdateRule rule)

@@ -63,6 +63,7 @@ typedef struct TrainOptions {
     const char *run_name;       /* --run: the directory of the default outputs under runs/ */
     int save_every, keep_last, save_best, weights_only, no_save;
     double progress_interval;   /* seconds between plain progress lines (not a terminal) */
+    const char *init;           /* --init: NULL = the model's default (train_options_init) */
     const char *data_format, *val_data, *test_data, *labels;
     int resize_h, resize_w;     /* --resize WxH; 0: images must be one size */
     float val_fraction;
@@ -91,6 +92,9 @@ void train_usage(FILE *f);
 int train_options_parse(int argc, char **argv, TrainOptions *o);
 /* --model and its companions as a layer spec (cnn3 and fc end in o->num_classes units). */
 int train_options_spec(const TrainOptions *o, char *spec, int size);
+/* How weights start: --init, else normal (weight_scale) for the seed's models cnn3 and fc, so
+ * their runs stay the seed's, and he for a layer spec. */
+WeightInit train_options_init(const TrainOptions *o);
 /* The data flags as a request (data_source.h); the split seed is the run's --seed. */
 int train_options_data_request(const TrainOptions *o, DataRequest *r);
 /* The Solver's settings for these options and update rule (no hooks set). */

@@ -16,6 +16,7 @@
 #include "reference.h"
 #include "schedule.h"
 #include "solver.h"
+#include "train_options.h"
 #include "test_util.h"
 
 /* ---- label smoothing ---------------------------------------------------------------------- */
@@ -415,6 +416,31 @@ static void test_tta_averages_the_mirror(void)
     free(x), free(mirror);
 }
 
+/* ---- the cifar-fast preset ----------------------------------------------------------------- */
+
+/* The preset's recipe values, an explicit flag overriding one, and its net built on CIFAR's input
+ * with CIFAR's classes. */
+static void test_cifar_fast_preset(void)
+{
+    TrainOptions o = train_options_default();
+    char *argv[] = {"train", "--preset", "cifar-fast", "--lr", "0.5", "--flip", NULL};
+    CU_ASSERT_FATAL(train_options_parse(6, argv, &o) == NNDL_OK);
+    CU_ASSERT(o.lr == 0.5f); /* given: overrides the preset's 0.75 */
+    CU_ASSERT(o.batch_size == 512 && o.epochs == 8 && o.num_train == 50000 && o.num_val == 0);
+    CU_ASSERT(strcmp(o.update, "sgd_nesterov_momentum") == 0 && o.momentum == 0.85f && o.reg == 0);
+    CU_ASSERT(o.label_smoothing == 0.2f && o.weight_decay == 0.009f && o.nonweight_lr_mult == 64);
+    CU_ASSERT(o.schedule.kind == SCHEDULE_ONECYCLE && o.schedule.warmup_epochs == 1.84f &&
+              o.schedule.warmup_start == 0.2f && o.schedule.final == 0.07f);
+    CU_ASSERT(o.augment.flip == 1 && o.augment.pad == 2 && o.augment.pad_mode == PAD_REFLECT && o.tta == 1);
+    CU_ASSERT(o.preset && strcmp(o.preset, "cifar-fast") == 0 && o.init && strcmp(o.init, "he") == 0);
+    char spec[MODEL_SPEC_MAX];
+    CU_ASSERT_FATAL(train_options_spec(&o, spec, sizeof spec) == NNDL_OK);
+    Model m;
+    CU_ASSERT_FATAL(model_init(&m, test_backend("cpu"), spec, 3, 32, 32, 1e-3f, 0, LOSS_SOFTMAX, 0, 4) == NNDL_OK);
+    CU_ASSERT_EQUAL(m.num_classes, 10);
+    model_free(&m);
+}
+
 /* ---- the command line ---------------------------------------------------------------------- */
 
 static void test_recipe_flags_refused(void)
@@ -492,6 +518,7 @@ void register_recipe_suite(void)
         {"test-time augmentation averages the mirror's scores", test_tta_averages_the_mirror},
         {"recipe flags: bad values refused, the preset in --help", test_recipe_flags_refused},
         {"a recipe run resumes through the program", test_recipe_resume_through_the_program},
+        {"the cifar-fast preset: its values, a flag over it, its net", test_cifar_fast_preset},
         CU_TEST_INFO_NULL};
     add_suite("recipe", tests);
 }
