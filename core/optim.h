@@ -26,6 +26,9 @@ typedef struct OptimConfig {
     float beta1, beta2;        /* adam */
     float epsilon;             /* rmsprop, adam */
     int t;                     /* adam step count, incremented before each update */
+    /* decoupled weight decay (AdamW, SGDW): w *= 1 - learning_rate * weight_decay before the
+     * rule's step, apart from the gradient and its moments; 0: none (the seed) */
+    float weight_decay;
     /* NULL: the update uses learning_rate and t above. Otherwise a device StepVars whose
      * learning_rate and t the update reads on the device when it runs (a backend without graphs
      * may use the fields above, which the Solver keeps equal): a recorded step then replays
