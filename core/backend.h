@@ -160,7 +160,7 @@ struct Backend {
     void (*augment)(const Backend *be, float *out, const float *in, const int *examples, int N,
                     int C, int H, int W, const AugmentConfig *a);
 
-    /* y = a * x + b * y elementwise (x may be y): decoupled weight decay, weight averages */
+    /* y = a * x + b * y elementwise: the moving average of the weights */
     void (*axpby)(const Backend *be, float *y, float a, const float *x, float b, size_t n);
 
     UpdateFn update[UPDATE_RULE_COUNT];
@@ -206,7 +206,7 @@ static inline void backend_update(const Backend *be, OptimConfig *c, float *w, c
                                   float *s1, float *s2, size_t n)
 {
     if (c->rule == UPDATE_ADAM) c->t++;
-    if (c->weight_decay > 0) be->axpby(be, w, 0.0f, w, 1.0f - c->learning_rate * c->weight_decay, n);
+    if (c->weight_decay > 0) be->scale(be, w, w, 1.0f - c->learning_rate * c->weight_decay, n);
     be->update[c->rule](be, w, dw, s1, s2, n, c);
 }
 
