@@ -166,7 +166,10 @@ static int load_folder(const DataRequest *r, TrainingData *d)
     }
     free(order);
     image_folder_free(&f);
-    if (rc == NNDL_OK && r->val_dir) rc = load_other_folder(r->val_dir, "val", r->num_val, r, &d->shape, &d->val);
+    if (rc == NNDL_OK && r->val_dir) {
+        dataset_free(&d->val); /* the empty held-out split */
+        rc = load_other_folder(r->val_dir, "val", r->num_val, r, &d->shape, &d->val);
+    }
     if (rc == NNDL_OK && r->test_dir) rc = load_other_folder(r->test_dir, "test", r->num_test, r, &d->shape, &d->test);
     if (rc == NNDL_OK && !r->test_dir) rc = dataset_alloc(&d->test, 0, 3, d->shape.h, d->shape.w);
     return rc;
