@@ -105,7 +105,7 @@ int cli_eval(int argc, char **argv)
     int c, num_test = 0;
     optind = 1;
     opterr = 0; /* our messages, not getopt's; the leading ':' makes a missing value ':', not '?' */
-    while ((c = getopt_long(argc, argv, ":", eval_flags, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", eval_flags, NULL)) != -1) {
         int rc = NNDL_OK;
         switch (c) {
         case 'c': rc = arg_path("--checkpoint", optarg, &o.ckpt); break;

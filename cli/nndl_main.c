@@ -13,6 +13,7 @@ static void usage(FILE *f)
             "  train           train a network on CIFAR-10/100 or an image folder (nndl train --help)\n"
             "  eval            test accuracy of a checkpoint: top-k, per class, confusion (nndl eval --help)\n"
             "  predict         the top classes of image files or CIFAR records (nndl predict --help)\n"
+            "  export          a checkpoint's weights as safetensors for PyTorch (nndl export --help)\n"
             "  check           every op on each device against the double reference (nndl check --help)\n"
             "  bench layers    seed timing table: naive vs fast conv and max pool\n"
             "  bench train     training throughput of the seed's batchnorm CNN\n"
@@ -35,6 +36,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "eval") == 0) return cli_eval(argc - 1, argv + 1);
     if (strcmp(argv[1], "predict") == 0) return cli_predict(argc - 1, argv + 1);
     if (strcmp(argv[1], "check") == 0) return cli_check(argc - 1, argv + 1);
+    if (strcmp(argv[1], "export") == 0) return cli_export(argc - 1, argv + 1);
     fprintf(stderr, "nndl: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

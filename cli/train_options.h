@@ -29,10 +29,21 @@ enum {
     GIVEN_NUM_TRAIN = 1 << 11,  /* the split sizes: left out, the data format's defaults */
     GIVEN_NUM_VAL = 1 << 12,
     GIVEN_NUM_TEST = 1 << 13,
+    /* which model flags: each shapes only some models, and is refused for the others */
+    GIVEN_CNN3_SHAPE = 1 << 14, /* --filters, --filter-size */
+    GIVEN_HIDDEN = 1 << 15,
+    GIVEN_BATCHNORM = 1 << 16,
+    GIVEN_DROPOUT = 1 << 17,
+    GIVEN_WEIGHT_SCALE = 1 << 18,
+    GIVEN_KEEP_LAST = 1 << 19,
 };
 
 typedef struct TrainOptions {
     const char *data, *model, *device, *checkpoint, *resume, *log, *plot, *update, *loss;
+    const char *init_from;      /* --init-from: starting weights (safetensors) */
+    const char *run_name;       /* --run: the directory of the default outputs under runs/ */
+    int save_every, keep_last, save_best, weights_only, no_save;
+    double progress_interval;   /* seconds between plain progress lines (not a terminal) */
     const char *data_format, *val_data, *test_data, *labels;
     int resize_h, resize_w;     /* --resize WxH; 0: images must be one size */
     float val_fraction;

@@ -36,7 +36,9 @@ typedef struct SolverConfig {
     int num_val_samples;        /* 0: the whole validation set */
     int print_every;            /* iterations between loss lines; 0: none */
     int verbose;                /* seed output lines on `out` */
-    int progress;               /* a progress bar with images/s and ETA on stderr */
+    int progress;               /* a progress bar with images/s and ETA on stderr (a terminal) */
+    double progress_interval;   /* seconds between plain progress lines when stderr is not a
+                                 * terminal; 0: none (progress.h) */
     /* called after every epoch's accuracy check; a non-zero NNDL_ERR stops training */
     int (*on_epoch)(const Solver *s, void *ctx);
     void *on_epoch_ctx;
