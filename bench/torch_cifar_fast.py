@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """The `nndl train --preset cifar-fast` run in PyTorch, for comparison only: the same net (an
-airbench94-shaped net at half width: stem conv 3x3 (same padding; airbench's is 2x2 unpadded, see
-cli/train_presets.c) to 24 channels, three blocks
+airbench94-shaped net at half width: stem conv 2x2 unpadded to 24 channels, three blocks
 conv-pool-bn-gelu-conv-bn-gelu with 32/128/128 channels, convs without bias, batchnorm without
 scale, global max pool, linear, scores x 0.125, He init), the same data (all 50000 training
 images, the training mean image subtracted from raw 0..255 pixels, as nndl does) and the same
@@ -42,7 +41,7 @@ class Net(nn.Module):
     def __init__(self, widths=(32, 128, 128)):
         super().__init__()
         bn = lambda c: nn.BatchNorm2d(c)  # noqa: E731 (nndl bn defaults: eps 1e-5, running 0.9 / 0.1)
-        self.stem = nn.Conv2d(3, 24, 3, padding=1, bias=False)
+        self.stem = nn.Conv2d(3, 24, 2, padding=0, bias=False)
         self.stem_bn = bn(24)
         layers, c_in = [], 24
         for w in widths:

@@ -9,9 +9,8 @@
  * reflect translation, flip test-time augmentation), become for a mean loss at batch 512:
  * lr = 11.5 * 512 / (1024 * (1 + 1 / 0.15)) = 0.75; the coupled decay of 0.0153 * 512 / 7851 =
  * 1e-3 per step, amplified by the momentum to 1e-3 / 0.15 per step, is lr * 0.009 decoupled.
- * One change to the net: airbench's unpadded 2x2 stem makes 31x31 maps that its pools floor to
- * 15, 7 and 3; nndl's pools take only maps they tile exactly, so the stem here is a 3x3 conv
- * with same padding (32x32, pools to 16, 8, 4). Bias-free convs, as each feeds a batchnorm. */
+ * The unpadded 2x2 stem makes 31x31 maps, which the pools floor to 15, 7 and 3, as PyTorch's.
+ * Bias-free convs, as each feeds a batchnorm. */
 #include "train_presets.h"
 
 #include <string.h>
@@ -19,7 +18,7 @@
 #include "error.h"
 
 #define AIRBENCH_HALF_NET                                                                                        \
-    "conv24x3(nobias)-bn(noscale)-gelu-"                                                                           \
+    "conv24x2(pad=0,nobias)-bn(noscale)-gelu-"                                                                     \
     "conv32x3(nobias)-pool2-bn(noscale)-gelu-conv32x3(nobias)-bn(noscale)-gelu-"                                   \
     "conv128x3(nobias)-pool2-bn(noscale)-gelu-conv128x3(nobias)-bn(noscale)-gelu-"                                 \
     "conv128x3(nobias)-pool2-bn(noscale)-gelu-conv128x3(nobias)-bn(noscale)-gelu-"                                 \
