@@ -50,6 +50,12 @@ void train_usage(FILE *f)
         "  --resume FILE       continue a checkpoint's run: flags left out come from it (model,\n"
         "                      batch size, epochs, rule, seed, ...); flags given are applied or refused\n"
         "  --log FILE.csv      losses and accuracies      --plot FILE.svg  the two curves\n"
+        "data-parallel (a build with MPI, started as mpirun -np N nndl train ...): each process\n"
+        "  trains on 1/N of every minibatch and the gradients are averaged; rank 0 alone prints\n"
+        "  and writes files; --batch-size is the global batch, a multiple of N\n"
+        "  --sync-bn           batchnorm statistics over the whole global batch, as one process\n"
+        "                      computes them [off: each process's own share, as PyTorch DDP]\n"
+        "  --distributed       start MPI even without a launcher's environment (mpirun sets it)\n"
         "exit status: 0 done; 1 missing data or a failed write; 2 bad flags or model;\n"
         "  3 training diverged (a non-finite loss or parameter: try a smaller --lr; the log,\n"
         "    plot and epoch checkpoints up to the failure are kept);\n"
@@ -58,7 +64,8 @@ void train_usage(FILE *f)
         "    ends the program at once\n");
 }
 
-enum { OPT_NO_BN = 1000, OPT_TRAIN_SAMPLES, OPT_VAL_SAMPLES, OPT_PRINT_EVERY, OPT_NUM_TEST };
+enum { OPT_NO_BN = 1000, OPT_TRAIN_SAMPLES, OPT_VAL_SAMPLES, OPT_PRINT_EVERY, OPT_NUM_TEST, OPT_SYNC_BN,
+       OPT_DISTRIBUTED };
 
 static const struct option train_flags[] = {
     {"data", 1, 0, 'd'}, {"model", 1, 0, 'm'}, {"epochs", 1, 0, 'e'}, {"batch-size", 1, 0, 'b'},
@@ -70,6 +77,7 @@ static const struct option train_flags[] = {
     {"checkpoint", 1, 0, 'c'}, {"resume", 1, 0, 'R'}, {"log", 1, 0, 'L'}, {"plot", 1, 0, 'P'},
     {"loss", 1, 0, 'o'}, {"momentum", 1, 0, 'M'}, {"train-samples", 1, 0, OPT_TRAIN_SAMPLES},
     {"val-samples", 1, 0, OPT_VAL_SAMPLES}, {"print-every", 1, 0, OPT_PRINT_EVERY},
+    {"sync-bn", 0, 0, OPT_SYNC_BN}, {"distributed", 0, 0, OPT_DISTRIBUTED},
     {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 
 int train_options_parse(int argc, char **argv, TrainOptions *o)
@@ -117,6 +125,8 @@ int train_options_parse(int argc, char **argv, TrainOptions *o)
             rc = arg_int("--val-samples", a, 0, 1 << 30, &o->val_samples), o->given |= GIVEN_VAL_SAMPLES;
             break;
         case OPT_PRINT_EVERY: rc = arg_int("--print-every", a, 0, 1 << 30, &o->print_every); break;
+        case OPT_SYNC_BN: o->sync_bn = 1; break;
+        case OPT_DISTRIBUTED: o->distributed = 1; break;
         case 'h': return 1;
         case ':': return nndl_fail("%s needs a value", flag);
         default: return nndl_fail("unknown option '%s'", flag);

@@ -31,6 +31,7 @@ typedef struct TrainOptions {
     const char *data, *model, *device, *checkpoint, *resume, *log, *plot, *update, *loss;
     int epochs, batch_size, filters, filter_size, batchnorm, num_train, num_val, num_test;
     int hidden[16], n_hidden, print_every, train_samples, val_samples;
+    int distributed, sync_bn;   /* --distributed (MPI even without a launcher), --sync-bn */
     float lr, lr_decay, reg, weight_scale, dropout, momentum;
     uint64_t seed;
     unsigned given;             /* GIVEN_* */

@@ -43,6 +43,8 @@ typedef struct Model {
     float *grad[2];             /* ping-pong activation gradients, device */
     double *loss_slot;          /* model_loss's loss, device */
     float *host_scores;         /* (max_batch, classes) */
+    Comm *sync_bn;              /* batchnorm statistics over the whole group (--sync-bn); NULL:
+                                 * over this process's batch */
 } Model;
 
 /* Size limits, refused with a message naming the layer before anything is allocated or drawn:

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data_parallel.h"
 #include "error.h"
 #include "progress.h"
 
@@ -41,7 +42,7 @@ static int check_config(const SolverConfig *c, const Dataset *train)
         return nndl_fail("solver: lr decay %g must be in (0, 1]", c->lr_decay);
     if (c->num_train_samples < 0 || c->num_val_samples < 0)
         return nndl_fail("solver: accuracy sample counts must not be negative");
-    return NNDL_OK;
+    return dp_check_batch(c->dp, c->batch_size);
 }
 
 /* The loss layers index the scores by label: a label outside the model's classes would read
@@ -127,6 +128,7 @@ int solver_read_losses(Solver *s)
     if (s->pending == 0) return NNDL_OK;
     const Backend *be = s->model->be;
     be->to_host(be, s->loss_host, s->loss_slots, (size_t)s->pending * sizeof *s->loss_host);
+    if (dp_average_losses(s->cfg.dp, s->loss_host, s->pending) != NNDL_OK) return NNDL_ERR;
     int n = s->pending, first = s->loss.n;
     s->pending = 0;
     for (int i = 0; i < n; i++) { /* nothing non-finite is recorded */
@@ -144,12 +146,14 @@ int solver_step(Solver *s, const int *idx, int n)
 {
     Model *m = s->model;
     if (s->pending == s->loss_cap && solver_read_losses(s) != NNDL_OK) return NNDL_ERR;
+    dp_shard(s->cfg.dp, &idx, &n); /* this process's share of the minibatch */
     size_t example = dataset_example_size(s->train);
     for (int i = 0; i < n; i++) {
         memcpy(s->batch_x + i * example, s->train->x + (size_t)idx[i] * example, example * sizeof(float));
         s->batch_y[i] = s->train->y[idx[i]];
     }
     model_loss_into(m, s->loss_slots + s->pending++, s->batch_x, s->batch_y, n, (uint64_t)s->iteration);
+    if (dp_average_gradients(s->cfg.dp) != NNDL_OK) return NNDL_ERR;
     for (int i = 0; i < m->n_params; i++)
         backend_update(m->be, &s->opt[i], m->params[i].w, m->params[i].dw, s->s1[i], s->s2[i], m->params[i].n);
     return NNDL_OK;
@@ -193,6 +197,7 @@ static int has_val(const Solver *s) { return s->val && s->val->n > 0; }
  * set: an empty one scores 0, which would make an early state "best" and throw training away). */
 static int record_accuracy(Solver *s)
 {
+    if (dp_sync_state(s->cfg.dp) != NNDL_OK) return NNDL_ERR;
     float train_acc = (float)solver_check_accuracy(s, s->train, s->cfg.num_train_samples);
     float val_acc = (float)solver_check_accuracy(s, s->val, s->cfg.num_val_samples);
     if (train_acc < 0 || val_acc < 0) return NNDL_ERR;
@@ -235,10 +240,11 @@ static int check_params(const Solver *s)
     return NNDL_OK;
 }
 
-static int stop_requested(const Solver *s) { return s->cfg.stop && *s->cfg.stop; }
+static int stop_requested(const Solver *s) { return dp_any(s->cfg.dp, s->cfg.stop && *s->cfg.stop); }
 
 static int finish(Solver *s, int rc)
 {
+    if (dp_sync_state(s->cfg.dp) != NNDL_OK) return NNDL_ERR;
     if (rc == SOLVER_STOPPED) { /* the stopped state is saved: its history must be complete */
         int read = solver_read_losses(s);
         if (read != NNDL_OK) rc = read;

@@ -43,6 +43,9 @@ typedef struct SolverConfig {
     const volatile sig_atomic_t *stop;
     uint64_t seed;              /* shuffles and subsamples */
     FILE *out;
+    /* data-parallel training with a group of processes (net/data_parallel.h): this process's
+     * share of each minibatch, gradients and losses averaged over the group; NULL: alone */
+    struct DataParallel *dp;
 } SolverConfig;
 
 typedef struct History {

@@ -25,7 +25,7 @@ typedef struct LayerSpec {
 } LayerSpec;
 
 #define LAYER_MAX_PARAMS 2
-#define LAYER_MAX_BUFFERS 4
+#define LAYER_MAX_BUFFERS 5
 
 /* One layer of a built model. */
 typedef struct Layer {
@@ -64,6 +64,8 @@ typedef struct LayerCall {
     uint64_t seed, step;                /* the model's seed and the training step (dropout) */
     float *w[LAYER_MAX_PARAMS], *dw[LAYER_MAX_PARAMS]; /* the layer's params, in kind order */
     float *spare;                       /* backward: room for dx, free to use when dx is NULL */
+    Comm *sync;                         /* train-mode batchnorm statistics over this group's
+                                         * batches (equal shares; --sync-bn); NULL: this batch */
 } LayerCall;
 
 /* The same for the double reference model, which always runs in train mode. */
