@@ -5,5 +5,7 @@
 int bench_main(int argc, char **argv);
 int bench_layers(void);
 int bench_train(const char *device);
+/* the process group's all-reduce checked and timed (run it under mpirun) */
+int bench_allreduce(const char *device);
 
 #endif

@@ -23,13 +23,14 @@ void register_check_suite(void);
 void register_faults_suite(void);
 void register_program_suite(void);
 void register_fuzz_found_suite(void);
+void register_distributed_suite(void);
 
 static const SuiteRegistrar registrars[] = {
     register_gradcheck_suite,  register_seed_suite,  register_reference_grad_suite,
     register_cpu_backend_suite, register_optim_suite, register_bad_input_suite, register_kernel_suite,
     register_model_suite, register_spec_suite, register_training_suite, register_checkpoint_suite,
     register_data_suite, register_golden_suite, register_cuda_backend_suite, register_check_suite,
-    register_faults_suite, register_program_suite, register_fuzz_found_suite,
+    register_faults_suite, register_program_suite, register_fuzz_found_suite, register_distributed_suite,
 };
 
 /* With arguments, only the suites whose names contain one of them run (make test runs all). */
