@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "bench.h"
 #include "data_parallel.h"
 #include "error.h"
 #include "model.h"
@@ -96,30 +97,62 @@ static double bench_batch(const Backend *be, Comm *comm, int batch, double secon
     return out->images_per_s;
 }
 
-static int bench_train_on(Comm *comm, const char *device)
+static int bench_train_on(Comm *comm, const char *device, int json)
 {
     Backend *be = backend_create(device);
     if (!be) {
         fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
         return 2;
     }
-    printf("nndl bench train — %s, Adam, synthetic data, device %s\n\n", SEED_CNN, be->name);
-    if (comm->size > 1)
-        printf("%d processes (%s), each on 1/%d of the batch; per step: compute (the step without the all-reduce), "
-               "the gradient all-reduce's time and its bytes per process\n\n", comm->size, comm->name, comm->size);
-    printf("| batch | steps timed | images/s | GFLOP/s (%.1f MFLOP per image and step) |", 2 * step_macs() / 1e6);
-    if (comm->size > 1) printf(" compute ms/step | all-reduce ms/step | all-reduce MB/step |");
-    printf("\n|-------|-------------|----------|-----------------------------------------|");
-    if (comm->size > 1) printf("-----------------|--------------------|--------------------|");
-    printf("\n");
+    cJSON *root = json ? cJSON_CreateObject() : NULL, *runs = json ? cJSON_CreateArray() : NULL;
+    if (json && (!root || !runs)) {
+        cJSON_Delete(root), cJSON_Delete(runs), backend_destroy(be);
+        fprintf(stderr, "nndl bench train: out of memory for the JSON output\n");
+        return 1;
+    }
+    if (json) {
+        cJSON_AddStringToObject(root, "benchmark", "train");
+        cJSON_AddStringToObject(root, "model", SEED_CNN);
+        cJSON_AddStringToObject(root, "device", be->name);
+        cJSON_AddNumberToObject(root, "mflop_per_image_step", 2 * step_macs() / 1e6);
+        cJSON_AddNumberToObject(root, "processes", comm->size);
+        cJSON_AddItemToObject(root, "runs", runs);
+    } else {
+        printf("nndl bench train — %s, Adam, synthetic data, device %s\n\n", SEED_CNN, be->name);
+        if (comm->size > 1)
+            printf("%d processes (%s), each on 1/%d of the batch; per step: compute (the step without the "
+                   "all-reduce), the gradient all-reduce's time and its bytes per process\n\n", comm->size,
+                   comm->name, comm->size);
+        printf("| batch | steps timed | images/s | GFLOP/s (%.1f MFLOP per image and step) |", 2 * step_macs() / 1e6);
+        if (comm->size > 1) printf(" compute ms/step | all-reduce ms/step | all-reduce MB/step |");
+        printf("\n|-------|-------------|----------|-----------------------------------------|");
+        if (comm->size > 1) printf("-----------------|--------------------|--------------------|");
+        printf("\n");
+    }
     int batches[2] = {50, 1000};
     for (int k = 0; k < 2; k++) {
         BenchResult r;
         double ips = bench_batch(be, comm, batches[k], batches[k] == 50 ? 5.0 : 10.0, &r);
         if (ips < 0) {
             fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
+            cJSON_Delete(root);
             backend_destroy(be);
             return 1;
+        }
+        if (json) {
+            cJSON *run = cJSON_CreateObject();
+            if (run && cJSON_AddItemToArray(runs, run)) {
+                cJSON_AddNumberToObject(run, "batch", batches[k]);
+                cJSON_AddNumberToObject(run, "steps", r.iters);
+                cJSON_AddNumberToObject(run, "images_per_s", ips);
+                cJSON_AddNumberToObject(run, "gflop_per_s", ips * 2 * step_macs() / 1e9);
+                if (comm->size > 1) {
+                    cJSON_AddNumberToObject(run, "compute_ms_per_step", 1e3 * (r.step_s - r.allreduce_s));
+                    cJSON_AddNumberToObject(run, "allreduce_ms_per_step", 1e3 * r.allreduce_s);
+                    cJSON_AddNumberToObject(run, "allreduce_bytes_per_step", r.allreduce_bytes);
+                }
+            }
+            continue;
         }
         printf("| %5d | %11d | %8.1f | %39.1f |", batches[k], r.iters, ips, ips * 2 * step_macs() / 1e9);
         if (comm->size > 1)
@@ -130,12 +163,20 @@ static int bench_train_on(Comm *comm, const char *device)
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("\npeak RSS of the process (after the batch-1000 run): %.1f MiB\n", ru.ru_maxrss / 1024.0);
     backend_destroy(be);
+    if (!json) {
+        printf("\npeak RSS of the process (after the batch-1000 run): %.1f MiB\n", ru.ru_maxrss / 1024.0);
+        return 0;
+    }
+    cJSON_AddNumberToObject(root, "peak_rss_mib", ru.ru_maxrss / 1024.0);
+    if (json_print_and_free(stdout, root) != NNDL_OK) {
+        fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
+        return 1;
+    }
     return 0;
 }
 
-int bench_train(const char *device)
+int bench_train(const char *device, int json)
 {
     Comm *comm = comm_world(0);
     if (!comm) {
@@ -144,7 +185,7 @@ int bench_train(const char *device)
     }
     if (comm->rank != 0 && !freopen("/dev/null", "w", stdout)) /* rank 0 prints the table */
         fprintf(stderr, "nndl bench train: rank %d prints too\n", comm->rank);
-    int rc = bench_train_on(comm, device);
+    int rc = bench_train_on(comm, device, json);
     if (comm->size > 1 && rc != 0) comm->abort(comm, rc);
     comm->finish(comm);
     return rc;

@@ -42,7 +42,7 @@ static int parse_check(int argc, char **argv, CheckOptions *o, const char **ops,
     int c, shape[3];
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":", check_flags, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", check_flags, NULL)) != -1) {
         const char *a = optarg, *flag = argv[optind - 1];
         switch (c) {
         case 'x': o->device = a; break;

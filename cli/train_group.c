@@ -23,7 +23,7 @@ static uLong crc_dataset(uLong crc, const Dataset *d)
     return crc_bytes(crc, d->y, (size_t)d->n * sizeof *d->y);
 }
 
-uint64_t train_config_hash(int argc, char **argv, const Cifar10 *data, const Model *m)
+uint64_t train_config_hash(int argc, char **argv, const TrainingData *data, const Model *m)
 {
     uLong args = crc32(0, Z_NULL, 0);
     for (int i = 1; i < argc; i++) {

@@ -5,14 +5,14 @@
 
 #include <stdint.h>
 
-#include "cifar10.h"
+#include "data_source.h"
 #include "comm.h"
 #include "model.h"
 
 /* A hash of what must be equal on every rank: the command's arguments (except --data's path,
  * which may differ between machines), the device, the data's values and the model's state
  * after initialisation or resume (so the checkpoint too). */
-uint64_t train_config_hash(int argc, char **argv, const Cifar10 *data, const Model *m);
+uint64_t train_config_hash(int argc, char **argv, const TrainingData *data, const Model *m);
 
 /* The end of a rank's run with exit status rc: a failure (1, 2) on one rank of several ends the
  * whole group at once (its message is printed by then); otherwise the group finishes together.

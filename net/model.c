@@ -313,3 +313,23 @@ static void upload(const Backend *be, float *dev, float *host, size_t n) { be->t
 
 void model_state_save(const Model *m, float *host) { each_state_array(m, download, host); }
 void model_state_load(Model *m, const float *host) { each_state_array(m, upload, (float *)host); }
+
+size_t model_param_offset(const Model *m, int p)
+{
+    size_t off = 0;
+    for (int i = 0; i < p; i++) off += m->params[i].n;
+    return off;
+}
+
+size_t model_buffer_offset(const Model *m, int layer, int buffer)
+{
+    size_t off = model_param_offset(m, m->n_params);
+    for (int i = 0; i <= layer; i++) {
+        const Layer *l = &m->layers[i];
+        for (int j = 0; j < l->spec.kind->n_buffers; j++) {
+            if (i == layer && j == buffer) return off;
+            if (l->spec.kind->buffers[j].saved) off += l->buffer_n[j];
+        }
+    }
+    return off;
+}

@@ -82,5 +82,9 @@ int model_count_correct(Model *m, const float *X, const int *y, int N);
 size_t model_state_size(const Model *m);
 void model_state_save(const Model *m, float *host);
 void model_state_load(Model *m, const float *host);
+/* Where each array sits in that layout (params in order, then every layer's saved buffers):
+ * parameter p, and buffer j of layer i (which must be a saved one). */
+size_t model_param_offset(const Model *m, int p);
+size_t model_buffer_offset(const Model *m, int layer, int buffer);
 
 #endif
