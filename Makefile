@@ -16,7 +16,8 @@ MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 BLAS_INC := /usr/include/$(MULTIARCH)/openblas-openmp
 BLAS_LIB := /usr/lib/$(MULTIARCH)/openblas-openmp
 OPT      ?= -O3 -g
-# Floors, lowest first: core (table, geometry, RNG, errors) < data, cpu, cuda (devices) < net
+# Floors, lowest first: core (table, geometry, RNG, errors; dist/, the process group's
+# implementations) < data, cpu, cuda (devices) < net
 # (spec, layer kinds, model, solver, checkpoints) < check (device vs reference) < api (the C
 # library's public nndl.h) < cli, bench (the program). A file includes only its own floor and
 # those below; tests/ sees everything.

@@ -209,6 +209,8 @@ static int train_and_report(Solver *s, const Dataset *test, const TrainOptions *
     s->cfg.stop = stop_signals_install();
     int outcome = solver_train(s);
     int sig = *s->cfg.stop;
+    if (outcome == SOLVER_STOPPED && s->cfg.dp) /* the group stopped for a signal one of its ranks got */
+        s->cfg.dp->comm->allreduce(s->cfg.dp->comm, &sig, 1, COMM_INT, COMM_MAX);
     if (!writer) { /* a rank other than 0 of a group: rank 0 reports and writes */
         stop_signals_restore();
         return outcome == NNDL_OK ? 0 : outcome == SOLVER_DIVERGED ? EXIT_DIVERGED

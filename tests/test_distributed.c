@@ -164,8 +164,9 @@ static int have_mpi(void)
 
 /* One thread per rank on the machine's cores; root needs mpirun's consent. Under `make asan`
  * LeakSanitizer would report what the MPI library keeps until exit (not nndl's): off for the
- * ranks only. */
-#define MPIRUN "OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=0 mpirun --allow-run-as-root --oversubscribe -np 2 "
+ * ranks only. A group that hangs (a collective one rank never reaches) fails after 10 minutes
+ * instead of hanging the suite. */
+#define MPIRUN "OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=0 timeout -k 10 600 mpirun --allow-run-as-root --oversubscribe -np 2 "
 
 static char out[32768];
 
@@ -361,6 +362,30 @@ static void test_failed_rank_stops_the_group(void)
     if (rc == 0 || !strstr(out, "rank 1 of 2")) fprintf(stderr, "\n%.3000s\n", out);
 }
 
+/* SIGTERM to rank 1 alone: the ranks agree after the step, all stop, and rank 0 writes the
+ * interrupted checkpoint and names the signal (exit 143), as one process would. */
+static void test_signal_to_one_rank_stops_all(void)
+{
+    if (!have_mpi()) return;
+    char run[2048], cmd[8192];
+    long_run(run, sizeof run, dir, "--print-every 1 --checkpoint");
+    snprintf(cmd, sizeof cmd,
+             "(" MPIRUN "sh -c 'if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then echo $$ > %s/rank1.pid; fi; %s %s/sig' "
+             "> %s/sig.out 2>&1 & pid=$!; "
+             "for i in $(seq 600); do grep -q \"(Iteration 3 \" %s/sig.out && break; sleep 0.1; done; "
+             "kill -TERM $(cat %s/rank1.pid); wait $pid; echo \"exit $?\"); cat %s/sig.out",
+             dir, run, dir, dir, dir, dir, dir);
+    int rc = run_shell(cmd, out, sizeof out);
+    CU_ASSERT(rc == 0);
+    CU_ASSERT(strstr(out, "exit 143") != NULL);
+    CU_ASSERT(strstr(out, "nndl train: stopped by SIGTERM after iteration") != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/sig_interrupted.ckpt", dir);
+    CheckpointInfo info;
+    CU_ASSERT(checkpoint_read_info(path, &info) == NNDL_OK && info.iteration >= 3);
+    if (!strstr(out, "exit 143")) fprintf(stderr, "\n%.3000s\n", out);
+}
+
 static void test_other_flags_refused(void)
 {
     if (!have_mpi()) return;
@@ -424,6 +449,8 @@ void register_distributed_suite(void)
         {"checkpoints of 2 processes resume with 1 and of 1 with 2", test_resume_with_other_group},
         {"a killed rank stops the group within seconds, naming it", test_killed_rank_stops_the_group},
         {"a failing rank stops the group, naming it", test_failed_rank_stops_the_group},
+        {"SIGTERM to one rank stops every rank; rank 0 writes the interrupted checkpoint",
+         test_signal_to_one_rank_stops_all},
         {"a rank with other flags is refused at start", test_other_flags_refused},
         {"a rank with other data is refused at start", test_other_data_refused},
         {"a global batch that does not split is refused", test_batch_must_split},
