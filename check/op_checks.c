@@ -152,12 +152,14 @@ static void check_affine_relu_op(CheckRun *run)
 
 /* ---- conv --------------------------------------------------------------------------------- */
 
-static void check_conv(CheckRun *run, const int s[9], Rng *r)
+static void check_conv(CheckRun *run, const char *op, const int s[9], int floor, Rng *r)
 {
     const Backend *be = run->be;
     ConvGeom g;
-    if (conv_geom_init(&g, s[0], s[1], s[2], s[3], s[4], s[1], s[5], s[6], s[7], s[8]) != 0) {
-        check_expect(run, "conv", "?", nndl_last_error(), INFINITY, 0);
+    int (*init)(ConvGeom *, int, int, int, int, int, int, int, int, int, int) =
+        floor ? conv_geom_init_floor : conv_geom_init;
+    if (init(&g, s[0], s[1], s[2], s[3], s[4], s[1], s[5], s[6], s[7], s[8]) != 0) {
+        check_expect(run, op, "?", nndl_last_error(), INFINITY, 0);
         return;
     }
     size_t nx = conv_in_size(&g), nw = conv_w_size(&g), no = conv_out_size(&g);
@@ -169,7 +171,7 @@ static void check_conv(CheckRun *run, const int s[9], Rng *r)
     float *fx = up(be, x, nx), *fw = up(be, w, nw), *fb = up(be, b, g.F), *fd = up(be, dout, no);
     float *fo = dev_zeros(be, no), *fdx = dev_zeros(be, nx), *fdw = dev_zeros(be, nw), *fdb = dev_zeros(be, g.F);
     if (be->conv_reserve(be, &g) != NNDL_OK) {
-        check_expect(run, "conv", "?", nndl_last_error(), INFINITY, 0);
+        check_expect(run, op, "?", nndl_last_error(), INFINITY, 0);
         return;
     }
     be->conv_forward(be, fo, fx, fw, fb, &g);
@@ -177,10 +179,10 @@ static void check_conv(CheckRun *run, const int s[9], Rng *r)
     char shape[96];
     snprintf(shape, sizeof shape, "x(%d,%d,%d,%d) w(%d,%d,%d,%d) s%d p%d", g.N, g.C, g.H, g.W,
              g.F, g.C, g.HH, g.WW, g.stride, g.pad);
-    check_expect(run, "conv", shape, "out", err(be, fo, out, no), CHECK_FLOAT_TOL);
-    check_expect(run, "conv", shape, "dx", err(be, fdx, dx, nx), CHECK_FLOAT_TOL);
-    check_expect(run, "conv", shape, "dw", err(be, fdw, dw, nw), CHECK_FLOAT_TOL);
-    check_expect(run, "conv", shape, "db", err(be, fdb, db, g.F), CHECK_FLOAT_TOL);
+    check_expect(run, op, shape, "out", err(be, fo, out, no), CHECK_FLOAT_TOL);
+    check_expect(run, op, shape, "dx", err(be, fdx, dx, nx), CHECK_FLOAT_TOL);
+    check_expect(run, op, shape, "dw", err(be, fdw, dw, nw), CHECK_FLOAT_TOL);
+    check_expect(run, op, shape, "db", err(be, fdb, db, g.F), CHECK_FLOAT_TOL);
     free(x), free(w), free(b), free(dout), free(out), free(dx), free(dw), free(db);
     float *dev[] = {fx, fw, fb, fd, fo, fdx, fdw, fdb};
     for (size_t i = 0; i < 8; i++) be->release(be, dev[i]);
@@ -197,7 +199,20 @@ static void check_conv_op(CheckRun *run)
     };
     Rng r;
     rng_seed(&r, 102);
-    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) check_conv(run, shapes[s], &r);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) check_conv(run, "conv", shapes[s], 0, &r);
+}
+
+/* The spec's conv layers: PyTorch's output size, input past the last window left out (its dx
+ * must be 0): stride 2 on even sizes, a 1x1 stride-2 projection, an unpadded even stem. */
+static void check_conv_floor_op(CheckRun *run)
+{
+    static const int shapes[][9] = {
+        {2, 3, 32, 32, 4, 3, 3, 2, 1}, {2, 4, 8, 8, 3, 1, 1, 2, 0}, {1, 3, 9, 9, 2, 2, 2, 2, 0},
+        {2, 3, 10, 10, 4, 2, 2, 1, 0}, {3, 2, 11, 7, 3, 3, 3, 3, 1},
+    };
+    Rng r;
+    rng_seed(&r, 112);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) check_conv(run, "conv_floor", shapes[s], 1, &r);
 }
 
 /* ---- max pool ----------------------------------------------------------------------------- */
@@ -397,6 +412,81 @@ static void check_losses_op(CheckRun *run)
     }
 }
 
+/* Label smoothing: PyTorch's cross_entropy(label_smoothing=eps) against the double reference. */
+static void check_smoothed_loss_op(CheckRun *run)
+{
+    const Backend *be = run->be;
+    static const int shapes[][2] = {{1, 2}, {7, 10}, {100, 10}};
+    static const float eps[] = {0.2f, 0.05f, 1.0f};
+    Rng r;
+    rng_seed(&r, 110);
+    for (size_t s = 0; s < 3; s++) {
+        int N = shapes[s][0], C = shapes[s][1];
+        size_t n = (size_t)N * C;
+        double *x = rand_float_exact(&r, n, 2, 0), *dx = zeros(n);
+        int *y = rand_labels(&r, N, C), *fy = up_labels(be, y, N);
+        float *fx = up(be, x, n), *fdx = dev_zeros(be, n);
+        double *slot = slot_with(be, 1e30);
+        double want = ref_softmax_loss_smoothed(dx, x, y, N, C, eps[s]);
+        be->softmax_smoothed_loss(be, fdx, slot, fx, fy, N, C, eps[s]);
+        double got = slot_value(be, slot);
+        char shape[96];
+        snprintf(shape, sizeof shape, "scores(%d,%d) eps %g", N, C, eps[s]);
+        check_expect(run, "smoothed_loss", shape, "loss", fabs(got - want) / fmax(1, want), 1e-6);
+        check_expect(run, "smoothed_loss", shape, "dx", err(be, fdx, dx, n), 1e-6);
+        free(x), free(dx), free(y);
+        be->release(be, fy), be->release(be, fx), be->release(be, fdx), be->release(be, slot);
+    }
+}
+
+/* Augmentation moves values without arithmetic: the backend must match the reference exactly. */
+static void check_augment_op(CheckRun *run)
+{
+    const Backend *be = run->be;
+    static const struct { int N, C, H, W; AugmentConfig a; const char *name; } cases[] = {
+        {5, 3, 8, 8, {.pad = 2, .pad_mode = PAD_REFLECT, .flip = 1, .seed = 7, .epoch = 3}, "reflect 2 flip"},
+        {6, 2, 7, 9, {.pad = 3, .pad_mode = PAD_ZERO, .flip = 1, .cutout = 4, .seed = 1, .epoch = 0},
+         "zero 3 flip cutout 4"},
+        {4, 1, 5, 5, {.pad = 4, .pad_mode = PAD_REFLECT, .cutout = 3, .seed = 2, .epoch = 9}, "reflect 4 cutout 3"},
+        {3, 3, 6, 6, {.fixed = 1, .fixed_dy = -1, .fixed_dx = 2, .fixed_flip = 1, .pad_mode = PAD_REFLECT},
+         "fixed shift (-1, 2) flip"},
+    };
+    Rng r;
+    rng_seed(&r, 111);
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        int N = cases[k].N, C = cases[k].C, H = cases[k].H, W = cases[k].W;
+        size_t n = (size_t)N * C * H * W;
+        double *x = rand_float_exact(&r, n, 1, 0), *want = zeros(n);
+        int examples[8];
+        for (int i = 0; i < N; i++) examples[i] = 1000 + 37 * i;
+        int *fex = cases[k].a.fixed ? NULL : up_labels(be, examples, N);
+        float *fx = up(be, x, n), *fout = dev_zeros(be, n);
+        ref_augment(want, x, cases[k].a.fixed ? NULL : examples, N, C, H, W, &cases[k].a);
+        be->augment(be, fout, fx, fex, N, C, H, W, &cases[k].a);
+        char shape[96];
+        snprintf(shape, sizeof shape, "x(%d,%d,%d,%d) %s", N, C, H, W, cases[k].name);
+        check_expect(run, "augment", shape, "out (exact)", err(be, fout, want, n), 0);
+        free(x), free(want);
+        if (fex) be->release(be, fex);
+        be->release(be, fx), be->release(be, fout);
+    }
+}
+
+static void check_axpby_op(CheckRun *run)
+{
+    const Backend *be = run->be;
+    Rng r;
+    rng_seed(&r, 112);
+    size_t n = 70001;
+    double *x = rand_float_exact(&r, n, 1, 0), *y = rand_float_exact(&r, n, 1, 0);
+    float *fx = up(be, x, n), *fy = up(be, y, n);
+    for (size_t i = 0; i < n; i++) y[i] = (double)0.25f * x[i] + (double)0.999f * y[i];
+    be->axpby(be, fy, 0.25f, fx, 0.999f, n);
+    check_expect(run, "axpby", "x, y (70001)", "y = a x + b y", err(be, fy, y, n), 1e-6);
+    free(x), free(y);
+    be->release(be, fx), be->release(be, fy);
+}
+
 static void check_l2_penalty_op(CheckRun *run)
 {
     const Backend *be = run->be;
@@ -435,6 +525,7 @@ static void check_update_op(CheckRun *run)
         float *fw = up(be, w, n), *fdw = up(be, dw, n), *fs1 = up(be, s1, n), *fs2 = up(be, s2, n);
         OptimConfig c = optim_config_default((UpdateRule)rule), oc;
         c.t = 5;
+        c.weight_decay = rule == UPDATE_SGD ? 0 : 0.5f; /* decoupled decay (sgd stays plain) */
         for (int step = 0; step < 3; step++) {
             backend_update(be, &c, fw, fdw, fs1, fs2, n);
             oc = c; /* t already incremented, as ref_update expects */
@@ -454,16 +545,105 @@ static void check_update_op(CheckRun *run)
 
 /* ---- the table ---------------------------------------------------------------------------- */
 
+/* ---- global pools, GELU, scale and add -------------------------------------------------- */
+
+/* gmp is a max pool whose window is the whole map */
+static void check_global_max_pool_op(CheckRun *run)
+{
+    static const int shapes[][7] = {{2, 3, 8, 8, 8, 8, 1}, {3, 5, 4, 7, 4, 7, 1}, {1, 1, 1, 1, 1, 1, 1}};
+    Rng r;
+    rng_seed(&r, 113);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) check_pool(run, "global_max_pool", shapes[s], NULL, &r);
+}
+
+static void check_global_avg_pool_op(CheckRun *run)
+{
+    const Backend *be = run->be;
+    static const int shapes[][2] = {{6, 64}, {15, 28}, {1, 1}, {4, 1024}}; /* rows = N*C, S = H*W */
+    Rng r;
+    rng_seed(&r, 114);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        size_t rows = (size_t)shapes[s][0], nx = rows * shapes[s][1];
+        int S = shapes[s][1];
+        double *x = rand_float_exact(&r, nx, 1, 0.5), *dout = rand_float_exact(&r, rows, 1, 0);
+        double *out = zeros(rows), *dx = zeros(nx);
+        ref_global_avg_pool_forward(out, x, rows, S);
+        ref_global_avg_pool_backward(dx, dout, rows, S);
+        float *fx = up(be, x, nx), *fd = up(be, dout, rows), *fo = dev_zeros(be, rows), *fdx = dev_zeros(be, nx);
+        be->global_avg_pool_forward(be, fo, fx, rows, S);
+        be->global_avg_pool_backward(be, fdx, fd, rows, S);
+        char shape[96];
+        snprintf(shape, sizeof shape, "x(%zu rows, %d)", rows, S);
+        check_expect(run, "global_avg_pool", shape, "out", err(be, fo, out, rows), CHECK_FLOAT_TOL);
+        check_expect(run, "global_avg_pool", shape, "dx", err(be, fdx, dx, nx), CHECK_FLOAT_TOL);
+        free(x), free(dout), free(out), free(dx);
+        be->release(be, fx), be->release(be, fd), be->release(be, fo), be->release(be, fdx);
+    }
+}
+
+static void check_gelu_op(CheckRun *run)
+{
+    const Backend *be = run->be;
+    Rng r;
+    rng_seed(&r, 115);
+    size_t n = 1003;
+    double *x = rand_float_exact(&r, n, 3, 0), *dout = rand_float_exact(&r, n, 1, 0);
+    x[0] = 0, x[1] = -12, x[2] = 12; /* the origin and both tails, where erf saturates */
+    double *out = zeros(n), *dx = zeros(n);
+    ref_gelu_forward(out, x, n);
+    ref_gelu_backward(dx, dout, x, n);
+    float *fx = up(be, x, n), *fd = up(be, dout, n), *fo = dev_zeros(be, n), *fdx = dev_zeros(be, n);
+    be->gelu_forward(be, fo, fx, n);
+    be->gelu_backward(be, fdx, fd, fx, n);
+    check_expect(run, "gelu", "x(1003) ~ 3 N(0,1), 0, +-12", "out", err(be, fo, out, n), CHECK_FLOAT_TOL);
+    check_expect(run, "gelu", "x(1003) ~ 3 N(0,1), 0, +-12", "dx", err(be, fdx, dx, n), CHECK_FLOAT_TOL);
+    free(x), free(dout), free(out), free(dx);
+    be->release(be, fx), be->release(be, fd), be->release(be, fo), be->release(be, fdx);
+}
+
+/* scale (a constant layer, and its backward) and add (a residual block's sum), in place too */
+static void check_scale_add_op(CheckRun *run)
+{
+    const Backend *be = run->be;
+    Rng r;
+    rng_seed(&r, 116);
+    size_t n = 777;
+    double *a = rand_float_exact(&r, n, 2, 0), *b = rand_float_exact(&r, n, 2, 0);
+    double *scaled = zeros(n), *sum = zeros(n);
+    ref_scale(scaled, a, 0.125, n);
+    ref_add(sum, a, b, n);
+    float *fa = up(be, a, n), *fb = up(be, b, n), *fs = dev_zeros(be, n), *ft = dev_zeros(be, n);
+    be->scale(be, fs, fa, 0.125f, n);
+    be->add(be, ft, fa, fb, n);
+    check_expect(run, "scale_add", "x(777) * 0.125", "out", err(be, fs, scaled, n), CHECK_FLOAT_TOL);
+    check_expect(run, "scale_add", "x(777) + y(777)", "out", err(be, ft, sum, n), CHECK_FLOAT_TOL);
+    be->add(be, fa, fa, fb, n);
+    be->scale(be, fb, fb, 0.125f, n);
+    ref_scale(scaled, b, 0.125, n);
+    check_expect(run, "scale_add", "x(777) += y(777)", "out", err(be, fa, sum, n), CHECK_FLOAT_TOL);
+    check_expect(run, "scale_add", "x(777) *= 0.125", "out", err(be, fb, scaled, n), CHECK_FLOAT_TOL);
+    free(a), free(b), free(scaled), free(sum);
+    be->release(be, fa), be->release(be, fb), be->release(be, fs), be->release(be, ft);
+}
+
 const OpCheck op_checks[] = {
     {"affine", "affine", check_affine_op},
     {"relu", "relu", check_relu_op},
     {"affine_relu", "affine + relu (fused or its fallback)", check_affine_relu_op},
     {"conv", "conv (10 shapes)", check_conv_op},
+    {"conv_floor", "conv with input past the last window (5 shapes)", check_conv_floor_op},
     {"max_pool", "max pool (8 shapes)", check_max_pool_op},
     {"max_pool_ties", "max pool with tied maxima", check_max_pool_ties_op},
+    {"global_max_pool", "global max pool (3 shapes)", check_global_max_pool_op},
+    {"global_avg_pool", "global average pool (4 shapes)", check_global_avg_pool_op},
+    {"gelu", "gelu", check_gelu_op},
+    {"scale_add", "scale and add", check_scale_add_op},
     {"batchnorm", "batchnorm and spatial batchnorm", check_batchnorm_op},
     {"dropout", "dropout", check_dropout_op},
     {"losses", "softmax and svm losses", check_losses_op},
+    {"smoothed_loss", "softmax with label smoothing", check_smoothed_loss_op},
+    {"augment", "training-batch augmentation", check_augment_op},
+    {"axpby", "axpby", check_axpby_op},
     {"l2_penalty", "l2_penalty", check_l2_penalty_op},
     {"update", "update rules (5 rules, 3 steps)", check_update_op},
 };

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "comm.h"
+#include "augment.h"
 #include "geometry.h"
 #include "optim.h"
 
@@ -104,6 +105,19 @@ struct Backend {
                                const float *dout, const float *x, const float *gamma,
                                const float *mean, const float *inv_std, int N, int C, int S);
 
+    /* global average pool: x (rows, S) -> out (rows): each row's mean (rows = N*C, S = H*W);
+     * backward spreads dout[r] / S over row r */
+    void (*global_avg_pool_forward)(const Backend *be, float *out, const float *x, size_t rows, int S);
+    void (*global_avg_pool_backward)(const Backend *be, float *dx, const float *dout, size_t rows, int S);
+
+    /* GELU, exact form x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)); backward takes the input */
+    void (*gelu_forward)(const Backend *be, float *out, const float *x, size_t n);
+    void (*gelu_backward)(const Backend *be, float *dx, const float *dout, const float *x, size_t n);
+
+    /* out = alpha * x (in place allowed), and out = a + b (out may be a or b) */
+    void (*scale)(const Backend *be, float *out, const float *x, float alpha, size_t n);
+    void (*add)(const Backend *be, float *out, const float *a, const float *b, size_t n);
+
     void (*dropout_forward)(const Backend *be, float *out, const float *x, size_t n,
                             const DropoutConfig *d);
     void (*dropout_backward)(const Backend *be, float *dx, const float *dout, size_t n,
@@ -115,6 +129,18 @@ struct Backend {
                          int N, int C);
     void (*svm_loss)(const Backend *be, float *dx, double *loss, const float *x, const int *y,
                      int N, int C);
+    /* softmax against smoothed targets (1 - eps) one_hot + eps / C, as softmax_loss otherwise */
+    void (*softmax_smoothed_loss)(const Backend *be, float *dx, double *loss, const float *x,
+                                  const int *y, int N, int C, float eps);
+
+    /* training-batch augmentation (augment.h): out (N, C, H, W) from in, a different array;
+     * examples (device, N ints) the images' indices in their dataset, which key the draws
+     * (NULL for a fixed transform) */
+    void (*augment)(const Backend *be, float *out, const float *in, const int *examples, int N,
+                    int C, int H, int W, const AugmentConfig *a);
+
+    /* y = a * x + b * y elementwise (x may be y): decoupled weight decay, weight averages */
+    void (*axpby)(const Backend *be, float *y, float a, const float *x, float b, size_t n);
 
     UpdateFn update[UPDATE_RULE_COUNT];
 
@@ -144,11 +170,13 @@ struct Backend {
                                     const double *global, double count, int N, int C, int S);
 };
 
-/* One update of w (n floats, on be's device) from dw; s1/s2 are the rule's state arrays. */
+/* One update of w (n floats, on be's device) from dw; s1/s2 are the rule's state arrays. The
+ * decoupled weight decay is one pass of its own before the rule (PyTorch's AdamW order). */
 static inline void backend_update(const Backend *be, OptimConfig *c, float *w, const float *dw,
                                   float *s1, float *s2, size_t n)
 {
     if (c->rule == UPDATE_ADAM) c->t++;
+    if (c->weight_decay > 0) be->axpby(be, w, 0.0f, w, 1.0f - c->learning_rate * c->weight_decay, n);
     be->update[c->rule](be, w, dw, s1, s2, n, c);
 }
 

@@ -60,6 +60,10 @@ void cuda_affine_backward(const Backend *be, float *dx, float *dw, float *db, co
                           const float *w, int N, int D, int M);
 void cuda_relu_forward(const Backend *be, float *out, const float *x, size_t n);
 void cuda_relu_backward(const Backend *be, float *dx, const float *dout, const float *x, size_t n);
+void cuda_gelu_forward(const Backend *be, float *out, const float *x, size_t n);
+void cuda_gelu_backward(const Backend *be, float *dx, const float *dout, const float *x, size_t n);
+void cuda_scale(const Backend *be, float *out, const float *x, float alpha, size_t n);
+void cuda_add(const Backend *be, float *out, const float *a, const float *b, size_t n);
 void cuda_dropout_forward(const Backend *be, float *out, const float *x, size_t n, const DropoutConfig *d);
 void cuda_dropout_backward(const Backend *be, float *dx, const float *dout, size_t n, const DropoutConfig *d);
 void cuda_fill(const Backend *be, float *x, float value, size_t n);
@@ -72,6 +76,9 @@ void cuda_conv_backward(const Backend *be, float *dx, float *dw, float *db, cons
 
 void cuda_max_pool_forward(const Backend *be, float *out, const float *x, const PoolGeom *g);
 void cuda_max_pool_backward(const Backend *be, float *dx, const float *dout, const float *x, const float *out, const PoolGeom *g);
+
+void cuda_global_avg_pool_forward(const Backend *be, float *out, const float *x, size_t rows, int S);
+void cuda_global_avg_pool_backward(const Backend *be, float *dx, const float *dout, size_t rows, int S);
 
 void cuda_batchnorm_forward(const Backend *be, float *out, float *mean, float *inv_std, float *running_mean,
                             float *running_var, const float *x, const float *gamma,
@@ -93,6 +100,11 @@ void cuda_nccl_free(const Backend *be);
 
 void cuda_softmax_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N, int C);
 void cuda_svm_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N, int C);
+void cuda_softmax_smoothed_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N, int C,
+                                float eps);
+void cuda_augment(const Backend *be, float *out, const float *in, const int *examples, int N, int C, int H, int W,
+                  const AugmentConfig *a);
+void cuda_axpby(const Backend *be, float *y, float a, const float *x, float b, size_t n);
 
 void cuda_sgd(const Backend *be, float *w, const float *dw, float *s1, float *s2, size_t n, const OptimConfig *c);
 void cuda_sgd_momentum(const Backend *be, float *w, const float *dw, float *v, float *s2, size_t n, const OptimConfig *c);

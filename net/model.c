@@ -1,6 +1,7 @@
 /* model.c — building a layer stack from a spec and running it through a Backend. */
 #include "model.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,20 @@ static int add_param(Model *m, const char *name, int number, size_t n, int is_we
     return m->n_params - 1;
 }
 
+int weight_init_parse(const char *name)
+{
+    if (strcmp(name, "normal") == 0) return INIT_NORMAL;
+    if (strcmp(name, "he") == 0) return INIT_HE;
+    return -1;
+}
+
+const char *weight_init_name(WeightInit init)
+{
+    return init == INIT_NORMAL ? "normal" : init == INIT_HE ? "he" : NULL;
+}
+
+static int param_present(const ParamKind *pk, const Layer *l) { return !pk->present || pk->present(l); }
+
 static float *device_array(const Backend *be, size_t n, float value)
 {
     float *p = be->alloc(be, (n ? n : 1) * sizeof *p);
@@ -39,27 +54,34 @@ static int init_gaussian(const Backend *be, float *dev, size_t n, float scale, R
     return NNDL_OK;
 }
 
-static int alloc_layer(Model *m, Layer *l, int *number, float weight_scale, Rng *r)
+static int alloc_layer(Model *m, Layer *l, int *number, const ModelConfig *cfg, Rng *r)
 {
     const Backend *be = m->be;
     const LayerKind *k = l->spec.kind;
-    if (k->numbered) ++*number;
+    int has_params = 0;
+    for (int j = 0; j < k->n_params; j++) has_params |= param_present(&k->params[j], l);
+    if (k->numbered && has_params) ++*number;
     for (int j = 0; j < LAYER_MAX_PARAMS; j++) l->param[j] = -1;
     for (int j = 0; j < k->n_params; j++) {
         const ParamKind *pk = &k->params[j];
+        if (!param_present(pk, l)) continue;
         size_t n = pk->size(l);
         if ((l->param[j] = add_param(m, pk->name, *number, n, pk->is_weight)) < 0) return NNDL_ERR;
         float *w = m->params[l->param[j]].w;
         if (pk->init == PARAM_GAUSSIAN) {
-            if (init_gaussian(be, w, n, weight_scale, r) != NNDL_OK) return NNDL_ERR;
+            float scale = cfg->init == INIT_HE ? (float)sqrt(2.0 / (double)pk->fan_in(l)) : cfg->weight_scale;
+            if (init_gaussian(be, w, n, scale, r) != NNDL_OK) return NNDL_ERR;
         } else {
             be->fill(be, w, pk->init == PARAM_ONES ? 1 : 0, n);
         }
     }
     for (int j = 0; j < k->n_buffers; j++) {
         l->buffer_n[j] = k->buffers[j].size(l);
-        if (!(l->buffer[j] = device_array(be, l->buffer_n[j], 0))) return NNDL_ERR;
+        if (!(l->buffer[j] = device_array(be, l->buffer_n[j], k->buffers[j].value))) return NNDL_ERR;
     }
+    if (k->block == BLOCK_OPEN &&
+        !(l->skip_grad = be->alloc(be, layer_shape_size(l->in) * m->max_batch * sizeof *l->skip_grad)))
+        return NNDL_ERR;
     /* the backend's scratch for this layer at the largest batch, so that steps never allocate */
     if (k->reserve && k->reserve(l, be, m->max_batch) != NNDL_OK) return NNDL_ERR;
     l->act = be->alloc(be, layer_shape_size(l->out) * m->max_batch * sizeof(float));
@@ -84,9 +106,13 @@ static int check_sizes(const Model *m)
     for (int i = 0; i < m->n_layers; i++) {
         const Layer *l = &m->layers[i];
         char token[64];
-        layer_spec_format(token, sizeof token, &l->spec);
+        if (l->spec.kind->block == BLOCK_CLOSE) /* "]" says little: its parameters are the skip path's */
+            snprintf(token, sizeof token, "the skip path of the block opened at layer %d", l->pair + 1);
+        else
+            layer_spec_format(token, sizeof token, &l->spec);
         size_t layer_params = 0;
         for (int j = 0; j < l->spec.kind->n_params; j++) {
+            if (!param_present(&l->spec.kind->params[j], l)) continue;
             size_t n = l->spec.kind->params[j].size(l);
             layer_params = n > SIZE_MAX - layer_params ? SIZE_MAX : layer_params + n;
         }
@@ -105,23 +131,49 @@ static int check_sizes(const Model *m)
     return NNDL_OK;
 }
 
-int model_init(Model *m, const Backend *be, const char *spec_text, int C, int H, int W,
+/* Pairs each residual block's opening and closing layers (the parser nests them properly). */
+static void pair_blocks(Model *m)
+{
+    int open[MODEL_MAX_LAYERS], depth = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        Layer *l = &m->layers[i];
+        l->pair = -1;
+        if (l->spec.kind->block == BLOCK_OPEN) open[depth++] = i;
+        if (l->spec.kind->block == BLOCK_CLOSE && depth > 0) {
+            l->pair = open[--depth];
+            m->layers[l->pair].pair = i;
+        }
+    }
+}
+
+int model_init(Model *m, const Backend *be, const char *spec, int C, int H, int W,
                float weight_scale, float reg, LossKind loss, uint64_t seed, int max_batch)
 {
+    ModelConfig cfg = {.spec = spec, .C = C, .H = H, .W = W, .init = INIT_NORMAL, .weight_scale = weight_scale,
+                       .reg = reg, .loss = loss, .seed = seed, .max_batch = max_batch};
+    return model_create(m, be, &cfg);
+}
+
+int model_create(Model *m, const Backend *be, const ModelConfig *cfg)
+{
     memset(m, 0, sizeof *m);
+    const char *spec_text = cfg->spec;
+    int C = cfg->C, H = cfg->H, W = cfg->W, max_batch = cfg->max_batch;
     ModelSpec spec;
     if (model_spec_parse(&spec, spec_text) != NNDL_OK) return NNDL_ERR;
     if (C <= 0 || H <= 0 || W <= 0 || max_batch <= 0)
         return nndl_fail("model: input (%d, %d, %d) and batch %d must be positive", C, H, W, max_batch);
-    *m = (Model){.be = be, .in_c = C, .in_h = H, .in_w = W, .max_batch = max_batch, .reg = reg,
-                 .loss = loss, .seed = seed, .n_layers = spec.n};
+    *m = (Model){.be = be, .in_c = C, .in_h = H, .in_w = W, .max_batch = max_batch, .reg = cfg->reg,
+                 .loss = cfg->loss, .seed = cfg->seed, .n_layers = spec.n};
     model_spec_format(&spec, m->spec, sizeof m->spec);
+    for (int i = 0; i < spec.n; i++) m->layers[i].spec = spec.layers[i];
+    pair_blocks(m);
     int shape[3] = {C, H, W}, spatial = 1;
     for (int i = 0; i < spec.n; i++) {
         Layer *l = &m->layers[i];
-        l->spec = spec.layers[i];
         l->spatial = spatial;
         memcpy(l->in, shape, sizeof shape);
+        if (l->spec.kind->block == BLOCK_CLOSE) memcpy(l->block_in, m->layers[l->pair].in, sizeof l->block_in);
         if (infer_shape(l, i) != NNDL_OK) return NNDL_ERR;
         memcpy(shape, l->out, sizeof shape);
         if (l->spec.kind->flattens) spatial = 0;
@@ -132,17 +184,18 @@ int model_init(Model *m, const Backend *be, const char *spec_text, int C, int H,
     for (int i = 0; i < m->n_layers; i++)
         if (layer_shape_size(m->layers[i].out) > largest) largest = layer_shape_size(m->layers[i].out);
     Rng r;
-    rng_seed(&r, seed);
+    rng_seed(&r, cfg->seed);
     int number = 0;
     for (int i = 0; i < m->n_layers; i++)
-        if (alloc_layer(m, &m->layers[i], &number, weight_scale, &r) != NNDL_OK) goto oom;
+        if (alloc_layer(m, &m->layers[i], &number, cfg, &r) != NNDL_OK) goto oom;
     size_t batch_values = largest * max_batch;
     m->x = be->alloc(be, (size_t)C * H * W * max_batch * sizeof(float));
     m->labels = be->alloc(be, (size_t)max_batch * sizeof(int));
     m->grad[0] = be->alloc(be, batch_values * sizeof(float));
     m->grad[1] = be->alloc(be, batch_values * sizeof(float));
     m->loss_slot = be->alloc(be, sizeof *m->loss_slot);
-    m->host_scores = nndl_alloc((size_t)max_batch * m->num_classes, sizeof(float), "host scores");
+    /* two batches of scores: test-time augmentation adds one view's scores to the others' */
+    m->host_scores = nndl_alloc(2 * (size_t)max_batch * m->num_classes, sizeof(float), "host scores");
     if (!m->x || !m->labels || !m->grad[0] || !m->grad[1] || !m->loss_slot || !m->host_scores) goto oom;
     return NNDL_OK;
 oom:
@@ -161,6 +214,7 @@ void model_free(Model *m)
     for (int i = 0; i < m->n_layers; i++) {
         Layer *l = &m->layers[i];
         if (l->act) be->release(be, l->act);
+        if (l->skip_grad) be->release(be, l->skip_grad);
         for (int j = 0; j < LAYER_MAX_BUFFERS; j++)
             if (l->buffer[j]) be->release(be, l->buffer[j]);
     }
@@ -179,8 +233,14 @@ static LayerCall layer_call(const Model *m, int i, int N, int train, uint64_t st
     const Layer *l = &m->layers[i];
     LayerCall c = {.be = m->be, .N = N, .index = i, .train = train, .seed = m->seed, .step = step, .sync = m->sync_bn};
     for (int j = 0; j < l->spec.kind->n_params; j++) {
+        if (l->param[j] < 0) continue;
         c.w[j] = m->params[l->param[j]].w;
         c.dw[j] = m->params[l->param[j]].dw;
+    }
+    if (l->spec.kind->block) {
+        const Layer *open = l->spec.kind->block == BLOCK_OPEN ? l : &m->layers[l->pair];
+        c.block_in = open->act;
+        c.skip_grad = open->skip_grad;
     }
     return c;
 }
@@ -219,11 +279,18 @@ static void upload_batch(Model *m, const float *X, int N)
 
 void model_loss_into(Model *m, double *loss, const float *X, const int *y, int N, uint64_t step)
 {
-    const Backend *be = m->be;
     upload_batch(m, X, N);
+    model_loss_on_input(m, loss, y, N, step);
+}
+
+void model_loss_on_input(Model *m, double *loss, const int *y, int N, uint64_t step)
+{
+    const Backend *be = m->be;
     be->to_device(be, m->labels, y, (size_t)N * sizeof *y);
     const float *scores = forward(m, N, 1, step);
     if (m->loss == LOSS_SVM) be->svm_loss(be, m->grad[0], loss, scores, m->labels, N, m->num_classes);
+    else if (m->label_smoothing > 0)
+        be->softmax_smoothed_loss(be, m->grad[0], loss, scores, m->labels, N, m->num_classes, m->label_smoothing);
     else be->softmax_loss(be, m->grad[0], loss, scores, m->labels, N, m->num_classes);
     backward(m, N, step);
     for (int i = 0; i < m->n_params; i++) {
@@ -241,10 +308,45 @@ double model_loss(Model *m, const float *X, const int *y, int N, uint64_t step)
     return loss;
 }
 
+int model_tta_views(int tta, AugmentConfig *views)
+{
+    int n = 0;
+    for (int shift = 0; shift < (tta >= 2 ? 3 : 1); shift++)
+        for (int flip = 0; flip < (tta >= 1 ? 2 : 1); flip++) {
+            int d = shift == 0 ? 0 : shift == 1 ? -1 : 1;
+            views[n++] = (AugmentConfig){.fixed = 1, .fixed_dy = d, .fixed_dx = d, .fixed_flip = flip,
+                                         .pad_mode = PAD_REFLECT};
+        }
+    return n;
+}
+
+/* Test-mode scores summed over the views of m->tta. The batch is uploaded once into grad[0]
+ * (free outside a training step, and at least as large as an input batch); each view is built
+ * from it into the input array, its scores read into the second half of host_scores. */
+static void tta_scores(Model *m, float *scores, const float *X, int N)
+{
+    const Backend *be = m->be;
+    AugmentConfig views[MODEL_TTA_MAX_VIEWS];
+    int n_views = model_tta_views(m->tta, views);
+    size_t n_scores = (size_t)N * m->num_classes;
+    float *view_scores = m->host_scores + (size_t)m->max_batch * m->num_classes;
+    be->to_device(be, m->grad[0], X, (size_t)N * m->in_c * m->in_h * m->in_w * sizeof(float));
+    for (int v = 0; v < n_views; v++) {
+        be->augment(be, m->x, m->grad[0], NULL, N, m->in_c, m->in_h, m->in_w, &views[v]);
+        const float *s = forward(m, N, 0, 0);
+        be->to_host(be, v ? view_scores : scores, s, n_scores * sizeof *scores);
+        for (size_t i = 0; v && i < n_scores; i++) scores[i] += view_scores[i];
+    }
+}
+
 int model_scores(Model *m, float *scores, const float *X, int N)
 {
     if (N > m->max_batch)
         return nndl_fail("model: %d examples exceed the batch of %d it was built for", N, m->max_batch);
+    if (m->tta > 0) {
+        tta_scores(m, scores, X, N);
+        return NNDL_OK;
+    }
     upload_batch(m, X, N);
     const float *s = forward(m, N, 0, 0);
     m->be->to_host(m->be, scores, s, (size_t)N * m->num_classes * sizeof *scores);

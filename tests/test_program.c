@@ -204,6 +204,9 @@ static void test_flags(void)
     expect("train --help", 0, "--num-test", NULL);
     expect("train --help", 0, "3 training diverged", NULL);
     expect("train --help", 0, "130 / 143 / 129", NULL);
+    expect("train --help", 0, "--init he|normal", NULL);
+    expect("train --init xavier --data /nonexistent", 2, NULL, "--init: 'xavier' is not he or normal");
+    expect("train --init", 2, NULL, "--init needs a value");
     expect("bench train --device tpu", 2, NULL, "unknown device 'tpu'");
     expect("bench train tpu", 2, NULL, "unknown device 'tpu'");
     expect("bench train --device=tpu", 2, NULL, "unknown device 'tpu'");
