@@ -7,7 +7,7 @@
 #include "error.h"
 #include "progress.h"
 
-static int active(const DataParallel *dp) { return dp && dp->comm->size > 1; }
+int dp_active(const DataParallel *dp) { return dp && dp->comm->size > 1; }
 
 /* The gradients are one flat buffer already when every dw follows the one before it. */
 static int gradients_contiguous(const Model *m)
@@ -49,7 +49,7 @@ void dp_free(DataParallel *dp)
 
 int dp_check_batch(const DataParallel *dp, int batch)
 {
-    if (!active(dp)) return NNDL_OK;
+    if (!dp_active(dp)) return NNDL_OK;
     int size = dp->comm->size;
     if (batch % size != 0)
         return nndl_fail("--batch-size %d does not split into %d equal shares (one per process): give a multiple "
@@ -59,7 +59,7 @@ int dp_check_batch(const DataParallel *dp, int batch)
 
 void dp_shard(const DataParallel *dp, const int **idx, int *n)
 {
-    if (!active(dp)) return;
+    if (!dp_active(dp)) return;
     int share = *n / dp->comm->size;
     *idx += (size_t)share * dp->comm->rank;
     *n = share;
@@ -90,7 +90,7 @@ static void wait_device(const DataParallel *dp)
 
 int dp_average_gradients(DataParallel *dp)
 {
-    if (!active(dp)) return NNDL_OK;
+    if (!dp_active(dp)) return NNDL_OK;
     pack(dp, 0);
     double t0 = 0;
     if (dp->timed) wait_device(dp), t0 = now_seconds();
@@ -105,18 +105,18 @@ int dp_average_gradients(DataParallel *dp)
 
 int dp_average_losses(DataParallel *dp, double *losses, int n)
 {
-    if (!active(dp) || n == 0) return NNDL_OK;
+    if (!dp_active(dp) || n == 0) return NNDL_OK;
     return dp->comm->allreduce(dp->comm, losses, (size_t)n, COMM_DOUBLE, COMM_AVG);
 }
 
 int dp_any(DataParallel *dp, int flag)
 {
-    return active(dp) ? comm_any(dp->comm, flag) : flag != 0;
+    return dp_active(dp) ? comm_any(dp->comm, flag) : flag != 0;
 }
 
 int dp_sync_state(DataParallel *dp)
 {
-    if (!active(dp)) return NNDL_OK;
+    if (!dp_active(dp)) return NNDL_OK;
     size_t n = model_state_size(dp->model);
     float *state = nndl_alloc(n ? n : 1, sizeof *state, "the model state broadcast");
     if (!state) return NNDL_ERR;

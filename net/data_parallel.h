@@ -37,6 +37,8 @@ typedef struct DataParallel {
 int dp_init(DataParallel *dp, Comm *comm, Model *m);
 void dp_free(DataParallel *dp);
 
+/* More than one process: the Solver's share and all-reduce run. */
+int dp_active(const DataParallel *dp);
 /* A global batch must split into equal shares: NNDL_ERR with a message otherwise. */
 int dp_check_batch(const DataParallel *dp, int batch);
 /* This rank's share of the global batch idx[0..*n): replaces idx and *n. */

@@ -134,7 +134,7 @@ int run_cli(const char *args, char *out, size_t size)
 int run_shell(const char *command, char *out, size_t size)
 {
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s 2>&1", command);
+    snprintf(cmd, sizeof cmd, "(%s) 2>&1", command);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
     size_t got = fread(out, 1, size - 1, p);
