@@ -18,5 +18,7 @@ int bench_main(int argc, char **argv);
 /* json: one JSON object on stdout (cJSON) instead of the table, for scripts. */
 int bench_layers(int json);
 int bench_train(const BenchTrainOptions *o);
+/* the process group's all-reduce checked and timed (run it under mpirun) */
+int bench_allreduce(const char *device);
 
 #endif

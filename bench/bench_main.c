@@ -15,7 +15,10 @@ static void bench_usage(FILE *f)
                "          and max pool, with speedups and differences\n"
                "  train   training throughput (images/s) of the seed's batchnorm CNN at each batch size on\n"
                "          the device, and the peak RSS; on the SIMT host (build/nndl-simt) the runtime\n"
-               "          calls per step instead (counts, no timings)\n");
+               "          calls per step instead (counts, no timings); under mpirun, per step the compute\n"
+               "          and the gradient all-reduce's time and bytes\n"
+               "  allreduce [--device cpu|cuda]  the process group's all-reduce (under mpirun): every\n"
+               "          value checked on sizes 1 to 4000001, time and bus bandwidth per size\n");
 }
 
 static int wants_help(int argc, char **argv)
@@ -92,6 +95,9 @@ int bench_main(int argc, char **argv)
             o.json = json;
             return bench_train(&o);
         }
+    } else if (argc >= 2 && strcmp(argv[1], "allreduce") == 0) {
+        BenchTrainOptions d;
+        if (train_options(argc - 2, argv + 2, &d) == 0) return bench_allreduce(d.device);
     } else if (argc >= 2 && strcmp(argv[1], "layers") != 0) {
         fprintf(stderr, "nndl bench: unknown benchmark '%s'\n", argv[1]);
     } else if (argc >= 2) {

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 
 #include "bench.h"
+#include "data_parallel.h"
 #include "error.h"
 #include "model.h"
 #include "progress.h"
@@ -35,16 +36,18 @@ typedef struct BenchRun {
     Dataset d;
     Model m;
     Solver s;
+    DataParallel dp;            /* under mpirun: the group's share and timed all-reduce */
 } BenchRun;
 
 static void bench_free(BenchRun *r)
 {
     if (r->s.model) solver_free(&r->s);
+    if (r->dp.comm) dp_free(&r->dp);
     if (r->m.be) model_free(&r->m);
     dataset_free(&r->d);
 }
 
-static int bench_setup(BenchRun *r, const Backend *be, int batch)
+static int bench_setup(BenchRun *r, const Backend *be, Comm *comm, int batch)
 {
     memset(r, 0, sizeof *r);
     int n = batch * STEPS_PER_EPOCH;
@@ -57,6 +60,11 @@ static int bench_setup(BenchRun *r, const Backend *be, int batch)
     SolverConfig cfg = solver_config_default();
     cfg.optim = optim_config_default(UPDATE_ADAM);
     cfg.batch_size = batch, cfg.verbose = 0;
+    if (comm->size > 1) {
+        if (dp_init(&r->dp, comm, &r->m) != NNDL_OK) goto fail;
+        r->dp.timed = 1;
+        cfg.dp = &r->dp;
+    }
     if (solver_init(&r->s, &r->m, &r->d, NULL, &cfg) != NNDL_OK) goto fail;
     return NNDL_OK;
 fail:
@@ -75,23 +83,31 @@ static int run_epoch(Solver *s)
     return NNDL_OK;
 }
 
-static double bench_batch(const Backend *be, int batch, double seconds, int *steps_out)
+/* steps timed, and per step the all-reduce's seconds and bytes (0 alone) */
+typedef struct BenchSteps {
+    int steps;
+    double allreduce_s, allreduce_bytes;
+} BenchSteps;
+
+static double bench_batch(const Backend *be, Comm *comm, int batch, double seconds, BenchSteps *out)
 {
     BenchRun r;
-    if (bench_setup(&r, be, batch) != NNDL_OK) return -1;
+    if (bench_setup(&r, be, comm, batch) != NNDL_OK) return -1;
     int steps = 0;
     double t0 = 0, t = 0;
     if (run_epoch(&r.s) != NNDL_OK || solver_read_losses(&r.s) != NNDL_OK) goto fail; /* warm-up, recording */
+    r.dp.steps = 0, r.dp.allreduce_seconds = 0, r.dp.bytes = 0;
     t0 = now_seconds();
     do {
         if (run_epoch(&r.s) != NNDL_OK) goto fail;
         steps += STEPS_PER_EPOCH;
         t = now_seconds() - t0;
-    } while (t < seconds);
+    } while (!comm_any(comm, t >= seconds)); /* rank 0's clock decides for all: the same steps */
     if (solver_read_losses(&r.s) != NNDL_OK) goto fail;
     t = now_seconds() - t0;
+    *out = (BenchSteps){.steps = steps, .allreduce_s = r.dp.steps ? r.dp.allreduce_seconds / r.dp.steps : 0,
+                        .allreduce_bytes = r.dp.steps ? r.dp.bytes / r.dp.steps : 0};
     bench_free(&r);
-    *steps_out = steps;
     return (double)steps * batch / t;
 fail:
     bench_free(&r);
@@ -100,11 +116,11 @@ fail:
 
 /* What the runtime is asked per step after setup (steps 1 and 2 of the first epoch), and for
  * reading the losses back: a table row, or fields of root (JSON). */
-static int bench_counts(const Backend *be, int batch, cJSON *root)
+static int bench_counts(const Backend *be, Comm *comm, int batch, cJSON *root)
 {
     BenchRun r;
     DeviceCounters c;
-    if (bench_setup(&r, be, batch) != NNDL_OK) return NNDL_ERR;
+    if (bench_setup(&r, be, comm, batch) != NNDL_OK) return NNDL_ERR;
     const int steps = 2; /* after step 0, which sets up the data and records the graph (the SIMT host
                           * needs minutes per step of this model) */
     int ok = solver_epoch_begin(&r.s) == NNDL_OK && solver_epoch_step(&r.s, 0) == NNDL_OK &&
@@ -134,19 +150,29 @@ static int bench_counts(const Backend *be, int batch, cJSON *root)
 }
 
 /* The timing table, or with json the same as one JSON object (cJSON). */
-static int bench_timings(const Backend *be, const BenchTrainOptions *o, cJSON *root)
+static int bench_timings(const Backend *be, Comm *comm, const BenchTrainOptions *o, cJSON *root)
 {
     cJSON *runs = NULL;
     if (o->json) {
         if (!(runs = cJSON_AddArrayToObject(root, "runs"))) return nndl_fail("out of memory for the JSON output");
     } else {
-        printf("| batch | steps timed | images/s | GFLOP/s (%.1f MFLOP per image and step) |\n", 2 * step_macs() / 1e6);
-        printf("|-------|-------------|----------|-----------------------------------------|\n");
+        if (comm->size > 1)
+            printf("%d processes (%s), each on 1/%d of the batch; per step: compute (the step without the "
+                   "all-reduce), the gradient all-reduce's time and its bytes per process\n\n", comm->size,
+                   comm->name, comm->size);
+        printf("| batch | steps timed | images/s | GFLOP/s (%.1f MFLOP per image and step) |", 2 * step_macs() / 1e6);
+        if (comm->size > 1) printf(" compute ms/step | all-reduce ms/step | all-reduce MB/step |");
+        printf("\n|-------|-------------|----------|-----------------------------------------|");
+        if (comm->size > 1) printf("-----------------|--------------------|--------------------|");
+        printf("\n");
     }
     for (int k = 0; k < o->n_batches; k++) {
-        int steps, b = o->batches[k];
-        double ips = bench_batch(be, b, b <= 100 ? 5.0 : 10.0, &steps);
+        int b = o->batches[k];
+        BenchSteps r;
+        double ips = bench_batch(be, comm, b, b <= 100 ? 5.0 : 10.0, &r);
         if (ips < 0) return NNDL_ERR;
+        int steps = r.steps;
+        double step_ms = 1e3 * b / ips, allreduce_ms = 1e3 * r.allreduce_s;
         if (o->json) {
             cJSON *run = cJSON_CreateObject();
             if (run && cJSON_AddItemToArray(runs, run)) {
@@ -154,10 +180,18 @@ static int bench_timings(const Backend *be, const BenchTrainOptions *o, cJSON *r
                 cJSON_AddNumberToObject(run, "steps", steps);
                 cJSON_AddNumberToObject(run, "images_per_s", ips);
                 cJSON_AddNumberToObject(run, "gflop_per_s", ips * 2 * step_macs() / 1e9);
+                if (comm->size > 1) {
+                    cJSON_AddNumberToObject(run, "compute_ms_per_step", step_ms - allreduce_ms);
+                    cJSON_AddNumberToObject(run, "allreduce_ms_per_step", allreduce_ms);
+                    cJSON_AddNumberToObject(run, "allreduce_bytes_per_step", r.allreduce_bytes);
+                }
             }
             continue;
         }
-        printf("| %5d | %11d | %8.1f | %39.1f |\n", b, steps, ips, ips * 2 * step_macs() / 1e9);
+        printf("| %5d | %11d | %8.1f | %39.1f |", b, steps, ips, ips * 2 * step_macs() / 1e9);
+        if (comm->size > 1)
+            printf(" %15.2f | %18.2f | %18.2f |", step_ms - allreduce_ms, allreduce_ms, r.allreduce_bytes / 1e6);
+        printf("\n");
         fflush(stdout);
     }
     struct rusage ru;
@@ -167,7 +201,7 @@ static int bench_timings(const Backend *be, const BenchTrainOptions *o, cJSON *r
     return NNDL_OK;
 }
 
-int bench_train(const BenchTrainOptions *o)
+static int bench_train_on(Comm *comm, const BenchTrainOptions *o)
 {
     Backend *be = backend_create(o->device);
     if (!be) {
@@ -207,9 +241,9 @@ int bench_train(const BenchTrainOptions *o)
             printf("| batch | kernel launches | graph launches | cuBLAS calls | H2D copies | D2H copies | syncs | allocations |\n");
             printf("|-------|-----------------|----------------|--------------|------------|------------|-------|-------------|\n");
         }
-        ok = bench_counts(be, o->batches[0], root) == NNDL_OK;
+        ok = bench_counts(be, comm, o->batches[0], root) == NNDL_OK;
     } else {
-        ok = bench_timings(be, o, root) == NNDL_OK;
+        ok = bench_timings(be, comm, o, root) == NNDL_OK;
     }
     backend_destroy(be);
     if (!ok) {
@@ -222,4 +256,21 @@ int bench_train(const BenchTrainOptions *o)
         return 1;
     }
     return 0;
+}
+
+/* Under mpirun the ranks train one model data-parallel (the batch is the global batch) and rank
+ * 0 prints the table with the all-reduce's share of each step. */
+int bench_train(const BenchTrainOptions *o)
+{
+    Comm *comm = comm_world(0);
+    if (!comm) {
+        fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
+        return 2;
+    }
+    if (comm->rank != 0 && !freopen("/dev/null", "w", stdout)) /* rank 0 prints the table */
+        fprintf(stderr, "nndl bench train: rank %d prints too\n", comm->rank);
+    int rc = bench_train_on(comm, o);
+    if (comm->size > 1 && rc != 0) comm->abort(comm, rc);
+    comm->finish(comm);
+    return rc;
 }

@@ -17,6 +17,7 @@ static void usage(FILE *f)
             "  check           every op on each device against the double reference (nndl check --help)\n"
             "  bench layers    seed timing table: naive vs fast conv and max pool\n"
             "  bench train     training throughput of the seed's batchnorm CNN\n"
+            "  bench allreduce the process group's all-reduce, checked and timed (under mpirun)\n"
             "  help, -h        this text        --version   how this nndl was built, and its devices\n");
 }
 

@@ -71,6 +71,7 @@ typedef struct TrainOptions {
     int num_classes;            /* the data's, set once it is known (CIFAR-10's by default) */
     int epochs, batch_size, filters, filter_size, batchnorm, num_train, num_val, num_test;
     int hidden[16], n_hidden, print_every, train_samples, val_samples;
+    int distributed, sync_bn;   /* --distributed (MPI even without a launcher), --sync-bn */
     float lr, lr_decay, reg, weight_scale, dropout, momentum;
     /* the recipe beyond the seed: all off by default */
     float label_smoothing, weight_decay, nonweight_lr_mult;

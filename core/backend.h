@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "comm.h"
 #include "augment.h"
 #include "geometry.h"
 #include "optim.h"
@@ -169,6 +170,26 @@ struct Backend {
      * *loss += 0.5 * reg * sum(w^2) */
     void (*l2_penalty)(const Backend *be, float *dw, double *loss, const float *w, float reg,
                        size_t n);
+
+    /* OPTIONAL, data-parallel training across processes (core/comm.h). allreduce: in place
+     * over n values (CommType t, CommOp op) of this backend's memory on every rank of c: NCCL
+     * on the GPU, or comm_allreduce_host_memory where the memory is host memory; NULL makes
+     * comm_allreduce_on stage the values through host memory. */
+    int (*allreduce)(const Backend *be, Comm *c, void *buf, size_t n, int t, int op);
+    /* OPTIONAL, synchronised batchnorm (--sync-bn): per-channel sums in double into sums[0..2C):
+     * sum(a) and sum(a * b), b NULL meaning sum(a * a). Forward: a = x; backward: a = dout,
+     * b = x. Train-mode forward and backward from sums over `count` values of every rank's batch
+     * (the backward takes dgamma and dbeta from this rank's own sums, local, and dx from the
+     * group's, global, as one process with the whole batch would). */
+    void (*batchnorm_sums)(const Backend *be, double *sums, const float *a, const float *b, int N, int C, int S);
+    void (*batchnorm_forward_sums)(const Backend *be, float *out, float *mean, float *inv_std,
+                                   float *running_mean, float *running_var, const float *x,
+                                   const float *gamma, const float *beta, const double *sums,
+                                   double count, const BNConfig *cfg, int N, int C, int S);
+    void (*batchnorm_backward_sums)(const Backend *be, float *dx, float *dgamma, float *dbeta,
+                                    const float *dout, const float *x, const float *gamma,
+                                    const float *mean, const float *inv_std, const double *local,
+                                    const double *global, double count, int N, int C, int S);
 
     /* ---- OPTIONAL: training from the device's own copy of the data. A backend with all three
      * lets the Solver upload the data once and copy nothing per step; without them the Solver

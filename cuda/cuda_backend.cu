@@ -106,6 +106,14 @@ static Backend make_table(void)
     b.graph_destroy = cuda_graph_destroy;
     b.set_precision = cuda_set_precision;
     b.counters = cuda_counters;
+    b.batchnorm_sums = cuda_batchnorm_sums;
+    b.batchnorm_forward_sums = cuda_batchnorm_forward_sums;
+    b.batchnorm_backward_sums = cuda_batchnorm_backward_sums;
+#if defined(NNDL_SIMT_HOST)
+    b.allreduce = comm_allreduce_host_memory; // the SIMT host's device memory is host memory
+#elif defined(NNDL_NCCL)
+    b.allreduce = cuda_nccl_allreduce;
+#endif // else NULL: comm_allreduce_on stages through host memory
     return b;
 }
 
@@ -113,12 +121,31 @@ static void cuda_fini(Backend *be)
 {
     CudaContext *c = cuda_ctx(be);
     if (!c) return;
+    cuda_nccl_free(be);
     if (c->blas) cublasDestroy(c->blas);
     cudaFree(c->partials);
     cudaFree(c->conv_ws);
     cudaFree(c->blas_ws);
     free(c);
     be->ctx = NULL;
+}
+
+// Ranks of a data-parallel run on one machine take one GPU each: the launcher's local rank
+// (mpirun, srun) modulo the GPUs this process sees; outside a launch, device 0 as always.
+static void select_local_device(int count)
+{
+#ifdef NNDL_SIMT_HOST
+    (void)count; // one "device", the host
+#else
+    static const char *vars[] = {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v) {
+            cudaSetDevice(atoi(v) % count);
+            return;
+        }
+    }
+#endif
 }
 
 // No cached answer: the runtime gives the same reason on every call, so every caller sees the
@@ -130,6 +157,7 @@ static int cuda_init(Backend *be)
     if (e != cudaSuccess || count == 0)
         return nndl_fail("cuda: no usable GPU (%s)", e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
     if (cuda_check_device() != NNDL_OK) return NNDL_ERR;
+    select_local_device(count);
     CudaContext *c = (CudaContext *)nndl_alloc(1, sizeof *c, "the cuda backend context");
     if (!c) return NNDL_ERR;
     memset(c, 0, sizeof *c);

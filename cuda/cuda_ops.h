@@ -34,6 +34,8 @@ typedef struct CudaContext {
     size_t conv_ws_floats;
     size_t conv_chunk_floats;   /* the workspace's budget (CUDA_CONV_CHUNK_FLOATS; cuda_tuning.h) */
     void *blas_ws;              /* cuBLAS's workspace, given to it so that a capture never allocates */
+    void *nccl;                 /* ncclComm_t, made on the first all-reduce (cuda_nccl.cu) */
+    const Comm *nccl_group;     /* the process group it was made from */
 } CudaContext;
 
 /* One line on the GPU (name, compute capability, memory, driver and runtime versions, the
@@ -90,6 +92,17 @@ void cuda_batchnorm_forward(const Backend *be, float *out, float *mean, float *i
 void cuda_batchnorm_backward(const Backend *be, float *dx, float *dgamma, float *dbeta, const float *dout,
                              const float *x, const float *gamma, const float *mean,
                              const float *inv_std, int N, int C, int S);
+void cuda_batchnorm_sums(const Backend *be, double *sums, const float *a, const float *b, int N, int C, int S);
+void cuda_batchnorm_forward_sums(const Backend *be, float *out, float *mean, float *inv_std, float *running_mean,
+                                 float *running_var, const float *x, const float *gamma, const float *beta,
+                                 const double *sums, double count, const BNConfig *cfg, int N, int C, int S);
+void cuda_batchnorm_backward_sums(const Backend *be, float *dx, float *dgamma, float *dbeta, const float *dout,
+                                  const float *x, const float *gamma, const float *mean, const float *inv_std,
+                                  const double *local, const double *global, double count, int N, int C, int S);
+/* NCCL all-reduce on device memory (cuda_nccl.cu; the Backend's allreduce slot) and the end of
+ * the instance's NCCL communicator. */
+int cuda_nccl_allreduce(const Backend *be, Comm *c, void *buf, size_t n, int t, int op);
+void cuda_nccl_free(const Backend *be);
 
 void cuda_softmax_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N, int C);
 void cuda_svm_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N, int C);

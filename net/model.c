@@ -231,7 +231,7 @@ void model_free(Model *m)
 static LayerCall layer_call(const Model *m, int i, int N, int train, uint64_t step)
 {
     const Layer *l = &m->layers[i];
-    LayerCall c = {.be = m->be, .N = N, .index = i, .train = train, .seed = m->seed, .step = step};
+    LayerCall c = {.be = m->be, .N = N, .index = i, .train = train, .seed = m->seed, .step = step, .sync = m->sync_bn};
     for (int j = 0; j < l->spec.kind->n_params; j++) {
         if (l->param[j] < 0) continue;
         c.w[j] = m->params[l->param[j]].w;

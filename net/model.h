@@ -46,6 +46,8 @@ typedef struct Model {
     float *grad[2];             /* ping-pong activation gradients, device */
     double *loss_slot;          /* model_loss's loss, device */
     float *host_scores;         /* (2, max_batch, classes): test-time augmentation sums views */
+    Comm *sync_bn;              /* batchnorm statistics over the whole group (--sync-bn); NULL:
+                                 * over this process's batch */
 } Model;
 
 /* Size limits, refused with a message naming the layer before anything is allocated or drawn:

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data_parallel.h"
 #include "error.h"
 #include "progress.h"
 #include "solver_device.h"
@@ -55,7 +56,7 @@ static int check_config(const SolverConfig *c, const Dataset *train)
         a->pad_mode != PAD_REFLECT) || a->fixed)
         return nndl_fail("solver: augmentation padding %d must be below the image side %d, cutout %d at most it",
                          a->pad, side, a->cutout);
-    return NNDL_OK;
+    return dp_check_batch(c->dp, c->batch_size);
 }
 
 /* A parameter's factor on the peak learning rate: nonweight_lr_mult for biases and batchnorm. */
@@ -163,6 +164,7 @@ int solver_read_losses(Solver *s)
     const Backend *be = s->model->be;
     be->to_host(be, s->loss_host, s->loss_slots + (s->slot_next - s->pending),
                 (size_t)s->pending * sizeof *s->loss_host);
+    if (dp_average_losses(s->cfg.dp, s->loss_host, s->pending) != NNDL_OK) return NNDL_ERR;
     int n = s->pending, first = s->loss.n;
     s->pending = 0;
     if (s->slot_next == s->loss_cap) { /* all slots read: start again at the first */
@@ -184,6 +186,7 @@ int solver_step(Solver *s, const int *idx, int n)
 {
     Model *m = s->model;
     if (s->slot_next == s->loss_cap && solver_read_losses(s) != NNDL_OK) return NNDL_ERR;
+    dp_shard(s->cfg.dp, &idx, &n); /* this process's share of the minibatch */
     size_t example = dataset_example_size(s->train);
     for (int i = 0; i < n; i++) {
         memcpy(s->batch_x + i * example, s->train->x + (size_t)idx[i] * example, example * sizeof(float));
@@ -200,6 +203,7 @@ int solver_step(Solver *s, const int *idx, int n)
     } else {
         model_loss_into(m, s->loss_slots + s->slot_next++, s->batch_x, s->batch_y, n, (uint64_t)s->iteration);
     }
+    if (dp_average_gradients(s->cfg.dp) != NNDL_OK) return NNDL_ERR;
     s->pending++;
     if (s->dev) s->dev->positioned_b = -1; /* the device's StepVars did not advance */
     if (s->cfg.schedule.kind != SCHEDULE_EPOCH_DECAY) {
@@ -282,6 +286,7 @@ static int has_val(const Solver *s) { return s->val && s->val->n > 0; }
  * set: an empty one scores 0, which would make an early state "best" and throw training away). */
 static int record_accuracy(Solver *s)
 {
+    if (dp_sync_state(s->cfg.dp) != NNDL_OK) return NNDL_ERR;
     swap_ema(s); /* evaluations (and the best parameters) are the moving average's */
     float train_acc = (float)solver_check_accuracy(s, s->train, s->cfg.num_train_samples);
     float val_acc = (float)solver_check_accuracy(s, s->val, s->cfg.num_val_samples);
@@ -326,10 +331,11 @@ static int check_params(const Solver *s)
     return NNDL_OK;
 }
 
-static int stop_requested(const Solver *s) { return s->cfg.stop && *s->cfg.stop; }
+static int stop_requested(const Solver *s) { return dp_any(s->cfg.dp, s->cfg.stop && *s->cfg.stop); }
 
 static int finish(Solver *s, int rc)
 {
+    if (dp_sync_state(s->cfg.dp) != NNDL_OK) return NNDL_ERR;
     if (rc == SOLVER_STOPPED) { /* the stopped state is saved: its history must be complete */
         int read = solver_read_losses(s);
         if (read != NNDL_OK) rc = read;
@@ -344,7 +350,8 @@ static int finish(Solver *s, int rc)
  * test-time views) stays on the host-batch path until the device path learns it. */
 static int device_path_fits(const Solver *s)
 {
-    int plain = !s->aug_src && !s->ema_w && s->cfg.schedule.kind == SCHEDULE_EPOCH_DECAY && !s->model->tta;
+    int plain = !s->aug_src && !s->ema_w && s->cfg.schedule.kind == SCHEDULE_EPOCH_DECAY && !s->model->tta &&
+                !dp_active(s->cfg.dp); /* a group's share and all-reduce are on the host-batch path */
     for (int i = 0; plain && i < s->model->n_params; i++) plain = s->opt[i].weight_decay == 0;
     return plain;
 }

@@ -63,6 +63,9 @@ typedef struct SolverConfig {
     /* 1: copy every minibatch from host memory even where the backend could train from its own
      * copy of the data (solver_device.h); for comparing the two paths */
     int host_batches;
+    /* data-parallel training with a group of processes (net/data_parallel.h): this process's
+     * share of each minibatch, gradients and losses averaged over the group; NULL: alone */
+    struct DataParallel *dp;
 } SolverConfig;
 
 typedef struct History {

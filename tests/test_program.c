@@ -227,19 +227,6 @@ static void test_flags(void)
     expect(args, 0, NULL, "the cpu backend computes in fp32 (ignored)");
 }
 
-/* Runs a shell command; its exit status, and stdout + stderr into out. */
-static int run_shell(const char *cmd, char *out, size_t size)
-{
-    char full[1024];
-    snprintf(full, sizeof full, "(%s) 2>&1", cmd);
-    FILE *p = popen(full, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, size - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* bench/gpu_report.sh without a GPU measures nothing and says why (exit 2); its markdown comes
  * from the logs alone: CUnit's summary, compute-sanitizer's, the bench tables and the ratio. */
 static void test_gpu_report_script(void)
