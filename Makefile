@@ -78,7 +78,7 @@ endif
 # The program; sanitizer builds put theirs in their own tree instead of replacing ./nndl.
 PROGRAM ?= nndl
 
-.PHONY: all test bench clean asan tsan nvcc-check cifar10 fuzz fuzz-smoke install library example-check
+.PHONY: all test bench clean asan tsan nvcc-check cifar10 fuzz fuzz-smoke install library example-check simt
 all: $(PROGRAM) nvcc-check
 
 # Objects are rebuilt when the compile flags change (make alone only sees sources), so a tree
@@ -116,6 +116,15 @@ $(PROGRAM): $(call obj,$(MAIN_SRC) $(CLI_SRC) $(BENCH_SRC)) $(PROGRAM_DEVICE) $(
 
 $(BUILD)/test_nndl: $(call obj,$(TEST_SRC) $(CLI_SRC)) $(TEST_DEVICE) $(LIB)
 	$(CXX) $(CXXFLAGS) -o $@ $^ -lcunit $(LDLIBS)
+
+# The program with its "cuda" device on the SIMT host (plain builds only): `--device cuda` runs
+# the CUDA backend's kernels on the CPU, so that `build/nndl-simt bench train cuda` prints what a
+# training step asks of the runtime (counts, no timings) on machines without a GPU.
+ifneq ($(CUDA),1)
+simt: $(BUILD)/nndl-simt
+$(BUILD)/nndl-simt: $(call obj,$(MAIN_SRC) $(CLI_SRC) $(BENCH_SRC) $(CUDA_SRC) $(SIMT_SRC)) $(LIB)
+	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
+endif
 
 # The tests run the program too (command-line refusals), so it is built first; then the
 # library is installed into a temporary prefix and the example built against it (pkg-config).

@@ -1,8 +1,13 @@
 /* bench_train.c — training throughput of the seed's batchnorm CNN (conv64x3-bn-relu-pool2-
- * affine500-bn-relu-affine10, Adam) on synthetic CIFAR-shaped data, at batch 50 and 1000, on the
- * cpu or the cuda backend: images/s, achieved GFLOP/s, and the process's peak RSS after the
- * batch-1000 run (host memory; on cuda the activations live on the GPU). The losses are read back
- * after the timed steps, which waits for the GPU's work to complete before the clock stops. */
+ * affine500-bn-relu-affine10, Adam) on synthetic CIFAR-shaped data, at batch 50, 100 and 1000, on
+ * the cpu or the cuda backend: images/s, achieved GFLOP/s, and the process's peak RSS after the
+ * last run (host memory; on cuda the activations live on the GPU). Steps run as `nndl train` runs
+ * them: epochs of the Solver, on cuda from the device's copy of the data, recorded once as a graph
+ * (solver_device.h). The losses are read back after the timed steps, which waits for the GPU's
+ * work to complete before the clock stops.
+ *
+ * Where the backend counts what its runtime is asked to do (the SIMT host, build/nndl-simt), it
+ * prints those counts per step after setup instead of timings, which would measure the CPU. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +21,7 @@
 #include "solver.h"
 
 #define SEED_CNN "conv64x3-bn-relu-pool2-affine500-bn-relu-affine10"
+#define STEPS_PER_EPOCH 8
 
 /* Multiply-adds of one training step per image of SEED_CNN: forward, plus weight and input
  * gradients backward, except the first layer's input gradient, which nndl does not compute. */
@@ -25,109 +31,193 @@ static double step_macs(void)
     return 3 * (conv + hidden + out) - conv;
 }
 
-static double bench_batch(const Backend *be, int batch, double seconds, int *iters_out)
-{
+typedef struct BenchRun {
     Dataset d;
-    int n = batch * 4;
-    if (dataset_alloc(&d, n, 3, 32, 32) != NNDL_OK) return -1;
-    Rng r;
-    rng_seed(&r, 1);
-    for (size_t i = 0; i < (size_t)n * 3072; i++) d.x[i] = (float)(60 * rng_gaussian(&r));
-    for (int i = 0; i < n; i++) d.y[i] = (int)rng_below(&r, 10);
     Model m;
-    if (model_init(&m, be, SEED_CNN, 3, 32, 32, 1e-3f, 1e-3f, LOSS_SOFTMAX, 0, batch) != NNDL_OK) {
-        dataset_free(&d);
-        return -1;
-    }
-    SolverConfig cfg = solver_config_default();
-    cfg.optim = optim_config_default(UPDATE_ADAM);
-    cfg.batch_size = batch;
-    cfg.verbose = 0;
     Solver s;
-    int *idx = NULL;
-    if (solver_init(&s, &m, &d, NULL, &cfg) != NNDL_OK || !(idx = nndl_alloc((size_t)batch, sizeof *idx, "indices"))) {
-        if (s.model) solver_free(&s);
-        model_free(&m);
-        dataset_free(&d);
-        return -1;
-    }
-    for (int i = 0; i < batch; i++) idx[i] = (int)rng_below(&r, (uint32_t)n);
-    solver_step(&s, idx, batch); /* warm-up: page faults, BLAS threads */
-    solver_read_losses(&s);
-    int iters = 0;
-    double t0 = now_seconds(), t;
-    do {
-        solver_step(&s, idx, batch);
-        iters++;
-        t = now_seconds() - t0;
-    } while (t < seconds);
-    solver_read_losses(&s);
-    t = now_seconds() - t0;
-    free(idx);
-    solver_free(&s);
-    model_free(&m);
-    dataset_free(&d);
-    *iters_out = iters;
-    return (double)iters * batch / t;
+} BenchRun;
+
+static void bench_free(BenchRun *r)
+{
+    if (r->s.model) solver_free(&r->s);
+    if (r->m.be) model_free(&r->m);
+    dataset_free(&r->d);
 }
 
-int bench_train(const char *device, int json)
+static int bench_setup(BenchRun *r, const Backend *be, int batch)
 {
-    Backend *be = backend_create(device);
-    if (!be) {
-        fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
-        return 2;
+    memset(r, 0, sizeof *r);
+    int n = batch * STEPS_PER_EPOCH;
+    if (dataset_alloc(&r->d, n, 3, 32, 32) != NNDL_OK) return NNDL_ERR;
+    Rng g;
+    rng_seed(&g, 1);
+    for (size_t i = 0; i < (size_t)n * 3072; i++) r->d.x[i] = (float)(60 * rng_gaussian(&g));
+    for (int i = 0; i < n; i++) r->d.y[i] = (int)rng_below(&g, 10);
+    if (model_init(&r->m, be, SEED_CNN, 3, 32, 32, 1e-3f, 1e-3f, LOSS_SOFTMAX, 0, batch) != NNDL_OK) goto fail;
+    SolverConfig cfg = solver_config_default();
+    cfg.optim = optim_config_default(UPDATE_ADAM);
+    cfg.batch_size = batch, cfg.verbose = 0;
+    if (solver_init(&r->s, &r->m, &r->d, NULL, &cfg) != NNDL_OK) goto fail;
+    return NNDL_OK;
+fail:
+    bench_free(r);
+    return NNDL_ERR;
+}
+
+/* One epoch of the Solver's steps. */
+static int run_epoch(Solver *s)
+{
+    if (solver_epoch_begin(s) != NNDL_OK) return NNDL_ERR;
+    for (int b = 0; b < STEPS_PER_EPOCH; b++) {
+        if (solver_epoch_step(s, b) != NNDL_OK) return NNDL_ERR;
+        s->iteration++;
     }
-    cJSON *root = json ? cJSON_CreateObject() : NULL, *runs = json ? cJSON_CreateArray() : NULL;
-    if (json && (!root || !runs)) {
-        cJSON_Delete(root), cJSON_Delete(runs), backend_destroy(be);
-        fprintf(stderr, "nndl bench train: out of memory for the JSON output\n");
-        return 1;
+    return NNDL_OK;
+}
+
+static double bench_batch(const Backend *be, int batch, double seconds, int *steps_out)
+{
+    BenchRun r;
+    if (bench_setup(&r, be, batch) != NNDL_OK) return -1;
+    int steps = 0;
+    double t0 = 0, t = 0;
+    if (run_epoch(&r.s) != NNDL_OK || solver_read_losses(&r.s) != NNDL_OK) goto fail; /* warm-up, recording */
+    t0 = now_seconds();
+    do {
+        if (run_epoch(&r.s) != NNDL_OK) goto fail;
+        steps += STEPS_PER_EPOCH;
+        t = now_seconds() - t0;
+    } while (t < seconds);
+    if (solver_read_losses(&r.s) != NNDL_OK) goto fail;
+    t = now_seconds() - t0;
+    bench_free(&r);
+    *steps_out = steps;
+    return (double)steps * batch / t;
+fail:
+    bench_free(&r);
+    return -1;
+}
+
+/* What the runtime is asked per step after setup (steps 1 and 2 of the first epoch), and for
+ * reading the losses back: a table row, or fields of root (JSON). */
+static int bench_counts(const Backend *be, int batch, cJSON *root)
+{
+    BenchRun r;
+    DeviceCounters c;
+    if (bench_setup(&r, be, batch) != NNDL_OK) return NNDL_ERR;
+    const int steps = 2; /* after step 0, which sets up the data and records the graph (the SIMT host
+                          * needs minutes per step of this model) */
+    int ok = solver_epoch_begin(&r.s) == NNDL_OK && solver_epoch_step(&r.s, 0) == NNDL_OK &&
+             be->counters(be, &c, 1) == NNDL_OK;
+    for (int b = 1; ok && b <= steps; b++) ok = solver_epoch_step(&r.s, b) == NNDL_OK;
+    if (ok) ok = be->counters(be, &c, 1) == NNDL_OK;
+    DeviceCounters read = {0};
+    if (ok) ok = solver_read_losses(&r.s) == NNDL_OK && be->counters(be, &read, 1) == NNDL_OK;
+    bench_free(&r);
+    if (!ok) return NNDL_ERR;
+    double per[] = {c.launches, c.graph_launches, c.blas_calls, c.h2d, c.h2d_bytes, c.d2h, c.d2h_bytes, c.syncs, c.allocs};
+    const char *names[] = {"kernel_launches", "graph_launches", "blas_calls", "h2d_copies", "h2d_bytes",
+                           "d2h_copies", "d2h_bytes", "syncs", "allocations"};
+    for (size_t i = 0; i < sizeof per / sizeof *per; i++) per[i] /= steps;
+    if (root) {
+        cJSON *step = cJSON_AddObjectToObject(root, "per_step_after_setup");
+        cJSON_AddNumberToObject(root, "batch", batch);
+        for (size_t i = 0; step && i < sizeof per / sizeof *per; i++) cJSON_AddNumberToObject(step, names[i], per[i]);
+        cJSON_AddNumberToObject(root, "loss_read_back_d2h_copies", (double)read.d2h);
+        return NNDL_OK;
     }
-    if (json) {
-        cJSON_AddStringToObject(root, "benchmark", "train");
-        cJSON_AddStringToObject(root, "model", SEED_CNN);
-        cJSON_AddStringToObject(root, "device", be->name);
-        cJSON_AddNumberToObject(root, "mflop_per_image_step", 2 * step_macs() / 1e6);
-        cJSON_AddItemToObject(root, "runs", runs);
+    printf("| %5d | %15.1f | %14.1f | %12.1f | %3.1f (%.0f B) | %3.1f (%.0f B) | %5.1f | %11.1f |\n", batch, per[0],
+           per[1], per[2], per[3], per[4], per[5], per[6], per[7], per[8]);
+    printf("\nreading the %d losses back: %lu device-to-host copy (%lu bytes), %lu explicit syncs\n", steps + 1,
+           read.d2h, read.d2h_bytes, read.syncs);
+    return NNDL_OK;
+}
+
+/* The timing table, or with json the same as one JSON object (cJSON). */
+static int bench_timings(const Backend *be, const BenchTrainOptions *o, cJSON *root)
+{
+    cJSON *runs = NULL;
+    if (o->json) {
+        if (!(runs = cJSON_AddArrayToObject(root, "runs"))) return nndl_fail("out of memory for the JSON output");
     } else {
-        printf("nndl bench train — %s, Adam, synthetic data, device %s\n\n", SEED_CNN, be->name);
-        printf("| batch | steps timed | images/s | GFLOP/s (%.1f MFLOP per image and step) |\n",
-               2 * step_macs() / 1e6);
+        printf("| batch | steps timed | images/s | GFLOP/s (%.1f MFLOP per image and step) |\n", 2 * step_macs() / 1e6);
         printf("|-------|-------------|----------|-----------------------------------------|\n");
     }
-    int batches[2] = {50, 1000};
-    for (int k = 0; k < 2; k++) {
-        int iters;
-        double ips = bench_batch(be, batches[k], batches[k] == 50 ? 5.0 : 10.0, &iters);
-        if (ips < 0) {
-            fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
-            cJSON_Delete(root);
-            backend_destroy(be);
-            return 1;
-        }
-        if (json) {
+    for (int k = 0; k < o->n_batches; k++) {
+        int steps, b = o->batches[k];
+        double ips = bench_batch(be, b, b <= 100 ? 5.0 : 10.0, &steps);
+        if (ips < 0) return NNDL_ERR;
+        if (o->json) {
             cJSON *run = cJSON_CreateObject();
             if (run && cJSON_AddItemToArray(runs, run)) {
-                cJSON_AddNumberToObject(run, "batch", batches[k]);
-                cJSON_AddNumberToObject(run, "steps", iters);
+                cJSON_AddNumberToObject(run, "batch", b);
+                cJSON_AddNumberToObject(run, "steps", steps);
                 cJSON_AddNumberToObject(run, "images_per_s", ips);
                 cJSON_AddNumberToObject(run, "gflop_per_s", ips * 2 * step_macs() / 1e9);
             }
             continue;
         }
-        printf("| %5d | %11d | %8.1f | %39.1f |\n", batches[k], iters, ips, ips * 2 * step_macs() / 1e9);
+        printf("| %5d | %11d | %8.1f | %39.1f |\n", b, steps, ips, ips * 2 * step_macs() / 1e9);
         fflush(stdout);
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    backend_destroy(be);
-    if (!json) {
-        printf("\npeak RSS of the process (after the batch-1000 run): %.1f MiB\n", ru.ru_maxrss / 1024.0);
-        return 0;
+    if (o->json) cJSON_AddNumberToObject(root, "peak_rss_mib", ru.ru_maxrss / 1024.0);
+    else printf("\npeak RSS of the process (after the last run): %.1f MiB\n", ru.ru_maxrss / 1024.0);
+    return NNDL_OK;
+}
+
+int bench_train(const BenchTrainOptions *o)
+{
+    Backend *be = backend_create(o->device);
+    if (!be) {
+        fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
+        return 2;
     }
-    cJSON_AddNumberToObject(root, "peak_rss_mib", ru.ru_maxrss / 1024.0);
-    if (json_print_and_free(stdout, root) != NNDL_OK) {
+    if (o->precision != PRECISION_FP32 && !be->set_precision)
+        fprintf(stderr, "nndl bench train: the %s backend computes in fp32 only; --precision ignored\n", be->name);
+    else if (be->set_precision && be->set_precision(be, o->precision) != NNDL_OK) {
+        fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
+        backend_destroy(be);
+        return 2;
+    }
+    DeviceCounters probe;
+    int counted = be->counters && be->counters(be, &probe, 1) == NNDL_OK;
+    const char *precision = o->precision == PRECISION_TF32 ? "tf32" : "fp32";
+    cJSON *root = o->json ? cJSON_CreateObject() : NULL;
+    if (o->json && !root) {
+        backend_destroy(be);
+        fprintf(stderr, "nndl bench train: out of memory for the JSON output\n");
+        return 1;
+    }
+    if (o->json) {
+        cJSON_AddStringToObject(root, "benchmark", "train");
+        cJSON_AddStringToObject(root, "model", SEED_CNN);
+        cJSON_AddStringToObject(root, "device", be->name);
+        cJSON_AddStringToObject(root, "precision", precision);
+        cJSON_AddNumberToObject(root, "mflop_per_image_step", 2 * step_macs() / 1e6);
+    } else {
+        printf("nndl bench train — %s, Adam, synthetic data, device %s, precision %s\n\n", SEED_CNN, be->name,
+               precision);
+    }
+    int ok;
+    if (counted) {
+        if (!o->json) {
+            printf("runtime calls per training step after setup (SIMT host: counts, no timings)\n\n");
+            printf("| batch | kernel launches | graph launches | cuBLAS calls | H2D copies | D2H copies | syncs | allocations |\n");
+            printf("|-------|-----------------|----------------|--------------|------------|------------|-------|-------------|\n");
+        }
+        ok = bench_counts(be, o->batches[0], root) == NNDL_OK;
+    } else {
+        ok = bench_timings(be, o, root) == NNDL_OK;
+    }
+    backend_destroy(be);
+    if (!ok) {
+        fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
+        cJSON_Delete(root);
+        return 1;
+    }
+    if (o->json && json_print_and_free(stdout, root) != NNDL_OK) {
         fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
         return 1;
     }

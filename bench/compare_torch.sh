@@ -5,14 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-/usr/bin/python3}"
-nndl_out=$(./nndl bench train)
+nndl_out=$(./nndl bench train --batches 50,100,1000)
 echo "$nndl_out"
-torch_out=$("$PY" bench/torch_train_bench.py)
+torch_out=$("$PY" bench/torch_train_bench.py --batches 50,100,1000)
 echo "$torch_out"
 echo
 echo "| batch | nndl images/s | torch images/s | nndl / torch |"
 echo "|-------|---------------|----------------|--------------|"
-for b in 50 1000; do
+for b in 50 100 1000; do
     n=$(echo "$nndl_out" | awk -v b="$b" -F'|' '$2+0 == b { print $4+0 }')
     t=$(echo "$torch_out" | awk -v b="$b" '$3 == b":" { print $4 }')
     awk -v b="$b" -v n="$n" -v t="$t" 'BEGIN { printf "| %5d | %13.1f | %14.1f | %11.2fx |\n", b, n, t, n / t }'

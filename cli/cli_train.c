@@ -17,6 +17,7 @@
 #include "error.h"
 #include "safetensors.h"
 #include "solver.h"
+#include "solver_device.h"
 #include "stop_signals.h"
 #include "train_options.h"
 
@@ -432,8 +433,19 @@ static int run_train(const TrainOptions *given)
         data_shape_free(&shape);
         return 2;
     }
+    if (o->precision != PRECISION_FP32 && !be->set_precision)
+        fprintf(stderr, "nndl train: --precision tf32 is for the GPU's matrix products; the %s backend computes in "
+                "fp32 (ignored)\n", be->name);
+    else if (be->set_precision && be->set_precision(be, o->precision) != NNDL_OK) {
+        data_shape_free(&shape);
+        backend_destroy(be);
+        return 2;
+    }
     Model model;
-    int predict_batch = o->batch_size > 100 ? o->batch_size : 100;
+    /* accuracy checks run in batches of this size; on a device that holds the data they are
+     * gathered and counted there, so larger batches only cost device memory */
+    int eval_batch = solver_device_available(be) ? 1000 : 100;
+    int predict_batch = o->batch_size > eval_batch ? o->batch_size : eval_batch;
     ModelConfig mc = {.spec = spec, .C = shape.c, .H = shape.h, .W = shape.w, .init = train_options_init(o),
                       .weight_scale = o->weight_scale, .reg = o->reg,
                       .loss = strcmp(o->loss, "svm") == 0 ? LOSS_SVM : LOSS_SOFTMAX, .seed = o->seed,

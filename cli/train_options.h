@@ -59,6 +59,7 @@ enum {
 
 typedef struct TrainOptions {
     const char *data, *model, *device, *checkpoint, *resume, *log, *plot, *update, *loss;
+    Precision precision;        /* --precision fp32|tf32: the GPU's matrix products */
     const char *init_from;      /* --init-from: starting weights (safetensors) */
     const char *run_name;       /* --run: the directory of the default outputs under runs/ */
     int save_every, keep_last, save_best, weights_only, no_save;

@@ -98,6 +98,14 @@ static Backend make_table(void)
     b.update[UPDATE_RMSPROP] = cuda_rmsprop;
     b.update[UPDATE_ADAM] = cuda_adam;
     b.l2_penalty = cuda_l2_penalty;
+    b.gather = cuda_gather;
+    b.count_correct = cuda_count_correct;
+    b.step_finish = cuda_step_finish;
+    b.capture = cuda_capture;
+    b.graph_launch = cuda_graph_launch;
+    b.graph_destroy = cuda_graph_destroy;
+    b.set_precision = cuda_set_precision;
+    b.counters = cuda_counters;
     return b;
 }
 
@@ -108,6 +116,7 @@ static void cuda_fini(Backend *be)
     if (c->blas) cublasDestroy(c->blas);
     cudaFree(c->partials);
     cudaFree(c->conv_ws);
+    cudaFree(c->blas_ws);
     free(c);
     be->ctx = NULL;
 }
@@ -131,7 +140,16 @@ static int cuda_init(Backend *be)
         cuda_fini(be);
         return nndl_fail("cuda: cannot create a cuBLAS handle");
     }
+    // cuBLAS works on the stream the kernels use (the one a graph captures), in a workspace of
+    // its own given here (32 MiB, what cuBLAS asks for on Hopper), never allocated mid-capture
+    if (cublasSetStream(c->blas, NNDL_STREAM) != CUBLAS_STATUS_SUCCESS ||
+        cudaMalloc(&c->blas_ws, CUDA_BLAS_WORKSPACE) != cudaSuccess ||
+        cublasSetWorkspace(c->blas, c->blas_ws, CUDA_BLAS_WORKSPACE) != CUBLAS_STATUS_SUCCESS) {
+        cuda_fini(be);
+        return nndl_fail("cuda: cannot give cuBLAS its stream and workspace");
+    }
     c->partials_cap = CUDA_PARTIALS_START;
+    c->conv_chunk_floats = CUDA_CONV_CHUNK_FLOATS;
     if (cudaMalloc(&c->partials, c->partials_cap * sizeof *c->partials) != cudaSuccess) {
         cuda_fini(be);
         return nndl_fail("cuda: out of device memory for the partial-sum buffer");

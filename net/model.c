@@ -285,8 +285,13 @@ void model_loss_into(Model *m, double *loss, const float *X, const int *y, int N
 
 void model_loss_on_input(Model *m, double *loss, const int *y, int N, uint64_t step)
 {
+    m->be->to_device(m->be, m->labels, y, (size_t)N * sizeof *y);
+    model_loss_on_device(m, loss, N, step);
+}
+
+void model_loss_on_device(Model *m, double *loss, int N, uint64_t step)
+{
     const Backend *be = m->be;
-    be->to_device(be, m->labels, y, (size_t)N * sizeof *y);
     const float *scores = forward(m, N, 1, step);
     if (m->loss == LOSS_SVM) be->svm_loss(be, m->grad[0], loss, scores, m->labels, N, m->num_classes);
     else if (m->label_smoothing > 0)
@@ -306,6 +311,16 @@ double model_loss(Model *m, const float *X, const int *y, int N, uint64_t step)
     model_loss_into(m, m->loss_slot, X, y, N, step);
     m->be->to_host(m->be, &loss, m->loss_slot, sizeof loss);
     return loss;
+}
+
+const float *model_scores_on_device(Model *m, int N) { return forward(m, N, 0, 0); }
+
+int model_uses_step(const Model *m)
+{
+    const LayerKind *dropout = layer_kind_find("dropout");
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].spec.kind == dropout) return 1;
+    return 0;
 }
 
 int model_tta_views(int tta, AugmentConfig *views)
