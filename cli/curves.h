@@ -10,7 +10,8 @@
 typedef struct EpochRow {
     int epoch, iteration;       /* completed */
     double wall_s;              /* seconds since this process started training */
-    double lr;                  /* the learning rate the epoch trained with */
+    double lr;                  /* the learning rate the epoch started with (per-iteration
+                                 * schedules move it within the epoch) */
     double train_loss;          /* mean minibatch loss of the epoch (train mode, with L2) */
     double train_acc, val_loss, val_acc; /* val_loss: data loss in test mode, whole val set */
 } EpochRow;
