@@ -49,6 +49,14 @@ void cpu_batchnorm_backward(const Backend *be, float *dx, float *dgamma, float *
                             const float *x, const float *gamma, const float *mean,
                             const float *inv_std, int N, int C, int S);
 
+void cpu_bn_relu_pool_forward(const Backend *be, float *out, float *mean, float *inv_std, float *running_mean,
+                              float *running_var, const float *x, const float *gamma, const float *beta,
+                              const BNConfig *cfg, const PoolGeom *pool, int N, int C, int S);
+void cpu_bn_relu_pool_backward(const Backend *be, float *dx, float *dgamma, float *dbeta, const float *dout,
+                               const float *out, const float *x, const float *gamma, const float *beta,
+                               const float *mean, const float *inv_std, const PoolGeom *pool, int N, int C,
+                               int S);
+
 void cpu_sgd(const Backend *be, float *w, const float *dw, float *s1, float *s2, size_t n, const OptimConfig *c);
 void cpu_sgd_momentum(const Backend *be, float *w, const float *dw, float *v, float *s2, size_t n,
                       const OptimConfig *c);

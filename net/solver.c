@@ -85,14 +85,16 @@ int solver_init(Solver *s, Model *m, const Dataset *train, const Dataset *val, c
         goto oom;
     if (!(s->loss_slots = be->alloc(be, (size_t)s->loss_cap * sizeof *s->loss_slots))) goto oom;
     int states = optim_state_count(cfg->optim.rule);
+    for (int k = 0; k < states; k++) {
+        if (!(s->state_block[k] = be->alloc(be, (m->param_values ? m->param_values : 1) * sizeof(float)))) goto oom;
+        be->fill(be, s->state_block[k], 0, m->param_values);
+    }
     for (int i = 0; i < m->n_params; i++) {
         s->opt[i] = cfg->optim;
         s->opt[i].t = 0;
+        size_t at = (size_t)(m->params[i].w - m->param_block);
         float **slots[2] = {&s->s1[i], &s->s2[i]};
-        for (int k = 0; k < states; k++) {
-            if (!(*slots[k] = be->alloc(be, m->params[i].n * sizeof(float)))) goto oom;
-            be->fill(be, *slots[k], 0, m->params[i].n);
-        }
+        for (int k = 0; k < states; k++) *slots[k] = s->state_block[k] + at;
     }
     rng_seed(&s->rng, cfg->seed);
     return NNDL_OK;
@@ -105,10 +107,8 @@ void solver_free(Solver *s)
 {
     if (!s->model) return;
     const Backend *be = s->model->be;
-    for (int i = 0; i < s->model->n_params; i++) {
-        if (s->s1 && s->s1[i]) be->release(be, s->s1[i]);
-        if (s->s2 && s->s2[i]) be->release(be, s->s2[i]);
-    }
+    for (int k = 0; k < 2; k++)
+        if (s->state_block[k]) be->release(be, s->state_block[k]);
     if (s->loss_slots) be->release(be, s->loss_slots);
     free(s->opt), free(s->s1), free(s->s2), free(s->best_state), free(s->order), free(s->pred);
     free(s->batch_x), free(s->batch_y), free(s->loss_host);
@@ -140,6 +140,32 @@ int solver_read_losses(Solver *s)
     return NNDL_OK;
 }
 
+static int same_config(const OptimConfig *a, const OptimConfig *b)
+{
+    return a->rule == b->rule && a->learning_rate == b->learning_rate && a->momentum == b->momentum &&
+           a->decay_rate == b->decay_rate && a->beta1 == b->beta1 && a->beta2 == b->beta2 &&
+           a->epsilon == b->epsilon && a->t == b->t;
+}
+
+/* The update rule on every parameter: one call over the whole parameter block when all
+ * parameters share one config (always, unless a caller set them apart), else one per parameter. */
+static void update_parameters(Solver *s)
+{
+    Model *m = s->model;
+    int flat = m->n_params > 0;
+    for (int i = 1; flat && i < m->n_params; i++) flat = same_config(&s->opt[i], &s->opt[0]);
+    if (flat) {
+        backend_update(m->be, &s->opt[0], m->param_block, m->grad_block, s->state_block[0], s->state_block[1],
+                       m->param_values);
+        for (int i = 1; i < m->n_params; i++) s->opt[i].t = s->opt[0].t;
+        s->update_calls = 1;
+        return;
+    }
+    for (int i = 0; i < m->n_params; i++)
+        backend_update(m->be, &s->opt[i], m->params[i].w, m->params[i].dw, s->s1[i], s->s2[i], m->params[i].n);
+    s->update_calls = m->n_params;
+}
+
 int solver_step(Solver *s, const int *idx, int n)
 {
     Model *m = s->model;
@@ -150,8 +176,12 @@ int solver_step(Solver *s, const int *idx, int n)
         s->batch_y[i] = s->train->y[idx[i]];
     }
     model_loss_into(m, s->loss_slots + s->pending++, s->batch_x, s->batch_y, n, (uint64_t)s->iteration);
-    for (int i = 0; i < m->n_params; i++)
-        backend_update(m->be, &s->opt[i], m->params[i].w, m->params[i].dw, s->s1[i], s->s2[i], m->params[i].n);
+    double t = m->profile ? now_seconds() : 0;
+    update_parameters(s);
+    if (m->profile) {
+        if (m->be->synchronize) m->be->synchronize(m->be);
+        m->profile->update += now_seconds() - t;
+    }
     return NNDL_OK;
 }
 

@@ -55,7 +55,11 @@ struct Solver {
     const Dataset *train, *val;
     SolverConfig cfg;
     OptimConfig *opt;           /* per parameter */
-    float **s1, **s2;           /* per parameter optimizer state (device), NULL if unused */
+    float **s1, **s2;           /* per parameter optimizer state (device), NULL if unused: views
+                                 * into state_block[0] / [1], laid out as the model's param_block */
+    float *state_block[2];
+    int update_calls;           /* update-rule calls of the last step: 1 when every parameter's
+                                 * config agreed and one call covered the whole block */
     History loss, train_acc, val_acc;
     float best_val_acc;
     float *best_state;          /* model_state_save layout, host */

@@ -3,16 +3,13 @@
  * statistics starting at zero. */
 #include <stdlib.h>
 
-#include "layer_kind.h"
+#include "batchnorm.h"
 #include "reference.h"
 
-#define BN_EPS 1e-5
-#define BN_MOMENTUM 0.9
+enum { RUNNING_MEAN = BN_RUNNING_MEAN, RUNNING_VAR = BN_RUNNING_VAR, BATCH_MEAN = BN_BATCH_MEAN,
+       BATCH_INV_STD = BN_BATCH_INV_STD };
 
-enum { RUNNING_MEAN, RUNNING_VAR, BATCH_MEAN, BATCH_INV_STD }; /* the buffers, in state order */
-
-/* The inner size S of the (N, C, S) layout: H*W after a conv, 1 after an affine. */
-static int inner(const Layer *l) { return l->spatial ? l->in[1] * l->in[2] : 1; }
+static int inner(const Layer *l) { return batchnorm_inner(l); }
 
 static void forward(const Layer *l, const LayerCall *c, float *out, const float *in)
 {
