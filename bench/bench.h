@@ -2,8 +2,34 @@
 #ifndef NNDL_BENCH_H
 #define NNDL_BENCH_H
 
+#include "model.h"
+
 int bench_main(int argc, char **argv);
 int bench_layers(void);
-int bench_train(const char *device);
+int bench_conv(void);
+
+/* What this machine's device reaches, measured with the backend's own ops (bench_profile.c). */
+typedef struct BenchMachine {
+    double sgemm_gflops;    /* affine_forward (an sgemm) of 1024 x 1024 by 1024 x 1024 */
+    double stream_gbs;      /* relu_forward over 2 x 128 MiB: bytes read + written per second */
+} BenchMachine;
+
+typedef struct BenchTrainOptions {
+    const char *device;     /* "cpu", "cuda" */
+    const char *spec;       /* the model (the seed's batchnorm CNN by default) */
+    int batch;              /* 0: 50 and 1000 */
+    int profile;            /* per-op tables */
+    const BenchMachine *machine; /* set by bench_train when profiling */
+} BenchTrainOptions;
+
+int bench_train(const BenchTrainOptions *o);
+
+/* Multiply-adds of layer i's forward for one example: weights x output positions for a layer
+ * with a weight (conv, affine), 0 for the others. */
+double bench_layer_macs(const Model *m, int i);
+int bench_measure_machine(const Backend *be, BenchMachine *out);
+/* The per-op table of a profiled run: time per step, share of step_s, and the rate against the
+ * machine (GFLOP/s for layers with weights, GB/s of the tensors touched for the others). */
+void bench_profile_print(const Model *m, const ModelProfile *p, double step_s, const BenchMachine *machine);
 
 #endif

@@ -1,30 +1,39 @@
-/* bench_train.c — training throughput of the seed's batchnorm CNN (conv64x3-bn-relu-pool2-
- * affine500-bn-relu-affine10, Adam) on synthetic CIFAR-shaped data, at batch 50 and 1000, on the
- * cpu or the cuda backend: images/s, achieved GFLOP/s, and the process's peak RSS after the
- * batch-1000 run (host memory; on cuda the activations live on the GPU). The losses are read back
- * after the timed steps, which waits for the GPU's work to complete before the clock stops. */
+/* bench_train.c — training throughput of a model (by default the seed's batchnorm CNN,
+ * conv64x3-bn-relu-pool2-affine500-bn-relu-affine10, Adam) on synthetic CIFAR-shaped data, at
+ * batch 50 and 1000, on the cpu or the cuda backend: images/s, achieved GFLOP/s, and the
+ * process's peak RSS after the last run (host memory; on cuda the activations live on the GPU).
+ * The losses are read back after the timed steps, which waits for the GPU's work to complete
+ * before the clock stops. With --profile, each batch size is followed by a per-op table
+ * (bench_profile.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
+#include "bench.h"
 #include "error.h"
 #include "model.h"
 #include "progress.h"
 #include "rng.h"
 #include "solver.h"
 
-#define SEED_CNN "conv64x3-bn-relu-pool2-affine500-bn-relu-affine10"
-
-/* Multiply-adds of one training step per image of SEED_CNN: forward, plus weight and input
- * gradients backward, except the first layer's input gradient, which nndl does not compute. */
-static double step_macs(void)
+/* Multiply-adds of one training step per image: forward, plus weight and input gradients
+ * backward, except the first layer's input gradient, which nndl does not compute. */
+static double step_macs(const Model *m)
 {
-    double conv = 64.0 * 3 * 3 * 3 * 32 * 32, hidden = 64.0 * 16 * 16 * 500, out = 500.0 * 10;
-    return 3 * (conv + hidden + out) - conv;
+    double macs = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        double fwd = bench_layer_macs(m, i);
+        macs += fwd * (i == 0 ? 2 : 3);
+    }
+    return macs;
 }
 
-static double bench_batch(const Backend *be, int batch, double seconds, int *iters_out)
+/* Steps for `seconds` (after one warm-up step); images/s, or -1 with the error set. With prof,
+ * the model's profile is filled over the same timed steps and *step_s gets the wall time per
+ * step. */
+static double bench_batch(const Backend *be, const BenchTrainOptions *o, int batch, double seconds, int *iters_out,
+                          double *flop_per_image, ModelProfile *prof, double *step_s)
 {
     Dataset d;
     int n = batch * 4;
@@ -34,10 +43,11 @@ static double bench_batch(const Backend *be, int batch, double seconds, int *ite
     for (size_t i = 0; i < (size_t)n * 3072; i++) d.x[i] = (float)(60 * rng_gaussian(&r));
     for (int i = 0; i < n; i++) d.y[i] = (int)rng_below(&r, 10);
     Model m;
-    if (model_init(&m, be, SEED_CNN, 3, 32, 32, 1e-3f, 1e-3f, LOSS_SOFTMAX, 0, batch) != NNDL_OK) {
+    if (model_init(&m, be, o->spec, 3, 32, 32, 1e-3f, 1e-3f, LOSS_SOFTMAX, 0, batch) != NNDL_OK) {
         dataset_free(&d);
         return -1;
     }
+    *flop_per_image = 2 * step_macs(&m);
     SolverConfig cfg = solver_config_default();
     cfg.optim = optim_config_default(UPDATE_ADAM);
     cfg.batch_size = batch;
@@ -53,6 +63,10 @@ static double bench_batch(const Backend *be, int batch, double seconds, int *ite
     for (int i = 0; i < batch; i++) idx[i] = (int)rng_below(&r, (uint32_t)n);
     solver_step(&s, idx, batch); /* warm-up: page faults, BLAS threads */
     solver_read_losses(&s);
+    if (prof) {
+        memset(prof, 0, sizeof *prof);
+        m.profile = prof;
+    }
     int iters = 0;
     double t0 = now_seconds(), t;
     do {
@@ -62,6 +76,10 @@ static double bench_batch(const Backend *be, int batch, double seconds, int *ite
     } while (t < seconds);
     solver_read_losses(&s);
     t = now_seconds() - t0;
+    if (prof) {
+        *step_s = t / iters;
+        bench_profile_print(&m, prof, *step_s, o->machine);
+    }
     free(idx);
     solver_free(&s);
     model_free(&m);
@@ -70,32 +88,50 @@ static double bench_batch(const Backend *be, int batch, double seconds, int *ite
     return (double)iters * batch / t;
 }
 
-int bench_train(const char *device)
+int bench_train(const BenchTrainOptions *opts)
 {
-    Backend *be = backend_create(device);
+    BenchTrainOptions o = *opts;
+    Backend *be = backend_create(o.device);
     if (!be) {
         fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
         return 2;
     }
-    printf("nndl bench train — %s, Adam, synthetic data, device %s\n\n", SEED_CNN, be->name);
-    printf("| batch | steps timed | images/s | GFLOP/s (%.1f MFLOP per image and step) |\n",
-           2 * step_macs() / 1e6);
-    printf("|-------|-------------|----------|-----------------------------------------|\n");
-    int batches[2] = {50, 1000};
-    for (int k = 0; k < 2; k++) {
+    printf("nndl bench train — %s, Adam, synthetic data, device %s\n\n", o.spec, be->name);
+    BenchMachine machine;
+    if (o.profile) {
+        if (bench_measure_machine(be, &machine) != NNDL_OK) {
+            fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
+            backend_destroy(be);
+            return 1;
+        }
+        o.machine = &machine;
+    }
+    int batches[2] = {50, 1000}, n_batches = 2;
+    if (o.batch > 0) batches[0] = o.batch, n_batches = 1;
+    for (int k = 0; k < n_batches; k++) {
         int iters;
-        double ips = bench_batch(be, batches[k], batches[k] == 50 ? 5.0 : 10.0, &iters);
+        double flop, step_s = 0;
+        ModelProfile prof;
+        if (o.profile) printf("### batch %d\n\n", batches[k]);
+        double ips = bench_batch(be, &o, batches[k], batches[k] <= 50 ? 5.0 : 10.0, &iters, &flop,
+                                 o.profile ? &prof : NULL, &step_s);
         if (ips < 0) {
             fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
             backend_destroy(be);
             return 1;
         }
-        printf("| %5d | %11d | %8.1f | %39.1f |\n", batches[k], iters, ips, ips * 2 * step_macs() / 1e9);
+        if (k == 0 || o.profile) {
+            printf("| batch | steps timed | images/s | GFLOP/s (%.1f MFLOP per image and step) |\n", flop / 1e6);
+            printf("|-------|-------------|----------|-----------------------------------------|\n");
+        }
+        printf("| %5d | %11d | %8.1f | %39.1f |\n", batches[k], iters, ips, ips * flop / 1e9);
+        if (o.profile) printf("\n");
         fflush(stdout);
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("\npeak RSS of the process (after the batch-1000 run): %.1f MiB\n", ru.ru_maxrss / 1024.0);
+    printf("\npeak RSS of the process (after the batch-%d run): %.1f MiB\n", batches[n_batches - 1],
+           ru.ru_maxrss / 1024.0);
     backend_destroy(be);
     return 0;
 }

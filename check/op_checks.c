@@ -193,7 +193,7 @@ static void check_conv_op(CheckRun *run)
         {1, 1, 1, 1, 1, 1, 1, 1, 0},   {1, 3, 5, 5, 2, 3, 3, 1, 1},   {2, 3, 7, 7, 4, 3, 3, 2, 0},
         {3, 2, 9, 6, 5, 5, 2, 2, 2},   {2, 4, 8, 8, 3, 1, 1, 1, 0},   {4, 3, 31, 31, 5, 3, 3, 2, 1},
         {1, 2, 6, 11, 3, 2, 4, 1, 2},  {5, 3, 13, 13, 7, 4, 4, 3, 0}, {2, 3, 16, 16, 8, 3, 3, 1, 1},
-        {1, 5, 4, 3, 2, 4, 3, 1, 0},
+        {1, 5, 4, 3, 2, 4, 3, 1, 0},   {2, 16, 9, 7, 16, 3, 3, 1, 1}, /* wide 3x3: the cpu's Winograd */
     };
     Rng r;
     rng_seed(&r, 102);
@@ -544,7 +544,7 @@ const OpCheck op_checks[] = {
     {"affine", "affine", check_affine_op},
     {"relu", "relu", check_relu_op},
     {"affine_relu", "affine + relu (fused or its fallback)", check_affine_relu_op},
-    {"conv", "conv (10 shapes)", check_conv_op},
+    {"conv", "conv (11 shapes)", check_conv_op},
     {"max_pool", "max pool (8 shapes)", check_max_pool_op},
     {"max_pool_ties", "max pool with tied maxima", check_max_pool_ties_op},
     {"batchnorm", "batchnorm and spatial batchnorm", check_batchnorm_op},

@@ -14,7 +14,8 @@ static void usage(FILE *f)
             "  eval            test accuracy of a checkpoint (nndl eval --help)\n"
             "  check           every op on each device against the double reference (nndl check --help)\n"
             "  bench layers    seed timing table: naive vs fast conv and max pool\n"
-            "  bench train     training throughput of the seed's batchnorm CNN\n"
+            "  bench train     training throughput of the seed's batchnorm CNN (--profile: per op)\n"
+            "  bench conv      cpu 3x3 convolutions: im2col vs Winograd\n"
             "  help, -h        this text        --version   how this nndl was built, and its devices\n");
 }
 

@@ -7,7 +7,14 @@
 
 /* The cpu instance's context: the conv workspace (per-thread slices of im2col columns and
  * partial gradients) and the allocation counters behind cpu_backend.h's test hooks. */
+typedef enum CpuConvAlgo {
+    CPU_CONV_AUTO,          /* Winograd where it applies and pays (cpu_conv.c), else im2col */
+    CPU_CONV_IM2COL,
+    CPU_CONV_WINOGRAD,      /* wherever the geometry allows (3x3, stride 1, pad 1) */
+} CpuConvAlgo;
+
 typedef struct CpuContext {
+    CpuConvAlgo conv_algo;      /* AUTO unless a test or bench sets it (cpu_backend.h) */
     float *conv_ws;
     size_t conv_ws_floats;      /* capacity */
     size_t conv_slice;          /* largest per-thread slice reserved (floats) */

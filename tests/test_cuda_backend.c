@@ -177,6 +177,36 @@ static void test_step_stays_on_device(void)
     backend_destroy(fresh);
 }
 
+/* The update rule runs over the model's one parameter block: a step's update is one kernel
+ * launch (the step's launches minus those of its loss and gradients alone), one call on both
+ * devices, and Adam's flat update leaves the parameters where the cpu's leaves them. */
+static void test_flat_update_one_launch(void)
+{
+    KcCounters c;
+    int simt = kc_counters(&c) == 0;
+    Run r[2];
+    run_setup(&r[0], cpu, 0, NULL);
+    run_setup(&r[1], gpu, 0, NULL);
+    int idx[10] = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19};
+    for (int step = 0; step < 2; step++)
+        for (int k = 0; k < 2; k++) CU_ASSERT(solver_step(&r[k].s, idx, 10) == NNDL_OK);
+    CU_ASSERT_EQUAL(r[0].s.update_calls, 1);
+    CU_ASSERT_EQUAL(r[1].s.update_calls, 1);
+    ASSERT_BELOW(max_diff(gpu, r[1].m.param_block, cpu, r[0].m.param_block, r[0].m.param_values), 1e-5,
+                 "parameters after two flat Adam steps, cuda vs cpu");
+    if (simt) {
+        kc_reset_counters();
+        model_loss_into(&r[1].m, r[1].s.loss_slots, r[1].s.batch_x, r[1].s.batch_y, 10, 5);
+        kc_counters(&c);
+        unsigned long loss_launches = c.launches;
+        kc_reset_counters();
+        CU_ASSERT(solver_step(&r[1].s, idx, 10) == NNDL_OK);
+        kc_counters(&c);
+        CU_ASSERT_EQUAL(c.launches, loss_launches + 1);
+    }
+    run_free(&r[0]), run_free(&r[1]);
+}
+
 /* A whole epoch through solver_train: a loss line every iteration costs exactly one read-back
  * per line, and the epoch end then has nothing left to read, compared with no loss lines. */
 static void test_one_read_back_per_loss_line(void)
@@ -238,6 +268,7 @@ void register_cuda_backend_suite(void)
         {"seed's batchnorm CNN: cuda vs cpu (loss, gradients, steps, scores)", test_model_matches_cpu},
         {"a training step: no device-to-host copy, no allocation (SIMT counters)", test_step_stays_on_device},
         {"solver_train: one loss read-back per printed line (SIMT counters)", test_one_read_back_per_loss_line},
+        {"the flat update: one launch per step, parameters as the cpu's", test_flat_update_one_launch},
         {"no device: the same reason on every call, auto falls back", test_no_device_reason_kept},
         CU_TEST_INFO_NULL};
     CU_pSuite s = CU_add_suite("cuda vs cpu", init, NULL);
