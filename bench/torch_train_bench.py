@@ -2,8 +2,8 @@
 """PyTorch throughput of the seed's batchnorm CNN, the same model, optimizer and batches as
 `nndl bench train`: conv64x3 - BN - relu - pool2 - affine500 - BN - relu - affine10, softmax,
 L2 1e-3 on weights, Adam 1e-3, float32, synthetic CIFAR-shaped data. Prints one line per batch
-size: "torch batch B: X images/s". Argument: cpu (default) or cuda. Needs PyTorch (Debian's
-python3-torch on the CPU); nndl itself does not."""
+size: "torch batch B: X images/s". Arguments: cpu (default) or cuda; seed (default) or wide (the
+wide 3x3 net below). Needs PyTorch (Debian's python3-torch on the CPU); nndl itself does not."""
 import os
 import sys
 import time
@@ -32,13 +32,37 @@ class SeedCNN(nn.Module):
         return self.fc2(x)
 
 
+class WideNet(nn.Module):
+    """The wide 3x3 net of `./nndl bench train --model WIDE` (bench/compare_torch.sh wide):
+    conv32x3-pool2-bn-relu-conv32x3-bn-relu-conv128x3-pool2-bn-relu-conv128x3-bn-relu-
+    conv128x3-pool2-bn-relu-conv128x3-bn-relu-affine10."""
+
+    def __init__(self):
+        super().__init__()
+        chans = [(3, 32, True), (32, 32, False), (32, 128, True), (128, 128, False), (128, 128, True),
+                 (128, 128, False)]
+        self.convs = nn.ModuleList(nn.Conv2d(i, o, 3, padding=1) for i, o, _ in chans)
+        self.pools = [p for _, _, p in chans]
+        self.bns = nn.ModuleList(nn.BatchNorm2d(o) for _, o, _ in chans)
+        self.fc = nn.Linear(128 * 4 * 4, 10)
+
+    def forward(self, x):
+        for conv, bn, pool in zip(self.convs, self.bns, self.pools):
+            x = conv(x)
+            if pool:
+                x = F.max_pool2d(x, 2)
+            x = F.relu(bn(x))
+        return self.fc(x.flatten(1))
+
+
 DEVICE = sys.argv[1] if len(sys.argv) > 1 else "cpu"
+NET = sys.argv[2] if len(sys.argv) > 2 else "seed"
 
 
 def bench(batch, seconds):
-    model = SeedCNN().to(DEVICE)
+    model = (WideNet() if NET == "wide" else SeedCNN()).to(DEVICE)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    weights = [model.conv.weight, model.fc1.weight, model.fc2.weight]
+    weights = [p for n, p in model.named_parameters() if n.endswith("weight") and p.dim() > 1]
     x = 60 * torch.randn(batch, 3, 32, 32, device=DEVICE)
     y = torch.randint(0, 10, (batch,), device=DEVICE)
 

@@ -147,9 +147,7 @@ static int same_config(const OptimConfig *a, const OptimConfig *b)
            a->epsilon == b->epsilon && a->t == b->t;
 }
 
-/* The update rule on every parameter: one call over the whole parameter block when all
- * parameters share one config (always, unless a caller set them apart), else one per parameter. */
-static void update_parameters(Solver *s)
+void solver_update(Solver *s)
 {
     Model *m = s->model;
     int flat = m->n_params > 0;
@@ -177,7 +175,7 @@ int solver_step(Solver *s, const int *idx, int n)
     }
     model_loss_into(m, s->loss_slots + s->pending++, s->batch_x, s->batch_y, n, (uint64_t)s->iteration);
     double t = m->profile ? now_seconds() : 0;
-    update_parameters(s);
+    solver_update(s);
     if (m->profile) {
         if (m->be->synchronize) m->be->synchronize(m->be);
         m->profile->update += now_seconds() - t;

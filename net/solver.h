@@ -86,6 +86,10 @@ void solver_free(Solver *s);
 /* One update from the examples idx[0..n) of the training set. Its loss stays on the device (no
  * device-to-host copy) until solver_read_losses; a full set of slots is read back first. */
 int solver_step(Solver *s, const int *idx, int n);
+/* The update rule applied to the model's current gradients (solver_step's second half): one call
+ * over the whole parameter block when every parameter shares one config (always, unless a caller
+ * set them apart), else one per parameter; update_calls says which. */
+void solver_update(Solver *s);
 /* Reads every pending loss back in one copy and appends it to the loss History. A non-finite
  * loss is not recorded: it is noted in first_nonfinite and the result is SOLVER_DIVERGED with
  * the message of solver_check_losses. solver_train calls it at each printed loss line, at each
