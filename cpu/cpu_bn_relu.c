@@ -4,8 +4,9 @@
  * relu reads it and writes its own, the pool reads that and writes the pooled map: 4 full-size
  * reads and 2 full-size writes. Fused: x is read twice and only the (pooled) output is written.
  * The backward recomputes y = batchnorm(x) from x, beta, mean and inv_std instead of reading
- * stored activations: one pass for the two channel sums of dy (the gradient at y, through pool
- * and relu), one that writes dx; no intermediate gradient is stored.
+ * stored activations: per channel, one pass writes dy (the gradient at y, through pool and relu)
+ * into dx plane by plane and sums it while the plane is in cache, one turns dx's dy into dx in
+ * place; no other intermediate is stored.
  *
  * Semantics are the unfused ops': relu'(0) = 0; a window's gradient goes to every element equal
  * to its max (the seed's mask), the max taken over the recomputed relu outputs, so the tie test
@@ -54,9 +55,29 @@ static Affine1 channel_affine(float *mean, float *inv_std, float *running_mean, 
     return (Affine1){m, gamma[c] * istd, beta[c]};
 }
 
+/* The relu(batchnorm) plane is built in a buffer on the stack (in L1, one vectorised pass) and
+ * pooled from there when it fits; larger planes are pooled straight from x. */
+#define PLANE_BUF 4096
+
 /* One (n, c) plane of H x W pooled into Ho x Wo (tiled windows). */
 static void pool_plane(float *o, const float *xs, Affine1 a, const PoolGeom *g)
 {
+    int S = g->H * g->W;
+    if (S <= PLANE_BUF) {
+        float r[PLANE_BUF];
+#pragma omp simd
+        for (int s = 0; s < S; s++) r[s] = relu(bn_y(a, xs[s]));
+        for (int i = 0; i < g->Ho; i++)
+            for (int j = 0; j < g->Wo; j++) {
+                const float *p = r + (size_t)i * g->ph * g->W + (size_t)j * g->pw;
+                float m = p[0];
+                for (int di = 0; di < g->ph; di++)
+                    for (int dj = 0; dj < g->pw; dj++)
+                        if (p[(size_t)di * g->W + dj] > m) m = p[(size_t)di * g->W + dj];
+                o[(size_t)i * g->Wo + j] = m;
+            }
+        return;
+    }
     for (int i = 0; i < g->Ho; i++)
         for (int j = 0; j < g->Wo; j++) {
             const float *p = xs + (size_t)i * g->ph * g->W + (size_t)j * g->pw;
@@ -92,29 +113,46 @@ void cpu_bn_relu_pool_forward(const Backend *be, float *out, float *mean, float 
     }
 }
 
-/* Runs BODY for each element of one pooled (n, c) plane with at (its offset), xv (its x) and dy
- * (the gradient at its y: the window's dout if its relu output is the window's max and y > 0).
- * Both backward passes walk the plane through this, so they see the same dy. */
-#define FOR_EACH_DY_POOLED(xs, ds, a, g, BODY)                                                    \
-    for (int i = 0; i < (g)->Ho; i++)                                                             \
-        for (int j = 0; j < (g)->Wo; j++) {                                                       \
-            size_t base_ = (size_t)i * (g)->ph * (g)->W + (size_t)j * (g)->pw;                    \
-            float m_ = relu(bn_y(a, xs[base_]));                                                  \
-            for (int di = 0; di < (g)->ph; di++)                                                  \
-                for (int dj = 0; dj < (g)->pw; dj++) {                                            \
-                    float r_ = relu(bn_y(a, xs[base_ + (size_t)di * (g)->W + dj]));               \
-                    if (r_ > m_) m_ = r_;                                                         \
-                }                                                                                 \
-            float d_ = ds[(size_t)i * (g)->Wo + j];                                               \
-            for (int di = 0; di < (g)->ph; di++)                                                  \
-                for (int dj = 0; dj < (g)->pw; dj++) {                                            \
-                    size_t at = base_ + (size_t)di * (g)->W + dj;                                 \
-                    float xv = xs[at], y_ = bn_y(a, xv);                                          \
-                    float dy = y_ > 0 && relu(y_) == m_ ? d_ : 0;                                 \
-                    BODY;                                                                         \
-                }                                                                                 \
+/* dy (the gradient at y = batchnorm(x)) of one pooled (n, c) plane, written into dys: a
+ * window's dout goes to each element whose relu output is the window's max, and y > 0. */
+static void pooled_dy(float *dys, const float *xs, const float *ds, Affine1 a, const PoolGeom *g)
+{
+    int S = g->H * g->W;
+#pragma omp simd
+    for (int s = 0; s < S; s++) dys[s] = relu(bn_y(a, xs[s]));
+    if (g->ph == 2 && g->pw == 2) { /* the common window, in a loop the compiler vectorises */
+        for (int i = 0; i < g->Ho; i++) {
+            float *r0 = dys + (size_t)2 * i * g->W, *r1 = r0 + g->W;
+            const float *d = ds + (size_t)i * g->Wo;
+#pragma omp simd
+            for (int j = 0; j < g->Wo; j++) {
+                float a0 = r0[2 * j], a1 = r0[2 * j + 1], b0 = r1[2 * j], b1 = r1[2 * j + 1];
+                float m0 = a0 > a1 ? a0 : a1, m1 = b0 > b1 ? b0 : b1, m = m0 > m1 ? m0 : m1;
+                r0[2 * j] = a0 > 0 && a0 == m ? d[j] : 0;
+                r0[2 * j + 1] = a1 > 0 && a1 == m ? d[j] : 0;
+                r1[2 * j] = b0 > 0 && b0 == m ? d[j] : 0;
+                r1[2 * j + 1] = b1 > 0 && b1 == m ? d[j] : 0;
+            }
         }
+        return;
+    }
+    for (int i = 0; i < g->Ho; i++)
+        for (int j = 0; j < g->Wo; j++) {
+            float *p = dys + (size_t)i * g->ph * g->W + (size_t)j * g->pw;
+            float m = p[0], d = ds[(size_t)i * g->Wo + j];
+            for (int di = 0; di < g->ph; di++)
+                for (int dj = 0; dj < g->pw; dj++)
+                    if (p[(size_t)di * g->W + dj] > m) m = p[(size_t)di * g->W + dj];
+            for (int di = 0; di < g->ph; di++)
+                for (int dj = 0; dj < g->pw; dj++) {
+                    float *v = &p[(size_t)di * g->W + dj];
+                    *v = *v > 0 && *v == m ? d : 0;
+                }
+        }
+}
 
+/* Two passes per channel: the first writes dy into dx (the plane is in cache while it is summed),
+ * the second turns it into dx in place. */
 void cpu_bn_relu_pool_backward(const Backend *be, float *dx, float *dgamma, float *dbeta, const float *dout,
                                const float *out, const float *x, const float *gamma, const float *beta,
                                const float *mean, const float *inv_std, const PoolGeom *pool, int N, int C,
@@ -128,16 +166,17 @@ void cpu_bn_relu_pool_backward(const Backend *be, float *dx, float *dgamma, floa
         Affine1 a = {mean[c], gamma[c] * inv_std[c], beta[c]};
         double sum_d = 0, sum_dx = 0; /* sum(dy), sum(dy * x) */
         for (int n = 0; n < N; n++) {
-            const float *xs = x + AT(n, c), *ds = dout + ((size_t)n * C + c) * So, *os = pool ? NULL : out + AT(n, c);
+            const float *xs = x + AT(n, c), *ds = dout + ((size_t)n * C + c) * So;
+            float *dys = dx + AT(n, c);
             if (pool) {
-                FOR_EACH_DY_POOLED(xs, ds, a, pool, (sum_d += dy, sum_dx += (double)dy * xv));
-                continue;
+                pooled_dy(dys, xs, ds, a, pool);
+            } else {
+                const float *os = out + AT(n, c);
+#pragma omp simd
+                for (int s = 0; s < S; s++) dys[s] = os[s] > 0 ? ds[s] : 0;
             }
 #pragma omp simd reduction(+ : sum_d, sum_dx)
-            for (int s = 0; s < S; s++) {
-                float dy = os[s] > 0 ? ds[s] : 0;
-                sum_d += dy, sum_dx += (double)dy * xs[s];
-            }
+            for (int s = 0; s < S; s++) sum_d += dys[s], sum_dx += (double)dys[s] * xs[s];
         }
         double sum_dxhat = (sum_dx - mean[c] * sum_d) * inv_std[c];
         dgamma[c] = (float)sum_dxhat;
@@ -146,17 +185,10 @@ void cpu_bn_relu_pool_backward(const Backend *be, float *dx, float *dgamma, floa
         float k = (float)(gamma[c] * inv_std[c] / count), M = (float)count;
         float sd = (float)sum_d, sdh = (float)sum_dxhat, mu = mean[c], istd = inv_std[c];
         for (int n = 0; n < N; n++) {
-            const float *xs = x + AT(n, c), *ds = dout + ((size_t)n * C + c) * So, *os = pool ? NULL : out + AT(n, c);
+            const float *xs = x + AT(n, c);
             float *dxs = dx + AT(n, c);
-            if (pool) {
-                FOR_EACH_DY_POOLED(xs, ds, a, pool, dxs[at] = k * (M * dy - sd - (xv - mu) * istd * sdh));
-                continue;
-            }
 #pragma omp simd
-            for (int s = 0; s < S; s++) {
-                float dy = os[s] > 0 ? ds[s] : 0;
-                dxs[s] = k * (M * dy - sd - (xs[s] - mu) * istd * sdh);
-            }
+            for (int s = 0; s < S; s++) dxs[s] = k * (M * dxs[s] - sd - (xs[s] - mu) * istd * sdh);
         }
     }
 }
