@@ -17,13 +17,17 @@ BLAS_INC := /usr/include/$(MULTIARCH)/openblas-openmp
 BLAS_LIB := /usr/lib/$(MULTIARCH)/openblas-openmp
 OPT      ?= -O3 -g
 # Floors, lowest first: core (table, geometry, RNG, errors) < data, cpu, cuda (devices) < net
-# (spec, layer kinds, model, solver, checkpoints) < check (device vs reference) < cli, bench (the
-# program). A file includes only its own floor and those below; tests/ sees everything.
-INCLUDES := -Icore -Idata -Icpu -Icpu/reference -Icuda -Inet -Inet/layers -Icheck -Icli -Ibench -Itests \
+# (spec, layer kinds, model, solver, checkpoints) < check (device vs reference) < api (the C
+# library's public nndl.h) < cli, bench (the program). A file includes only its own floor and
+# those below; tests/ sees everything.
+INCLUDES := -Icore -Idata -Icpu -Icpu/reference -Icuda -Inet -Inet/layers -Icheck -Iapi -Icli -Ibench -Itests \
             -Itests/support \
             -I$(BLAS_INC)
-CFLAGS   := $(OPT) -std=c11 -D_GNU_SOURCE -fopenmp -fno-math-errno -Wall -Wextra -MMD -MP $(INCLUDES)
-CXXFLAGS := $(OPT) -std=c++17 -fopenmp -Wall -Wextra -MMD -MP -pthread $(INCLUDES)
+# -fPIC: the same objects make libnndl.so; -fvisibility=hidden: the library exports only what
+# api/nndl.h marks NNDL_API (the nndl_ functions), not the internal names.
+CFLAGS   := $(OPT) -std=c11 -D_GNU_SOURCE -fopenmp -fno-math-errno -fPIC -fvisibility=hidden -Wall -Wextra -MMD -MP \
+            $(INCLUDES)
+CXXFLAGS := $(OPT) -std=c++17 -fopenmp -fPIC -fvisibility=hidden -Wall -Wextra -MMD -MP -pthread $(INCLUDES)
 # GPU code for current data-centre GPUs (A100: 80, H100/H200: 90) plus PTX of the last one, which
 # the driver compiles for newer GPUs; CUDA_ARCH="86 89" overrides. No GPU is needed to build.
 CUDA_ARCH ?= 80 90
@@ -31,8 +35,8 @@ NVCC_ARCH ?= $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
              -gencode arch=compute_$(lastword $(CUDA_ARCH)),code=compute_$(lastword $(CUDA_ARCH))
 CUDA_ARCHS_TEXT := $(foreach a,$(CUDA_ARCH),sm_$(a)) + PTX compute_$(lastword $(CUDA_ARCH))
 NVFLAGS  := -O2 -std=c++17 $(NVCC_ARCH) -DNNDL_CUDA_ARCHS='"$(CUDA_ARCHS_TEXT)"' \
-            -Xcompiler -Wall,-Wextra,-fopenmp $(INCLUDES)
-LDLIBS   := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lz -lm -lpthread
+            -Xcompiler -Wall,-Wextra,-fopenmp,-fPIC,-fvisibility=hidden $(INCLUDES)
+LDLIBS   := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lstb -lcjson -lz -lm -lpthread
 
 ifeq ($(CUDA),1)
 BUILD    ?= build-cuda
@@ -46,7 +50,7 @@ endif
 # --- sources -----------------------------------------------------------------------------------
 MAIN_SRC   := cli/nndl_main.c
 CLI_SRC    := $(filter-out $(MAIN_SRC),$(wildcard cli/*.c))
-LIB_SRC    := $(wildcard core/*.c data/*.c cpu/*.c cpu/reference/*.c net/*.c net/layers/*.c check/*.c)
+LIB_SRC    := $(wildcard core/*.c data/*.c cpu/*.c cpu/reference/*.c net/*.c net/layers/*.c check/*.c api/*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
 TEST_SRC   := $(wildcard tests/*.c tests/support/*.c)
 CUDA_SRC   := $(wildcard cuda/*.cu)
@@ -74,14 +78,20 @@ endif
 # The program; sanitizer builds put theirs in their own tree instead of replacing ./nndl.
 PROGRAM ?= nndl
 
-.PHONY: all test bench clean asan tsan nvcc-check cifar10 fuzz fuzz-smoke
+.PHONY: all test bench clean asan tsan nvcc-check cifar10 fuzz fuzz-smoke install library example-check
 all: $(PROGRAM) nvcc-check
 
-$(BUILD)/%.c.o: %.c
+# Objects are rebuilt when the compile flags change (make alone only sees sources), so a tree
+# built before a flag was added (-fPIC for the shared library) does not mix old objects in.
+FLAGS_STAMP := $(BUILD)/compile-flags
+$(shell mkdir -p $(BUILD) && echo '$(CC) $(CFLAGS) $(CXX) $(CXXFLAGS)' | cmp -s - $(FLAGS_STAMP) || \
+        echo '$(CC) $(CFLAGS) $(CXX) $(CXXFLAGS)' > $(FLAGS_STAMP))
+
+$(BUILD)/%.c.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/%.cpp.o: %.cpp
+$(BUILD)/%.cpp.o: %.cpp $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
@@ -90,7 +100,7 @@ $(BUILD)/%.cu.o: %.cu
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) -c $< -o $@
 else
-$(BUILD)/%.cu.o: %.cu
+$(BUILD)/%.cu.o: %.cu $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -DNNDL_SIMT_HOST -x c++ -c $< -o $@
 endif
@@ -107,9 +117,65 @@ $(PROGRAM): $(call obj,$(MAIN_SRC) $(CLI_SRC) $(BENCH_SRC)) $(PROGRAM_DEVICE) $(
 $(BUILD)/test_nndl: $(call obj,$(TEST_SRC) $(CLI_SRC)) $(TEST_DEVICE) $(LIB)
 	$(CXX) $(CXXFLAGS) -o $@ $^ -lcunit $(LDLIBS)
 
-# The tests run the program too (command-line refusals), so it is built first.
+# The tests run the program too (command-line refusals), so it is built first; then the
+# library is installed into a temporary prefix and the example built against it (pkg-config).
+# (Sanitizer builds skip the example: their library would need the sanitizer runtime loaded first.)
+EXAMPLE_CHECK ?= 1
 test: $(BUILD)/test_nndl $(PROGRAM) nvcc-check
 	NNDL_PROGRAM=./$(PROGRAM) ./$(BUILD)/test_nndl
+	$(if $(filter 1,$(EXAMPLE_CHECK)),$(MAKE) --no-print-directory example-check)
+
+# --- the C library: libnndl.so and libnndl.a with api/nndl.h, nndl.pc ------------------------
+# Both hold the library objects and this build's "cuda" driver. The static archive is one
+# relocatable object whose hidden symbols are made local, so it too shows only nndl_ names.
+PREFIX   ?= /usr/local
+SO       := $(BUILD)/lib/libnndl.so
+ARCHIVE  := $(BUILD)/lib/libnndl.a
+LIB_OBJ  := $(call obj,$(LIB_SRC)) $(PROGRAM_DEVICE)
+PC_LIBS  := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lstb -lcjson -lz -lm -lpthread -lgomp
+ifeq ($(CUDA),1)
+PC_LIBS  += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublas -lstdc++
+endif
+
+library: $(SO) $(ARCHIVE)
+
+$(SO): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CXX) -shared -fopenmp -Wl,-soname,libnndl.so -Wl,--no-undefined -o $@ $^ $(LDLIBS)
+
+$(ARCHIVE): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	ld -r -o $(BUILD)/lib/nndl-all.o $^
+	objcopy --localize-hidden $(BUILD)/lib/nndl-all.o
+	rm -f $@ && ar rcs $@ $(BUILD)/lib/nndl-all.o
+
+install: library
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 api/nndl.h $(DESTDIR)$(PREFIX)/include/nndl.h
+	install -m 755 $(SO) $(DESTDIR)$(PREFIX)/lib/libnndl.so
+	install -m 644 $(ARCHIVE) $(DESTDIR)$(PREFIX)/lib/libnndl.a
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	    'Name: nndl' 'Description: convolutional networks in C: train, predict, safetensors weights' \
+	    'Version: $(shell sed -n 's/^#define NNDL_VERSION "\(.*\)"/\1/p' core/version.h)' \
+	    'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -Wl,-rpath,$${libdir} -lnndl' \
+	    'Libs.private: $(PC_LIBS)' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nndl.pc
+
+# The example against an installed tree, shared and static, and the exported names checked:
+# anything defined and global that is not nndl_ (besides the linker's own) fails.
+LINKER_SYMBOLS := ^(_init|_fini|_edata|_end|__bss_start)$$
+example-check: library
+	@set -e; tmp=$$(mktemp -d /tmp/nndl_install_XXXXXX); trap 'rm -rf "$$tmp"' EXIT; \
+	$(MAKE) --no-print-directory install PREFIX=$$tmp >/dev/null; \
+	export PKG_CONFIG_PATH=$$tmp/lib/pkgconfig; \
+	$(CC) -std=c11 -Wall -Wextra -Werror -o $$tmp/classify examples/classify.c $$(pkg-config --cflags --libs nndl); \
+	$(CC) -std=c11 -Wall -Wextra -Werror -o $$tmp/classify-static examples/classify.c $$(pkg-config --cflags nndl) \
+	    $$tmp/lib/libnndl.a $$(pkg-config --static --libs nndl | sed 's/ -lnndl / /'); \
+	$$tmp/classify $$tmp/model.safetensors; \
+	$$tmp/classify-static $$tmp/model2.safetensors; \
+	bad=$$(nm -D --defined-only $$tmp/lib/libnndl.so | awk '{print $$3}' | grep -v '^nndl_' | grep -Ev '$(LINKER_SYMBOLS)' || true); \
+	bad="$$bad$$(nm -g --defined-only $$tmp/lib/libnndl.a | awk 'NF==3 {print $$3}' | grep -v '^nndl_' || true)"; \
+	if [ -n "$$bad" ]; then echo "libnndl exports names without the nndl_ prefix:"; echo "$$bad"; exit 1; fi; \
+	echo "example-check: installed, example built (shared and static via pkg-config) and run; only nndl_ symbols exported"
 
 bench: nndl
 	./nndl bench layers
@@ -136,13 +202,13 @@ endif
 # Sanitizers over the whole test suite, each in its own build tree.
 asan:
 	$(MAKE) BUILD=build-asan PROGRAM=build-asan/nndl \
-	    OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" NVCC= test
+	    OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" NVCC= EXAMPLE_CHECK=0 test
 # ThreadSanitizer watches the threads of each SIMT block for data races. OpenMP runs on one
 # thread here: libgomp is not instrumented, so TSan cannot see its barriers and would report
 # every parallel loop (the CPU backend's, OpenBLAS's) as a race.
 tsan:
 	OMP_NUM_THREADS=1 $(MAKE) BUILD=build-tsan PROGRAM=build-tsan/nndl OPT="-O1 -g -fsanitize=thread" \
-	    NVCC= test
+	    NVCC= EXAMPLE_CHECK=0 test
 
 # --- fuzzing (clang's libFuzzer; not part of `make test`, and not needed by CI) ----------------
 # One libFuzzer binary per fuzz/fuzz_<target>.c, built in build-fuzz/ with the library sources
@@ -171,6 +237,7 @@ FUZZ_LIB     := $(FUZZ_BUILD)/libnndl-fuzz.a
 FUZZ_OPTS_model_spec := -max_len=1023
 FUZZ_OPTS_checkpoint := -max_len=8192
 FUZZ_OPTS_cifar10    := -max_len=8192
+FUZZ_OPTS_safetensors := -max_len=8192
 # The CIFAR-10 reader's per-pixel loops would spend most of each execution in comparison
 # tracing (libFuzzer's hints for magic values, of which that file has none but the label range).
 $(FUZZ_BUILD)/data/cifar10.c.o: FUZZ_CFLAGS += -fno-sanitize-coverage=trace-cmp

@@ -2,10 +2,12 @@
 #ifndef NNDL_BENCH_H
 #define NNDL_BENCH_H
 
+#include "json_out.h"
 #include "model.h"
 
 int bench_main(int argc, char **argv);
-int bench_layers(void);
+/* json: one JSON object on stdout (cJSON) instead of the table, for scripts. */
+int bench_layers(int json);
 int bench_conv(void);
 
 /* What this machine's device reaches, measured with the backend's own ops (bench_profile.c). */
@@ -19,6 +21,7 @@ typedef struct BenchTrainOptions {
     const char *spec;       /* the model (the seed's batchnorm CNN by default) */
     int batch;              /* 0: 50 and 1000 */
     int profile;            /* per-op tables */
+    int json;               /* one JSON object instead of the table (not with profile) */
     const BenchMachine *machine; /* set by bench_train when profiling */
 } BenchTrainOptions;
 

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "backend.h"
+#include "bench.h"
 #include "compare.h"
 #include "error.h"
 #include "reference.h"
@@ -58,13 +59,25 @@ static Diff diff(const float *fast, const double *naive, size_t n)
     return e;
 }
 
-static void row(const char *what, double t_naive, double t_fast, Diff e)
+/* A table row, or with rows (JSON) an object of the same values. */
+static void row(cJSON *rows, const char *what, double t_naive, double t_fast, Diff e)
 {
+    if (rows) {
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddItemToArray(rows, o)) return cJSON_Delete(o);
+        cJSON_AddStringToObject(o, "layer", what);
+        cJSON_AddNumberToObject(o, "naive_s", t_naive);
+        cJSON_AddNumberToObject(o, "fast_s", t_fast);
+        cJSON_AddNumberToObject(o, "speedup", t_naive / t_fast);
+        cJSON_AddNumberToObject(o, "rel_error", e.rel);
+        cJSON_AddNumberToObject(o, "float_error", e.scaled);
+        return;
+    }
     printf("| %-20s | %10.4f | %10.5f | %8.1fx | %12.3g | %12.3g |\n", what, t_naive, t_fast,
            t_naive / t_fast, e.rel, e.scaled);
 }
 
-int bench_layers(void)
+int bench_layers(int json)
 {
     Backend *be = backend_create("cpu");
     if (!be) return 1;
@@ -83,25 +96,32 @@ int bench_layers(void)
     float *fdx = malloc(nx * sizeof *fdx), *fdw = malloc(nw * sizeof *fdw), fdb[25];
     if (be->conv_reserve(be, &cg) != NNDL_OK) return 1;
 
-    printf("nndl bench layers — seed timing cells, naive = double reference loops, "
-           "fast = cpu backend (float32)\n");
-    printf("conv: x (100, 3, 31, 31), w (25, 3, 3, 3), stride 2, pad 1; "
-           "pool: x (100, 3, 32, 32), 2x2 stride 2; best of %d runs\n\n", REPS);
-    printf("| %-20s | %10s | %10s | %9s | %12s | %12s |\n", "layer", "naive (s)", "fast (s)",
-           "speedup", "rel_error", "float_error");
-    printf("|----------------------|------------|------------|-----------|--------------|"
-           "--------------|\n");
+    cJSON *root = json ? cJSON_CreateObject() : NULL, *rows = json ? cJSON_CreateArray() : NULL;
+    if (json) {
+        cJSON_AddStringToObject(root, "benchmark", "layers");
+        cJSON_AddNumberToObject(root, "best_of", REPS);
+        cJSON_AddItemToObject(root, "rows", rows);
+    } else {
+        printf("nndl bench layers — seed timing cells, naive = double reference loops, "
+               "fast = cpu backend (float32)\n");
+        printf("conv: x (100, 3, 31, 31), w (25, 3, 3, 3), stride 2, pad 1; "
+               "pool: x (100, 3, 32, 32), 2x2 stride 2; best of %d runs\n\n", REPS);
+        printf("| %-20s | %10s | %10s | %9s | %12s | %12s |\n", "layer", "naive (s)", "fast (s)",
+               "speedup", "rel_error", "float_error");
+        printf("|----------------------|------------|------------|-----------|--------------|"
+               "--------------|\n");
+    }
 
     double tn, tf;
     BEST_TIME(tn, ref_conv_forward_naive(out, x, w, b, &cg));
     BEST_TIME(tf, be->conv_forward(be, fout, fx, fw, fb, &cg));
-    row("conv forward", tn, tf, diff(fout, out, no));
+    row(rows, "conv forward", tn, tf, diff(fout, out, no));
 
     BEST_TIME(tn, ref_conv_backward_naive(dx, dw, db, dout, x, w, &cg));
     BEST_TIME(tf, be->conv_backward(be, fdx, fdw, fdb, fdout, fx, fw, &cg));
-    row("conv backward dx", tn, tf, diff(fdx, dx, nx));
-    row("conv backward dw", tn, tf, diff(fdw, dw, nw));
-    row("conv backward db", tn, tf, diff(fdb, db, 25));
+    row(rows, "conv backward dx", tn, tf, diff(fdx, dx, nx));
+    row(rows, "conv backward dw", tn, tf, diff(fdw, dw, nw));
+    row(rows, "conv backward db", tn, tf, diff(fdb, db, 25));
 
     size_t px = pool_in_size(&pg), po = pool_out_size(&pg);
     double *pxd = gaussian(&r, px), *pdout = gaussian(&r, po), *pout = malloc(po * sizeof *pout);
@@ -110,17 +130,18 @@ int bench_layers(void)
     float *fpout = malloc(po * sizeof *fpout), *fpdx = malloc(px * sizeof *fpdx);
     BEST_TIME(tn, ref_max_pool_forward_naive(pout, pxd, &pg));
     BEST_TIME(tf, be->max_pool_forward(be, fpout, fpx, &pg));
-    row("max pool forward", tn, tf, diff(fpout, pout, po));
+    row(rows, "max pool forward", tn, tf, diff(fpout, pout, po));
     BEST_TIME(tn, ref_max_pool_backward_naive(pdx, pdout, pxd, &pg));
     BEST_TIME(tf, be->max_pool_backward(be, fpdx, fpdout, fpx, fpout, &pg));
-    row("max pool backward", tn, tf, diff(fpdx, pdx, px));
-    printf("\nrel_error is the seed's max |a-b| / max(1e-8, |a|+|b|); float_error is "
-           "max |a-b| / max(1, |b|).\nconv differences are float32 rounding against float64 "
-           "(the seed compares two float64 paths, ~1e-11); pool is exact.\n");
+    row(rows, "max pool backward", tn, tf, diff(fpdx, pdx, px));
+    if (!json)
+        printf("\nrel_error is the seed's max |a-b| / max(1e-8, |a|+|b|); float_error is "
+               "max |a-b| / max(1, |b|).\nconv differences are float32 rounding against float64 "
+               "(the seed compares two float64 paths, ~1e-11); pool is exact.\n");
 
     free(x), free(w), free(b), free(dout), free(out), free(dx), free(dw);
     free(fx), free(fw), free(fb), free(fdout), free(fout), free(fdx), free(fdw);
     free(pxd), free(pdout), free(pout), free(pdx), free(fpx), free(fpdout), free(fpout), free(fpdx);
     backend_destroy(be);
-    return 0;
+    return json ? json_print_and_free(stdout, root) == NNDL_OK ? 0 : 1 : 0;
 }

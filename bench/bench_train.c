@@ -88,6 +88,22 @@ static double bench_batch(const Backend *be, const BenchTrainOptions *o, int bat
     return (double)iters * batch / t;
 }
 
+/* The --json form of the runs: the same numbers as the table. */
+static cJSON *json_start(const BenchTrainOptions *o, const Backend *be, cJSON **runs)
+{
+    cJSON *root = cJSON_CreateObject();
+    *runs = cJSON_CreateArray();
+    if (!root || !*runs) {
+        cJSON_Delete(root), cJSON_Delete(*runs);
+        return NULL;
+    }
+    cJSON_AddStringToObject(root, "benchmark", "train");
+    cJSON_AddStringToObject(root, "model", o->spec);
+    cJSON_AddStringToObject(root, "device", be->name);
+    cJSON_AddItemToObject(root, "runs", *runs);
+    return root;
+}
+
 int bench_train(const BenchTrainOptions *opts)
 {
     BenchTrainOptions o = *opts;
@@ -96,7 +112,13 @@ int bench_train(const BenchTrainOptions *opts)
         fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
         return 2;
     }
-    printf("nndl bench train — %s, Adam, synthetic data, device %s\n\n", o.spec, be->name);
+    cJSON *runs = NULL, *root = o.json ? json_start(&o, be, &runs) : NULL;
+    if (o.json && !root) {
+        backend_destroy(be);
+        fprintf(stderr, "nndl bench train: out of memory for the JSON output\n");
+        return 1;
+    }
+    if (!o.json) printf("nndl bench train — %s, Adam, synthetic data, device %s\n\n", o.spec, be->name);
     BenchMachine machine;
     if (o.profile) {
         if (bench_measure_machine(be, &machine) != NNDL_OK) {
@@ -117,8 +139,20 @@ int bench_train(const BenchTrainOptions *opts)
                                  o.profile ? &prof : NULL, &step_s);
         if (ips < 0) {
             fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
+            cJSON_Delete(root);
             backend_destroy(be);
             return 1;
+        }
+        if (o.json) {
+            cJSON *run = cJSON_CreateObject();
+            if (k == 0) cJSON_AddNumberToObject(root, "mflop_per_image_step", flop / 1e6);
+            if (run && cJSON_AddItemToArray(runs, run)) {
+                cJSON_AddNumberToObject(run, "batch", batches[k]);
+                cJSON_AddNumberToObject(run, "steps", iters);
+                cJSON_AddNumberToObject(run, "images_per_s", ips);
+                cJSON_AddNumberToObject(run, "gflop_per_s", ips * flop / 1e9);
+            }
+            continue;
         }
         if (k == 0 || o.profile) {
             printf("| batch | steps timed | images/s | GFLOP/s (%.1f MFLOP per image and step) |\n", flop / 1e6);
@@ -130,8 +164,16 @@ int bench_train(const BenchTrainOptions *opts)
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("\npeak RSS of the process (after the batch-%d run): %.1f MiB\n", batches[n_batches - 1],
-           ru.ru_maxrss / 1024.0);
     backend_destroy(be);
+    if (!o.json) {
+        printf("\npeak RSS of the process (after the batch-%d run): %.1f MiB\n", batches[n_batches - 1],
+               ru.ru_maxrss / 1024.0);
+        return 0;
+    }
+    cJSON_AddNumberToObject(root, "peak_rss_mib", ru.ru_maxrss / 1024.0);
+    if (json_print_and_free(stdout, root) != NNDL_OK) {
+        fprintf(stderr, "nndl bench train: %s\n", nndl_last_error());
+        return 1;
+    }
     return 0;
 }

@@ -152,12 +152,14 @@ static void check_affine_relu_op(CheckRun *run)
 
 /* ---- conv --------------------------------------------------------------------------------- */
 
-static void check_conv(CheckRun *run, const int s[9], Rng *r)
+static void check_conv(CheckRun *run, const char *op, const int s[9], int floor, Rng *r)
 {
     const Backend *be = run->be;
     ConvGeom g;
-    if (conv_geom_init(&g, s[0], s[1], s[2], s[3], s[4], s[1], s[5], s[6], s[7], s[8]) != 0) {
-        check_expect(run, "conv", "?", nndl_last_error(), INFINITY, 0);
+    int (*init)(ConvGeom *, int, int, int, int, int, int, int, int, int, int) =
+        floor ? conv_geom_init_floor : conv_geom_init;
+    if (init(&g, s[0], s[1], s[2], s[3], s[4], s[1], s[5], s[6], s[7], s[8]) != 0) {
+        check_expect(run, op, "?", nndl_last_error(), INFINITY, 0);
         return;
     }
     size_t nx = conv_in_size(&g), nw = conv_w_size(&g), no = conv_out_size(&g);
@@ -169,7 +171,7 @@ static void check_conv(CheckRun *run, const int s[9], Rng *r)
     float *fx = up(be, x, nx), *fw = up(be, w, nw), *fb = up(be, b, g.F), *fd = up(be, dout, no);
     float *fo = dev_zeros(be, no), *fdx = dev_zeros(be, nx), *fdw = dev_zeros(be, nw), *fdb = dev_zeros(be, g.F);
     if (be->conv_reserve(be, &g) != NNDL_OK) {
-        check_expect(run, "conv", "?", nndl_last_error(), INFINITY, 0);
+        check_expect(run, op, "?", nndl_last_error(), INFINITY, 0);
         return;
     }
     be->conv_forward(be, fo, fx, fw, fb, &g);
@@ -177,10 +179,10 @@ static void check_conv(CheckRun *run, const int s[9], Rng *r)
     char shape[96];
     snprintf(shape, sizeof shape, "x(%d,%d,%d,%d) w(%d,%d,%d,%d) s%d p%d", g.N, g.C, g.H, g.W,
              g.F, g.C, g.HH, g.WW, g.stride, g.pad);
-    check_expect(run, "conv", shape, "out", err(be, fo, out, no), CHECK_FLOAT_TOL);
-    check_expect(run, "conv", shape, "dx", err(be, fdx, dx, nx), CHECK_FLOAT_TOL);
-    check_expect(run, "conv", shape, "dw", err(be, fdw, dw, nw), CHECK_FLOAT_TOL);
-    check_expect(run, "conv", shape, "db", err(be, fdb, db, g.F), CHECK_FLOAT_TOL);
+    check_expect(run, op, shape, "out", err(be, fo, out, no), CHECK_FLOAT_TOL);
+    check_expect(run, op, shape, "dx", err(be, fdx, dx, nx), CHECK_FLOAT_TOL);
+    check_expect(run, op, shape, "dw", err(be, fdw, dw, nw), CHECK_FLOAT_TOL);
+    check_expect(run, op, shape, "db", err(be, fdb, db, g.F), CHECK_FLOAT_TOL);
     free(x), free(w), free(b), free(dout), free(out), free(dx), free(dw), free(db);
     float *dev[] = {fx, fw, fb, fd, fo, fdx, fdw, fdb};
     for (size_t i = 0; i < 8; i++) be->release(be, dev[i]);
@@ -197,7 +199,20 @@ static void check_conv_op(CheckRun *run)
     };
     Rng r;
     rng_seed(&r, 102);
-    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) check_conv(run, shapes[s], &r);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) check_conv(run, "conv", shapes[s], 0, &r);
+}
+
+/* The spec's conv layers: PyTorch's output size, input past the last window left out (its dx
+ * must be 0): stride 2 on even sizes, a 1x1 stride-2 projection, an unpadded even stem. */
+static void check_conv_floor_op(CheckRun *run)
+{
+    static const int shapes[][9] = {
+        {2, 3, 32, 32, 4, 3, 3, 2, 1}, {2, 4, 8, 8, 3, 1, 1, 2, 0}, {1, 3, 9, 9, 2, 2, 2, 2, 0},
+        {2, 3, 10, 10, 4, 2, 2, 1, 0}, {3, 2, 11, 7, 3, 3, 3, 3, 1},
+    };
+    Rng r;
+    rng_seed(&r, 112);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) check_conv(run, "conv_floor", shapes[s], 1, &r);
 }
 
 /* ---- max pool ----------------------------------------------------------------------------- */
@@ -540,13 +555,99 @@ static void check_update_op(CheckRun *run)
 
 /* ---- the table ---------------------------------------------------------------------------- */
 
+/* ---- global pools, GELU, scale and add -------------------------------------------------- */
+
+/* gmp is a max pool whose window is the whole map */
+static void check_global_max_pool_op(CheckRun *run)
+{
+    static const int shapes[][7] = {{2, 3, 8, 8, 8, 8, 1}, {3, 5, 4, 7, 4, 7, 1}, {1, 1, 1, 1, 1, 1, 1}};
+    Rng r;
+    rng_seed(&r, 113);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) check_pool(run, "global_max_pool", shapes[s], NULL, &r);
+}
+
+static void check_global_avg_pool_op(CheckRun *run)
+{
+    const Backend *be = run->be;
+    static const int shapes[][2] = {{6, 64}, {15, 28}, {1, 1}, {4, 1024}}; /* rows = N*C, S = H*W */
+    Rng r;
+    rng_seed(&r, 114);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        size_t rows = (size_t)shapes[s][0], nx = rows * shapes[s][1];
+        int S = shapes[s][1];
+        double *x = rand_float_exact(&r, nx, 1, 0.5), *dout = rand_float_exact(&r, rows, 1, 0);
+        double *out = zeros(rows), *dx = zeros(nx);
+        ref_global_avg_pool_forward(out, x, rows, S);
+        ref_global_avg_pool_backward(dx, dout, rows, S);
+        float *fx = up(be, x, nx), *fd = up(be, dout, rows), *fo = dev_zeros(be, rows), *fdx = dev_zeros(be, nx);
+        be->global_avg_pool_forward(be, fo, fx, rows, S);
+        be->global_avg_pool_backward(be, fdx, fd, rows, S);
+        char shape[96];
+        snprintf(shape, sizeof shape, "x(%zu rows, %d)", rows, S);
+        check_expect(run, "global_avg_pool", shape, "out", err(be, fo, out, rows), CHECK_FLOAT_TOL);
+        check_expect(run, "global_avg_pool", shape, "dx", err(be, fdx, dx, nx), CHECK_FLOAT_TOL);
+        free(x), free(dout), free(out), free(dx);
+        be->release(be, fx), be->release(be, fd), be->release(be, fo), be->release(be, fdx);
+    }
+}
+
+static void check_gelu_op(CheckRun *run)
+{
+    const Backend *be = run->be;
+    Rng r;
+    rng_seed(&r, 115);
+    size_t n = 1003;
+    double *x = rand_float_exact(&r, n, 3, 0), *dout = rand_float_exact(&r, n, 1, 0);
+    x[0] = 0, x[1] = -12, x[2] = 12; /* the origin and both tails, where erf saturates */
+    double *out = zeros(n), *dx = zeros(n);
+    ref_gelu_forward(out, x, n);
+    ref_gelu_backward(dx, dout, x, n);
+    float *fx = up(be, x, n), *fd = up(be, dout, n), *fo = dev_zeros(be, n), *fdx = dev_zeros(be, n);
+    be->gelu_forward(be, fo, fx, n);
+    be->gelu_backward(be, fdx, fd, fx, n);
+    check_expect(run, "gelu", "x(1003) ~ 3 N(0,1), 0, +-12", "out", err(be, fo, out, n), CHECK_FLOAT_TOL);
+    check_expect(run, "gelu", "x(1003) ~ 3 N(0,1), 0, +-12", "dx", err(be, fdx, dx, n), CHECK_FLOAT_TOL);
+    free(x), free(dout), free(out), free(dx);
+    be->release(be, fx), be->release(be, fd), be->release(be, fo), be->release(be, fdx);
+}
+
+/* scale (a constant layer, and its backward) and add (a residual block's sum), in place too */
+static void check_scale_add_op(CheckRun *run)
+{
+    const Backend *be = run->be;
+    Rng r;
+    rng_seed(&r, 116);
+    size_t n = 777;
+    double *a = rand_float_exact(&r, n, 2, 0), *b = rand_float_exact(&r, n, 2, 0);
+    double *scaled = zeros(n), *sum = zeros(n);
+    ref_scale(scaled, a, 0.125, n);
+    ref_add(sum, a, b, n);
+    float *fa = up(be, a, n), *fb = up(be, b, n), *fs = dev_zeros(be, n), *ft = dev_zeros(be, n);
+    be->scale(be, fs, fa, 0.125f, n);
+    be->add(be, ft, fa, fb, n);
+    check_expect(run, "scale_add", "x(777) * 0.125", "out", err(be, fs, scaled, n), CHECK_FLOAT_TOL);
+    check_expect(run, "scale_add", "x(777) + y(777)", "out", err(be, ft, sum, n), CHECK_FLOAT_TOL);
+    be->add(be, fa, fa, fb, n);
+    be->scale(be, fb, fb, 0.125f, n);
+    ref_scale(scaled, b, 0.125, n);
+    check_expect(run, "scale_add", "x(777) += y(777)", "out", err(be, fa, sum, n), CHECK_FLOAT_TOL);
+    check_expect(run, "scale_add", "x(777) *= 0.125", "out", err(be, fb, scaled, n), CHECK_FLOAT_TOL);
+    free(a), free(b), free(scaled), free(sum);
+    be->release(be, fa), be->release(be, fb), be->release(be, fs), be->release(be, ft);
+}
+
 const OpCheck op_checks[] = {
     {"affine", "affine", check_affine_op},
     {"relu", "relu", check_relu_op},
     {"affine_relu", "affine + relu (fused or its fallback)", check_affine_relu_op},
     {"conv", "conv (11 shapes)", check_conv_op},
+    {"conv_floor", "conv with input past the last window (5 shapes)", check_conv_floor_op},
     {"max_pool", "max pool (8 shapes)", check_max_pool_op},
     {"max_pool_ties", "max pool with tied maxima", check_max_pool_ties_op},
+    {"global_max_pool", "global max pool (3 shapes)", check_global_max_pool_op},
+    {"global_avg_pool", "global average pool (4 shapes)", check_global_avg_pool_op},
+    {"gelu", "gelu", check_gelu_op},
+    {"scale_add", "scale and add", check_scale_add_op},
     {"batchnorm", "batchnorm and spatial batchnorm", check_batchnorm_op},
     {"bn_relu_pool", "batchnorm + relu (+ max pool), fused or its fallback", check_bn_relu_pool_op},
     {"dropout", "dropout", check_dropout_op},

@@ -8,7 +8,7 @@
 
 #include "backend.h"
 
-#define NNDL_VERSION "0.3.0"
+#include "version.h"
 
 void build_info(char *buf, size_t size);
 

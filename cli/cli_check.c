@@ -22,9 +22,9 @@ static void check_usage(FILE *f)
         "  every op of the dispatch table, forward and backward, against the double-precision\n"
         "  reference on the test suite's shapes (batch 1, odd sizes, strides, pads, ties)\n"
         "  --device D        cpu, cuda or all (all: cuda skipped with its reason if unusable) [all]\n"
-        "  --op NAME         only this check (repeatable): affine, relu, affine_relu, conv, max_pool,\n"
-        "                    max_pool_ties, batchnorm, bn_relu_pool, dropout, losses, l2_penalty,\n"
-        "                    update\n"
+        "  --op NAME         only this check (repeatable): affine, relu, affine_relu, conv, conv_floor,\n"
+        "                    max_pool, max_pool_ties, global_max_pool, global_avg_pool, gelu, scale_add,\n"
+        "                    batchnorm, bn_relu_pool, dropout, losses, l2_penalty, update\n"
         "  --model SPEC      also one training step of this model: loss, every gradient and the\n"
         "                    parameters after an sgd step, against the double reference model\n"
         "  --input C,H,W     the model's input [3,32,32]      --batch N   its batch [4]\n"
@@ -43,7 +43,7 @@ static int parse_check(int argc, char **argv, CheckOptions *o, const char **ops,
     int c, shape[3];
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":", check_flags, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", check_flags, NULL)) != -1) {
         const char *a = optarg, *flag = argv[optind - 1];
         switch (c) {
         case 'x': o->device = a; break;

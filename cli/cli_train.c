@@ -2,14 +2,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "atomic_file.h"
 #include "checkpoint.h"
-#include "cifar10.h"
+#include "data_source.h"
 #include "commands.h"
 #include "curves.h"
+#include "progress.h"
+#include "run_outputs.h"
 #include "error.h"
+#include "safetensors.h"
 #include "solver.h"
 #include "stop_signals.h"
 #include "train_options.h"
@@ -61,6 +67,23 @@ static int announce_other_data(const Solver *s, const char *path)
     return 0;
 }
 
+/* The data's classes must be the checkpoint's, name by name: the same count under other names
+ * (another folder, CIFAR-100's other labels) would train the model's outputs on other meanings.
+ * A checkpoint without names (format 2) was trained on CIFAR-10. Returns an exit status. */
+static int same_classes(const Solver *s, const char *path)
+{
+    ClassNames then;
+    if (!s->class_names || checkpoint_load_class_names(&then, path) != NNDL_OK) return s->class_names ? 1 : 0;
+    int rc = 0;
+    for (int c = 0; rc == 0 && c < then.n; c++)
+        if (c >= s->class_names->n || strcmp(then.names[c], s->class_names->names[c]) != 0)
+            rc = 2, nndl_fail("checkpoint %s was trained on classes where class %d is '%s'; this data's class %d is '%s' "
+                              "(a resumed run keeps the classes)", path, c, then.names[c], c,
+                              c < s->class_names->n ? s->class_names->names[c] : "(none)");
+    class_names_free(&then);
+    return rc;
+}
+
 /* What the command line left out, a resumed run takes from the checkpoint, so that `--resume FILE`
  * alone continues the same run (model, batch size, epochs, rule and its settings, seed). */
 static void take_checkpoint_settings(TrainOptions *o, const CheckpointInfo *c)
@@ -83,6 +106,8 @@ static int resume_run(Solver *s, const TrainOptions *o, const CheckpointInfo *in
     CheckpointInfo c = *info;
     const SolverConfig *cfg = solver_config(s);
     if (resume_refusals(&c, o, cfg, o->resume) != NNDL_OK) return 2;
+    int rc = same_classes(s, o->resume);
+    if (rc) return rc;
     if (checkpoint_load(s, o->resume) != NNDL_OK) return 1;
     printf("resumed from %s after epoch %d (iteration %d)\n", o->resume, c.epoch, c.iteration);
     if (o->lr > 0) {
@@ -102,6 +127,10 @@ static int resume_run(Solver *s, const TrainOptions *o, const CheckpointInfo *in
         announce_change("--momentum", cfg->optim.momentum, c.optim.momentum, "");
     if (!(o->given & GIVEN_SEED))
         printf("resume: the checkpoint's random streams (seed %llu) continue\n", (unsigned long long)c.seed);
+    /* the checkpoint does not record its validation set: say which one counts now */
+    if (s->val && s->val->n > 0 && c.best_val_acc != SOLVER_NO_BEST)
+        printf("resume: validation on this run's %d images (--num-val, --data); the checkpoint's best val accuracy "
+               "%g stays the one to beat\n", s->val->n, c.best_val_acc);
     announce_change("--train-samples", cfg->num_train_samples, c.num_train_samples, "");
     announce_change("--val-samples", cfg->num_val_samples, c.num_val_samples, "");
     return announce_other_data(s, o->resume);
@@ -112,12 +141,23 @@ enum { EXIT_DIVERGED = 3 };
 
 /* The data's classes must be the model's: a smaller last layer would make the loss index past
  * its scores (the Solver refuses that too; this says it before the data is read). */
-static int check_classes(const Model *m)
+static int check_classes(const Model *m, const DataShape *d, const char *dir)
 {
-    if (m->num_classes != CIFAR10_CLASSES)
-        return nndl_fail("--model: the last layer has %d units but CIFAR-10 has %d classes "
-                         "(end the spec with affine%d)", m->num_classes, CIFAR10_CLASSES, CIFAR10_CLASSES);
+    const char *kind[] = {"the data", "CIFAR-10", "CIFAR-100", "the image folder"};
+    if (m->num_classes != d->classes.n)
+        return nndl_fail("--model: the last layer has %d units but %s has %d classes (--data %s; end the spec "
+                         "with affine%d)", m->num_classes, kind[d->format], d->classes.n, dir, d->classes.n);
     return NNDL_OK;
+}
+
+/* Said for data other than CIFAR-10 (whose run prints the seed's lines only). */
+static void describe_data(const TrainingData *d, const char *dir)
+{
+    const ClassNames *c = &d->shape.classes;
+    if (d->shape.format == DATA_CIFAR10) return;
+    printf("data: %s (%s), %d classes (%s%s%s%s), inputs (%d, %d, %d)\n", dir, data_format_name(d->shape.format), c->n,
+           c->names[0], c->n > 1 ? ", " : "", c->n > 1 ? c->names[1] : "", c->n > 2 ? ", ..." : "", d->shape.c,
+           d->shape.h, d->shape.w);
 }
 
 /* What a stopped run leaves: the state after its last step, resumable (see README). */
@@ -128,13 +168,13 @@ static int save_interrupted(const Solver *s, const char *name, char *path, size_
 }
 
 /* The end of a run that did not finish: what stopped it, and where its results are. */
-static int report_unfinished(const Solver *s, const TrainOptions *o, int outcome, int sig, int first_epoch)
+static int report_unfinished(const Solver *s, const TrainOptions *o, const RunOutputs *out, int outcome, int sig)
 {
-    char ckpt[4096] = "";
+    char ckpt[RUN_OUTPUTS_MAX_PATH] = "";
     int rc = outcome == SOLVER_DIVERGED ? EXIT_DIVERGED : 128 + sig;
     if (outcome == SOLVER_DIVERGED) {
-        if (o->checkpoint && s->epoch > first_epoch)
-            snprintf(ckpt, sizeof ckpt, "%s_epoch_%d.ckpt", o->checkpoint, s->epoch);
+        if (out->last_path[0])
+            snprintf(ckpt, sizeof ckpt, "%s", out->last_path);
         else if (o->resume)
             snprintf(ckpt, sizeof ckpt, "%s", o->resume);
         if (*ckpt) fprintf(stderr, "nndl train: the last good checkpoint is %s\n", ckpt);
@@ -161,9 +201,9 @@ static void report_test(Model *m, const Dataset *test)
 
 /* Trains with the signal handlers in place, writes the curves whatever the outcome, and
  * returns the exit status (messages printed here). */
-static int train_and_report(Solver *s, const Dataset *test, const TrainOptions *o)
+static int train_and_report(Solver *s, const Dataset *test, const TrainOptions *o, RunOutputs *out)
 {
-    int first_epoch = s->epoch, rc = 0;
+    int rc = 0;
     s->cfg.stop = stop_signals_install();
     int outcome = solver_train(s);
     int sig = *s->cfg.stop;
@@ -175,18 +215,18 @@ static int train_and_report(Solver *s, const Dataset *test, const TrainOptions *
     int unfinished = outcome == SOLVER_DIVERGED || outcome == SOLVER_STOPPED;
     if (outcome == SOLVER_DIVERGED) fprintf(stderr, "nndl train: %s\n", nndl_last_error());
     if (outcome == NNDL_ERR) rc = 1; /* the message is printed by cli_train */
-    const char *files[2] = {o->log, o->plot};
-    for (int i = 0; i < 2; i++) {
-        if (!files[i]) continue;
-        if ((i == 0 ? curves_write_csv : curves_write_svg)(s, files[i]) != NNDL_OK) {
+    if (out->log || out->plot) {
+        if (run_outputs_write_curves(out, s) != NNDL_OK) {
             rc = 1;
             if (unfinished) fprintf(stderr, "nndl train: %s\n", nndl_last_error());
         } else if (unfinished) {
-            fprintf(stderr, "nndl train: wrote %s\n", files[i]);
+            const char *files[2] = {out->log, out->plot};
+            for (int i = 0; i < 2; i++)
+                if (files[i]) fprintf(stderr, "nndl train: wrote %s\n", files[i]);
         }
     }
     if (unfinished) {
-        rc = report_unfinished(s, o, outcome, sig, first_epoch);
+        rc = report_unfinished(s, o, out, outcome, sig);
     } else if (rc == 0 && (sig = *s->cfg.stop) != 0) {
         /* the signal came with or after the last step (during the test accuracy or the writes,
          * which finish): the run is complete and written, and the exit status says it was
@@ -222,7 +262,8 @@ static int check_output_paths(const TrainOptions *o)
             return nndl_fail("%s %s is the checkpoint being resumed; writing it would destroy it", flags[i], outputs[i]);
         size_t n = o->checkpoint ? strlen(o->checkpoint) : 0;
         if (n && strncmp(outputs[i], o->checkpoint, n) == 0 &&
-            (strncmp(outputs[i] + n, "_epoch_", 7) == 0 || strcmp(outputs[i] + n, "_interrupted.ckpt") == 0))
+            (strncmp(outputs[i] + n, "_epoch_", 7) == 0 || strncmp(outputs[i] + n, "_best.", 6) == 0 ||
+             strcmp(outputs[i] + n, "_interrupted.ckpt") == 0))
             return nndl_fail("%s %s is one of this run's checkpoints (--checkpoint %s)", flags[i], outputs[i],
                              o->checkpoint);
     }
@@ -234,57 +275,171 @@ static int check_output_paths(const TrainOptions *o)
     return NNDL_OK;
 }
 
+/* --init-from without --model trains the file's model (its spec in the metadata). */
+static int take_weights_spec(TrainOptions *o, WeightsInfo *w)
+{
+    if (safetensors_read_info(o->init_from, w) != NNDL_OK) return NNDL_ERR;
+    if (!(o->given & GIVEN_MODEL) && w->spec[0]) {
+        o->model = w->spec;
+        printf("init: the model of %s: %s\n", o->init_from, w->spec);
+    }
+    return NNDL_OK;
+}
+
+/* Without --checkpoint, --log, --plot or --no-save a run keeps its results under
+ * $NNDL_RUNS_DIR (default runs/), in a directory named by --run or the start time. */
+typedef struct DefaultOutputs {
+    char dir[4096], checkpoint[4200], log[4200], plot[4200];
+} DefaultOutputs;
+
+static int choose_default_outputs(TrainOptions *o, DefaultOutputs *d)
+{
+    d->dir[0] = '\0';
+    if (o->checkpoint || o->log || o->plot || o->no_save) return NNDL_OK;
+    const char *root = getenv("NNDL_RUNS_DIR");
+    if (!root || !*root) root = "runs";
+    if (mkdir(root, 0777) != 0 && errno != EEXIST) return nndl_fail("cannot create %s: %s", root, strerror(errno));
+    char stamp[32];
+    time_t now = time(NULL);
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
+    int made = 0;
+    for (int k = 1; k < 100 && !made; k++) { /* a named run may continue in its directory */
+        if (o->run_name) snprintf(d->dir, sizeof d->dir, "%s/%s", root, o->run_name);
+        else if (k == 1) snprintf(d->dir, sizeof d->dir, "%s/%s", root, stamp);
+        else snprintf(d->dir, sizeof d->dir, "%s/%s-%d", root, stamp, k);
+        made = mkdir(d->dir, 0777) == 0 || (o->run_name && errno == EEXIST);
+        if (!made && errno != EEXIST) break;
+    }
+    if (!made) return nndl_fail("cannot create a run directory %s: %s", d->dir, strerror(errno));
+    snprintf(d->checkpoint, sizeof d->checkpoint, "%s/run", d->dir);
+    snprintf(d->log, sizeof d->log, "%s/log.csv", d->dir);
+    snprintf(d->plot, sizeof d->plot, "%s/curves.svg", d->dir);
+    o->checkpoint = d->checkpoint, o->log = d->log, o->plot = d->plot;
+    if (!(o->given & GIVEN_KEEP_LAST)) o->keep_last = 1;
+    o->save_best = 1;
+    return NNDL_OK;
+}
+
+static void announce_outputs(const TrainOptions *o, const DefaultOutputs *d)
+{
+    if (!d->dir[0]) return;
+    const char *ext = o->weights_only ? "safetensors" : "ckpt";
+    char kept[64] = "all kept";
+    if (o->keep_last) snprintf(kept, sizeof kept, "the last %d kept", o->keep_last);
+    printf("nndl train: writing to %s/: run_epoch_<e>.%s (%s), run_best.%s, log.csv, curves.svg\n", d->dir, ext,
+           kept, ext);
+}
+
+/* Flags the built model makes meaningless are refused, never ignored: --momentum for a rule
+ * without momentum, model flags that give another model than the checkpoint being resumed. */
+static int check_flags_against_model(const TrainOptions *o, const Model *m, UpdateRule rule, const CheckpointInfo *c)
+{
+    if ((o->given & GIVEN_MOMENTUM) && rule != UPDATE_SGD_MOMENTUM && rule != UPDATE_SGD_NESTEROV_MOMENTUM)
+        return nndl_fail("--momentum: update rule %s has no momentum (sgd_momentum and sgd_nesterov_momentum have)",
+                         optim_rule_name(rule));
+    if (o->resume && strcmp(m->spec, c->spec) != 0)
+        return nndl_fail("the model flags give '%s', but checkpoint %s holds '%s', which a resumed run keeps "
+                         "(leave the model flags out)", m->spec, o->resume, c->spec);
+    return NNDL_OK;
+}
+
 static int run_train(const TrainOptions *given)
 {
     if (check_output_paths(given) != NNDL_OK) return 2;
     TrainOptions resumed = *given;
-    const TrainOptions *o = &resumed;
+    TrainOptions *o = &resumed;
     CheckpointInfo info;
+    WeightsInfo weights;
+    DefaultOutputs defaults;
     if (given->resume) {
         if (checkpoint_read_info(given->resume, &info) != NNDL_OK) return 1;
         take_checkpoint_settings(&resumed, &info);
     }
+    if (given->init_from && take_weights_spec(&resumed, &weights) != NNDL_OK) return 1;
+    /* the data's classes and input shape first, then the model: a spec that does not fit is
+     * reported before any image is decoded */
+    DataRequest req;
+    DataShape shape;
+    DataFormat format = DATA_AUTO;
+    if (train_options_data_request(o, &req) != NNDL_OK) return 2;
+    if (req.format == DATA_AUTO && data_format_detect(req.dir, &format) != NNDL_OK) return 1;
+    if (data_request_check(&req, req.format == DATA_AUTO ? format : req.format) != NNDL_OK) return 2;
+    if (data_describe(&req, &shape) != NNDL_OK) return 1;
+    resumed.num_classes = shape.classes.n;
     char spec[MODEL_SPEC_MAX];
     UpdateRule rule;
     Backend *be;
     if (train_options_spec(o, spec, sizeof spec) != NNDL_OK || optim_rule_from_name(o->update, &rule) != NNDL_OK ||
-        !(be = backend_choose(o->device)))
+        !(be = backend_choose(o->device))) {
+        data_shape_free(&shape);
         return 2;
-    /* the model first: a spec that does not fit is reported before the data is read */
+    }
     Model model;
     int predict_batch = o->batch_size > 100 ? o->batch_size : 100;
-    if (model_init(&model, be, spec, 3, 32, 32, o->weight_scale, o->reg,
-                   strcmp(o->loss, "svm") == 0 ? LOSS_SVM : LOSS_SOFTMAX, o->seed, predict_batch) != NNDL_OK) {
+    ModelConfig mc = {.spec = spec, .C = shape.c, .H = shape.h, .W = shape.w, .init = train_options_init(o),
+                      .weight_scale = o->weight_scale, .reg = o->reg,
+                      .loss = strcmp(o->loss, "svm") == 0 ? LOSS_SVM : LOSS_SOFTMAX, .seed = o->seed,
+                      .max_batch = predict_batch};
+    if (model_create(&model, be, &mc) != NNDL_OK) {
+        data_shape_free(&shape);
         backend_destroy(be);
         return 2;
     }
-    if (check_classes(&model) != NNDL_OK) {
+    int fits = check_classes(&model, &shape, o->data);
+    data_shape_free(&shape);
+    if (fits != NNDL_OK || check_flags_against_model(o, &model, rule, &info) != NNDL_OK) {
         model_free(&model);
         backend_destroy(be);
         return 2;
     }
-    Cifar10 data;
-    if (cifar10_load(&data, o->data, o->num_train, o->num_val, o->num_test) != NNDL_OK) {
+    if (o->init_from) { /* every tensor by name and shape, or nothing */
+        if (safetensors_load_model(&model, NULL, o->init_from) != NNDL_OK) {
+            model_free(&model);
+            backend_destroy(be);
+            return 2;
+        }
+        printf("init: weights from %s (%d tensors)\n", o->init_from, weights.n_tensors);
+    }
+    TrainingData data;
+    if (data_load(&req, &data) != NNDL_OK) {
         model_free(&model);
         backend_destroy(be);
         return 1;
     }
+    describe_data(&data, o->data);
+    if (choose_default_outputs(o, &defaults) != NNDL_OK) {
+        model_free(&model);
+        training_data_free(&data);
+        backend_destroy(be);
+        return 1;
+    }
     SolverConfig cfg = train_options_solver_config(o, rule);
-    if (o->checkpoint) cfg.on_epoch = checkpoint_save_epoch, cfg.on_epoch_ctx = (void *)o->checkpoint;
+    RunOutputs out = {.checkpoint = o->checkpoint, .save_every = o->save_every, .keep_last = o->keep_last,
+                      .save_best = o->save_best, .weights_only = o->weights_only, .log = o->log, .plot = o->plot};
+    cfg.on_epoch = run_outputs_on_epoch, cfg.on_epoch_ctx = &out;
     Solver solver;
     int rc = solver_init(&solver, &model, &data.train, &data.val, &cfg) == NNDL_OK ? 0 : 2;
     if (rc == 0) {
         solver.input_mean = data.mean_image;
+        solver.class_names = &data.shape.classes;
         float lr = cfg.optim.learning_rate;
         if (o->resume) rc = resume_run(&solver, o, &info, &lr);
-        if (rc == 0)
+        if (rc == 0 && run_outputs_start(&out, &solver, lr) != NNDL_OK) rc = 1;
+        if (rc == 0) {
+            announce_outputs(o, &defaults);
             printf("nndl train: %s on %s, %d train / %d val, %s lr %g, batch %d, %d epochs\n", model.spec,
                    be->name, data.train.n, data.val.n, optim_rule_name(rule), lr, cfg.batch_size, cfg.num_epochs);
+        }
     }
-    if (rc == 0) rc = train_and_report(&solver, &data.test, o);
+    if (rc == 0) rc = train_and_report(&solver, &data.test, o, &out);
+    if (defaults.dir[0]) {
+        if (rc == 0) printf("nndl train: results in %s/\n", defaults.dir);
+        else rmdir(defaults.dir); /* only when empty: nothing was written */
+    }
+    run_outputs_free(&out);
     solver_free(&solver);
     model_free(&model);
-    cifar10_free(&data);
+    training_data_free(&data);
     backend_destroy(be);
     return rc;
 }

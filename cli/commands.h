@@ -7,7 +7,9 @@
 
 int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
+int cli_predict(int argc, char **argv);
 int cli_check(int argc, char **argv);
+int cli_export(int argc, char **argv);
 
 /* `nndl check` after its flags are parsed; create makes the instances it checks (backend_create;
  * the tests pass one that plants a wrong op); the table goes to out. Returns the exit status. */

@@ -10,8 +10,10 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: nndl <command> [options]\n"
             "commands:\n"
-            "  train           train a network on CIFAR-10 (nndl train --help)\n"
-            "  eval            test accuracy of a checkpoint (nndl eval --help)\n"
+            "  train           train a network on CIFAR-10/100 or an image folder (nndl train --help)\n"
+            "  eval            test accuracy of a checkpoint: top-k, per class, confusion (nndl eval --help)\n"
+            "  predict         the top classes of image files or CIFAR records (nndl predict --help)\n"
+            "  export          a checkpoint's weights as safetensors for PyTorch (nndl export --help)\n"
             "  check           every op on each device against the double reference (nndl check --help)\n"
             "  bench layers    seed timing table: naive vs fast conv and max pool\n"
             "  bench train     training throughput of the seed's batchnorm CNN (--profile: per op)\n"
@@ -33,7 +35,9 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "bench") == 0) return bench_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "train") == 0) return cli_train(argc - 1, argv + 1);
     if (strcmp(argv[1], "eval") == 0) return cli_eval(argc - 1, argv + 1);
+    if (strcmp(argv[1], "predict") == 0) return cli_predict(argc - 1, argv + 1);
     if (strcmp(argv[1], "check") == 0) return cli_check(argc - 1, argv + 1);
+    if (strcmp(argv[1], "export") == 0) return cli_export(argc - 1, argv + 1);
     fprintf(stderr, "nndl: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cifar10.h"
+#include "image_file.h"
 #include "cli_args.h"
 #include "error.h"
 #include "model_spec.h"
@@ -16,21 +17,37 @@ TrainOptions train_options_default(void)
                           .filter_size = 3, .batchnorm = 1, .num_train = 49000, .num_val = 1000,
                           .num_test = 1000, .hidden = {500}, .n_hidden = 1, .print_every = 10000,
                           .train_samples = 1000, .val_samples = 0, .lr = 0, .lr_decay = 1.0f,
-                          .reg = 1e-3f, .weight_scale = 1e-3f, .dropout = 0, .momentum = 0.9f};
+                          .reg = 1e-3f, .weight_scale = 1e-3f, .dropout = 0, .momentum = 0.9f,
+                          .data_format = "auto", .labels = "fine", .val_fraction = 0.1f,
+                          .num_classes = CIFAR10_CLASSES,
+                          .save_every = 1, .keep_last = 0, .progress_interval = 30};
 }
 
 void train_usage(FILE *f)
 {
     fprintf(f,
         "usage: nndl train [options]     (defaults: the seed's batchnorm CNN on CIFAR-10)\n"
-        "  --data DIR          CIFAR-10 binary directory [" DEFAULT_DATA "]\n"
+        "  --data DIR          training data: a CIFAR-10 or CIFAR-100 binary directory, or an image\n"
+        "                      folder DIR/<class>/<image>.png|.jpg [" DEFAULT_DATA "]\n"
+        "  --data-format F     auto, cifar10, cifar100 or folder [auto: from the files]\n"
+        "  --labels fine|coarse  CIFAR-100's 100 fine or 20 coarse classes [fine]\n"
+        "  --resize WxH        image folders: resize every image to WxH (area when shrinking,\n"
+        "                      bilinear when enlarging); without it images must be one size\n"
+        "  --val-data DIR      image folders: a separate val folder (else one is held out)\n"
+        "  --val-fraction F    image folders: share held out for validation [0.1]\n"
+        "  --test-data DIR     image folders: test images for the final accuracy [none]\n"
         "  --model M           cnn3 (ThreeLayerConvNet), fc (FullyConnectedNet) or a layer spec\n"
-        "                      such as '[conv32x3-bn-relu-pool2]x2-affine100-relu-affine10' [cnn3]\n"
+        "                      such as '[conv32x3-bn-relu-pool2]x2-affine100-relu-affine10' [cnn3];\n"
+        "                      also conv<F>x<K>(stride=S,pad=P,nobias), bn(noscale,momentum=M,eps=E),\n"
+        "                      gelu, gap, gmp, scale<c>, residual blocks res[...] and res(proj)[...]\n"
         "  --filters F         cnn3 filters [64]          --filter-size K  cnn3 filter size [3]\n"
         "  --hidden H[,H...]   hidden units: one for cnn3, a list for fc [500]\n"
         "  --batchnorm / --no-batchnorm   batchnorm in cnn3 and fc [on]\n"
         "  --dropout P         fc dropout, P = probability of keeping a unit; 0 = none [0]\n"
-        "  --weight-scale S    std of the initial weights [1e-3]\n"
+        "  --init he|normal    initial weights: he = Kaiming normal, std sqrt(2 / fan_in);\n"
+        "                      normal = --weight-scale * N(0,1) [normal for cnn3 and fc, he for\n"
+        "                      a layer spec]; biases start at 0\n"
+        "  --weight-scale S    std of the initial weights with --init normal [1e-3]\n"
         "  --reg R             L2 regularisation strength [1e-3]\n"
         "  --loss softmax|svm  [softmax]\n"
         "  --update RULE       sgd, sgd_momentum, sgd_nesterov_momentum, rmsprop, adam [adam]\n"
@@ -40,16 +57,33 @@ void train_usage(FILE *f)
         "  --epochs E [15]     --batch-size B [1000]     --seed S [0]\n"
         "  --num-train N [49000]  --num-val N [1000]    examples in each split; with --num-val 0\n"
         "                      there is no best-by-val selection: the final parameters are kept\n"
+        "                      (image folders: all but the held-out images / --val-fraction)\n"
         "  --num-test N        test accuracy of the final model on the first N test images,\n"
-        "                      0 = none [1000]\n"
+        "                      0 = none [1000; image folders: all of --test-data]\n"
         "  --train-samples N   examples for the train accuracy check [1000]\n"
         "  --val-samples N     examples for the val accuracy check, 0 = all [0]\n"
         "  --print-every N     iterations between loss lines, 0 = none [10000]\n"
         "  --device D          auto, cpu or cuda [auto: cuda if usable, else cpu]\n"
-        "  --checkpoint NAME   write NAME_epoch_<e>.ckpt after every epoch\n"
+        "  --checkpoint NAME   write NAME_epoch_<e>.ckpt after every epoch (see --save-every)\n"
+        "  --save-every N      a checkpoint every N epochs, and after the last [1]\n"
+        "  --keep-last K       keep only the K newest epoch checkpoints this run wrote, 0 = all [0]\n"
+        "  --save-best         also NAME_best.ckpt whenever the val accuracy improves\n"
+        "  --weights-only      checkpoints as NAME_epoch_<e>.safetensors / NAME_best.safetensors:\n"
+        "                      the weights and mean only (nndl export's format; --init-from reads\n"
+        "                      them, --resume needs full .ckpt files with the optimizer state)\n"
+        "  --run NAME          without --checkpoint/--log/--plot, every run writes runs/NAME/\n"
+        "                      (run_epoch_<e>.ckpt, the last kept, run_best.ckpt, log.csv, curves.svg);\n"
+        "                      NAME defaults to the start time; $NNDL_RUNS_DIR replaces runs/\n"
+        "  --no-save           write nothing unless asked (no runs/ directory)\n"
+        "  --progress-interval S  seconds between progress lines when stderr is not a terminal\n"
+        "                      (a terminal gets a bar), 0 = none [30]\n"
         "  --resume FILE       continue a checkpoint's run: flags left out come from it (model,\n"
         "                      batch size, epochs, rule, seed, ...); flags given are applied or refused\n"
-        "  --log FILE.csv      losses and accuracies      --plot FILE.svg  the two curves\n"
+        "  --init-from F.safetensors  start from these weights (nndl export's names and shapes;\n"
+        "                      the model is the file's spec unless --model is given)\n"
+        "  --log FILE.csv      per epoch: epoch, iteration, wall_s, lr, train_loss, train_acc,\n"
+        "                      val_loss, val_acc (written after every epoch)\n"
+        "  --plot FILE.svg     the loss and accuracy curves (written after every epoch)\n"
         "exit status: 0 done; 1 missing data or a failed write; 2 bad flags or model;\n"
         "  3 training diverged (a non-finite loss or parameter: try a smaller --lr; the log,\n"
         "    plot and epoch checkpoints up to the failure are kept);\n"
@@ -58,7 +92,12 @@ void train_usage(FILE *f)
         "    ends the program at once\n");
 }
 
-enum { OPT_NO_BN = 1000, OPT_TRAIN_SAMPLES, OPT_VAL_SAMPLES, OPT_PRINT_EVERY, OPT_NUM_TEST };
+enum {
+    OPT_NO_BN = 1000, OPT_TRAIN_SAMPLES, OPT_VAL_SAMPLES, OPT_PRINT_EVERY, OPT_NUM_TEST, OPT_DATA_FORMAT,
+    OPT_LABELS, OPT_RESIZE, OPT_VAL_DATA, OPT_VAL_FRACTION, OPT_TEST_DATA, OPT_INIT_FROM, OPT_SAVE_EVERY,
+    OPT_KEEP_LAST, OPT_SAVE_BEST, OPT_WEIGHTS_ONLY, OPT_RUN, OPT_NO_SAVE, OPT_PROGRESS,
+    OPT_INIT
+};
 
 static const struct option train_flags[] = {
     {"data", 1, 0, 'd'}, {"model", 1, 0, 'm'}, {"epochs", 1, 0, 'e'}, {"batch-size", 1, 0, 'b'},
@@ -70,14 +109,31 @@ static const struct option train_flags[] = {
     {"checkpoint", 1, 0, 'c'}, {"resume", 1, 0, 'R'}, {"log", 1, 0, 'L'}, {"plot", 1, 0, 'P'},
     {"loss", 1, 0, 'o'}, {"momentum", 1, 0, 'M'}, {"train-samples", 1, 0, OPT_TRAIN_SAMPLES},
     {"val-samples", 1, 0, OPT_VAL_SAMPLES}, {"print-every", 1, 0, OPT_PRINT_EVERY},
-    {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    {"init-from", 1, 0, OPT_INIT_FROM}, {"save-every", 1, 0, OPT_SAVE_EVERY}, {"keep-last", 1, 0, OPT_KEEP_LAST},
+    {"save-best", 0, 0, OPT_SAVE_BEST}, {"weights-only", 0, 0, OPT_WEIGHTS_ONLY}, {"run", 1, 0, OPT_RUN},
+    {"no-save", 0, 0, OPT_NO_SAVE}, {"progress-interval", 1, 0, OPT_PROGRESS},
+    {"data-format", 1, 0, OPT_DATA_FORMAT}, {"labels", 1, 0, OPT_LABELS}, {"resize", 1, 0, OPT_RESIZE},
+    {"val-data", 1, 0, OPT_VAL_DATA}, {"val-fraction", 1, 0, OPT_VAL_FRACTION}, {"test-data", 1, 0, OPT_TEST_DATA},
+    {"init", 1, 0, OPT_INIT}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+
+/* "WxH" (or "N" for NxN), each side 1..IMAGE_SIDE_MAX. */
+static int arg_size(const char *flag, const char *text, int *h, int *w)
+{
+    char extra;
+    int a, b, got = sscanf(text, "%dx%d%c", &a, &b, &extra);
+    if (got == 1 && strchr(text, 'x') == NULL) b = a, got = 2;
+    if (got != 2 || a < 1 || b < 1 || a > IMAGE_SIDE_MAX || b > IMAGE_SIDE_MAX)
+        return nndl_fail("%s: '%s' is not WIDTHxHEIGHT (e.g. 32x32), sides 1..%d", flag, text, IMAGE_SIDE_MAX);
+    *w = a, *h = b;
+    return NNDL_OK;
+}
 
 int train_options_parse(int argc, char **argv, TrainOptions *o)
 {
     int c;
     optind = 1;
     opterr = 0; /* our messages, not getopt's; the leading ':' makes a missing value ':', not '?' */
-    while ((c = getopt_long(argc, argv, ":", train_flags, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", train_flags, NULL)) != -1) {
         const char *a = optarg, *flag = argv[optind - 1];
         int rc = NNDL_OK;
         switch (c) {
@@ -89,19 +145,25 @@ int train_options_parse(int argc, char **argv, TrainOptions *o)
         case 'l': rc = arg_float("--lr", a, 1e-12, 10, &o->lr); break;
         case 'D': rc = arg_float("--lr-decay", a, 1e-6, 1, &o->lr_decay), o->given |= GIVEN_LR_DECAY; break;
         case 'r': rc = arg_float("--reg", a, 0, 1e3, &o->reg), o->given |= GIVEN_REG; break;
-        case 'w': rc = arg_float("--weight-scale", a, 1e-12, 1e3, &o->weight_scale); break;
-        case 'F': rc = arg_int("--filters", a, 1, 4096, &o->filters), o->given |= GIVEN_MODEL; break;
-        case 'K': rc = arg_int("--filter-size", a, 1, 31, &o->filter_size), o->given |= GIVEN_MODEL; break;
+        case 'w': rc = arg_float("--weight-scale", a, 1e-12, 1e3, &o->weight_scale), o->given |= GIVEN_WEIGHT_SCALE; break;
+        case 'F': rc = arg_int("--filters", a, 1, 4096, &o->filters), o->given |= GIVEN_MODEL | GIVEN_CNN3_SHAPE; break;
+        case 'K': rc = arg_int("--filter-size", a, 1, 31, &o->filter_size), o->given |= GIVEN_MODEL | GIVEN_CNN3_SHAPE; break;
         case 'H':
             rc = (o->n_hidden = arg_int_list("--hidden", a, o->hidden, 16)) < 0 ? NNDL_ERR : NNDL_OK;
-            o->given |= GIVEN_MODEL;
+            o->given |= GIVEN_MODEL | GIVEN_HIDDEN;
             break;
-        case 'B': o->batchnorm = 1, o->given |= GIVEN_MODEL; break;
-        case OPT_NO_BN: o->batchnorm = 0, o->given |= GIVEN_MODEL; break;
-        case 'p': rc = arg_float("--dropout", a, 0, 1, &o->dropout), o->given |= GIVEN_MODEL; break;
-        case 'n': rc = arg_int("--num-train", a, 1, CIFAR10_TRAIN_RECORDS, &o->num_train); break;
-        case 'v': rc = arg_int("--num-val", a, 0, CIFAR10_TRAIN_RECORDS, &o->num_val); break;
-        case OPT_NUM_TEST: rc = arg_int("--num-test", a, 0, CIFAR10_RECORDS_PER_FILE, &o->num_test); break;
+        case 'B': o->batchnorm = 1, o->given |= GIVEN_MODEL | GIVEN_BATCHNORM; break;
+        case OPT_NO_BN: o->batchnorm = 0, o->given |= GIVEN_MODEL | GIVEN_BATCHNORM; break;
+        case 'p': rc = arg_float("--dropout", a, 0, 1, &o->dropout), o->given |= GIVEN_MODEL | GIVEN_DROPOUT; break;
+        case 'n': rc = arg_int("--num-train", a, 1, 1 << 30, &o->num_train), o->given |= GIVEN_NUM_TRAIN; break;
+        case 'v': rc = arg_int("--num-val", a, 0, 1 << 30, &o->num_val), o->given |= GIVEN_NUM_VAL; break;
+        case OPT_NUM_TEST: rc = arg_int("--num-test", a, 0, 1 << 30, &o->num_test), o->given |= GIVEN_NUM_TEST; break;
+        case OPT_DATA_FORMAT: o->data_format = a; break;
+        case OPT_LABELS: o->labels = a; break;
+        case OPT_RESIZE: rc = arg_size("--resize", a, &o->resize_h, &o->resize_w); break;
+        case OPT_VAL_DATA: rc = arg_path("--val-data", a, &o->val_data); break;
+        case OPT_TEST_DATA: rc = arg_path("--test-data", a, &o->test_data); break;
+        case OPT_VAL_FRACTION: rc = arg_float("--val-fraction", a, 0, 0.99, &o->val_fraction); break;
         case 's': rc = arg_u64("--seed", a, &o->seed), o->given |= GIVEN_SEED; break;
         case 'x': o->device = a; break;
         case 'c': rc = arg_path("--checkpoint", a, &o->checkpoint); break;
@@ -117,6 +179,23 @@ int train_options_parse(int argc, char **argv, TrainOptions *o)
             rc = arg_int("--val-samples", a, 0, 1 << 30, &o->val_samples), o->given |= GIVEN_VAL_SAMPLES;
             break;
         case OPT_PRINT_EVERY: rc = arg_int("--print-every", a, 0, 1 << 30, &o->print_every); break;
+        case OPT_INIT_FROM: rc = arg_path("--init-from", a, &o->init_from); break;
+        case OPT_SAVE_EVERY: rc = arg_int("--save-every", a, 1, 100000, &o->save_every); break;
+        case OPT_KEEP_LAST: rc = arg_int("--keep-last", a, 0, 100000, &o->keep_last), o->given |= GIVEN_KEEP_LAST; break;
+        case OPT_SAVE_BEST: o->save_best = 1; break;
+        case OPT_WEIGHTS_ONLY: o->weights_only = 1; break;
+        case OPT_RUN: rc = arg_path("--run", a, &o->run_name); break;
+        case OPT_NO_SAVE: o->no_save = 1; break;
+        case OPT_PROGRESS: {
+            float v;
+            rc = arg_float("--progress-interval", a, 0, 1e6, &v);
+            o->progress_interval = v;
+            break;
+        }
+        case OPT_INIT:
+            if (weight_init_parse(a) < 0) return nndl_fail("--init: '%s' is not he or normal", a);
+            o->init = a;
+            break;
         case 'h': return 1;
         case ':': return nndl_fail("%s needs a value", flag);
         default: return nndl_fail("unknown option '%s'", flag);
@@ -128,25 +207,75 @@ int train_options_parse(int argc, char **argv, TrainOptions *o)
     if (n && o->checkpoint[n - 1] == '/')
         return nndl_fail("--checkpoint %s: NAME starts the file names NAME_epoch_<e>.ckpt, so it cannot end "
                          "with '/' (e.g. %srun)", o->checkpoint, o->checkpoint);
+    if (o->run_name && (o->checkpoint || o->log || o->plot || o->no_save))
+        return nndl_fail("--run %s names the directory of the default outputs; with --checkpoint, --log, --plot "
+                         "or --no-save name the files instead", o->run_name);
+    if (o->run_name && (strchr(o->run_name, '/') || strcmp(o->run_name, ".") == 0 || strcmp(o->run_name, "..") == 0))
+        return nndl_fail("--run %s: a directory name under runs/, without '/'", o->run_name);
+    if (o->init_from && (o->given & GIVEN_WEIGHT_SCALE))
+        return nndl_fail("--weight-scale: the weights come from --init-from %s; leave it out", o->init_from);
+    if (o->resume && (o->given & GIVEN_WEIGHT_SCALE))
+        return nndl_fail("--weight-scale: a resumed run's weights come from its checkpoint; leave it out");
+    if (o->init_from && o->resume)
+        return nndl_fail("--init-from and --resume: a resumed run continues its checkpoint's weights; give one");
     if (strcmp(o->loss, "softmax") != 0 && strcmp(o->loss, "svm") != 0)
         return nndl_fail("--loss: '%s' is not softmax or svm", o->loss);
+    DataRequest r;
+    return train_options_data_request(o, &r);
+}
+
+int train_options_data_request(const TrainOptions *o, DataRequest *r)
+{
+    *r = data_request_default(o->data);
+    if (data_format_from_name(o->data_format, &r->format) != NNDL_OK) return NNDL_ERR;
+    if (strcmp(o->labels, "fine") != 0 && strcmp(o->labels, "coarse") != 0)
+        return nndl_fail("--labels: '%s' is not fine or coarse", o->labels);
+    r->coarse = strcmp(o->labels, "coarse") == 0;
+    r->val_dir = o->val_data, r->test_dir = o->test_data;
+    if (o->given & GIVEN_NUM_TRAIN) r->num_train = o->num_train;
+    if (o->given & GIVEN_NUM_VAL) r->num_val = o->num_val;
+    if (o->given & GIVEN_NUM_TEST) r->num_test = o->num_test;
+    r->val_fraction = o->val_fraction;
+    r->resize_h = o->resize_h, r->resize_w = o->resize_w;
+    r->split_seed = o->seed;
+    return NNDL_OK;
+}
+
+/* A model flag that the chosen model does not use is refused: it would be ignored otherwise. */
+static int check_model_flags(const TrainOptions *o)
+{
+    int cnn3 = strcmp(o->model, "cnn3") == 0, fc = strcmp(o->model, "fc") == 0;
+    const char *which = cnn3 ? "cnn3" : fc ? "fc" : "a layer spec";
+    if ((o->given & GIVEN_DROPOUT) && !fc)
+        return nndl_fail("--dropout: --model %s has no dropout flag (--model fc has; in a spec write dropout<p>)", which);
+    if ((o->given & GIVEN_CNN3_SHAPE) && !cnn3)
+        return nndl_fail("--filters / --filter-size shape --model cnn3, not %s", which);
+    if ((o->given & (GIVEN_HIDDEN | GIVEN_BATCHNORM)) && !cnn3 && !fc)
+        return nndl_fail("--hidden / --batchnorm / --no-batchnorm shape cnn3 and fc; a layer spec says its own layers");
     return NNDL_OK;
 }
 
 int train_options_spec(const TrainOptions *o, char *spec, int size)
 {
+    if (check_model_flags(o) != NNDL_OK) return NNDL_ERR;
     if (strcmp(o->model, "cnn3") == 0) {
         if (o->n_hidden != 1) return nndl_fail("--hidden: cnn3 has one hidden layer, got %d sizes", o->n_hidden);
         return model_spec_three_layer_cnn(spec, size, o->filters, o->filter_size, o->hidden[0],
-                                          CIFAR10_CLASSES, o->batchnorm);
+                                          o->num_classes, o->batchnorm);
     }
     if (strcmp(o->model, "fc") == 0)
-        return model_spec_fc(spec, size, o->hidden, o->n_hidden, CIFAR10_CLASSES, o->batchnorm, o->dropout);
+        return model_spec_fc(spec, size, o->hidden, o->n_hidden, o->num_classes, o->batchnorm, o->dropout);
     size_t n = strlen(o->model);
     if (n >= (size_t)size) /* never cut: a cut spec can be another valid model */
         return nndl_fail("--model: the spec has %zu characters, more than %d", n, size - 1);
     memcpy(spec, o->model, n + 1);
     return NNDL_OK;
+}
+
+WeightInit train_options_init(const TrainOptions *o)
+{
+    if (o->init) return (WeightInit)weight_init_parse(o->init);
+    return strcmp(o->model, "cnn3") == 0 || strcmp(o->model, "fc") == 0 ? INIT_NORMAL : INIT_HE;
 }
 
 SolverConfig train_options_solver_config(const TrainOptions *o, UpdateRule rule)
@@ -158,5 +287,6 @@ SolverConfig train_options_solver_config(const TrainOptions *o, UpdateRule rule)
     cfg.lr_decay = o->lr_decay, cfg.batch_size = o->batch_size, cfg.num_epochs = o->epochs;
     cfg.num_train_samples = o->train_samples, cfg.num_val_samples = o->val_samples;
     cfg.print_every = o->print_every, cfg.progress = 1, cfg.seed = o->seed;
+    cfg.progress_interval = o->progress_interval;
     return cfg;
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "data_source.h"
 #include "solver.h"
 
 #define DEFAULT_DATA "data/cifar-10-batches-bin"
@@ -25,10 +26,29 @@ enum {
     GIVEN_SEED = 1 << 8,
     GIVEN_LOSS = 1 << 9,
     GIVEN_UPDATE = 1 << 10,
+    GIVEN_NUM_TRAIN = 1 << 11,  /* the split sizes: left out, the data format's defaults */
+    GIVEN_NUM_VAL = 1 << 12,
+    GIVEN_NUM_TEST = 1 << 13,
+    /* which model flags: each shapes only some models, and is refused for the others */
+    GIVEN_CNN3_SHAPE = 1 << 14, /* --filters, --filter-size */
+    GIVEN_HIDDEN = 1 << 15,
+    GIVEN_BATCHNORM = 1 << 16,
+    GIVEN_DROPOUT = 1 << 17,
+    GIVEN_WEIGHT_SCALE = 1 << 18,
+    GIVEN_KEEP_LAST = 1 << 19,
 };
 
 typedef struct TrainOptions {
     const char *data, *model, *device, *checkpoint, *resume, *log, *plot, *update, *loss;
+    const char *init_from;      /* --init-from: starting weights (safetensors) */
+    const char *run_name;       /* --run: the directory of the default outputs under runs/ */
+    int save_every, keep_last, save_best, weights_only, no_save;
+    double progress_interval;   /* seconds between plain progress lines (not a terminal) */
+    const char *init;           /* --init: NULL = the model's default (train_options_init) */
+    const char *data_format, *val_data, *test_data, *labels;
+    int resize_h, resize_w;     /* --resize WxH; 0: images must be one size */
+    float val_fraction;
+    int num_classes;            /* the data's, set once it is known (CIFAR-10's by default) */
     int epochs, batch_size, filters, filter_size, batchnorm, num_train, num_val, num_test;
     int hidden[16], n_hidden, print_every, train_samples, val_samples;
     float lr, lr_decay, reg, weight_scale, dropout, momentum;
@@ -42,8 +62,13 @@ TrainOptions train_options_default(void);
 void train_usage(FILE *f);
 /* Returns NNDL_OK, NNDL_ERR (message set), or 1 for --help. */
 int train_options_parse(int argc, char **argv, TrainOptions *o);
-/* --model and its companions as a layer spec. */
+/* --model and its companions as a layer spec (cnn3 and fc end in o->num_classes units). */
 int train_options_spec(const TrainOptions *o, char *spec, int size);
+/* How weights start: --init, else normal (weight_scale) for the seed's models cnn3 and fc, so
+ * their runs stay the seed's, and he for a layer spec. */
+WeightInit train_options_init(const TrainOptions *o);
+/* The data flags as a request (data_source.h); the split seed is the run's --seed. */
+int train_options_data_request(const TrainOptions *o, DataRequest *r);
 /* The Solver's settings for these options and update rule (no hooks set). */
 SolverConfig train_options_solver_config(const TrainOptions *o, UpdateRule rule);
 

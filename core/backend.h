@@ -117,6 +117,18 @@ struct Backend {
                                   const float *dout, const float *out, const float *x,
                                   const float *gamma, const float *beta, const float *mean,
                                   const float *inv_std, const PoolGeom *pool, int N, int C, int S);
+    /* global average pool: x (rows, S) -> out (rows): each row's mean (rows = N*C, S = H*W);
+     * backward spreads dout[r] / S over row r */
+    void (*global_avg_pool_forward)(const Backend *be, float *out, const float *x, size_t rows, int S);
+    void (*global_avg_pool_backward)(const Backend *be, float *dx, const float *dout, size_t rows, int S);
+
+    /* GELU, exact form x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)); backward takes the input */
+    void (*gelu_forward)(const Backend *be, float *out, const float *x, size_t n);
+    void (*gelu_backward)(const Backend *be, float *dx, const float *dout, const float *x, size_t n);
+
+    /* out = alpha * x (in place allowed), and out = a + b (out may be a or b) */
+    void (*scale)(const Backend *be, float *out, const float *x, float alpha, size_t n);
+    void (*add)(const Backend *be, float *out, const float *a, const float *b, size_t n);
 
     void (*dropout_forward)(const Backend *be, float *out, const float *x, size_t n,
                             const DropoutConfig *d);

@@ -3,16 +3,17 @@
 
 #include "error.h"
 
-/* One output size along an axis, or -1 when the window does not fit a whole number of times. */
-static int window_count(int in, int pad, int win, int stride)
+/* One output size along an axis, or -1 when the window does not fit (a whole number of times,
+ * unless floor: then the input left over after the last window is left out). */
+static int window_count(int in, int pad, int win, int stride, int floor)
 {
     int span = in + 2 * pad - win;
-    if (span < 0 || span % stride != 0) return -1;
+    if (span < 0 || (!floor && span % stride != 0)) return -1;
     return 1 + span / stride;
 }
 
-int conv_geom_init(ConvGeom *g, int N, int C, int H, int W, int F, int w_channels, int HH,
-                   int WW, int stride, int pad)
+static int conv_geom(ConvGeom *g, int N, int C, int H, int W, int F, int w_channels, int HH, int WW, int stride,
+                     int pad, int floor)
 {
     if (N <= 0 || C <= 0 || H <= 0 || W <= 0)
         return nndl_fail("conv: input shape (%d, %d, %d, %d) has a zero or negative dimension",
@@ -25,13 +26,28 @@ int conv_geom_init(ConvGeom *g, int N, int C, int H, int W, int F, int w_channel
                          C, F, w_channels, HH, WW, w_channels);
     if (stride <= 0 || pad < 0)
         return nndl_fail("conv: stride %d must be positive and pad %d non-negative", stride, pad);
-    int Ho = window_count(H, pad, HH, stride), Wo = window_count(W, pad, WW, stride);
+    int Ho = window_count(H, pad, HH, stride, floor), Wo = window_count(W, pad, WW, stride, floor);
+    if ((Ho < 0 || Wo < 0) && floor)
+        return nndl_fail("conv: filter %dx%d with pad %d is larger than input %dx%d (H + 2*pad must be at "
+                         "least the filter size)", HH, WW, pad, H, W);
     if (Ho < 0 || Wo < 0)
         return nndl_fail("conv: filter %dx%d with stride %d and pad %d does not fit input %dx%d "
                          "(H + 2*pad - HH and W + 2*pad - WW must be non-negative multiples of "
                          "the stride)", HH, WW, stride, pad, H, W);
     *g = (ConvGeom){N, C, H, W, F, HH, WW, stride, pad, Ho, Wo};
     return NNDL_OK;
+}
+
+int conv_geom_init(ConvGeom *g, int N, int C, int H, int W, int F, int w_channels, int HH,
+                   int WW, int stride, int pad)
+{
+    return conv_geom(g, N, C, H, W, F, w_channels, HH, WW, stride, pad, 0);
+}
+
+int conv_geom_init_floor(ConvGeom *g, int N, int C, int H, int W, int F, int w_channels, int HH,
+                         int WW, int stride, int pad)
+{
+    return conv_geom(g, N, C, H, W, F, w_channels, HH, WW, stride, pad, 1);
 }
 
 int pool_geom_init(PoolGeom *g, int N, int C, int H, int W, int ph, int pw, int stride)
@@ -41,7 +57,7 @@ int pool_geom_init(PoolGeom *g, int N, int C, int H, int W, int ph, int pw, int 
                          "dimension", N, C, H, W);
     if (ph <= 0 || pw <= 0 || stride <= 0)
         return nndl_fail("max_pool: pool %dx%d and stride %d must be positive", ph, pw, stride);
-    int Ho = window_count(H, 0, ph, stride), Wo = window_count(W, 0, pw, stride);
+    int Ho = window_count(H, 0, ph, stride, 0), Wo = window_count(W, 0, pw, stride, 0);
     if (Ho < 0 || Wo < 0)
         return nndl_fail("max_pool: pool %dx%d with stride %d does not fit input %dx%d "
                          "(H - ph and W - pw must be non-negative multiples of the stride)",

@@ -31,6 +31,12 @@ typedef struct PoolGeom {
 /* w_channels is the filter tensor's second dimension, checked against C. */
 int conv_geom_init(ConvGeom *g, int N, int C, int H, int W, int F, int w_channels, int HH,
                    int WW, int stride, int pad);
+/* The same with PyTorch's output size, floor((H + 2 pad - HH) / stride) + 1: input rows and
+ * columns after the last window are left out (their gradient is 0), so a stride-2 conv halves
+ * an even size. The spec's conv layers use this; every backend handles it (nothing assumes the
+ * windows reach the input's end). */
+int conv_geom_init_floor(ConvGeom *g, int N, int C, int H, int W, int F, int w_channels, int HH,
+                         int WW, int stride, int pad);
 int pool_geom_init(PoolGeom *g, int N, int C, int H, int W, int ph, int pw, int stride);
 
 /* affine: an input of N rows of x_row_size values against weights (w_rows, M). */

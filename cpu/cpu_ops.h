@@ -33,6 +33,10 @@ void cpu_affine_backward(const Backend *be, float *dx, float *dw, float *db, con
                          const float *w, int N, int D, int M);
 void cpu_relu_forward(const Backend *be, float *out, const float *x, size_t n);
 void cpu_relu_backward(const Backend *be, float *dx, const float *dout, const float *x, size_t n);
+void cpu_gelu_forward(const Backend *be, float *out, const float *x, size_t n);
+void cpu_gelu_backward(const Backend *be, float *dx, const float *dout, const float *x, size_t n);
+void cpu_scale(const Backend *be, float *out, const float *x, float alpha, size_t n);
+void cpu_add(const Backend *be, float *out, const float *a, const float *b, size_t n);
 void cpu_dropout_forward(const Backend *be, float *out, const float *x, size_t n, const DropoutConfig *d);
 void cpu_dropout_backward(const Backend *be, float *dx, const float *dout, size_t n, const DropoutConfig *d);
 void cpu_softmax_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N, int C);
@@ -48,6 +52,9 @@ void cpu_conv_backward(const Backend *be, float *dx, float *dw, float *db, const
 void cpu_max_pool_forward(const Backend *be, float *out, const float *x, const PoolGeom *g);
 void cpu_max_pool_backward(const Backend *be, float *dx, const float *dout, const float *x, const float *out,
                            const PoolGeom *g);
+
+void cpu_global_avg_pool_forward(const Backend *be, float *out, const float *x, size_t rows, int S);
+void cpu_global_avg_pool_backward(const Backend *be, float *dx, const float *dout, size_t rows, int S);
 
 void cpu_batchnorm_forward(const Backend *be, float *out, float *mean, float *inv_std, float *running_mean,
                            float *running_var, const float *x, const float *gamma,

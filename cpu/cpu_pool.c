@@ -87,3 +87,26 @@ void cpu_max_pool_backward(const Backend *be, float *dx, const float *dout, cons
     if (pool_geom_tiles(g)) backward_tiled(dx, dout, x, out, g);
     else backward_general(dx, dout, x, out, g);
 }
+
+/* Global average pool: one row (an image's channel) per iteration, summed in double so that a
+ * large H*W loses nothing. */
+void cpu_global_avg_pool_forward(const Backend *be, float *out, const float *x, size_t rows, int S)
+{
+    (void)be;
+#pragma omp parallel for if (rows * S > CPU_PARALLEL_MIN)
+    for (size_t r = 0; r < rows; r++) {
+        double s = 0;
+        for (int k = 0; k < S; k++) s += x[r * S + k];
+        out[r] = (float)(s / S);
+    }
+}
+
+void cpu_global_avg_pool_backward(const Backend *be, float *dx, const float *dout, size_t rows, int S)
+{
+    (void)be;
+#pragma omp parallel for if (rows * S > CPU_PARALLEL_MIN)
+    for (size_t r = 0; r < rows; r++) {
+        float d = dout[r] / (float)S;
+        for (int k = 0; k < S; k++) dx[r * S + k] = d;
+    }
+}

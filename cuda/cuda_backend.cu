@@ -85,6 +85,12 @@ static Backend make_table(void)
     b.max_pool_backward = cuda_max_pool_backward;
     b.batchnorm_forward = cuda_batchnorm_forward;
     b.batchnorm_backward = cuda_batchnorm_backward;
+    b.global_avg_pool_forward = cuda_global_avg_pool_forward;
+    b.global_avg_pool_backward = cuda_global_avg_pool_backward;
+    b.gelu_forward = cuda_gelu_forward;
+    b.gelu_backward = cuda_gelu_backward;
+    b.scale = cuda_scale;
+    b.add = cuda_add;
     b.dropout_forward = cuda_dropout_forward;
     b.dropout_backward = cuda_dropout_backward;
     b.softmax_loss = cuda_softmax_loss;

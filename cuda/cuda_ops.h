@@ -58,6 +58,10 @@ void cuda_affine_backward(const Backend *be, float *dx, float *dw, float *db, co
                           const float *w, int N, int D, int M);
 void cuda_relu_forward(const Backend *be, float *out, const float *x, size_t n);
 void cuda_relu_backward(const Backend *be, float *dx, const float *dout, const float *x, size_t n);
+void cuda_gelu_forward(const Backend *be, float *out, const float *x, size_t n);
+void cuda_gelu_backward(const Backend *be, float *dx, const float *dout, const float *x, size_t n);
+void cuda_scale(const Backend *be, float *out, const float *x, float alpha, size_t n);
+void cuda_add(const Backend *be, float *out, const float *a, const float *b, size_t n);
 void cuda_dropout_forward(const Backend *be, float *out, const float *x, size_t n, const DropoutConfig *d);
 void cuda_dropout_backward(const Backend *be, float *dx, const float *dout, size_t n, const DropoutConfig *d);
 void cuda_fill(const Backend *be, float *x, float value, size_t n);
@@ -70,6 +74,9 @@ void cuda_conv_backward(const Backend *be, float *dx, float *dw, float *db, cons
 
 void cuda_max_pool_forward(const Backend *be, float *out, const float *x, const PoolGeom *g);
 void cuda_max_pool_backward(const Backend *be, float *dx, const float *dout, const float *x, const float *out, const PoolGeom *g);
+
+void cuda_global_avg_pool_forward(const Backend *be, float *out, const float *x, size_t rows, int S);
+void cuda_global_avg_pool_backward(const Backend *be, float *dx, const float *dout, size_t rows, int S);
 
 void cuda_batchnorm_forward(const Backend *be, float *out, float *mean, float *inv_std, float *running_mean,
                             float *running_var, const float *x, const float *gamma,

@@ -1,4 +1,4 @@
-// k_dense.cu — affine (cuBLAS), relu, dropout, fill and the L2 penalty on the GPU.
+// k_dense.cu — affine (cuBLAS), relu, GELU, scale, add, dropout, fill and the L2 penalty on the GPU.
 //
 // Row-major matrices are column-major transposes, so a row-major C = A·B is the column-major
 // Cᵀ = Bᵀ·Aᵀ: each cublasSgemm below is the row-major product written with the operands swapped.
@@ -73,6 +73,54 @@ void cuda_relu_forward(const Backend *, float *out, const float *x, size_t n)
 void cuda_relu_backward(const Backend *, float *dx, const float *dout, const float *x, size_t n)
 {
     if (n) NNDL_LAUNCH(relu_backward_kernel, cuda_grid(n), CUDA_BLOCK, 0, dx, dout, x, n);
+}
+
+// Exact GELU: x Phi(x) with Phi(x) = (1 + erf(x / sqrt 2)) / 2.
+__global__ void gelu_forward_kernel(float *out, const float *x, size_t n)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        out[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+}
+
+// d/dx x Phi(x) = Phi(x) + x phi(x)
+__global__ void gelu_backward_kernel(float *dx, const float *dout, const float *x, size_t n)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        float v = x[i], cdf = 0.5f * (1.0f + erff(v * 0.70710678118654752f));
+        dx[i] = dout[i] * (cdf + v * 0.3989422804014327f * expf(-0.5f * v * v));
+    }
+}
+
+void cuda_gelu_forward(const Backend *, float *out, const float *x, size_t n)
+{
+    if (n) NNDL_LAUNCH(gelu_forward_kernel, cuda_grid(n), CUDA_BLOCK, 0, out, x, n);
+}
+
+void cuda_gelu_backward(const Backend *, float *dx, const float *dout, const float *x, size_t n)
+{
+    if (n) NNDL_LAUNCH(gelu_backward_kernel, cuda_grid(n), CUDA_BLOCK, 0, dx, dout, x, n);
+}
+
+__global__ void scale_kernel(float *out, const float *x, float alpha, size_t n)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        out[i] = alpha * x[i];
+}
+
+__global__ void add_kernel(float *out, const float *a, const float *b, size_t n)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        out[i] = a[i] + b[i];
+}
+
+void cuda_scale(const Backend *, float *out, const float *x, float alpha, size_t n)
+{
+    if (n) NNDL_LAUNCH(scale_kernel, cuda_grid(n), CUDA_BLOCK, 0, out, x, alpha, n);
+}
+
+void cuda_add(const Backend *, float *out, const float *a, const float *b, size_t n)
+{
+    if (n) NNDL_LAUNCH(add_kernel, cuda_grid(n), CUDA_BLOCK, 0, out, a, b, n);
 }
 
 // Forward and backward are the same masked scaling, with the mask of dropout_mask.h.

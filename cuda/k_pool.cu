@@ -1,4 +1,4 @@
-// k_pool.cu — max pooling on the GPU. Backward gathers: one thread per input pixel sums dout of
+// k_pool.cu — max pooling and global average pooling on the GPU. Backward gathers: one thread per input pixel sums dout of
 // every window containing it whose max it equals (the seed's mask semantics, ties included), so
 // overlapping windows need no atomics and the result is deterministic.
 #include "cuda_ops.h"
@@ -43,4 +43,31 @@ void cuda_max_pool_forward(const Backend *, float *out, const float *x, const Po
 void cuda_max_pool_backward(const Backend *, float *dx, const float *dout, const float *x, const float *out, const PoolGeom *g)
 {
     NNDL_LAUNCH(max_pool_backward_kernel, cuda_grid(pool_in_size(g)), CUDA_BLOCK, 0, dx, dout, x, out, *g);
+}
+
+// Global average pool: one thread per row (an image's channel), summed in order in double.
+__global__ void global_avg_pool_forward_kernel(float *out, const float *x, size_t rows, int S)
+{
+    for (size_t r = blockIdx.x * (size_t)blockDim.x + threadIdx.x; r < rows; r += (size_t)gridDim.x * blockDim.x) {
+        double s = 0;
+        for (int k = 0; k < S; k++) s += x[r * S + k];
+        out[r] = (float)(s / S);
+    }
+}
+
+__global__ void global_avg_pool_backward_kernel(float *dx, const float *dout, size_t rows, int S)
+{
+    size_t total = rows * S;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x)
+        dx[i] = dout[i / S] / (float)S;
+}
+
+void cuda_global_avg_pool_forward(const Backend *, float *out, const float *x, size_t rows, int S)
+{
+    if (rows) NNDL_LAUNCH(global_avg_pool_forward_kernel, cuda_grid(rows), CUDA_BLOCK, 0, out, x, rows, S);
+}
+
+void cuda_global_avg_pool_backward(const Backend *, float *dx, const float *dout, size_t rows, int S)
+{
+    if (rows) NNDL_LAUNCH(global_avg_pool_backward_kernel, cuda_grid(rows * S), CUDA_BLOCK, 0, dx, dout, rows, S);
 }

@@ -1,14 +1,12 @@
 /* cifar10.c — reading the CIFAR-10 binary batches and preprocessing them (see cifar10.h). */
 #include "cifar10.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "error.h"
-#include "open_read.h"
+#include "cifar_records.h"
 
 const char *const cifar10_class_names[CIFAR10_CLASSES] = {
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
@@ -19,43 +17,7 @@ static int read_records(Dataset *dst, int at, const char *dir, const char *file,
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, file);
-    FILE *f = open_read(path);
-    if (!f)
-        return nndl_fail("cannot open CIFAR-10 file %s: %s (fetch the data set with "
-                         "`make cifar10`, or point --data at a cifar-10-batches-bin directory)",
-                         path, strerror(errno));
-    long expected = (long)CIFAR10_RECORDS_PER_FILE * CIFAR10_RECORD_BYTES;
-    /* fstat, not fseek/ftell: fopen accepts a directory, whose "size" ftell gives as LONG_MAX */
-    struct stat st = {0};
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return nndl_fail("CIFAR-10 file %s is %s, expected a binary batch file of %ld bytes", path,
-                         S_ISDIR(st.st_mode) ? "a directory" : "not a regular file", expected);
-    }
-    if (st.st_size != expected) {
-        fclose(f);
-        return nndl_fail("CIFAR-10 file %s has %lld bytes, expected %ld (10000 records of 3073 "
-                         "bytes): truncated or not a CIFAR-10 binary batch", path,
-                         (long long)st.st_size, expected);
-    }
-    unsigned char rec[CIFAR10_RECORD_BYTES];
-    fseek(f, (long)first * CIFAR10_RECORD_BYTES, SEEK_SET);
-    for (int r = 0; r < count; r++) {
-        if (fread(rec, 1, sizeof rec, f) != sizeof rec) {
-            fclose(f);
-            return nndl_fail("CIFAR-10 file %s: read error at record %d", path, first + r);
-        }
-        if (rec[0] >= CIFAR10_CLASSES) {
-            fclose(f);
-            return nndl_fail("CIFAR-10 file %s: record %d has label %d, expected 0..9: not a "
-                             "CIFAR-10 binary batch", path, first + r, rec[0]);
-        }
-        dst->y[at + r] = rec[0];
-        float *img = dst->x + (size_t)(at + r) * CIFAR10_IMAGE_BYTES;
-        for (int i = 0; i < CIFAR10_IMAGE_BYTES; i++) img[i] = rec[1 + i];
-    }
-    fclose(f);
-    return NNDL_OK;
+    return cifar_read_records(&cifar10_layout, dst, at, path, CIFAR10_RECORDS_PER_FILE, first, count);
 }
 
 /* Training records [first, first + count) across data_batch_1..5. */
@@ -72,12 +34,6 @@ static int read_training_range(Dataset *dst, const char *dir, int first, int cou
         done += take;
     }
     return NNDL_OK;
-}
-
-static void subtract(Dataset *d, const float *mean)
-{
-    for (int n = 0; n < d->n; n++)
-        for (int i = 0; i < CIFAR10_IMAGE_BYTES; i++) d->x[(size_t)n * CIFAR10_IMAGE_BYTES + i] -= mean[i];
 }
 
 int cifar10_load(Cifar10 *out, const char *dir, int num_train, int num_val, int num_test)
@@ -97,14 +53,10 @@ int cifar10_load(Cifar10 *out, const char *dir, int num_train, int num_val, int 
         read_training_range(&out->val, dir, num_train, num_val) != NNDL_OK ||
         (num_test && read_records(&out->test, 0, dir, "test_batch.bin", 0, num_test) != NNDL_OK))
         goto fail;
-    double *sum = calloc(CIFAR10_IMAGE_BYTES, sizeof *sum);
-    for (int n = 0; n < num_train; n++)
-        for (int i = 0; i < CIFAR10_IMAGE_BYTES; i++) sum[i] += out->train.x[(size_t)n * CIFAR10_IMAGE_BYTES + i];
-    for (int i = 0; i < CIFAR10_IMAGE_BYTES; i++) out->mean_image[i] = (float)(sum[i] / num_train);
-    free(sum);
-    subtract(&out->train, out->mean_image);
-    subtract(&out->val, out->mean_image);
-    subtract(&out->test, out->mean_image);
+    if (dataset_mean(&out->train, out->mean_image) != NNDL_OK) goto fail;
+    dataset_subtract(&out->train, out->mean_image);
+    dataset_subtract(&out->val, out->mean_image);
+    dataset_subtract(&out->test, out->mean_image);
     return NNDL_OK;
 fail:
     {
@@ -133,6 +85,6 @@ int cifar10_load_test(Dataset *test, const char *dir, int num_test, const float 
         dataset_free(test);
         return NNDL_ERR;
     }
-    if (mean_image) subtract(test, mean_image);
+    if (mean_image) dataset_subtract(test, mean_image);
     return NNDL_OK;
 }

@@ -25,3 +25,22 @@ void dataset_free(Dataset *d)
     d->x = NULL;
     d->y = NULL;
 }
+
+int dataset_mean(const Dataset *d, float *mean)
+{
+    size_t size = dataset_example_size(d);
+    double *sum = calloc(size ? size : 1, sizeof *sum);
+    if (!sum) return nndl_fail("out of memory for the mean image");
+    for (int n = 0; n < d->n; n++)
+        for (size_t i = 0; i < size; i++) sum[i] += d->x[(size_t)n * size + i];
+    for (size_t i = 0; i < size; i++) mean[i] = (float)(sum[i] / d->n);
+    free(sum);
+    return NNDL_OK;
+}
+
+void dataset_subtract(Dataset *d, const float *mean)
+{
+    size_t size = dataset_example_size(d);
+    for (int n = 0; n < d->n; n++)
+        for (size_t i = 0; i < size; i++) d->x[(size_t)n * size + i] -= mean[i];
+}

@@ -11,14 +11,9 @@
 #include "error.h"
 #include "model_spec.h"
 
-/* Room for MODEL_MAX_LAYERS of the longest token ("-conv1000000x1000000"): the round trip is
- * checked on the full text, not on a cut one. */
-#define FORMAT_ROOM (MODEL_MAX_LAYERS * 24)
-
-static int same_layer(const LayerSpec *a, const LayerSpec *b)
-{
-    return a->kind == b->kind && a->units == b->units && a->size == b->size && a->p_keep == b->p_keep;
-}
+/* The parser refuses specs whose canonical text does not fit MODEL_SPEC_MAX; twice that leaves
+ * room to see a violation of that promise instead of checking a cut text. */
+#define FORMAT_ROOM (2 * MODEL_SPEC_MAX)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -36,13 +31,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (first.n < 1 || first.n > MODEL_MAX_LAYERS) abort();
     char canonical[FORMAT_ROOM];
     model_spec_format(&first, canonical, sizeof canonical);
+    if (strlen(canonical) >= MODEL_SPEC_MAX) abort();
     if (model_spec_parse(&second, canonical) != NNDL_OK) {
         fprintf(stderr, "canonical spec '%s' refused: %s\n", canonical, nndl_last_error());
         abort();
     }
     if (second.n != first.n) abort();
     for (int i = 0; i < first.n; i++)
-        if (!same_layer(&first.layers[i], &second.layers[i])) {
+        if (!layer_spec_equal(&first.layers[i], &second.layers[i])) {
             fprintf(stderr, "layer %d differs after '%s'\n", i, canonical);
             abort();
         }

@@ -1,6 +1,6 @@
 /* checkpoint.c — the checkpoint file format (see checkpoint.h).
  *
- * Format 2, every field little-endian, written one by one (no struct is dumped, so the file
+ * Format 3, every field little-endian, written one by one (no struct is dumped, so the file
  * does not depend on the compiler's padding or the machine's byte order):
  *   "NNDLCKPT", u32 format (2),
  *   u32 spec length, spec bytes; i32 in_c, in_h, in_w; u32 loss kind, u32 update rule;
@@ -11,8 +11,10 @@
  *   train acc, val acc histories;
  *   per parameter: i32 step count, f32 learning rate, u64 size, then the rule's moments (0, 1 or
  *   2 arrays of that size, no length prefix);
+ *   u32 number of class names (0: none), each as u32 length + bytes (no NUL);
  *   "END!", and the CRC-32 (zlib's) of every byte before it, as u32.
- * Format 1 (a native struct, no CRC) is recognised and refused. */
+ * Format 2 is format 3 without the class names (read, as a checkpoint without names); format 1
+ * (a native struct, no CRC) is recognised and refused. */
 #include "checkpoint.h"
 
 #include <errno.h>
@@ -40,12 +42,14 @@ typedef struct Contents {
     uint64_t mean_n, model_n;
     float *mean, *model;        /* the input mean (mean_n = 0: none), the model's state */
     SolverState st;             /* epoch, iteration, RNG, best, histories, optimizer state */
+    ClassNames classes;         /* the training data's (format 3); none: n = 0 */
 } Contents;
 
 static void contents_free(Contents *c)
 {
     free(c->mean), free(c->model);
     solver_state_free(&c->st);
+    class_names_free(&c->classes);
     memset(c, 0, sizeof *c);
 }
 
@@ -207,6 +211,11 @@ static int write_contents(FILE *f, const void *ctx)
         if (st->n_moments >= 1) put_values(&o, p->m1, p->n);
         if (st->n_moments >= 2) put_values(&o, p->m2, p->n);
     }
+    put_u32(&o, (uint32_t)c->classes.n);
+    for (int i = 0; i < c->classes.n; i++) {
+        put_u32(&o, (uint32_t)strlen(c->classes.names[i]));
+        put(&o, c->classes.names[i], strlen(c->classes.names[i]));
+    }
     put(&o, TRAILER, 4);
     put_u32(&o, (uint32_t)o.crc);
     return o.ok;
@@ -236,7 +245,12 @@ static int gather(Contents *c, const Solver *s)
     }
     if (c->mean_n) memcpy(c->mean, solver_input_mean(s), c->mean_n * sizeof *c->mean);
     model_state_save(m, c->model);
-    if (solver_state_export(s, &c->st) != NNDL_OK) {
+    if (s->class_names && s->class_names->n != m->num_classes) {
+        contents_free(c);
+        return nndl_fail("checkpoint: %d class names for a model of %d classes", s->class_names->n, m->num_classes);
+    }
+    if ((s->class_names && class_names_copy(&c->classes, s->class_names) != NNDL_OK) ||
+        solver_state_export(s, &c->st) != NNDL_OK) {
         contents_free(c);
         return NNDL_ERR;
     }
@@ -338,7 +352,7 @@ static float *get_floats(In *in, uint64_t *n)
 
 /* The fields in file order; lengths are bounded by what is left of the file. Returns 0 when
  * the file cannot be parsed, with a message for the fields that steer the parsing. */
-static int parse(In *in, Contents *c)
+static int parse(In *in, Contents *c, uint32_t version)
 {
     SolverState *st = &c->st;
     uint32_t spec_len = get_u32(in);
@@ -386,6 +400,16 @@ static int parse(In *in, Contents *c)
         if (st->n_moments >= 1) p->m1 = get_values(in, p->n);
         if (st->n_moments >= 2) p->m2 = get_values(in, p->n);
     }
+    uint32_t n_names = version >= 3 ? get_u32(in) : 0;
+    if (n_names > CLASS_COUNT_MAX) return nndl_fail("%u class names", n_names), 0;
+    for (uint32_t i = 0; in->ok && i < n_names; i++) {
+        char name[CLASS_NAME_MAX + 1];
+        uint32_t len = get_u32(in);
+        if (len > CLASS_NAME_MAX) return nndl_fail("a class name of %u bytes", len), 0;
+        get(in, name, len);
+        name[len] = '\0';
+        if (in->ok && (strlen(name) != len || class_names_add(&c->classes, name) != NNDL_OK)) return 0;
+    }
     char trailer[4];
     get(in, trailer, 4);
     return in->ok && in->left == 0 && memcmp(trailer, TRAILER, 4) == 0;
@@ -416,15 +440,16 @@ static int read_contents(Contents *c, const char *path)
         return nndl_fail("%s is not an nndl checkpoint (bad magic)", path);
     }
     uint32_t version = get_u32(&in);
-    if (version != CHECKPOINT_FORMAT) {
+    if (version != CHECKPOINT_FORMAT && version != 2) {
         fclose(f);
         if (version == 1)
             return nndl_fail("checkpoint %s was written by an older nndl (format 1, without a checksum), which "
                              "this version no longer reads; use the nndl that wrote it", path);
-        return nndl_fail("checkpoint %s has format %u; this nndl reads format %d", path, version, CHECKPOINT_FORMAT);
+        return nndl_fail("checkpoint %s has format %u; this nndl reads formats 2 and %d", path, version,
+                         CHECKPOINT_FORMAT);
     }
     nndl_clear_error();
-    int ok = parse(&in, c);
+    int ok = parse(&in, c, version);
     unsigned char stored[4] = {0};
     ok = ok && fread(stored, 1, 4, f) == 4;
     fclose(f);
@@ -433,7 +458,7 @@ static int read_contents(Contents *c, const char *path)
         char why[256];
         snprintf(why, sizeof why, "%s", nndl_last_error());
         contents_free(c);
-        return nndl_fail("checkpoint %s is truncated or damaged (format %d)%s%s", path, CHECKPOINT_FORMAT,
+        return nndl_fail("checkpoint %s is truncated or damaged (format %u)%s%s", path, version,
                          why[0] ? ": " : "", why);
     }
     if (crc != (uint32_t)in.crc) {
@@ -464,6 +489,8 @@ static int same_model(const Contents *c, const Model *m, const char *path)
         if (c->st.params[i].n != m->params[i].n)
             return nndl_fail("checkpoint %s: parameter %s has %zu values, the model's has %zu", path,
                              m->params[i].name, c->st.params[i].n, m->params[i].n);
+    if (c->classes.n && c->classes.n != m->num_classes)
+        return nndl_fail("checkpoint %s: %d class names for a model of %d classes", path, c->classes.n, m->num_classes);
     return NNDL_OK;
 }
 
@@ -531,6 +558,16 @@ int checkpoint_load_mean(float **input_mean, size_t *n, const char *path)
     *n = (size_t)c.mean_n;
     *input_mean = c.mean_n ? c.mean : NULL;
     if (c.mean_n) c.mean = NULL; /* handed over */
+    contents_free(&c);
+    return NNDL_OK;
+}
+
+int checkpoint_load_class_names(ClassNames *names, const char *path)
+{
+    Contents c;
+    if (read_contents(&c, path) != NNDL_OK) return NNDL_ERR;
+    *names = c.classes;
+    c.classes = (ClassNames){0}; /* handed over */
     contents_free(&c);
     return NNDL_OK;
 }

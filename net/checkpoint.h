@@ -3,7 +3,8 @@
  * A checkpoint holds everything needed to continue exactly: the model spec and input shape,
  * its state (parameters and batchnorm running statistics), the optimizer's per-parameter state
  * and step counts, the solver's settings, epoch, iteration, RNG state, histories, best val
- * accuracy and best parameters, and the mean image subtracted from the data. It is written
+ * accuracy and best parameters, the mean image subtracted from the data and the names of the
+ * data's classes (format 3; format-2 files, without names, are still read). It is written
  * through write_file_atomically (atomic_file.h), so an interrupted write never destroys an
  * existing file, and ends with a CRC-32 of everything before it.
  *
@@ -17,7 +18,7 @@
 
 #include "solver.h"
 
-#define CHECKPOINT_FORMAT 2
+#define CHECKPOINT_FORMAT 3
 
 int checkpoint_save(const Solver *s, const char *path);
 
@@ -51,5 +52,8 @@ int checkpoint_read_info(const char *path, CheckpointInfo *info);
 int checkpoint_load_model(Model *m, float **input_mean, const char *path);
 /* The stored input mean alone (malloc'd, *n floats; NULL and 0 when none). */
 int checkpoint_load_mean(float **input_mean, size_t *n, const char *path);
+/* The names of the training data's classes (n = 0 when the checkpoint has none: format 2, or
+ * a Solver without class_names); the caller frees them. */
+int checkpoint_load_class_names(ClassNames *names, const char *path);
 
 #endif

@@ -17,12 +17,12 @@ int fused_group_length(const Layer *layers, int n, int i)
 void fused_group_forward(const Layer *first, int count, const LayerCall *c, const float *in)
 {
     const Layer *bn = first;
-    BNConfig cfg = {c->train, (float)BN_EPS, (float)BN_MOMENTUM};
+    BNConfig cfg = batchnorm_config(bn, c);
     PoolGeom g, *pool = NULL;
     if (count == 3) g = pool_layer_geom(&first[2], c->N), pool = &g;
     backend_bn_relu_pool_forward(c->be, first[count - 1].act, first[0].act, first[1].act,
                                  bn->buffer[BN_BATCH_MEAN], bn->buffer[BN_BATCH_INV_STD],
-                                 bn->buffer[BN_RUNNING_MEAN], bn->buffer[BN_RUNNING_VAR], in, c->w[0], c->w[1],
+                                 bn->buffer[BN_RUNNING_MEAN], bn->buffer[BN_RUNNING_VAR], in, batchnorm_gamma(bn, c), c->w[1],
                                  &cfg, pool, c->N, bn->in[0], batchnorm_inner(bn));
 }
 
@@ -32,8 +32,9 @@ float *fused_group_backward(const Layer *first, int count, const LayerCall *c, f
     const Layer *bn = first;
     PoolGeom g, *pool = NULL;
     if (count == 3) g = pool_layer_geom(&first[2], c->N), pool = &g;
-    return backend_bn_relu_pool_backward(c->be, c->dw[0], c->dw[1], dout, spare, first[count - 1].act, first[0].act,
-                                         first[1].act, in, c->w[0], c->w[1], bn->buffer[BN_BATCH_MEAN],
+    return backend_bn_relu_pool_backward(c->be, batchnorm_dgamma(bn, c), c->dw[1], dout, spare, first[count - 1].act,
+                                         first[0].act, first[1].act, in, batchnorm_gamma(bn, c), c->w[1],
+                                         bn->buffer[BN_BATCH_MEAN],
                                          bn->buffer[BN_BATCH_INV_STD], pool, c->N, bn->in[0], batchnorm_inner(bn));
 }
 

@@ -1,6 +1,7 @@
 /* model.c — building a layer stack from a spec and running it through a Backend. */
 #include "model.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,13 +27,16 @@ static int add_param(Model *m, size_t *used, const char *name, int number, size_
     return m->n_params - 1;
 }
 
+static int param_present(const ParamKind *pk, const Layer *l) { return !pk->present || pk->present(l); }
+
 /* Both blocks, zero-filled (the gaps between parameters stay 0, so updates leave them 0). */
 static int alloc_param_blocks(Model *m)
 {
     size_t total = 0;
     for (int i = 0; i < m->n_layers; i++) {
         const Layer *l = &m->layers[i];
-        for (int j = 0; j < l->spec.kind->n_params; j++) total += param_room(l->spec.kind->params[j].size(l));
+        for (int j = 0; j < l->spec.kind->n_params; j++)
+            if (param_present(&l->spec.kind->params[j], l)) total += param_room(l->spec.kind->params[j].size(l));
     }
     m->param_values = total;
     size_t bytes = (total ? total : 1) * sizeof(float);
@@ -41,6 +45,18 @@ static int alloc_param_blocks(Model *m)
     m->be->fill(m->be, m->param_block, 0, total);
     m->be->fill(m->be, m->grad_block, 0, total);
     return NNDL_OK;
+}
+
+int weight_init_parse(const char *name)
+{
+    if (strcmp(name, "normal") == 0) return INIT_NORMAL;
+    if (strcmp(name, "he") == 0) return INIT_HE;
+    return -1;
+}
+
+const char *weight_init_name(WeightInit init)
+{
+    return init == INIT_NORMAL ? "normal" : init == INIT_HE ? "he" : NULL;
 }
 
 static float *device_array(const Backend *be, size_t n, float value)
@@ -61,27 +77,34 @@ static int init_gaussian(const Backend *be, float *dev, size_t n, float scale, R
     return NNDL_OK;
 }
 
-static int alloc_layer(Model *m, Layer *l, int *number, size_t *used, float weight_scale, Rng *r)
+static int alloc_layer(Model *m, Layer *l, int *number, size_t *used, const ModelConfig *cfg, Rng *r)
 {
     const Backend *be = m->be;
     const LayerKind *k = l->spec.kind;
-    if (k->numbered) ++*number;
+    int has_params = 0;
+    for (int j = 0; j < k->n_params; j++) has_params |= param_present(&k->params[j], l);
+    if (k->numbered && has_params) ++*number;
     for (int j = 0; j < LAYER_MAX_PARAMS; j++) l->param[j] = -1;
     for (int j = 0; j < k->n_params; j++) {
         const ParamKind *pk = &k->params[j];
+        if (!param_present(pk, l)) continue;
         size_t n = pk->size(l);
         l->param[j] = add_param(m, used, pk->name, *number, n, pk->is_weight);
         float *w = m->params[l->param[j]].w;
         if (pk->init == PARAM_GAUSSIAN) {
-            if (init_gaussian(be, w, n, weight_scale, r) != NNDL_OK) return NNDL_ERR;
+            float scale = cfg->init == INIT_HE ? (float)sqrt(2.0 / (double)pk->fan_in(l)) : cfg->weight_scale;
+            if (init_gaussian(be, w, n, scale, r) != NNDL_OK) return NNDL_ERR;
         } else {
             be->fill(be, w, pk->init == PARAM_ONES ? 1 : 0, n);
         }
     }
     for (int j = 0; j < k->n_buffers; j++) {
         l->buffer_n[j] = k->buffers[j].size(l);
-        if (!(l->buffer[j] = device_array(be, l->buffer_n[j], 0))) return NNDL_ERR;
+        if (!(l->buffer[j] = device_array(be, l->buffer_n[j], k->buffers[j].value))) return NNDL_ERR;
     }
+    if (k->block == BLOCK_OPEN &&
+        !(l->skip_grad = be->alloc(be, layer_shape_size(l->in) * m->max_batch * sizeof *l->skip_grad)))
+        return NNDL_ERR;
     /* the backend's scratch for this layer at the largest batch, so that steps never allocate */
     if (k->reserve && k->reserve(l, be, m->max_batch) != NNDL_OK) return NNDL_ERR;
     l->act = be->alloc(be, layer_shape_size(l->out) * m->max_batch * sizeof(float));
@@ -106,9 +129,13 @@ static int check_sizes(const Model *m)
     for (int i = 0; i < m->n_layers; i++) {
         const Layer *l = &m->layers[i];
         char token[64];
-        layer_spec_format(token, sizeof token, &l->spec);
+        if (l->spec.kind->block == BLOCK_CLOSE) /* "]" says little: its parameters are the skip path's */
+            snprintf(token, sizeof token, "the skip path of the block opened at layer %d", l->pair + 1);
+        else
+            layer_spec_format(token, sizeof token, &l->spec);
         size_t layer_params = 0;
         for (int j = 0; j < l->spec.kind->n_params; j++) {
+            if (!param_present(&l->spec.kind->params[j], l)) continue;
             size_t n = l->spec.kind->params[j].size(l);
             layer_params = n > SIZE_MAX - layer_params ? SIZE_MAX : layer_params + n;
         }
@@ -127,23 +154,49 @@ static int check_sizes(const Model *m)
     return NNDL_OK;
 }
 
-int model_init(Model *m, const Backend *be, const char *spec_text, int C, int H, int W,
+/* Pairs each residual block's opening and closing layers (the parser nests them properly). */
+static void pair_blocks(Model *m)
+{
+    int open[MODEL_MAX_LAYERS], depth = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        Layer *l = &m->layers[i];
+        l->pair = -1;
+        if (l->spec.kind->block == BLOCK_OPEN) open[depth++] = i;
+        if (l->spec.kind->block == BLOCK_CLOSE && depth > 0) {
+            l->pair = open[--depth];
+            m->layers[l->pair].pair = i;
+        }
+    }
+}
+
+int model_init(Model *m, const Backend *be, const char *spec, int C, int H, int W,
                float weight_scale, float reg, LossKind loss, uint64_t seed, int max_batch)
 {
+    ModelConfig cfg = {.spec = spec, .C = C, .H = H, .W = W, .init = INIT_NORMAL, .weight_scale = weight_scale,
+                       .reg = reg, .loss = loss, .seed = seed, .max_batch = max_batch};
+    return model_create(m, be, &cfg);
+}
+
+int model_create(Model *m, const Backend *be, const ModelConfig *cfg)
+{
     memset(m, 0, sizeof *m);
+    const char *spec_text = cfg->spec;
+    int C = cfg->C, H = cfg->H, W = cfg->W, max_batch = cfg->max_batch;
     ModelSpec spec;
     if (model_spec_parse(&spec, spec_text) != NNDL_OK) return NNDL_ERR;
     if (C <= 0 || H <= 0 || W <= 0 || max_batch <= 0)
         return nndl_fail("model: input (%d, %d, %d) and batch %d must be positive", C, H, W, max_batch);
-    *m = (Model){.be = be, .in_c = C, .in_h = H, .in_w = W, .max_batch = max_batch, .reg = reg,
-                 .loss = loss, .seed = seed, .n_layers = spec.n};
+    *m = (Model){.be = be, .in_c = C, .in_h = H, .in_w = W, .max_batch = max_batch, .reg = cfg->reg,
+                 .loss = cfg->loss, .seed = cfg->seed, .n_layers = spec.n};
     model_spec_format(&spec, m->spec, sizeof m->spec);
+    for (int i = 0; i < spec.n; i++) m->layers[i].spec = spec.layers[i];
+    pair_blocks(m);
     int shape[3] = {C, H, W}, spatial = 1;
     for (int i = 0; i < spec.n; i++) {
         Layer *l = &m->layers[i];
-        l->spec = spec.layers[i];
         l->spatial = spatial;
         memcpy(l->in, shape, sizeof shape);
+        if (l->spec.kind->block == BLOCK_CLOSE) memcpy(l->block_in, m->layers[l->pair].in, sizeof l->block_in);
         if (infer_shape(l, i) != NNDL_OK) return NNDL_ERR;
         memcpy(shape, l->out, sizeof shape);
         if (l->spec.kind->flattens) spatial = 0;
@@ -154,12 +207,12 @@ int model_init(Model *m, const Backend *be, const char *spec_text, int C, int H,
     for (int i = 0; i < m->n_layers; i++)
         if (layer_shape_size(m->layers[i].out) > largest) largest = layer_shape_size(m->layers[i].out);
     Rng r;
-    rng_seed(&r, seed);
+    rng_seed(&r, cfg->seed);
     int number = 0;
     size_t used = 0;
     if (alloc_param_blocks(m) != NNDL_OK) goto oom;
     for (int i = 0; i < m->n_layers; i++)
-        if (alloc_layer(m, &m->layers[i], &number, &used, weight_scale, &r) != NNDL_OK) goto oom;
+        if (alloc_layer(m, &m->layers[i], &number, &used, cfg, &r) != NNDL_OK) goto oom;
     for (int i = 0; i < m->n_layers;) {
         int len = fused_group_length(m->layers, m->n_layers, i);
         m->group[i] = len;
@@ -189,6 +242,7 @@ void model_free(Model *m)
     for (int i = 0; i < m->n_layers; i++) {
         Layer *l = &m->layers[i];
         if (l->act) be->release(be, l->act);
+        if (l->skip_grad) be->release(be, l->skip_grad);
         for (int j = 0; j < LAYER_MAX_BUFFERS; j++)
             if (l->buffer[j]) be->release(be, l->buffer[j]);
     }
@@ -207,8 +261,14 @@ static LayerCall layer_call(const Model *m, int i, int N, int train, uint64_t st
     const Layer *l = &m->layers[i];
     LayerCall c = {.be = m->be, .N = N, .index = i, .train = train, .seed = m->seed, .step = step};
     for (int j = 0; j < l->spec.kind->n_params; j++) {
+        if (l->param[j] < 0) continue;
         c.w[j] = m->params[l->param[j]].w;
         c.dw[j] = m->params[l->param[j]].dw;
+    }
+    if (l->spec.kind->block) {
+        const Layer *open = l->spec.kind->block == BLOCK_OPEN ? l : &m->layers[l->pair];
+        c.block_in = open->act;
+        c.skip_grad = open->skip_grad;
     }
     return c;
 }
@@ -379,3 +439,23 @@ static void upload(const Backend *be, float *dev, float *host, size_t n) { be->t
 
 void model_state_save(const Model *m, float *host) { each_state_array(m, download, host); }
 void model_state_load(Model *m, const float *host) { each_state_array(m, upload, (float *)host); }
+
+size_t model_param_offset(const Model *m, int p)
+{
+    size_t off = 0;
+    for (int i = 0; i < p; i++) off += m->params[i].n;
+    return off;
+}
+
+size_t model_buffer_offset(const Model *m, int layer, int buffer)
+{
+    size_t off = model_param_offset(m, m->n_params);
+    for (int i = 0; i <= layer; i++) {
+        const Layer *l = &m->layers[i];
+        for (int j = 0; j < l->spec.kind->n_buffers; j++) {
+            if (i == layer && j == buffer) return off;
+            if (l->spec.kind->buffers[j].saved) off += l->buffer_n[j];
+        }
+    }
+    return off;
+}

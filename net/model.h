@@ -6,8 +6,9 @@
  * Holds the parameters (weights, biases, batchnorm gamma/beta) with their gradients, the
  * batchnorm running statistics, and per-layer activations for up to max_batch examples. Names
  * follow the seed: W1, b1 for the first conv/affine layer, gamma1, beta1 for a batchnorm after
- * it, and so on. Weights start as weight_scale * N(0, 1) drawn on the host from one seeded
- * generator, then uploaded, so a seed gives the same model on every device. The loss is the
+ * it, and so on; a residual block's projection is Wproj<k>. Weights start as weight_scale *
+ * N(0, 1) (or He's sqrt(2 / fan_in) * N(0, 1)) drawn on the host from one seeded generator, then
+ * uploaded, so a seed gives the same model on every device. The loss is the
  * seed's: data loss + 0.5 * reg * sum(W^2) over weights only (not biases, gamma, beta). */
 #ifndef NNDL_MODEL_H
 #define NNDL_MODEL_H
@@ -72,10 +73,32 @@ typedef struct Model {
 /* The activations of one batch of max_batch examples: the input and every layer's output. */
 #define MODEL_MAX_BATCH_VALUES ((size_t)1 << 30)
 
+/* How weights (conv, affine, projection) start; biases start at 0 either way. */
+typedef enum WeightInit {
+    INIT_NORMAL,    /* weight_scale * N(0, 1): the seed's */
+    INIT_HE,        /* Kaiming normal, fan-in: sqrt(2 / fan_in) * N(0, 1) (weight_scale unused) */
+} WeightInit;
+
+/* Everything a model is built from. */
+typedef struct ModelConfig {
+    const char *spec;
+    int C, H, W;                /* one input example */
+    WeightInit init;
+    float weight_scale, reg;
+    LossKind loss;
+    uint64_t seed;
+    int max_batch;
+} ModelConfig;
+
 /* Validates every layer's shapes against the input (C, H, W) and the size limits, and
  * allocates. */
+int model_create(Model *m, const Backend *be, const ModelConfig *cfg);
+/* The same with the seed's initialisation (INIT_NORMAL). */
 int model_init(Model *m, const Backend *be, const char *spec, int C, int H, int W,
                float weight_scale, float reg, LossKind loss, uint64_t seed, int max_batch);
+/* "normal" / "he", and back; -1 / NULL for others. */
+int weight_init_parse(const char *name);
+const char *weight_init_name(WeightInit init);
 void model_free(Model *m);
 
 /* Training step: forward in train mode (batch statistics, dropout with the mask of `step`),
@@ -100,5 +123,9 @@ int model_count_correct(Model *m, const float *X, const int *y, int N);
 size_t model_state_size(const Model *m);
 void model_state_save(const Model *m, float *host);
 void model_state_load(Model *m, const float *host);
+/* Where each array sits in that layout (params in order, then every layer's saved buffers):
+ * parameter p, and buffer j of layer i (which must be a saved one). */
+size_t model_param_offset(const Model *m, int p);
+size_t model_buffer_offset(const Model *m, int layer, int buffer);
 
 #endif

@@ -52,7 +52,27 @@ static int push(ModelSpec *s, const LayerSpec *l)
     return NNDL_OK;
 }
 
-/* A sequence of items up to ']' (inside a group, depth > 0) or the end. */
+static int parse_sequence(const char **p, ModelSpec *s, int depth);
+
+/* The "[ layers ]" after a block's opening token (res[...]): the layers, then the closing kind
+ * with the opening layer's arguments. */
+static int parse_block(const char **p, ModelSpec *s, const LayerSpec *open, int depth, const char *start)
+{
+    if (**p != '[')
+        return nndl_fail("model spec: %s must be followed by its layers in [ ... ] at '%.20s' (e.g. %s)",
+                         open->kind->token, start, open->kind->example);
+    if (depth >= MODEL_SPEC_MAX_DEPTH)
+        return nndl_fail("model spec: groups nested more than %d deep at '%.20s'", MODEL_SPEC_MAX_DEPTH, *p);
+    ++*p;
+    if (parse_sequence(p, s, depth + 1) != NNDL_OK) return NNDL_ERR;
+    if (**p != ']') return nndl_fail("model spec: a %s block is not closed with ']' near '%.20s'", open->kind->token, *p);
+    ++*p;
+    LayerSpec close = *open;
+    close.kind = open->kind->closer;
+    return push(s, &close);
+}
+
+/* A sequence of items up to ']' (inside a group or block, depth > 0) or the end. */
 static int parse_sequence(const char **p, ModelSpec *s, int depth)
 {
     for (;;) {
@@ -71,7 +91,9 @@ static int parse_sequence(const char **p, ModelSpec *s, int depth)
                     if (push(s, &s->layers[first + i]) != NNDL_OK) return NNDL_ERR;
         } else {
             LayerSpec l;
+            const char *start = *p;
             if (parse_layer(p, &l) != NNDL_OK || push(s, &l) != NNDL_OK) return NNDL_ERR;
+            if (l.kind->block == BLOCK_OPEN && parse_block(p, s, &l, depth, start) != NNDL_OK) return NNDL_ERR;
         }
         if (**p == '-') {
             ++*p;
@@ -93,8 +115,11 @@ static int format_spec(const ModelSpec *s, char *buf, size_t size)
     size_t used = 0;
     if (size) buf[0] = '\0';
     for (int i = 0; i < s->n; i++) {
-        if (i) used += snprintf(at(buf, size, used), room(size, used), "-");
+        /* blocks read res[a-b]: no '-' after an opening layer or before a closing one */
+        int joined = i && s->layers[i - 1].kind->block != BLOCK_OPEN && s->layers[i].kind->block != BLOCK_CLOSE;
+        if (joined) used += snprintf(at(buf, size, used), room(size, used), "-");
         used += layer_spec_format(at(buf, size, used), room(size, used), &s->layers[i]);
+        if (s->layers[i].kind->block == BLOCK_OPEN) used += snprintf(at(buf, size, used), room(size, used), "[");
     }
     return (int)used;
 }
@@ -107,13 +132,22 @@ int model_spec_parse(ModelSpec *out, const char *text)
         return nndl_fail("model spec: longer than %d characters (starts '%.20s')", MODEL_SPEC_MAX - 1, text);
     const char *p = text;
     if (parse_sequence(&p, out, 0) != NNDL_OK) return NNDL_ERR;
-    if (out->n == 0 || out->layers[out->n - 1].kind != layer_kind_find("affine"))
-        return nndl_fail("model spec '%s': the last layer must be affine<classes>", text);
+    int last = out->n - 1;
+    while (last > 0 && out->layers[last].kind->follows_scores) last--;
+    if (out->n == 0 || out->layers[last].kind != layer_kind_find("affine"))
+        return nndl_fail("model spec '%s': the last layer must be affine<classes> (a scale<c> may follow it)", text);
     int canonical = format_spec(out, NULL, 0);
     if (canonical >= MODEL_SPEC_MAX)
         return nndl_fail("model spec: its canonical text (repeats expanded) has %d characters, more than %d",
                          canonical, MODEL_SPEC_MAX - 1);
     return NNDL_OK;
+}
+
+int layer_spec_equal(const LayerSpec *a, const LayerSpec *b)
+{
+    return a->kind == b->kind && a->units == b->units && a->size == b->size && a->p_keep == b->p_keep &&
+           a->stride == b->stride && a->pad == b->pad && a->flags == b->flags && a->momentum == b->momentum &&
+           a->eps == b->eps && a->factor == b->factor;
 }
 
 int layer_spec_format(char *buf, size_t size, const LayerSpec *l)

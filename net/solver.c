@@ -282,7 +282,7 @@ int solver_train(Solver *s)
      * end at num_epochs * per_epoch */
     int total = s->iteration + (s->cfg.num_epochs - s->epoch) * per_epoch;
     Progress bar;
-    progress_start(&bar, s->cfg.progress ? stderr : NULL, (long)(total - s->iteration) * bs);
+    progress_start(&bar, s->cfg.progress ? stderr : NULL, (long)(total - s->iteration) * bs, s->cfg.progress_interval);
     long images = 0;
     while (s->epoch < s->cfg.num_epochs) {
         /* each epoch's order is a function of the RNG state alone, so a resumed run draws

@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "class_names.h"
 #include "dataset.h"
 #include "model.h"
 #include "optim.h"
@@ -35,7 +36,9 @@ typedef struct SolverConfig {
     int num_val_samples;        /* 0: the whole validation set */
     int print_every;            /* iterations between loss lines; 0: none */
     int verbose;                /* seed output lines on `out` */
-    int progress;               /* a progress bar with images/s and ETA on stderr */
+    int progress;               /* a progress bar with images/s and ETA on stderr (a terminal) */
+    double progress_interval;   /* seconds between plain progress lines when stderr is not a
+                                 * terminal; 0: none (progress.h) */
     /* called after every epoch's accuracy check; a non-zero NNDL_ERR stops training */
     int (*on_epoch)(const Solver *s, void *ctx);
     void *on_epoch_ctx;
@@ -66,6 +69,7 @@ struct Solver {
     int epoch, iteration;       /* completed */
     Rng rng;
     const float *input_mean;    /* (C, H, W) subtracted from the data, stored in checkpoints */
+    const ClassNames *class_names; /* the data's, stored in checkpoints; NULL: none */
     int *order, *pred;          /* shuffle and predictions scratch */
     float *batch_x;
     int *batch_y;

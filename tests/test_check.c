@@ -15,6 +15,13 @@ static void test_check_command_on_cpu(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "nndl check: all passed"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "OpenMP threads; BLAS")); /* the device line */
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "x(4,3,31,31) w(5,3,3,3) s2 p1")); /* a conv case ran */
+    /* and the ops of the newer layer kinds */
+    static const char *const newer[] = {"conv_floor", "global_max_pool", "global_avg_pool", "gelu", "scale_add"};
+    for (size_t i = 0; i < sizeof newer / sizeof *newer; i++) {
+        char row[64];
+        snprintf(row, sizeof row, "cpu    %s", newer[i]);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, row));
+    }
     CU_ASSERT_PTR_NULL(strstr(out, "FAIL"));
     int rows = 0, failed = -1;
     const char *summary = strstr(out, "\ncpu: ");
@@ -31,12 +38,15 @@ static void test_check_command_refusals(void)
     expect_cli("check --model", 2, "--model needs a value");
     /* plain ./nndl has no cuda backend: asked for by name, that is a failure, not a skip */
     expect_cli("check --device cuda", 1, "requested but unusable");
-    expect_cli("check --device cpu --model conv8x4-affine10 --op relu", 2, "K odd"); /* a bad flag */
+    expect_cli("check --device cpu --model 'conv8x3(stride=0)-affine10' --op relu", 2, "bad conv token"); /* a bad flag */
     expect_cli("check --device cpu --model cnn3", 2, "--model: model spec: unknown layer");
     expect_cli("--version", 0, "nndl 0.");
     /* the seed's default model: its biases before batchnorm have a zero exact gradient */
     expect_cli("check --device cpu --op relu --model conv8x3-bn-relu-pool2-affine20-bn-relu-affine10 "
                "--input 3,16,16 --batch 2", 0, "nndl check: all passed");
+    /* a model step of every newer kind: its projection's gradient is among the rows */
+    expect_cli("check --device cpu --op gelu --model 'conv8x2(pad=0)-bn(noscale)-gelu-res[conv8x3(nobias)-bn-relu]-"
+               "res(proj)[conv16x3(stride=2)-gelu]-gmp-affine10-scale0.125' --input 3,9,9 --batch 2", 0, "Wproj4");
 }
 
 /* ---- a planted wrong op: relu backward that forgets the mask ------------------------------ */

@@ -136,10 +136,23 @@ enum { F_LR, F_MOMENTUM, F_DECAY, F_BETA1, F_BETA2, F_EPS, F_LR_DECAY, F_REG, F_
 
 /* ---- the format --------------------------------------------------------------------------- */
 
+/* The class names tiny checkpoints carry: "class0" .. "class9". */
+static const ClassNames *ten_names(void)
+{
+    static ClassNames names;
+    char name[32];
+    for (int i = names.n; i < 10; i++) {
+        snprintf(name, sizeof name, "class%d", i);
+        CU_ASSERT_FATAL(class_names_add(&names, name) == NNDL_OK);
+    }
+    return &names;
+}
+
 /* A tiny Adam run of 2 epochs saved to path; the run stays open for the caller. */
 static void tiny_checkpoint(Run *r, const char *path)
 {
     run_start(r, SPEC_2, 2, UPDATE_ADAM, 2, NULL, NULL, 3);
+    r->s.class_names = ten_names();
     CU_ASSERT_FATAL(solver_train(&r->s) == NNDL_OK);
     CU_ASSERT_FATAL(checkpoint_save(&r->s, path) == NNDL_OK);
 }
@@ -154,7 +167,7 @@ static void test_layout_is_little_endian_with_crc(void)
     size_t size, L = strlen(a.m.spec);
     unsigned char *b = read_all(path, &size);
     CU_ASSERT(memcmp(b, "NNDLCKPT", 8) == 0);
-    CU_ASSERT_EQUAL(le32(b + OFF_VERSION), 2);
+    CU_ASSERT_EQUAL(le32(b + OFF_VERSION), CHECKPOINT_FORMAT);
     CU_ASSERT_EQUAL(le32(b + OFF_SPEC_LEN), L);
     CU_ASSERT(memcmp(b + OFF_SPEC, a.m.spec, L) == 0);
     CU_ASSERT(le32(b + off_int(L, I_IN_C)) == 3 && le32(b + off_int(L, I_IN_H)) == 2 && le32(b + off_int(L, I_IN_W)) == 2);
@@ -163,9 +176,61 @@ static void test_layout_is_little_endian_with_crc(void)
     CU_ASSERT(le32(b + off_int(L, I_EPOCH)) == 2 && le32(b + off_int(L, I_ITER)) == 6);
     CU_ASSERT_EQUAL(le32(b + off_float(L, F_LR)), float_bits(1e-3f));
     CU_ASSERT_EQUAL(le32(b + off_float(L, F_BEST)), float_bits(a.s.best_val_acc));
+    /* the class names last: "class9" (6 bytes) after its length, before the trailer */
+    CU_ASSERT(le32(b + size - 8 - 10) == 6 && memcmp(b + size - 8 - 6, "class9", 6) == 0);
     CU_ASSERT(memcmp(b + size - 8, "END!", 4) == 0);
     CU_ASSERT_EQUAL(le32(b + size - 4), (uint32_t)crc32(crc32(0, NULL, 0), b, (uInt)(size - 4)));
     free(b);
+    run_end(&a);
+    remove_tree(tmpdir);
+}
+
+/* Class names round trip; a format-2 file (no names) is still read, as one without names; a
+ * Solver whose names do not fit its model writes nothing. */
+static void test_class_names(void)
+{
+    CU_ASSERT_FATAL(make_temp_dir(tmpdir, sizeof tmpdir, "nndl_ckpt") == 0);
+    char path[128], old[128];
+    snprintf(path, sizeof path, "%s/tiny.ckpt", tmpdir);
+    snprintf(old, sizeof old, "%s/format2.ckpt", tmpdir);
+    Run a;
+    tiny_checkpoint(&a, path);
+    ClassNames names;
+    CU_ASSERT_FATAL(checkpoint_load_class_names(&names, path) == NNDL_OK);
+    CU_ASSERT(names.n == 10 && strcmp(names.names[0], "class0") == 0 && strcmp(names.names[9], "class9") == 0);
+    class_names_free(&names);
+    /* without names, then rewritten as format 2: the 4-byte count dropped, the version 2 */
+    a.s.class_names = NULL;
+    CU_ASSERT_FATAL(checkpoint_save(&a.s, path) == NNDL_OK);
+    size_t size;
+    unsigned char *b = read_all(path, &size);
+    CU_ASSERT_FATAL(le32(b + size - 12) == 0);
+    memmove(b + size - 12, b + size - 8, 8);
+    set_le32(b + OFF_VERSION, 2);
+    reseal(b, size - 4);
+    write_all(old, b, size - 4);
+    CheckpointInfo info;
+    CU_ASSERT(checkpoint_read_info(old, &info) == NNDL_OK && info.epoch == 2);
+    CU_ASSERT_FATAL(checkpoint_load_class_names(&names, old) == NNDL_OK);
+    CU_ASSERT_EQUAL(names.n, 0);
+    float *mean = NULL;
+    Model m2;
+    CU_ASSERT_FATAL(model_init(&m2, test_backend("cpu"), SPEC_2, 3, 2, 2, 1e-3f, 0, LOSS_SOFTMAX, 0, 10) == NNDL_OK);
+    CU_ASSERT(checkpoint_load_model(&m2, &mean, old) == NNDL_OK && mean && mean[5] == a.mean[5]);
+    free(mean);
+    model_free(&m2);
+    /* the same bytes claiming format 3 lack the count: refused */
+    set_le32(b + OFF_VERSION, 3);
+    reseal(b, size - 4);
+    write_all(old, b, size - 4);
+    ASSERT_ERROR_MENTIONS(checkpoint_read_info(old, &info), "truncated or damaged");
+    free(b);
+    /* 3 names for a model of 10 classes */
+    ClassNames three = {0};
+    CU_ASSERT_FATAL(class_names_numbered(&three, 3) == NNDL_OK);
+    a.s.class_names = &three;
+    ASSERT_ERROR_MENTIONS(checkpoint_save(&a.s, path), "3 class names for a model of 10 classes");
+    class_names_free(&three);
     run_end(&a);
     remove_tree(tmpdir);
 }
@@ -640,6 +705,7 @@ void register_checkpoint_suite(void)
 {
     static const CU_TestInfo tests[] = {
         {"format: little-endian fields, CRC-32 trailer", test_layout_is_little_endian_with_crc},
+        {"class names: round trip, format 2 still read, a count that does not fit", test_class_names},
         {"every flipped byte and every truncation is refused", test_every_flipped_byte_is_refused},
         {"out-of-range fields and other formats are refused", test_out_of_range_fields_are_refused},
         {"non-finite values are refused, and never written", test_non_finite_values_are_refused},

@@ -68,19 +68,21 @@ static void test_update_rules_match_cpu(void)
     free(w), free(dw), free(z);
 }
 
-/* The seed's batchnorm CNN (small) on both devices from the same seed: same initial weights by
- * design, then the same loss, gradients and a few Adam steps within float tolerance. */
-static void test_model_matches_cpu(void)
+/* A model on both devices from the same seed: same initial weights by design, then the same
+ * loss, gradients and a few SGD steps within float tolerance, and the same test-mode scores. */
+static void check_model_matches_cpu(const char *spec, int H, WeightInit init)
 {
-    const char *spec = "conv8x3-bn-relu-pool2-affine20-bn-relu-dropout0.8-affine10";
     const int N = 6;
     Model m[2];
     const Backend *be[2] = {cpu, gpu};
-    for (int k = 0; k < 2; k++)
-        CU_ASSERT_FATAL(model_init(&m[k], be[k], spec, 3, 12, 12, 5e-2f, 1e-3f, LOSS_SOFTMAX, 17, N) == NNDL_OK);
+    for (int k = 0; k < 2; k++) {
+        ModelConfig mc = {.spec = spec, .C = 3, .H = H, .W = H, .init = init, .weight_scale = 5e-2f, .reg = 1e-3f,
+                          .loss = LOSS_SOFTMAX, .seed = 17, .max_batch = N};
+        CU_ASSERT_FATAL(model_create(&m[k], be[k], &mc) == NNDL_OK);
+    }
     Rng r;
     rng_seed(&r, 4);
-    size_t nx = (size_t)N * 3 * 12 * 12;
+    size_t nx = (size_t)N * 3 * H * H;
     float *X = malloc(nx * sizeof *X);
     for (size_t i = 0; i < nx; i++) X[i] = (float)rng_gaussian(&r);
     int y[6] = {1, 7, 3, 3, 0, 9};
@@ -107,6 +109,22 @@ static void test_model_matches_cpu(void)
     ASSERT_BELOW(worst, 1e-4, "test-mode scores, cuda vs cpu");
     free(s0), free(s1), free(X);
     model_free(&m[0]), model_free(&m[1]);
+}
+
+/* The seed's batchnorm CNN (small) */
+static void test_model_matches_cpu(void)
+{
+    check_model_matches_cpu("conv8x3-bn-relu-pool2-affine20-bn-relu-dropout0.8-affine10", 12, INIT_NORMAL);
+}
+
+/* Every layer kind of issue #9 (conv options, bn options, GELU, residual blocks with identity and
+ * projection skips, both global pools, scale), He initialisation */
+static void test_new_layers_match_cpu(void)
+{
+    check_model_matches_cpu("conv8x2(pad=0)-bn(noscale)-gelu-res[conv8x3(nobias)-bn-relu-conv8x3]-"
+                            "res(proj)[conv12x3(stride=2,nobias)-bn(momentum=0.6,eps=1e-12)-gelu]-gap-affine10-scale0.5",
+                            13, INIT_HE);
+    check_model_matches_cpu("conv8x3(stride=2)-gelu-[res[conv8x3-bn-gelu]]x2-gmp-affine10", 12, INIT_HE);
 }
 
 /* A small training setup on one backend: 20 random examples, the given print interval. */
@@ -288,6 +306,7 @@ void register_cuda_backend_suite(void)
     static const CU_TestInfo tests[] = {
         {"update rules: cuda vs cpu", test_update_rules_match_cpu},
         {"seed's batchnorm CNN: cuda vs cpu (loss, gradients, steps, scores)", test_model_matches_cpu},
+        {"residual nets of every new layer kind: cuda vs cpu", test_new_layers_match_cpu},
         {"a training step: no device-to-host copy, no allocation (SIMT counters)", test_step_stays_on_device},
         {"solver_train: one loss read-back per printed line (SIMT counters)", test_one_read_back_per_loss_line},
         {"the flat update: one launch per step, parameters as the cpu's; a profiled step", test_flat_update_one_launch},

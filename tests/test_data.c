@@ -104,7 +104,7 @@ static void test_command_line_refusals(void)
     expect_cli("train --bogus", 2, "unknown option '--bogus'");
     expect_cli("train --update adagrad --data /nonexistent", 2, "unknown update rule 'adagrad'");
     expect_cli("train --device tpu", 2, "unknown device 'tpu'");
-    expect_cli("train --model conv8x4-affine10 --data /nonexistent", 2, "K odd"); /* before the data */
+    expect_cli("train --model 'conv8x3(stride=0)-affine10' --data /nonexistent", 2, "bad conv token"); /* before the data */
     expect_cli("train --data /nonexistent", 1, "/nonexistent/data_batch_1.bin");
     expect_cli("train --hidden 10,x", 2, "--hidden");
     expect_cli("train --loss hinge", 2, "--loss");
@@ -145,8 +145,8 @@ static void test_command_line_refusals(void)
     expect_cli("train --data /nonexistent --checkpoint /nonexistent/run", 2, "its directory /nonexistent does not exist");
     expect_cli("frobnicate", 2, "unknown command 'frobnicate'");
     char args[160];
-    snprintf(args, sizeof args, "train --data %s --num-train 20 --num-val 10 --model conv4x4-affine10", dir);
-    expect_cli(args, 2, "K odd");
+    snprintf(args, sizeof args, "train --data %s --num-train 20 --num-val 10 --model 'conv4x3(pad=-1)-affine10'", dir);
+    expect_cli(args, 2, "bad conv token");
 }
 
 void register_data_suite(void)

@@ -1,6 +1,7 @@
 /* test_main.c — runs every CUnit suite; exits non-zero when any assertion failed. */
 #include <CUnit/Basic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "test_util.h"
@@ -23,13 +24,18 @@ void register_check_suite(void);
 void register_faults_suite(void);
 void register_program_suite(void);
 void register_fuzz_found_suite(void);
+void register_export_suite(void);
+void register_run_outputs_suite(void);
+void register_data_sources_suite(void);
+void register_predict_suite(void);
 
 static const SuiteRegistrar registrars[] = {
     register_gradcheck_suite,  register_seed_suite,  register_reference_grad_suite,
     register_cpu_backend_suite, register_optim_suite, register_bad_input_suite, register_kernel_suite,
     register_model_suite, register_spec_suite, register_training_suite, register_checkpoint_suite,
     register_data_suite, register_golden_suite, register_cuda_backend_suite, register_check_suite,
-    register_faults_suite, register_program_suite, register_fuzz_found_suite,
+    register_faults_suite, register_program_suite, register_fuzz_found_suite, register_data_sources_suite,
+    register_predict_suite, register_export_suite, register_run_outputs_suite,
 };
 
 /* With arguments, only the suites whose names contain one of them run (make test runs all). */
@@ -53,10 +59,16 @@ int main(int argc, char **argv)
         return 2;
     }
     select_suites(argc, argv);
+    /* runs of the program without output flags write under $NNDL_RUNS_DIR: a directory of the
+     * tests', removed at the end, not ./runs */
+    char runs[64];
+    if (make_temp_dir(runs, sizeof runs, "nndl_runs") != 0) return 2;
+    setenv("NNDL_RUNS_DIR", runs, 1);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failures = CU_get_number_of_failure_records();
     CU_cleanup_registry();
+    remove_tree(runs);
     test_backends_destroy();
     return failures ? 1 : 0;
 }

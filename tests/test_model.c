@@ -40,7 +40,25 @@ static void test_spec_errors(void)
 {
     expect_spec_error("conv8x3-relu-affine10-conv4x3-affine10", 3, 8, 8, "needs a (C, H, W) input");
     expect_spec_error("conv8x3-pool3-affine10", 3, 8, 8, "does not fit");
-    expect_spec_error("conv8x4-affine10", 3, 8, 8, "K odd");
+    expect_spec_error("conv8x3(stride=0)-affine10", 3, 8, 8, "bad conv token");
+    expect_spec_error("conv8x3(stride=2,padding=1)-affine10", 3, 8, 8, "conv<F>x<K>[(stride=S,pad=P,nobias)]");
+    expect_spec_error("conv8x3(nobias-affine10", 3, 8, 8, "bad conv token");
+    expect_spec_error("bn(eps=0)-affine10", 3, 8, 8, "bad bn token");
+    expect_spec_error("bn(momentum=1)-affine10", 3, 8, 8, "bad bn token");
+    expect_spec_error("bn(scale)-affine10", 3, 8, 8, "bad bn token");
+    expect_spec_error("affine10-scale0", 3, 8, 8, "bad scale token");
+    expect_spec_error("affine10-scale-1", 3, 8, 8, "bad scale token");
+    expect_spec_error("gap-affine10-gap-affine10", 3, 8, 8, "layer 3 (gap) needs a (C, H, W) input");
+    expect_spec_error("affine10-gmp-affine10", 3, 8, 8, "layer 2 (gmp) needs a (C, H, W) input");
+    expect_spec_error("res-relu-affine10", 3, 8, 8, "res must be followed by its layers in [ ... ]");
+    expect_spec_error("res[relu-affine10", 3, 8, 8, "not closed");
+    expect_spec_error("res[]-affine10", 3, 8, 8, "unknown layer");
+    expect_spec_error("res[relu]x2-affine10", 3, 8, 8, "unexpected 'x2-affine10'");
+    expect_spec_error("res(projection)[relu]-affine10", 3, 8, 8, "bad res token");
+    /* the sum needs equal shapes: the message names the block's layers and both shapes */
+    expect_spec_error("conv4x3-res[conv8x3-relu]-affine10", 3, 8, 8, "layer 5: the res block of layers 2-5 gives (8, 8, 8) but its input is (4, 8, 8)");
+    expect_spec_error("conv4x3-res[conv8x3-relu]-affine10", 3, 8, 8, "res(proj)[...]");
+    expect_spec_error("conv4x3-res(proj)[conv4x3-gap]-affine10", 3, 8, 8, "no 1x1 conv projection");
     expect_spec_error("conv8x3-relu", 3, 8, 8, "last layer must be affine");
     expect_spec_error("conv8x3-softplus-affine10", 3, 8, 8, "unknown layer");
     expect_spec_error("[conv8x3-relu-affine10", 3, 8, 8, "group");
@@ -69,6 +87,12 @@ static const ModelCase cases[] = {
     {"FC batchnorm", "affine20-bn-relu-affine30-bn-relu-affine10", 15, 1, 1, 4, 5e-2f, 0.1f, 1e-5, 1e-5, 1e-5},
     {"FC dropout 0.75 + batchnorm", "affine20-bn-relu-dropout0.75-affine30-relu-dropout0.75-affine10", 15, 1, 1, 4, 5e-2f, 0, 1e-5, 1e-5, 1e-5},
     {"deeper conv net, svm", "[conv4x3-bn-relu-pool2]x2-affine12-relu-affine10", 2, 8, 8, 3, 5e-2f, 0.01f, 1e-6, 2e-2, 1e-5},
+    /* the layers of fast CIFAR nets: an unpadded even stem, batchnorm without scale, GELU,
+     * residual blocks with identity and strided projection skips, global pools, scaled scores */
+    {"residual net, projection, gap, scale", "conv4x2(pad=0)-bn(noscale)-gelu-res[conv4x3(nobias)-bn-relu-conv4x3]-"
+     "res(proj)[conv6x3(stride=2)-gelu]-gap-affine10-scale0.5", 2, 9, 9, 4, 5e-2f, 0.01f, 1e-6, 2e-2, 1e-5},
+    {"nested residual blocks, gmp", "[res[conv3x3-relu-res[conv3x3(nobias)-bn(momentum=0.5,eps=0.001)]]]x2-gmp-affine10",
+     3, 6, 6, 3, 5e-2f, 0, 1e-6, 2e-2, 1e-5},
 };
 
 typedef struct Fixture {
@@ -179,13 +203,13 @@ static void test_every_registered_kind(void)
     for (int k = 0; k < layer_kind_count; k++) {
         const LayerKind *kind = layer_kinds[k];
         ModelSpec spec;
-        char text[MODEL_SPEC_MAX];
+        char text[MODEL_SPEC_MAX], name_buf[MODEL_SPEC_MAX];
         snprintf(text, sizeof text, "%s-affine3", kind->example);
         CU_ASSERT_EQUAL_FATAL(model_spec_parse(&spec, text), NNDL_OK);
         CU_ASSERT_PTR_EQUAL(spec.layers[0].kind, kind);
         CU_ASSERT_PTR_EQUAL(layer_kind_find(kind->token), kind);
-        layer_spec_format(text, sizeof text, &spec.layers[0]);
-        CU_ASSERT_STRING_EQUAL(text, kind->example);
+        model_spec_format(&spec, text, sizeof text);
+        CU_ASSERT_STRING_EQUAL(text, (snprintf(name_buf, sizeof name_buf, "%s-affine3", kind->example), name_buf));
         for (int vector = 0; vector < 2; vector++) {
             char name[64], net[128];
             snprintf(name, sizeof name, "registered kind %s after %s", kind->token, vector ? "affine" : "conv");
@@ -195,7 +219,7 @@ static void test_every_registered_kind(void)
             ModelCase c = {name, net, 2, 4, 4, 4, 5e-2f, 0.05f, 1e-6, 2e-2, 1e-5};
             Model m;
             if (model_init(&m, test_backend("cpu"), net, c.C, c.H, c.W, 1, 0, LOSS_SOFTMAX, 0, c.N) != NNDL_OK) {
-                CU_ASSERT(vector && strstr(nndl_last_error(), "layer 3") && strstr(nndl_last_error(), "(C, H, W)"));
+                CU_ASSERT(vector && strstr(nndl_last_error(), "needs a (C, H, W) input"));
                 continue;
             }
             model_free(&m);
@@ -203,6 +227,55 @@ static void test_every_registered_kind(void)
             check_cpu_matches_reference(&c, 0);
         }
     }
+}
+
+/* He (Kaiming normal, fan-in) draws each weight array with std sqrt(2 / fan_in): conv fan-in
+ * C*K*K, affine D, projection C; biases 0, gamma 1. Normal keeps weight_scale * N(0, 1), the very
+ * draws model_init makes. */
+static void test_weight_init(void)
+{
+    const char *spec = "conv16x3-relu-res(proj)[conv32x3(stride=2)-relu]-gap-affine500-relu-affine10";
+    ModelConfig mc = {.spec = spec, .C = 3, .H = 8, .W = 8, .init = INIT_HE, .weight_scale = 1e-3f, .seed = 3,
+                      .max_batch = 1};
+    Model he, normal, seed;
+    CU_ASSERT_FATAL(model_create(&he, test_backend("cpu"), &mc) == NNDL_OK);
+    mc.init = INIT_NORMAL;
+    CU_ASSERT_FATAL(model_create(&normal, test_backend("cpu"), &mc) == NNDL_OK);
+    CU_ASSERT_FATAL(model_init(&seed, test_backend("cpu"), spec, 3, 8, 8, 1e-3f, 0, LOSS_SOFTMAX, 3, 1) == NNDL_OK);
+    static const struct { const char *name; double fan_in; } want[] = {
+        {"W1", 3 * 9}, {"W2", 16 * 9}, {"Wproj3", 16}, {"W4", 32}, {"W5", 500}};
+    CU_ASSERT_EQUAL_FATAL(he.n_params, 9); /* W1 b1 W2 b2 Wproj3 W4 b4 W5 b5 */
+    for (size_t k = 0; k < sizeof want / sizeof *want; k++) {
+        const Param *p = NULL, *q = NULL, *s = NULL;
+        for (int i = 0; i < he.n_params; i++)
+            if (strcmp(he.params[i].name, want[k].name) == 0) p = &he.params[i], q = &normal.params[i], s = &seed.params[i];
+        CU_ASSERT_FATAL(p != NULL);
+        float *h = malloc(p->n * sizeof *h), *g = malloc(p->n * sizeof *g), *t = malloc(p->n * sizeof *t);
+        he.be->to_host(he.be, h, p->w, p->n * sizeof *h);
+        normal.be->to_host(normal.be, g, q->w, p->n * sizeof *g);
+        seed.be->to_host(seed.be, t, s->w, p->n * sizeof *t);
+        double sum2 = 0, gsum2 = 0;
+        for (size_t i = 0; i < p->n; i++) sum2 += (double)h[i] * h[i], gsum2 += (double)g[i] * g[i];
+        double std = sqrt(sum2 / p->n), expect = sqrt(2 / want[k].fan_in);
+        char what[96];
+        snprintf(what, sizeof what, "%s: |std / sqrt(2 / fan_in) - 1| (%zu draws)", p->name, p->n);
+        ASSERT_BELOW(fabs(std / expect - 1), 5 / sqrt((double)p->n), what); /* ~7 standard errors */
+        snprintf(what, sizeof what, "%s: |std / weight_scale - 1| with normal", p->name);
+        ASSERT_BELOW(fabs(sqrt(gsum2 / p->n) / 1e-3 - 1), 5 / sqrt((double)p->n), what);
+        CU_ASSERT(memcmp(g, t, p->n * sizeof *g) == 0); /* model_init is INIT_NORMAL */
+        free(h), free(g), free(t);
+    }
+    for (int i = 0; i < he.n_params; i++) {
+        if (he.params[i].name[0] != 'b') continue;
+        float *h = malloc(he.params[i].n * sizeof *h);
+        he.be->to_host(he.be, h, he.params[i].w, he.params[i].n * sizeof *h);
+        for (size_t k = 0; k < he.params[i].n; k++) CU_ASSERT_EQUAL(h[k], 0);
+        free(h);
+    }
+    CU_ASSERT_EQUAL(weight_init_parse("he"), INIT_HE);
+    CU_ASSERT_EQUAL(weight_init_parse("normal"), INIT_NORMAL);
+    CU_ASSERT_EQUAL(weight_init_parse("kaiming"), -1);
+    model_free(&he), model_free(&normal), model_free(&seed);
 }
 
 void register_model_suite(void)
@@ -213,6 +286,7 @@ void register_model_suite(void)
         {"model-level numeric gradients (double reference)", test_model_numeric_gradients},
         {"cpu float model vs double reference model", test_cpu_model_matches_reference},
         {"every registered layer kind in a small net", test_every_registered_kind},
+        {"weight initialisation: he (fan-in) and normal", test_weight_init},
         CU_TEST_INFO_NULL};
     add_suite("models", tests);
 }

@@ -144,12 +144,12 @@ static void test_svm_loss_gradient(void) { check_loss(ref_svm_loss, "svm dx"); }
 static void fwd_conv(double *out, Case *c) { ref_conv_forward_naive(out, c->x, c->w, c->b, &c->cg); }
 static void fwd_pool(double *out, Case *c) { ref_max_pool_forward_naive(out, c->x, &c->pg); }
 
-static void check_conv(int N, int C, int H, int W, int F, int HH, int WW, int stride, int pad)
+static void check_conv_geom(int N, int C, int H, int W, int F, int HH, int WW, int stride, int pad, int floor)
 {
     Rng r;
     rng_seed(&r, (uint64_t)(N * 1000 + H * 10 + WW));
     Case c = {.forward = fwd_conv};
-    CU_ASSERT_FATAL(conv_geom_init(&c.cg, N, C, H, W, F, C, HH, WW, stride, pad) == 0);
+    CU_ASSERT_FATAL((floor ? conv_geom_init_floor : conv_geom_init)(&c.cg, N, C, H, W, F, C, HH, WW, stride, pad) == 0);
     size_t nx = conv_in_size(&c.cg), nw = conv_w_size(&c.cg);
     c.n_out = conv_out_size(&c.cg);
     c.x = randn(&r, nx, 1, 0), c.w = randn(&r, nw, 1, 0), c.b = randn(&r, F, 1, 0);
@@ -161,9 +161,22 @@ static void check_conv(int N, int C, int H, int W, int F, int HH, int WW, int st
     free(dout), free(dx), free(dw), free(db), free_case(&c);
 }
 
+static void check_conv(int N, int C, int H, int W, int F, int HH, int WW, int stride, int pad)
+{
+    check_conv_geom(N, C, H, W, F, HH, WW, stride, pad, 0);
+}
+
 /* The seed's case (In [39]) and a non-square filter with stride 2 and pad 2. */
 static void test_conv_backward(void) { check_conv(4, 3, 5, 5, 2, 3, 3, 1, 1); }
 static void test_conv_backward_nonsquare(void) { check_conv(2, 3, 7, 6, 2, 3, 2, 2, 2); }
+/* PyTorch's output size: 3x3 stride 2 pad 1 on 8x8 leaves the last row and column out (dx 0
+ * there), a 1x1 stride-2 projection, an unpadded 2x2 stem. */
+static void test_conv_backward_floor(void)
+{
+    check_conv_geom(2, 3, 8, 8, 4, 3, 3, 2, 1, 1);
+    check_conv_geom(2, 3, 6, 6, 2, 1, 1, 2, 0, 1);
+    check_conv_geom(1, 3, 5, 5, 3, 2, 2, 1, 0, 1);
+}
 
 static void check_pool(int N, int C, int H, int W, int ph, int pw, int stride)
 {
@@ -183,6 +196,49 @@ static void check_pool(int N, int C, int H, int W, int ph, int pw, int stride)
 /* The seed's case (In [41]) and overlapping non-square windows. */
 static void test_max_pool_backward(void) { check_pool(3, 2, 8, 8, 2, 2, 2); }
 static void test_max_pool_backward_overlapping(void) { check_pool(2, 2, 7, 9, 3, 2, 1); }
+/* gmp: one window over the whole map */
+static void test_global_max_pool_backward(void) { check_pool(2, 3, 5, 7, 5, 7, 1); }
+
+static void fwd_gap(double *out, Case *c) { ref_global_avg_pool_forward(out, c->x, c->n_out, c->S); }
+static void fwd_gelu(double *out, Case *c) { ref_gelu_forward(out, c->x, c->n_out); }
+static void fwd_scale(double *out, Case *c) { ref_scale(out, c->x, 0.125, c->n_out); }
+
+static void test_global_avg_pool_backward(void)
+{
+    Rng r;
+    rng_seed(&r, 20);
+    Case c = {.n_out = 6, .S = 35, .forward = fwd_gap}; /* N*C = 6 rows of 5x7 */
+    c.x = randn(&r, 6 * 35, 1, 0);
+    double *dout = randn(&r, 6, 1, 0), dx[6 * 35];
+    ref_global_avg_pool_backward(dx, dout, 6, 35);
+    ASSERT_BELOW(check(&c, dx, c.x, 6 * 35, dout), 1e-9, "global avg pool dx");
+    free(dout), free_case(&c);
+}
+
+static void test_gelu_backward(void)
+{
+    Rng r;
+    rng_seed(&r, 21);
+    Case c = {.n_out = 200, .forward = fwd_gelu};
+    c.x = randn(&r, 200, 1, 0);
+    c.x[0] = 0, c.x[1] = -3, c.x[2] = 3, c.x[3] = 1e-3; /* beyond |3| the gradient nears the numeric noise */
+    double *dout = randn(&r, 200, 1, 0), dx[200];
+    ref_gelu_backward(dx, dout, c.x, 200);
+    ASSERT_BELOW(check(&c, dx, c.x, 200, dout), 1e-7, "gelu dx");
+    free(dout), free_case(&c);
+}
+
+static void test_scale_backward(void)
+{
+    Rng r;
+    rng_seed(&r, 22);
+    Case c = {.n_out = 50, .forward = fwd_scale};
+    c.x = randn(&r, 50, 1, 0);
+    double *dout = randn(&r, 50, 1, 0), dx[50];
+    ref_scale(dx, dout, 0.125, 50);
+    ASSERT_BELOW(check(&c, dx, c.x, 50, dout), 1e-9, "scale dx");
+    free(dout), free_case(&c);
+}
 
 /* ---- sandwiches ---------------------------------------------------------------------------- */
 
@@ -323,6 +379,11 @@ void register_reference_grad_suite(void)
         {"conv, non-square filter, stride 2, pad 2", test_conv_backward_nonsquare},
         {"max pool (seed case)", test_max_pool_backward},
         {"max pool, overlapping 3x2 windows", test_max_pool_backward_overlapping},
+        {"conv with input past the last window (floor output size)", test_conv_backward_floor},
+        {"global max pool", test_global_max_pool_backward},
+        {"global average pool", test_global_avg_pool_backward},
+        {"gelu", test_gelu_backward},
+        {"scale", test_scale_backward},
         {"affine_relu", test_affine_relu_backward},
         {"affine_bn_relu", test_affine_bn_relu_backward},
         {"conv_relu (seed case)", test_conv_relu_backward},

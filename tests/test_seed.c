@@ -129,6 +129,16 @@ static void test_default_run_is_the_seeds_final_cell(void)
     CU_ASSERT_FATAL(train_options_spec(&o, spec, sizeof spec) == NNDL_OK);
     CU_ASSERT_STRING_EQUAL(spec, "conv64x3-bn-relu-pool2-affine500-bn-relu-affine10");
     CU_ASSERT_EQUAL(o.weight_scale, 1e-3f);
+    CU_ASSERT_EQUAL(train_options_init(&o), INIT_NORMAL); /* the seed's weight_scale * N(0, 1) */
+    TrainOptions other = o;
+    other.model = "fc";
+    CU_ASSERT_EQUAL(train_options_init(&other), INIT_NORMAL);
+    other.model = "conv8x3-relu-gap-affine10"; /* a user's spec: He */
+    CU_ASSERT_EQUAL(train_options_init(&other), INIT_HE);
+    other.init = "normal";
+    CU_ASSERT_EQUAL(train_options_init(&other), INIT_NORMAL);
+    other.model = "cnn3", other.init = "he";
+    CU_ASSERT_EQUAL(train_options_init(&other), INIT_HE);
     CU_ASSERT_EQUAL(o.reg, 1e-3f);
     CU_ASSERT_STRING_EQUAL(o.loss, "softmax");
     CU_ASSERT_EQUAL(o.num_train, 49000);

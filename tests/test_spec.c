@@ -12,10 +12,8 @@
 static int same_layers(const ModelSpec *a, const ModelSpec *b)
 {
     if (a->n != b->n) return 0;
-    for (int i = 0; i < a->n; i++) {
-        const LayerSpec *x = &a->layers[i], *y = &b->layers[i];
-        if (x->kind != y->kind || x->units != y->units || x->size != y->size || x->p_keep != y->p_keep) return 0;
-    }
+    for (int i = 0; i < a->n; i++)
+        if (!layer_spec_equal(&a->layers[i], &b->layers[i])) return 0;
     return 1;
 }
 
@@ -32,6 +30,10 @@ static void test_canonical_text_round_trips(void)
         "affine10-dropout1e-6-affine10",        /* the smallest p allowed */
         "affine10-dropout.5-dropout1-dropout0.999999-affine10",
         "conv1x1-pool1-conv5x7-affine1",
+        "conv24x2(pad=0)-conv64x3(stride=2)-conv64x3(nobias)-conv64x3(stride=2,pad=1,nobias)-conv8x4(pad=3)-gap-fc10",
+        "bn(noscale)-bn(momentum=0.6)-bn(eps=1e-12)-bn(eps=0.1234567890123,momentum=0.3333333333333333)-affine10",
+        "res[conv64x3-bn-relu-conv64x3-bn]-[res(proj)[conv8x3(stride=2)-gelu-res[relu]]]x2-gmp-affine10-scale0.125",
+        "affine10-scale1e-6-scale1000000-scale0.1",
     };
     for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
         ModelSpec a, b;
@@ -46,6 +48,33 @@ static void test_canonical_text_round_trips(void)
         model_spec_format(&b, again, sizeof again);
         CU_ASSERT_STRING_EQUAL(again, text);
         if (!same) fprintf(stderr, "\n    '%s' formats as '%s', which reads back differently\n", specs[i], text);
+    }
+}
+
+/* Defaults are left out of the canonical text (old checkpoints and the seed's specs read the
+ * same), options come in a fixed order, and blocks keep their brackets. */
+static void test_canonical_text_of_options(void)
+{
+    static const char *const pairs[][2] = {
+        {"conv64x3", "conv64x3"},
+        {"conv64x3(stride=1,pad=1)", "conv64x3"},
+        {"conv24x2(pad=0)", "conv24x2"},
+        {"conv24x2(pad=1)", "conv24x2(pad=1)"},
+        {"conv64x3(nobias,pad=1,stride=2)", "conv64x3(stride=2,nobias)"},
+        {"bn(momentum=0.9,eps=1e-5)", "bn"},
+        {"bn(eps=1e-12,noscale)", "bn(noscale,eps=1e-12)"},
+        {"res(proj)[conv8x3-relu]", "res(proj)[conv8x3-relu]"},
+        {"[res[relu-bn]]x2", "res[relu-bn]-res[relu-bn]"},
+        {"scale.125", "scale0.125"},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
+        char spec[256], want[256], text[MODEL_SPEC_MAX];
+        snprintf(spec, sizeof spec, "%s-affine10", pairs[i][0]);
+        snprintf(want, sizeof want, "%s-affine10", pairs[i][1]);
+        ModelSpec s;
+        CU_ASSERT_EQUAL_FATAL(model_spec_parse(&s, spec), NNDL_OK);
+        model_spec_format(&s, text, sizeof text);
+        CU_ASSERT_STRING_EQUAL(text, want);
     }
 }
 
@@ -179,13 +208,16 @@ static void test_shape_error_names_the_layer_once(void)
 {
     expect_model_error("conv8x3-pool3-affine10", 3, 8, 8, 4, "layer 2: max_pool: pool 3x3 with stride 3 does not fit input 8x8");
     CU_ASSERT_PTR_NULL(strstr(nndl_last_error(), "layer 2: layer 2"));
-    expect_model_error("conv8x4-affine10", 3, 8, 8, 4, "K odd");
+    expect_model_error("conv8x3(pad=0)-conv8x3(pad=0)-conv8x3(pad=0)-conv8x3(pad=0)-affine10", 3, 8, 8, 4,
+                       "layer 4 (conv8x3(pad=0)): conv: filter 3x3 with pad 0 is larger than input 2x2");
+    CU_ASSERT_PTR_NULL(strstr(nndl_last_error(), "layer 4 (conv8x3(pad=0)): layer 4"));
 }
 
 void register_spec_suite(void)
 {
     static const CU_TestInfo tests[] = {
         {"canonical text reads back as the same layers", test_canonical_text_round_trips},
+        {"canonical text of options and blocks", test_canonical_text_of_options},
         {"specs over 1023 characters are refused, never cut", test_long_specs_are_refused_not_cut},
         {"group nesting is limited", test_group_nesting_is_limited},
         {"dropout keep probabilities outside [1e-6, 1] are refused", test_dropout_probabilities},

@@ -2,6 +2,9 @@
 #include "test_util.h"
 
 #include <ftw.h>
+#include <sys/stat.h>
+
+#include <stb/stb_image_write.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <string.h>
@@ -70,6 +73,49 @@ int write_cifar_batch(const char *dir, const char *name, int label_offset, long 
     }
     fclose(f);
     return truncate(path, size); /* sparse: full size without writing 30 MB */
+}
+
+int write_test_png(const char *path, int w, int h, int red)
+{
+    unsigned char px[64 * 64 * 3];
+    if (w > 64 || h > 64) return -1;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            unsigned char *p = px + 3 * (y * w + x);
+            p[0] = (unsigned char)red, p[1] = (unsigned char)(30 * x), p[2] = (unsigned char)(40 * y);
+        }
+    return stbi_write_png(path, w, h, 3, px, w * 3) ? 0 : -1;
+}
+
+int write_test_image_folder(const char *dir, const char *const *classes, int n_classes, int per_class, int w, int h)
+{
+    char path[512];
+    if (mkdir(dir, 0700) != 0) return -1;
+    for (int c = 0; c < n_classes; c++) {
+        snprintf(path, sizeof path, "%s/%s", dir, classes[c]);
+        if (mkdir(path, 0700) != 0) return -1;
+        for (int k = 0; k < per_class; k++) {
+            snprintf(path, sizeof path, "%s/%s/%d.png", dir, classes[c], k);
+            if (write_test_png(path, w, h, 10 + 20 * c + k) != 0) return -1;
+        }
+    }
+    return 0;
+}
+
+int write_cifar100_file(const char *dir, const char *name, long size)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    unsigned char rec[2 + 3072];
+    for (int r = 0; r < 40; r++) {
+        rec[0] = (unsigned char)(r % 20), rec[1] = (unsigned char)(3 * r % 100);
+        for (int i = 0; i < 3072; i++) rec[2 + i] = (unsigned char)((r + i) % 251);
+        fwrite(rec, 1, sizeof rec, f);
+    }
+    fclose(f);
+    return truncate(path, size);
 }
 
 const char *test_program(void)

@@ -36,6 +36,15 @@ void make_random_dataset(Dataset *d, int n, int c, int h, int w, uint64_t seed);
  * then extended to size bytes of zeros (label 0, black images), sparse. */
 int write_cifar_batch(const char *dir, const char *name, int label_offset, long size);
 
+/* A w x h PNG (stb_image_write) whose red channel is `red`, green 30x, blue 40y. */
+int write_test_png(const char *path, int w, int h, int red);
+/* An image folder dir/<classes[c]>/<k>.png, per_class w x h images per class, image k of class c
+ * with red = 10 + 20c + k. */
+int write_test_image_folder(const char *dir, const char *const *classes, int n_classes, int per_class, int w, int h);
+/* A CIFAR-100 file of size bytes: records r < 40 have coarse label r % 20, fine (3r) % 100,
+ * pixel i = (r + i) % 251; the rest zeros (sparse). */
+int write_cifar100_file(const char *dir, const char *name, long size);
+
 /* The program under test (NNDL_PROGRAM, which make test sets; ./nndl otherwise), run with args:
  * its exit status, and stdout + stderr into out. expect_cli asserts the status and that the
  * output mentions fragment, printing both when it does not. */

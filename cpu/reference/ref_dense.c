@@ -1,4 +1,5 @@
-/* ref_dense.c — reference affine, relu, dropout and the two losses (double precision). */
+/* ref_dense.c — reference affine, relu, GELU, scale, add, dropout and the two losses (double
+ * precision). */
 #include <math.h>
 #include <string.h>
 
@@ -46,6 +47,30 @@ void ref_relu_forward(double *out, const double *x, size_t n)
 void ref_relu_backward(double *dx, const double *dout, const double *x, size_t n)
 {
     for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0 ? dout[i] : 0;
+}
+
+void ref_gelu_forward(double *out, const double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) out[i] = 0.5 * x[i] * (1 + erf(x[i] / sqrt(2.0)));
+}
+
+/* d/dx x Phi(x) = Phi(x) + x phi(x), phi the standard normal density */
+void ref_gelu_backward(double *dx, const double *dout, const double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double cdf = 0.5 * (1 + erf(x[i] / sqrt(2.0))), pdf = exp(-0.5 * x[i] * x[i]) / sqrt(2 * M_PI);
+        dx[i] = dout[i] * (cdf + x[i] * pdf);
+    }
+}
+
+void ref_scale(double *out, const double *x, double alpha, size_t n)
+{
+    for (size_t i = 0; i < n; i++) out[i] = alpha * x[i];
+}
+
+void ref_add(double *out, const double *a, const double *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
 /* Test mode is the identity, in both directions. */

@@ -96,3 +96,18 @@ void ref_max_pool_backward_naive(double *dx, const double *dout, const double *x
             }
     }
 }
+
+void ref_global_avg_pool_forward(double *out, const double *x, size_t rows, int S)
+{
+    for (size_t r = 0; r < rows; r++) {
+        double s = 0;
+        for (int k = 0; k < S; k++) s += x[r * S + k];
+        out[r] = s / S;
+    }
+}
+
+void ref_global_avg_pool_backward(double *dx, const double *dout, size_t rows, int S)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (int k = 0; k < S; k++) dx[r * S + k] = dout[r] / S;
+}

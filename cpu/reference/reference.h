@@ -24,6 +24,18 @@ void ref_affine_backward(double *dx, double *dw, double *db, const double *dout,
 void ref_relu_forward(double *out, const double *x, size_t n);
 void ref_relu_backward(double *dx, const double *dout, const double *x, size_t n);
 
+/* GELU, exact form: x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) (torch.nn.GELU's default) */
+void ref_gelu_forward(double *out, const double *x, size_t n);
+void ref_gelu_backward(double *dx, const double *dout, const double *x, size_t n);
+
+/* out = alpha * x; out = a + b (a residual block's output: its last layer plus its input) */
+void ref_scale(double *out, const double *x, double alpha, size_t n);
+void ref_add(double *out, const double *a, const double *b, size_t n);
+
+/* Global average pool of x (rows, S) to out (rows): rows = N*C, S = H*W. */
+void ref_global_avg_pool_forward(double *out, const double *x, size_t rows, int S);
+void ref_global_avg_pool_backward(double *dx, const double *dout, size_t rows, int S);
+
 void ref_conv_forward_naive(double *out, const double *x, const double *w, const double *b,
                             const ConvGeom *g);
 void ref_conv_backward_naive(double *dx, double *dw, double *db, const double *dout,

@@ -19,6 +19,7 @@ static int shape(Layer *l, int index)
 /* D, the flattened input size; the model's size limits keep it within int */
 static int inputs(const Layer *l) { return (int)layer_shape_size(l->in); }
 static size_t weights(const Layer *l) { return layer_size_mul(layer_shape_size(l->in), (size_t)l->spec.units); }
+static size_t fan_in(const Layer *l) { return layer_shape_size(l->in); }
 static size_t biases(const Layer *l) { return (size_t)l->spec.units; }
 
 static void forward(const Layer *l, const LayerCall *c, float *out, const float *in)
@@ -46,6 +47,6 @@ const LayerKind layer_affine = {
     .parse_args = parse_args, .format_args = format_args,
     .shape = shape, .flattens = 1,
     .numbered = 1, .n_params = 2,
-    .params = {{"W", 1, PARAM_GAUSSIAN, weights}, {"b", 0, PARAM_ZEROS, biases}},
+    .params = {{"W", 1, PARAM_GAUSSIAN, weights, fan_in, NULL}, {"b", 0, PARAM_ZEROS, biases, NULL, NULL}},
     .forward = forward, .backward = backward, .ref_forward = ref_forward, .ref_backward = ref_backward,
 };

@@ -1,10 +1,6 @@
 /* dropout.c — dropout<p>: inverted dropout keeping each unit with probability p (the seed's
  * p), with the counter-based mask of dropout_mask.h, so the backends and the reference draw the
  * same mask. */
-#include <ctype.h>
-#include <stdio.h>
-#include <stdlib.h>
-
 #include "layer_kind.h"
 #include "reference.h"
 
@@ -14,31 +10,16 @@
 #define TEXT(x) #x
 #define NUMBER(x) TEXT(x)
 
-/* A plain decimal number (digits, '.', an exponent) in [MIN_KEEP, 1]: no hex, inf or nan. */
+/* A plain decimal number in [MIN_KEEP, 1]. */
 static int parse_args(const char **p, LayerSpec *l)
 {
-    const char *s = *p;
-    if (!isdigit((unsigned char)*s) && *s != '.') return 0;
-    char *end;
-    double v = strtod(s, &end);
-    for (const char *c = s; c < end; c++)
-        if (!isdigit((unsigned char)*c) && *c != '.' && *c != 'e' && *c != 'E' && *c != '+' && *c != '-') return 0;
-    if (!(v >= MIN_KEEP && v <= 1)) return 0;
+    double v;
+    if (!layer_parse_decimal(p, &v) || !(v >= MIN_KEEP && v <= 1)) return 0;
     l->p_keep = (float)v;
-    *p = end;
     return 1;
 }
 
-/* The shortest text that reads back as the same float (the seed's "0.5", never "0.500000"). */
-static int format_args(char *buf, size_t size, const LayerSpec *l)
-{
-    char text[32];
-    for (int digits = 1; digits <= 9; digits++) {
-        snprintf(text, sizeof text, "%.*g", digits, l->p_keep);
-        if ((float)strtod(text, NULL) == l->p_keep) break;
-    }
-    return snprintf(buf, size, "%s", text);
-}
+static int format_args(char *buf, size_t size, const LayerSpec *l) { return layer_format_float(buf, size, l->p_keep); }
 
 /* Two dropout layers never share a mask: the layer index goes into the top bits of the seed. */
 static uint64_t mask_seed(uint64_t model_seed, int index) { return model_seed ^ (uint64_t)index << 48; }

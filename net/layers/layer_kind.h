@@ -16,16 +16,28 @@
 
 typedef struct LayerKind LayerKind;
 
-/* One layer as a spec writes it: its kind and the kind's arguments (unused ones stay 0). */
+/* Options written in parentheses after a token, as bits of LayerSpec.flags. */
+enum {
+    LAYER_NO_BIAS = 1,      /* conv(nobias): no bias parameter (a batchnorm follows) */
+    LAYER_NO_SCALE = 2,     /* bn(noscale): gamma fixed at 1, not a parameter */
+    LAYER_PROJECT = 4,      /* res(proj): a 1x1 conv on the skip path when the shapes differ */
+};
+
+/* One layer as a spec writes it: its kind and the kind's arguments (unused ones stay 0). A
+ * kind's parse_args fills in its defaults, so two specs of the same layer are equal. */
 typedef struct LayerSpec {
     const LayerKind *kind;
     int units;      /* conv: filters F; affine: outputs M; pool: window k */
     int size;       /* conv: filter size K */
     float p_keep;   /* dropout */
+    int stride, pad;        /* conv: default 1 and (K - 1) / 2 */
+    int flags;              /* LAYER_* options */
+    double momentum, eps;   /* bn: default the seed's 0.9 and 1e-5 (the reference runs in double) */
+    float factor;           /* scale */
 } LayerSpec;
 
 #define LAYER_MAX_PARAMS 2
-#define LAYER_MAX_BUFFERS 4
+#define LAYER_MAX_BUFFERS 6
 
 /* One layer of a built model. */
 typedef struct Layer {
@@ -36,10 +48,16 @@ typedef struct Layer {
     float *buffer[LAYER_MAX_BUFFERS];   /* kind->buffers[j]: buffer_n[j] floats, device */
     size_t buffer_n[LAYER_MAX_BUFFERS];
     float *act;                         /* output activations for max_batch examples, device */
+    /* residual blocks: the index of the layer that opens or closes this one's block (-1: none);
+     * an opening layer keeps the gradient its closing layer sends down the skip path */
+    int pair;
+    int block_in[3];                    /* closing layer: the block's input shape */
+    float *skip_grad;                   /* opening layer: max_batch block inputs, device */
 } Layer;
 
 typedef enum ParamInit {
-    PARAM_GAUSSIAN,     /* weight_scale * N(0, 1), drawn from the model's one seeded Rng */
+    PARAM_GAUSSIAN,     /* drawn from the model's one seeded Rng: weight_scale * N(0, 1), or
+                         * with He initialisation sqrt(2 / fan_in) * N(0, 1) */
     PARAM_ZEROS,
     PARAM_ONES,
 } ParamInit;
@@ -49,12 +67,18 @@ typedef struct ParamKind {
     int is_weight;                      /* L2-regularised (weights; not biases, gamma, beta) */
     ParamInit init;
     size_t (*size)(const Layer *l);
+    /* the inputs each output sums over, for He initialisation (PARAM_GAUSSIAN only) */
+    size_t (*fan_in)(const Layer *l);
+    /* whether this layer has the parameter (NULL: always); an absent one gets no name, no
+     * number and no state, and the calls see w[j] = dw[j] = NULL */
+    int (*present)(const Layer *l);
 } ParamKind;
 
-/* An array a layer keeps besides its parameters; every one starts at 0. */
+/* An array a layer keeps besides its parameters, starting at `value` (0 unless set). */
 typedef struct BufferKind {
     int saved;                          /* part of the model state (running statistics) */
     size_t (*size)(const Layer *l);
+    float value;
 } BufferKind;
 
 /* What one forward or backward call on a Backend sees besides its tensors. */
@@ -64,6 +88,10 @@ typedef struct LayerCall {
     uint64_t seed, step;                /* the model's seed and the training step (dropout) */
     float *w[LAYER_MAX_PARAMS], *dw[LAYER_MAX_PARAMS]; /* the layer's params, in kind order */
     float *spare;                       /* backward: room for dx, free to use when dx is NULL */
+    /* layers of a residual block (below): the block's input as the opening layer's copy of it,
+     * and the opening layer's skip-path gradient (max_batch block inputs) */
+    const float *block_in;
+    float *skip_grad;
 } LayerCall;
 
 /* The same for the double reference model, which always runs in train mode. */
@@ -72,7 +100,15 @@ typedef struct RefLayerCall {
     uint64_t seed, step;
     const double *w[LAYER_MAX_PARAMS];
     double *dw[LAYER_MAX_PARAMS];
+    const double *block_in;
+    double *skip_grad;
 } RefLayerCall;
+
+/* Residual blocks: an opening kind (res) is followed in the spec by "[ layers ]"; the parser
+ * puts its `closer` kind after those layers, with the same arguments. The opening layer passes
+ * its input on (keeping a copy: block_in); the closing one adds the block's input, or its
+ * projection, to the last inner layer's output and sends the gradient down both paths. */
+enum { BLOCK_NONE, BLOCK_OPEN, BLOCK_CLOSE };
 
 struct LayerKind {
     /* spec text: token<arguments> */
@@ -81,6 +117,8 @@ struct LayerKind {
     const char *rule;                   /* what the arguments must be ("with K odd"), or NULL */
     const char *example;                /* a small instance: for messages, and the tests build
                                          * a model around it for every registered kind */
+    int block;                          /* BLOCK_*: a residual block's opening or closing layer */
+    const LayerKind *closer;            /* BLOCK_OPEN: the kind that closes the block */
     /* reads the arguments just after the token, advancing *p; 1 when they are valid. NULL:
      * none. format_args writes them back (snprintf's contract) so that they parse to the
      * same LayerSpec. */
@@ -90,6 +128,7 @@ struct LayerKind {
     /* l->out from l->in and l->spatial (NULL: the same shape); errors name layer index + 1. */
     int (*shape)(Layer *l, int index);
     int flattens;                       /* the output is a vector for the layers after it */
+    int follows_scores;                 /* may come after the final affine (scale0.125) */
 
     /* parameters, named <name><k>: a numbered kind takes the next k, others use the current */
     int numbered, n_params;
@@ -119,6 +158,20 @@ const LayerKind *layer_kind_find(const char *token);
 #define LAYER_MAX_COUNT 1000000         /* largest integer argument (units, size, window) */
 /* A positive integer argument at *p, at most LAYER_MAX_COUNT; 1 when read. */
 int layer_parse_count(const char **p, int *v);
+/* A plain decimal number at *p (digits, '.', an exponent; no sign, hex, inf or nan); 1 when
+ * read. */
+int layer_parse_decimal(const char **p, double *v);
+/* The shortest text that reads back as the same float ("0.5", never "0.500000"), or double. */
+int layer_format_float(char *buf, size_t size, float v);
+int layer_format_double(char *buf, size_t size, double v);
+/* Options in parentheses at *p, "(name,name=value,...)", if there are any (none is fine):
+ * set() gets each option's name (len characters) and, for name=value, *value at the value
+ * (to advance past it) or value NULL for a bare name; 1 when all are valid. */
+int layer_parse_options(const char **p, LayerSpec *l,
+                        int (*set)(LayerSpec *l, const char *name, size_t len, const char **value));
+/* Writes the text of the options that differ from their defaults, "(a,b=2)" or "" (snprintf's
+ * contract); items are the option texts, NULL ones left out. */
+int layer_format_options(char *buf, size_t size, const char *const *items, int n);
 /* a * b, or SIZE_MAX when that overflows: sizes checked against limits never wrap. */
 static inline size_t layer_size_mul(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_MAX : a * b; }
 static inline size_t layer_shape_size(const int s[3]) { return layer_size_mul(layer_size_mul(s[0], s[1]), s[2]); }

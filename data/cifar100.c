@@ -1,0 +1,25 @@
+/* cifar100.c — see cifar100.h. */
+#include "cifar100.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "error.h"
+
+int cifar100_read(Dataset *dst, int at, const char *dir, int test, int coarse, int first, int count)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, test ? "test.bin" : "train.bin");
+    return cifar_read_records(cifar100_layout(coarse), dst, at, path,
+                              test ? CIFAR100_TEST_RECORDS : CIFAR100_TRAIN_RECORDS, first, count);
+}
+
+int cifar100_class_names(ClassNames *names, const char *dir, int coarse)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, coarse ? "coarse_label_names.txt" : "fine_label_names.txt");
+    *names = (ClassNames){0};
+    int n = cifar100_layout(coarse)->num_classes;
+    if (access(path, F_OK) != 0) return class_names_numbered(names, n);
+    return class_names_read_file(names, path, n);
+}

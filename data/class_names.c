@@ -1,0 +1,93 @@
+/* class_names.c — see class_names.h. */
+#include "class_names.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "error.h"
+#include "open_read.h"
+
+int class_names_add(ClassNames *c, const char *name)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len > CLASS_NAME_MAX)
+        return nndl_fail("class name '%.40s%s' is %s (1 to %d bytes)", name, len > 40 ? "..." : "",
+                         len ? "too long" : "empty", CLASS_NAME_MAX);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+            return nndl_fail("class name '%.40s' holds a control character", name);
+    if (c->n >= CLASS_COUNT_MAX) return nndl_fail("more than %d classes", CLASS_COUNT_MAX);
+    char **grown = realloc(c->names, (size_t)(c->n + 1) * sizeof *grown);
+    if (!grown) return nndl_fail("out of memory for class names");
+    c->names = grown;
+    if (!(c->names[c->n] = strdup(name))) return nndl_fail("out of memory for class names");
+    c->n++;
+    return NNDL_OK;
+}
+
+int class_names_numbered(ClassNames *c, int n)
+{
+    char name[16];
+    for (int i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "%d", i);
+        if (class_names_add(c, name) != NNDL_OK) return NNDL_ERR;
+    }
+    return NNDL_OK;
+}
+
+int class_names_read_file(ClassNames *c, const char *path, int expect)
+{
+    FILE *f = open_read(path);
+    if (!f) return nndl_fail("cannot open class names file %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return nndl_fail("class names file %s is not a regular file", path);
+    }
+    char line[CLASS_NAME_MAX + 3];
+    int rc = NNDL_OK, lineno = 0;
+    while (rc == NNDL_OK && fgets(line, sizeof line, f)) {
+        lineno++;
+        size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+            rc = nndl_fail("class names file %s: line %d is longer than %d bytes", path, lineno, CLASS_NAME_MAX);
+            break;
+        }
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' ')) line[--len] = '\0';
+        if (len == 0) continue;
+        if (class_names_add(c, line) != NNDL_OK) rc = nndl_fail_context("class names file %s, line %d", path, lineno);
+    }
+    fclose(f);
+    if (rc == NNDL_OK && c->n != expect)
+        rc = nndl_fail("class names file %s has %d names, expected %d", path, c->n, expect);
+    if (rc != NNDL_OK) class_names_free(c);
+    return rc;
+}
+
+int class_names_copy(ClassNames *dst, const ClassNames *src)
+{
+    *dst = (ClassNames){0};
+    for (int i = 0; i < src->n; i++)
+        if (class_names_add(dst, src->names[i]) != NNDL_OK) {
+            class_names_free(dst);
+            return NNDL_ERR;
+        }
+    return NNDL_OK;
+}
+
+int class_names_find(const ClassNames *c, const char *name)
+{
+    for (int i = 0; i < c->n; i++)
+        if (strcmp(c->names[i], name) == 0) return i;
+    return -1;
+}
+
+void class_names_free(ClassNames *c)
+{
+    for (int i = 0; i < c->n; i++) free(c->names[i]);
+    free(c->names);
+    *c = (ClassNames){0};
+}

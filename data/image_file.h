@@ -1,0 +1,30 @@
+/* image_file.h — one PNG or JPEG file as a network input: decoded by stb_image (Debian's
+ * libstb), as 3 channels (grey and alpha images become RGB), and resized when its size is not
+ * the model's: an area average when shrinking, bilinear when enlarging (stb_image_resize's box
+ * and triangle filters), the conventions of PIL's reduce and OpenCV's INTER_AREA / INTER_LINEAR.
+ * Pixel values stay on the 0..255 scale of the CIFAR readers. */
+#ifndef NNDL_IMAGE_FILE_H
+#define NNDL_IMAGE_FILE_H
+
+#include <stdio.h>
+
+#define IMAGE_CHANNELS 3
+/* Larger images are refused before decoding (stb would need w * h * 3 bytes at once). */
+#define IMAGE_SIDE_MAX 16384
+
+/* True for names ending in .png, .jpg or .jpeg (any case): the files an image folder holds. */
+int image_file_name_ok(const char *name);
+
+/* The size of an image without decoding it; an error naming the file when it is not a PNG or
+ * JPEG stb can read. */
+int image_file_size(const char *path, int *h, int *w);
+
+/* Decodes path into (IMAGE_CHANNELS, out_h, out_w) floats. A file of another size is resized
+ * when resize is set, and refused otherwise with a message naming the file, both sizes and
+ * --resize. */
+int image_file_read(const char *path, float *chw, int out_h, int out_w, int resize);
+
+/* Interleaved 8-bit RGB (h, w, 3) into planar floats (3, out_h, out_w), resized as above. */
+int image_to_planar(const unsigned char *rgb, int h, int w, float *chw, int out_h, int out_w);
+
+#endif

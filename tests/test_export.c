@@ -1,0 +1,347 @@
+/* test_export.c — weights out and in (net/safetensors.h).
+ *
+ * Against PyTorch: tests/golden/export_model.safetensors is what nndl exports for a small model
+ * with a fixed state (built here; NNDL_WRITE_EXPORT_GOLDEN=1 rewrites it), and
+ * tests/golden/export_torch.safetensors holds inputs and the class scores that
+ * tools/nndl_torch.py — the documented snippet — computed once from that file in PyTorch
+ * (tests/golden/make_export_golden.py, float64). The export must still give those bytes, and
+ * nndl loading the file must score the inputs as PyTorch did. Then: the round trip of every
+ * tensor, and files of another model or damaged ones refused with a message, the model untouched. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "model.h"
+#include "nndl.h"
+#include "safetensors.h"
+#include "test_util.h"
+
+#define GOLDEN_MODEL "tests/golden/export_model.safetensors"
+#define GOLDEN_TORCH "tests/golden/export_torch.safetensors"
+#define SPEC "conv4x3-bn-relu-pool2-affine12-bn-relu-dropout0.5-affine5"
+#define C 3
+#define H 8
+#define W 8
+
+static char dir[64];
+
+static int setup(void) { return make_temp_dir(dir, sizeof dir, "nndl_export"); }
+static int teardown(void)
+{
+    remove_tree(dir);
+    return 0;
+}
+
+/* Exact values (no libm), so the exported bytes are the same on every machine: weights in
+ * [-0.5, 0.5), running variances in [0.5, 1.5), the mean image in [64, 192). */
+static float value(size_t i, unsigned mul) { return (float)((i * mul + 17) % 1000) / 1000.0f - 0.5f; }
+
+static void golden_state(Model *m, float *mean)
+{
+    size_t n = model_state_size(m);
+    float *s = malloc(n * sizeof *s);
+    for (size_t i = 0; i < n; i++) s[i] = value(i, 7919);
+    for (int l = 0; l < m->n_layers; l++)
+        if (strcmp(m->layers[l].spec.kind->token, "bn") == 0) {
+            size_t v = model_buffer_offset(m, l, 1); /* running_var */
+            for (size_t i = 0; i < m->layers[l].buffer_n[1]; i++) s[v + i] = 1.0f + value(i, 31);
+        }
+    model_state_load(m, s);
+    free(s);
+    for (size_t i = 0; i < (size_t)C * H * W; i++) mean[i] = 128.0f + 128.0f * value(i, 613);
+}
+
+static void build(Model *m, const char *spec, uint64_t seed)
+{
+    CU_ASSERT_FATAL(model_init(m, test_backend("cpu"), spec, C, H, W, 0.1f, 0, LOSS_SOFTMAX, seed, 16) == NNDL_OK);
+}
+
+static long file_bytes(const char *path, unsigned char **data)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *data = malloc(n > 0 ? (size_t)n : 1);
+    if (fread(*data, 1, (size_t)n, f) != (size_t)n) n = -1;
+    fclose(f);
+    return n;
+}
+
+static void write_bytes(const char *path, const unsigned char *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_FATAL(f != NULL);
+    CU_ASSERT(fwrite(data, 1, n, f) == n);
+    fclose(f);
+}
+
+static void test_export_is_the_golden_file(void)
+{
+    Model m;
+    float mean[C * H * W];
+    build(&m, SPEC, 1);
+    golden_state(&m, mean);
+    char path[128];
+    snprintf(path, sizeof path, "%s/m.safetensors", dir);
+    if (getenv("NNDL_WRITE_EXPORT_GOLDEN")) CU_ASSERT(safetensors_save_model(&m, mean, NULL, GOLDEN_MODEL) == NNDL_OK);
+    CU_ASSERT_FATAL(safetensors_save_model(&m, mean, NULL, path) == NNDL_OK);
+    unsigned char *a = NULL, *b = NULL;
+    long na = file_bytes(path, &a), nb = file_bytes(GOLDEN_MODEL, &b);
+    CU_ASSERT(na > 0 && na == nb);
+    CU_ASSERT(na == nb && memcmp(a, b, (size_t)na) == 0);
+    /* the layout the snippet relies on: 8-byte length, JSON, data 8-aligned */
+    uint64_t hlen = 0;
+    for (int i = 0; i < 8; i++) hlen |= (uint64_t)a[i] << (8 * i);
+    CU_ASSERT(hlen % 8 == 0 && a[8] == '{');
+    CU_ASSERT(strstr((char *)a + 8, "\"layers.4.linear.weight\":{\"dtype\":\"F32\",\"shape\":[12,64]") != NULL);
+    CU_ASSERT(strstr((char *)a + 8, "\"layers.1.bn.running_var\"") != NULL);
+    free(a), free(b);
+    model_free(&m);
+}
+
+static void test_golden_scores_match_pytorch(void)
+{
+    int64_t xs[8], ss[8];
+    int xd, sd;
+    float *x, *scores, *mean;
+    CU_ASSERT_FATAL(safetensors_read_tensor(GOLDEN_TORCH, "input", xs, &xd, &x) == NNDL_OK);
+    CU_ASSERT_FATAL(safetensors_read_tensor(GOLDEN_TORCH, "scores", ss, &sd, &scores) == NNDL_OK);
+    CU_ASSERT_FATAL(xd == 4 && xs[1] == C && xs[2] == H && xs[3] == W && sd == 2 && ss[0] == xs[0] && ss[1] == 5);
+    int N = (int)xs[0];
+    Model m;
+    build(&m, SPEC, 99); /* other initial weights: everything must come from the file */
+    CU_ASSERT_FATAL(safetensors_load_model(&m, &mean, GOLDEN_MODEL) == NNDL_OK);
+    CU_ASSERT_FATAL(mean != NULL);
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < C * H * W; k++) x[(size_t)i * C * H * W + k] -= mean[k];
+    float *got = malloc((size_t)N * 5 * sizeof *got);
+    CU_ASSERT_FATAL(model_scores(&m, got, x, N) == NNDL_OK);
+    double worst = 0, scale = 0;
+    int same_label = 1;
+    for (int i = 0; i < N; i++) {
+        int a = 0, b = 0;
+        for (int k = 0; k < 5; k++) {
+            float g = got[i * 5 + k], t = scores[i * 5 + k];
+            worst = fmax(worst, fabs(g - t)), scale = fmax(scale, fabs(t));
+            if (g > got[i * 5 + a]) a = k;
+            if (t > scores[i * 5 + b]) b = k;
+        }
+        same_label &= a == b;
+    }
+    ASSERT_BELOW(worst / fmax(1, scale), 1e-4, "scores against PyTorch, relative to the largest");
+    CU_ASSERT(same_label);
+    free(got), free(x), free(scores), free(mean);
+    model_free(&m);
+}
+
+static void test_round_trip(void)
+{
+    Model a, b;
+    float mean[C * H * W], *back = NULL;
+    build(&a, SPEC, 3);
+    golden_state(&a, mean);
+    build(&b, SPEC, 4);
+    char path[128];
+    snprintf(path, sizeof path, "%s/rt.safetensors", dir);
+    CU_ASSERT_FATAL(safetensors_save_model(&a, mean, NULL, path) == NNDL_OK);
+    CU_ASSERT_FATAL(safetensors_load_model(&b, &back, path) == NNDL_OK);
+    size_t n = model_state_size(&a);
+    float *sa = malloc(n * sizeof *sa), *sb = malloc(n * sizeof *sb);
+    model_state_save(&a, sa), model_state_save(&b, sb);
+    CU_ASSERT(memcmp(sa, sb, n * sizeof *sa) == 0);
+    CU_ASSERT(back && memcmp(back, mean, sizeof mean) == 0);
+    WeightsInfo info;
+    CU_ASSERT(safetensors_read_info(path, &info) == NNDL_OK);
+    CU_ASSERT_STRING_EQUAL(info.spec, SPEC);
+    CU_ASSERT(info.in_c == C && info.in_h == H && info.in_w == W && info.has_mean && info.n_tensors == 15);
+    free(sa), free(sb), free(back);
+    model_free(&a), model_free(&b);
+}
+
+/* A load that must fail: the message mentions fragment, and the model is untouched. */
+static void expect_refused(const char *spec, const char *path, const char *fragment)
+{
+    Model m;
+    build(&m, spec, 5);
+    size_t n = model_state_size(&m);
+    float *before = malloc(n * sizeof *before), *after = malloc(n * sizeof *after), *mean = NULL;
+    model_state_save(&m, before);
+    nndl_clear_error();
+    ASSERT_ERROR_MENTIONS(safetensors_load_model(&m, &mean, path), fragment);
+    model_state_save(&m, after);
+    CU_ASSERT(memcmp(before, after, n * sizeof *before) == 0);
+    CU_ASSERT(mean == NULL);
+    free(before), free(after);
+    model_free(&m);
+}
+
+static void test_other_models_refused(void)
+{
+    /* another width: same names, other shapes */
+    expect_refused("conv4x3-bn-relu-pool2-affine13-bn-relu-dropout0.5-affine5", GOLDEN_MODEL,
+                   "tensor layers.4.linear.weight has shape (12, 64), the model's is (13, 64)");
+    /* another layer order: a name the model lacks */
+    expect_refused("conv4x3-relu-pool2-affine12-bn-relu-dropout0.5-affine5", GOLDEN_MODEL, "does not have");
+    /* fewer layers: a tensor the file lacks is reported too */
+    expect_refused("conv4x3-bn-relu-pool2-affine12-bn-relu-dropout0.5-affine5-relu-affine5", GOLDEN_MODEL,
+                   "has no tensor layers.10.linear.weight");
+}
+
+static void test_damaged_files_refused(void)
+{
+    unsigned char *good = NULL;
+    long n = file_bytes(GOLDEN_MODEL, &good);
+    CU_ASSERT_FATAL(n > 100);
+    uint64_t hlen = 0;
+    for (int i = 0; i < 8; i++) hlen |= (uint64_t)good[i] << (8 * i);
+    char path[128];
+    snprintf(path, sizeof path, "%s/bad.safetensors", dir);
+    unsigned char *bad = malloc((size_t)n);
+    /* every truncation: each refused (the data no longer covers the tensors, or no header) */
+    for (long len = 0; len < n; len += len < 300 ? 1 : 97) {
+        write_bytes(path, good, (size_t)len);
+        expect_refused(SPEC, path, "");
+    }
+    /* every byte of the header changed (to a byte JSON cannot take there, or that changes a name,
+     * number or bracket): refused or, where JSON allows it, still the same tensors; never a crash */
+    for (uint64_t i = 0; i < 8 + hlen; i++) {
+        memcpy(bad, good, (size_t)n);
+        bad[i] ^= 0x5a;
+        write_bytes(path, bad, (size_t)n);
+        Model m;
+        build(&m, SPEC, 6);
+        float *mean = NULL;
+        if (safetensors_load_model(&m, &mean, path) != NNDL_OK) CU_ASSERT(strlen(nndl_last_error()) > 0);
+        free(mean);
+        model_free(&m);
+    }
+    /* a header length past the file */
+    memcpy(bad, good, (size_t)n);
+    bad[5] = 0x7f;
+    write_bytes(path, bad, (size_t)n);
+    expect_refused(SPEC, path, "not a safetensors file or is truncated");
+    /* a NaN in the data */
+    memcpy(bad, good, (size_t)n);
+    const unsigned char nan_le[4] = {0, 0, 0xc0, 0x7f};
+    memcpy(bad + 8 + hlen + 4, nan_le, 4);
+    write_bytes(path, bad, (size_t)n);
+    expect_refused(SPEC, path, "non-finite value");
+    /* extra data after the tensors */
+    memcpy(bad, good, (size_t)n);
+    write_bytes(path, bad, (size_t)n);
+    FILE *f = fopen(path, "ab");
+    fputs("junk", f);
+    fclose(f);
+    expect_refused(SPEC, path, "the tensors cover");
+    /* metadata that does not parse (fuzz-found: the message quoted the freed header) */
+    memcpy(bad, good, (size_t)n);
+    char *shape = memmem(bad, (size_t)n, "\"3,8,8\"", 7);
+    CU_ASSERT_FATAL(shape != NULL);
+    memcpy(shape, "\"3,8,x\"", 7);
+    write_bytes(path, bad, (size_t)n);
+    WeightsInfo info;
+    ASSERT_ERROR_MENTIONS(safetensors_read_info(path, &info), "input_shape '3,8,x' is not C,H,W");
+    /* not a file */
+    expect_refused(SPEC, dir, "not a regular file");
+    free(bad), free(good);
+}
+
+/* The commands: nndl export of a checkpoint, nndl train --init-from that file, and refusals. */
+static void test_export_and_init_from_commands(void)
+{
+    char cmd[1024], ckpt[128], out[128];
+    CU_ASSERT_FATAL(write_cifar_batch(dir, "data_batch_1.bin", 0, 10000L * 3073) == 0);
+    CU_ASSERT_FATAL(write_cifar_batch(dir, "test_batch.bin", 3, 10000L * 3073) == 0);
+    const char *small = "--num-train 60 --num-val 20 --num-test 20 --epochs 1 --batch-size 20 --print-every 0";
+    snprintf(cmd, sizeof cmd, "train --data %s %s --model conv2x3-bn-relu-pool2-affine10 --checkpoint %s/run", dir,
+             small, dir);
+    expect_cli(cmd, 0, "test acc");
+    snprintf(ckpt, sizeof ckpt, "%s/run_epoch_1.ckpt", dir);
+    snprintf(out, sizeof out, "%s/w.safetensors", dir);
+    snprintf(cmd, sizeof cmd, "export %s %s", ckpt, out);
+    expect_cli(cmd, 0, "wrote");
+    WeightsInfo info;
+    CU_ASSERT(safetensors_read_info(out, &info) == NNDL_OK && info.has_mean && info.n_tensors == 9);
+    CU_ASSERT_STRING_EQUAL(info.spec, "conv2x3-bn-relu-pool2-affine10");
+    unsigned char *bytes = NULL; /* the checkpoint's class names (CIFAR-10's) in the metadata */
+    CU_ASSERT(file_bytes(out, &bytes) > 0 && strstr((char *)bytes + 8, "\"classes\":\"[\\\"airplane\\\",") != NULL);
+    free(bytes);
+    /* the file's model when --model is not given */
+    snprintf(cmd, sizeof cmd, "train --data %s %s --init-from %s", dir, small, out);
+    expect_cli(cmd, 0, "init: weights from");
+    snprintf(cmd, sizeof cmd, "train --data %s %s --init-from %s --model conv2x3-relu-pool2-affine10", dir, small, out);
+    expect_cli(cmd, 2, "does not have");
+    snprintf(cmd, sizeof cmd, "train --data %s %s --init-from %s --resume %s", dir, small, out, ckpt);
+    expect_cli(cmd, 2, "give one");
+    snprintf(cmd, sizeof cmd, "train --data %s %s --init-from %s", dir, small, ckpt); /* a checkpoint */
+    expect_cli(cmd, 1, "not a safetensors file");
+    snprintf(cmd, sizeof cmd, "export %s", ckpt);
+    expect_cli(cmd, 2, "needs a checkpoint and an output file");
+    snprintf(cmd, sizeof cmd, "export %s %s", ckpt, ckpt);
+    expect_cli(cmd, 2, "would destroy it");
+    snprintf(cmd, sizeof cmd, "export %s/none.ckpt %s", dir, out);
+    expect_cli(cmd, 1, "cannot open checkpoint");
+    expect_cli("export --help", 0, "usage: nndl export");
+}
+
+/* The library's API (nndl.h) on the same golden file: nndl_model_open reads spec, weights and
+ * mean, and nndl_predict gives PyTorch's labels from raw pixels; failures are messages. */
+static void test_library_api(void)
+{
+    int64_t xs[8], ss[8];
+    int xd, sd;
+    float *x, *torch;
+    CU_ASSERT_FATAL(safetensors_read_tensor(GOLDEN_TORCH, "input", xs, &xd, &x) == NNDL_OK);
+    CU_ASSERT_FATAL(safetensors_read_tensor(GOLDEN_TORCH, "scores", ss, &sd, &torch) == NNDL_OK);
+    int N = (int)xs[0], labels[64];
+    float scores[64 * 5];
+    CU_ASSERT_FATAL(N <= 64);
+    nndl_model *m = nndl_model_open(GOLDEN_MODEL, "cpu");
+    CU_ASSERT_FATAL(m != NULL);
+    CU_ASSERT_STRING_EQUAL(nndl_model_spec(m), SPEC);
+    CU_ASSERT(nndl_model_num_classes(m) == 5 && nndl_model_mean(m) != NULL);
+    CU_ASSERT_FATAL(nndl_predict(m, x, N, labels, scores) == 0);
+    double worst = 0;
+    for (int i = 0; i < N; i++) {
+        int b = 0;
+        for (int k = 0; k < 5; k++) {
+            if (torch[i * 5 + k] > torch[i * 5 + b]) b = k;
+            worst = fmax(worst, fabs(scores[i * 5 + k] - torch[i * 5 + k]));
+        }
+        CU_ASSERT_EQUAL(labels[i], b);
+    }
+    ASSERT_BELOW(worst, 1e-3, "nndl_predict scores against PyTorch");
+    nndl_model_free(m);
+    CU_ASSERT(nndl_model_create("conv4x4-affine10", 3, 8, 8, "cpu", 0) == NULL && strstr(nndl_error_message(), "odd"));
+    CU_ASSERT(nndl_model_open(dir, "cpu") == NULL && nndl_error_message()[0]);
+    CU_ASSERT(nndl_export_checkpoint(GOLDEN_MODEL, "/tmp/never") == -1 &&
+              strstr(nndl_error_message(), "not an nndl checkpoint"));
+    m = nndl_model_create("affine5", 3, 8, 8, "cpu", 0);
+    nndl_train_options o;
+    nndl_train_options_init(&o);
+    o.update = "nonsense";
+    int y[64] = {0};
+    CU_ASSERT(nndl_train(m, x, y, N, NULL, NULL, 0, &o) == -1 && strstr(nndl_error_message(), "nonsense"));
+    nndl_model_free(m);
+    free(x), free(torch);
+}
+
+void register_export_suite(void)
+{
+    static const CU_TestInfo tests[] = {
+        {"export gives the file PyTorch read (golden bytes)", test_export_is_the_golden_file},
+        {"loaded weights score as PyTorch did (golden)", test_golden_scores_match_pytorch},
+        {"round trip of every tensor, the mean and the metadata", test_round_trip},
+        {"another model's weights refused by name and shape", test_other_models_refused},
+        {"truncated, damaged and foreign files refused", test_damaged_files_refused},
+        {"nndl export and nndl train --init-from", test_export_and_init_from_commands},
+        {"the library API on the golden file: PyTorch's labels, failures as messages", test_library_api},
+        CU_TEST_INFO_NULL};
+    CU_pSuite s = CU_add_suite("export (safetensors)", setup, teardown);
+    for (const CU_TestInfo *t = tests; s && t->pName; t++) CU_add_test(s, t->pName, t->pTestFunc);
+}
