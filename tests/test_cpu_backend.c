@@ -247,14 +247,17 @@ static void test_winograd_vs_reference(void)
     }
 }
 
-/* A wide 3x3 net (Winograd on the 16-channel convolution, fused bn-relu and bn-relu-pool) for one
- * training step against the double reference model: loss, every gradient, the step. */
+/* A wide 3x3 net (Winograd on the 16-channel convolution, fused bn-relu and bn-relu-pool), and a
+ * fused group whose bn has options, for one training step against the double reference model:
+ * loss, every gradient, the step. */
 static void test_wide_model_step(void)
 {
     CheckRun run = {.be = test_backend("cpu")};
     CU_ASSERT_FATAL(run.be != NULL);
     check_model_step(&run, "conv16x3-bn-relu-conv16x3-bn-relu-pool2-affine10", 3, 8, 8, 4);
-    CU_ASSERT(run.rows > 5);
+    /* the fused group with bn's options: gamma fixed at 1, its own eps and momentum */
+    check_model_step(&run, "conv8x3-bn(noscale,momentum=0.6,eps=0.001)-relu-pool2-affine10", 3, 8, 8, 4);
+    CU_ASSERT(run.rows > 10);
     CU_ASSERT_EQUAL(run.failed, 0);
 }
 
