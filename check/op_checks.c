@@ -498,6 +498,81 @@ static void check_losses_op(CheckRun *run)
     }
 }
 
+/* Label smoothing: PyTorch's cross_entropy(label_smoothing=eps) against the double reference. */
+static void check_smoothed_loss_op(CheckRun *run)
+{
+    const Backend *be = run->be;
+    static const int shapes[][2] = {{1, 2}, {7, 10}, {100, 10}};
+    static const float eps[] = {0.2f, 0.05f, 1.0f};
+    Rng r;
+    rng_seed(&r, 110);
+    for (size_t s = 0; s < 3; s++) {
+        int N = shapes[s][0], C = shapes[s][1];
+        size_t n = (size_t)N * C;
+        double *x = rand_float_exact(&r, n, 2, 0), *dx = zeros(n);
+        int *y = rand_labels(&r, N, C), *fy = up_labels(be, y, N);
+        float *fx = up(be, x, n), *fdx = dev_zeros(be, n);
+        double *slot = slot_with(be, 1e30);
+        double want = ref_softmax_loss_smoothed(dx, x, y, N, C, eps[s]);
+        be->softmax_smoothed_loss(be, fdx, slot, fx, fy, N, C, eps[s]);
+        double got = slot_value(be, slot);
+        char shape[96];
+        snprintf(shape, sizeof shape, "scores(%d,%d) eps %g", N, C, eps[s]);
+        check_expect(run, "smoothed_loss", shape, "loss", fabs(got - want) / fmax(1, want), 1e-6);
+        check_expect(run, "smoothed_loss", shape, "dx", err(be, fdx, dx, n), 1e-6);
+        free(x), free(dx), free(y);
+        be->release(be, fy), be->release(be, fx), be->release(be, fdx), be->release(be, slot);
+    }
+}
+
+/* Augmentation moves values without arithmetic: the backend must match the reference exactly. */
+static void check_augment_op(CheckRun *run)
+{
+    const Backend *be = run->be;
+    static const struct { int N, C, H, W; AugmentConfig a; const char *name; } cases[] = {
+        {5, 3, 8, 8, {.pad = 2, .pad_mode = PAD_REFLECT, .flip = 1, .seed = 7, .epoch = 3}, "reflect 2 flip"},
+        {6, 2, 7, 9, {.pad = 3, .pad_mode = PAD_ZERO, .flip = 1, .cutout = 4, .seed = 1, .epoch = 0},
+         "zero 3 flip cutout 4"},
+        {4, 1, 5, 5, {.pad = 4, .pad_mode = PAD_REFLECT, .cutout = 3, .seed = 2, .epoch = 9}, "reflect 4 cutout 3"},
+        {3, 3, 6, 6, {.fixed = 1, .fixed_dy = -1, .fixed_dx = 2, .fixed_flip = 1, .pad_mode = PAD_REFLECT},
+         "fixed shift (-1, 2) flip"},
+    };
+    Rng r;
+    rng_seed(&r, 111);
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        int N = cases[k].N, C = cases[k].C, H = cases[k].H, W = cases[k].W;
+        size_t n = (size_t)N * C * H * W;
+        double *x = rand_float_exact(&r, n, 1, 0), *want = zeros(n);
+        int examples[8];
+        for (int i = 0; i < N; i++) examples[i] = 1000 + 37 * i;
+        int *fex = cases[k].a.fixed ? NULL : up_labels(be, examples, N);
+        float *fx = up(be, x, n), *fout = dev_zeros(be, n);
+        ref_augment(want, x, cases[k].a.fixed ? NULL : examples, N, C, H, W, &cases[k].a);
+        be->augment(be, fout, fx, fex, N, C, H, W, &cases[k].a);
+        char shape[96];
+        snprintf(shape, sizeof shape, "x(%d,%d,%d,%d) %s", N, C, H, W, cases[k].name);
+        check_expect(run, "augment", shape, "out (exact)", err(be, fout, want, n), 0);
+        free(x), free(want);
+        if (fex) be->release(be, fex);
+        be->release(be, fx), be->release(be, fout);
+    }
+}
+
+static void check_axpby_op(CheckRun *run)
+{
+    const Backend *be = run->be;
+    Rng r;
+    rng_seed(&r, 112);
+    size_t n = 70001;
+    double *x = rand_float_exact(&r, n, 1, 0), *y = rand_float_exact(&r, n, 1, 0);
+    float *fx = up(be, x, n), *fy = up(be, y, n);
+    for (size_t i = 0; i < n; i++) y[i] = (double)0.25f * x[i] + (double)0.999f * y[i];
+    be->axpby(be, fy, 0.25f, fx, 0.999f, n);
+    check_expect(run, "axpby", "x, y (70001)", "y = a x + b y", err(be, fy, y, n), 1e-6);
+    free(x), free(y);
+    be->release(be, fx), be->release(be, fy);
+}
+
 static void check_l2_penalty_op(CheckRun *run)
 {
     const Backend *be = run->be;
@@ -536,6 +611,7 @@ static void check_update_op(CheckRun *run)
         float *fw = up(be, w, n), *fdw = up(be, dw, n), *fs1 = up(be, s1, n), *fs2 = up(be, s2, n);
         OptimConfig c = optim_config_default((UpdateRule)rule), oc;
         c.t = 5;
+        c.weight_decay = rule == UPDATE_SGD ? 0 : 0.5f; /* decoupled decay (sgd stays plain) */
         for (int step = 0; step < 3; step++) {
             backend_update(be, &c, fw, fdw, fs1, fs2, n);
             oc = c; /* t already incremented, as ref_update expects */
@@ -652,6 +728,9 @@ const OpCheck op_checks[] = {
     {"bn_relu_pool", "batchnorm + relu (+ max pool), fused or its fallback", check_bn_relu_pool_op},
     {"dropout", "dropout", check_dropout_op},
     {"losses", "softmax and svm losses", check_losses_op},
+    {"smoothed_loss", "softmax with label smoothing", check_smoothed_loss_op},
+    {"augment", "training-batch augmentation", check_augment_op},
+    {"axpby", "axpby", check_axpby_op},
     {"l2_penalty", "l2_penalty", check_l2_penalty_op},
     {"update", "update rules (5 rules, 3 steps)", check_update_op},
 };

@@ -28,22 +28,25 @@ static void eval_usage(FILE *f)
                "  --confusion-svg FILE the confusion matrix as an SVG heat map\n"
                "  --json               the results as one JSON object on stdout\n"
                "  --device D           auto, cpu or cuda [auto]\n"
+               "  --tta[=L]            test-time augmentation: 1 (--tta) the image and its mirror, 2\n"
+               "                       also shifted one pixel, 0 none [the checkpoint's run's]\n"
                "  (see README on the test batch shipped here, whose records past 1016 are rebuilt from\n"
                "  a lossy copy)\n");
 }
 
-enum { OPT_FORMAT = 1000, OPT_TOP_K, OPT_SVG, OPT_JSON };
+enum { OPT_FORMAT = 1000, OPT_TOP_K, OPT_SVG, OPT_JSON, OPT_TTA };
 
 static const struct option eval_flags[] = {
     {"checkpoint", 1, 0, 'c'}, {"data", 1, 0, 'd'},          {"num-test", 1, 0, 'n'},
     {"device", 1, 0, 'x'},     {"data-format", 1, 0, OPT_FORMAT}, {"top-k", 1, 0, OPT_TOP_K},
-    {"confusion-svg", 1, 0, OPT_SVG}, {"json", 0, 0, OPT_JSON}, {"help", 0, 0, 'h'},
+    {"confusion-svg", 1, 0, OPT_SVG}, {"json", 0, 0, OPT_JSON}, {"tta", 2, 0, OPT_TTA}, {"help", 0, 0, 'h'},
     {0, 0, 0, 0}};
 
 typedef struct EvalOptions {
     const char *ckpt, *device, *svg;
     DataRequest data;
     int top_k, json;
+    int tta;                    /* < 0: the checkpoint's run's */
 } EvalOptions;
 
 static int report(const EvalOptions *o, const TrainedModel *t, const Evaluation *e)
@@ -70,7 +73,8 @@ static int report(const EvalOptions *o, const TrainedModel *t, const Evaluation 
         else
             printf("checkpoint %s: %s, epoch %d, best val acc %f (its best parameters)\n", o->ckpt, i->spec, i->epoch,
                    i->best_val_acc);
-        printf("test acc: %f (%d / %d, on %s)\n", (double)e->correct / e->n, e->correct, e->n, t->be->name);
+        printf("test acc: %f (%d / %d, on %s%s)\n", (double)e->correct / e->n, e->correct, e->n, t->be->name,
+               t->model.tta == 2 ? ", flip and shift tta" : t->model.tta == 1 ? ", flip tta" : "");
         eval_print_text(stdout, e, &t->classes);
     }
     if (o->svg) {
@@ -86,6 +90,7 @@ static int run_eval(const EvalOptions *o)
     TrainedModel t;
     if (trained_model_open(&t, o->ckpt, o->device) != NNDL_OK) return 1;
     Model *m = &t.model;
+    if (o->tta >= 0) m->tta = o->tta;
     Dataset test = {0};
     Evaluation e = {0};
     int rc = 1;
@@ -100,7 +105,8 @@ static int run_eval(const EvalOptions *o)
 
 int cli_eval(int argc, char **argv)
 {
-    EvalOptions o = {.device = "auto", .data = data_request_default("data/cifar-10-batches-bin"), .top_k = 5};
+    EvalOptions o = {.device = "auto", .data = data_request_default("data/cifar-10-batches-bin"), .top_k = 5,
+                     .tta = -1};
     const char *format = "auto";
     int c, num_test = 0;
     optind = 1;
@@ -116,6 +122,7 @@ int cli_eval(int argc, char **argv)
         case OPT_TOP_K: rc = arg_int("--top-k", optarg, 1, CLASS_COUNT_MAX, &o.top_k); break;
         case OPT_SVG: rc = arg_path("--confusion-svg", optarg, &o.svg); break;
         case OPT_JSON: o.json = 1; break;
+        case OPT_TTA: rc = optarg ? arg_int("--tta", optarg, 0, 2, &o.tta) : (o.tta = 1, NNDL_OK); break;
         case 'h': eval_usage(stdout); return 0;
         case ':': rc = nndl_fail("%s needs a value", argv[optind - 1]); break;
         default: rc = nndl_fail("unknown option '%s'", argv[optind - 1]);

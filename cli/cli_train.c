@@ -46,6 +46,9 @@ static int resume_refusals(const CheckpointInfo *c, const TrainOptions *o, const
     if (cfg->optim.rule != c->optim.rule)
         return nndl_fail("--update %s: checkpoint %s was trained with update rule %s, which a resumed run keeps",
                          optim_rule_name(cfg->optim.rule), path, optim_rule_name(c->optim.rule));
+    if ((o->ema > 0) != (c->recipe.ema > 0))
+        return nndl_fail("--ema %g: checkpoint %s was trained %s a moving average of the parameters, which a resumed "
+                         "run keeps", o->ema, path, c->recipe.ema > 0 ? "with" : "without");
     if ((o->given & GIVEN_SEED) && o->seed != c->seed)
         return nndl_fail("--seed %llu: a resumed run continues the random streams of checkpoint %s (seed %llu); "
                          "leave --seed out", (unsigned long long)o->seed, path, (unsigned long long)c->seed);
@@ -99,6 +102,45 @@ static void take_checkpoint_settings(TrainOptions *o, const CheckpointInfo *c)
     if (!(o->given & GIVEN_SEED)) o->seed = c->seed;
     if (!(o->given & GIVEN_LOSS)) o->loss = c->loss == LOSS_SVM ? "svm" : "softmax";
     if (!(o->given & GIVEN_UPDATE)) o->update = optim_rule_name(c->optim.rule);
+    const CheckpointRecipe *r = &c->recipe;
+    if (!(o->recipe_given & GIVEN_LR) && r->schedule.kind != SCHEDULE_EPOCH_DECAY)
+        o->lr = c->optim.learning_rate; /* the peak the schedule scales; epoch-decay keeps its decayed rates */
+    if (!(o->recipe_given & GIVEN_LABEL_SMOOTHING)) o->label_smoothing = r->label_smoothing;
+    if (!(o->recipe_given & GIVEN_WEIGHT_DECAY)) o->weight_decay = r->weight_decay;
+    if (!(o->recipe_given & GIVEN_NONWEIGHT_LR)) o->nonweight_lr_mult = r->nonweight_lr_mult;
+    if (!(o->recipe_given & GIVEN_SCHEDULE)) o->schedule.kind = r->schedule.kind;
+    if (!(o->recipe_given & GIVEN_WARMUP)) o->schedule.warmup_epochs = r->schedule.warmup_epochs;
+    if (!(o->recipe_given & GIVEN_WARMUP_START)) o->schedule.warmup_start = r->schedule.warmup_start;
+    if (!(o->recipe_given & GIVEN_FINAL_LR)) o->schedule.final = r->schedule.final;
+    if (!(o->recipe_given & GIVEN_STEP_EPOCHS)) o->schedule.step_epochs = r->schedule.step_epochs;
+    if (!(o->recipe_given & GIVEN_CROP_PAD)) o->augment.pad = r->augment.pad;
+    if (!(o->recipe_given & GIVEN_PAD_MODE)) o->augment.pad_mode = r->augment.pad_mode;
+    if (!(o->recipe_given & GIVEN_FLIP)) o->augment.flip = r->augment.flip;
+    if (!(o->recipe_given & GIVEN_CUTOUT)) o->augment.cutout = r->augment.cutout;
+    if (!(o->recipe_given & GIVEN_TTA)) o->tta = r->tta;
+    if (!(o->recipe_given & GIVEN_EMA)) o->ema = r->ema;
+}
+
+/* The recipe's settings given on the command line that differ from the checkpoint's run. */
+static void announce_recipe_changes(const TrainOptions *o, const CheckpointRecipe *r)
+{
+    announce_change("--label-smoothing", o->label_smoothing, r->label_smoothing, "");
+    announce_change("--weight-decay", o->weight_decay, r->weight_decay, "");
+    announce_change("--bias-lr-mult", o->nonweight_lr_mult, r->nonweight_lr_mult, "");
+    if (o->schedule.kind != r->schedule.kind)
+        printf("resume: --schedule %s applied (the checkpoint's run used %s)\n", schedule_name(o->schedule.kind),
+               schedule_name(r->schedule.kind));
+    announce_change("--warmup-epochs", o->schedule.warmup_epochs, r->schedule.warmup_epochs, "");
+    announce_change("--warmup-start", o->schedule.warmup_start, r->schedule.warmup_start, "");
+    announce_change("--final-lr", o->schedule.final, r->schedule.final, "");
+    announce_change("--step-epochs", o->schedule.step_epochs, r->schedule.step_epochs, "");
+    const char *why = ": the training images differ from that run's";
+    announce_change("--crop-pad", o->augment.pad, r->augment.pad, why);
+    announce_change("--pad-mode (1 = reflect)", o->augment.pad_mode, r->augment.pad_mode, why);
+    announce_change("--flip", o->augment.flip, r->augment.flip, why);
+    announce_change("--cutout", o->augment.cutout, r->augment.cutout, why);
+    announce_change("--tta", o->tta, r->tta, "");
+    announce_change("--ema", o->ema, r->ema, "");
 }
 
 static int resume_run(Solver *s, const TrainOptions *o, const CheckpointInfo *info, float *lr)
@@ -110,15 +152,20 @@ static int resume_run(Solver *s, const TrainOptions *o, const CheckpointInfo *in
     if (rc) return rc;
     if (checkpoint_load(s, o->resume) != NNDL_OK) return 1;
     printf("resumed from %s after epoch %d (iteration %d)\n", o->resume, c.epoch, c.iteration);
-    if (o->lr > 0) {
+    if (o->recipe_given & GIVEN_LR) {
         solver_set_learning_rate(s, o->lr);
         printf("resume: --lr %g applied to every parameter (the checkpoint's learning rate was %g)\n", o->lr,
                c.current_lr);
         *lr = o->lr;
+    } else if (cfg->schedule.kind != SCHEDULE_EPOCH_DECAY) {
+        printf("resume: peak learning rate %g, the checkpoint's, on its %s schedule\n", cfg->optim.learning_rate,
+               schedule_name(cfg->schedule.kind));
+        *lr = cfg->optim.learning_rate;
     } else {
         printf("resume: learning rate %g, the checkpoint's (after its lr decays)\n", c.current_lr);
         *lr = c.current_lr;
     }
+    announce_recipe_changes(o, &c.recipe);
     announce_change("--batch-size", cfg->batch_size, c.batch_size, ": the minibatches differ from that run's");
     announce_change("--epochs", cfg->num_epochs, c.num_epochs, "");
     announce_change("--lr-decay", cfg->lr_decay, c.lr_decay, "");
@@ -147,6 +194,17 @@ static int check_classes(const Model *m, const DataShape *d, const char *dir)
     if (m->num_classes != d->classes.n)
         return nndl_fail("--model: the last layer has %d units but %s has %d classes (--data %s; end the spec "
                          "with affine%d)", m->num_classes, kind[d->format], d->classes.n, dir, d->classes.n);
+    return NNDL_OK;
+}
+
+/* Augmentation shifts by less than the image and cuts out at most all of it (said before the
+ * data is read). */
+static int check_augment_fits(const TrainOptions *o, const DataShape *d)
+{
+    int side = d->h < d->w ? d->h : d->w;
+    if (o->augment.pad >= side || o->augment.cutout > side)
+        return nndl_fail("--crop-pad %d / --cutout %d: the padding must be below the image side %d, the cutout at "
+                         "most it", o->augment.pad, o->augment.cutout, side);
     return NNDL_OK;
 }
 
@@ -385,7 +443,9 @@ static int run_train(const TrainOptions *given)
         backend_destroy(be);
         return 2;
     }
+    model.label_smoothing = o->label_smoothing, model.tta = o->tta;
     int fits = check_classes(&model, &shape, o->data);
+    if (fits == NNDL_OK) fits = check_augment_fits(o, &shape);
     data_shape_free(&shape);
     if (fits != NNDL_OK || check_flags_against_model(o, &model, rule, &info) != NNDL_OK) {
         model_free(&model);

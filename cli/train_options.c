@@ -9,6 +9,7 @@
 #include "cli_args.h"
 #include "error.h"
 #include "model_spec.h"
+#include "train_presets.h"
 
 TrainOptions train_options_default(void)
 {
@@ -20,7 +21,8 @@ TrainOptions train_options_default(void)
                           .reg = 1e-3f, .weight_scale = 1e-3f, .dropout = 0, .momentum = 0.9f,
                           .data_format = "auto", .labels = "fine", .val_fraction = 0.1f,
                           .num_classes = CIFAR10_CLASSES,
-                          .save_every = 1, .keep_last = 0, .progress_interval = 30};
+                          .save_every = 1, .keep_last = 0, .progress_interval = 30,
+                          .nonweight_lr_mult = 1, .schedule = schedule_default(), .augment = {.pad_mode = PAD_ZERO}};
 }
 
 void train_usage(FILE *f)
@@ -84,19 +86,43 @@ void train_usage(FILE *f)
         "  --log FILE.csv      per epoch: epoch, iteration, wall_s, lr, train_loss, train_acc,\n"
         "                      val_loss, val_acc (written after every epoch)\n"
         "  --plot FILE.svg     the loss and accuracy curves (written after every epoch)\n"
+        "training recipe (all off by default: the seed's run):\n"
+        "  --preset NAME       a model and recipe by name (below); flags given override its values\n"
+        "  --label-smoothing E softmax targets (1 - E) one-hot + E / classes [0]\n"
+        "  --weight-decay WD   decoupled weight decay, w *= 1 - lr * WD each step (AdamW for adam,\n"
+        "                      SGDW for the others), on every parameter; beside --reg [0]\n"
+        "  --bias-lr-mult F    learning-rate factor of biases and batchnorm parameters (their\n"
+        "                      decay is divided by it, so all decay alike) [1]\n"
+        "  --schedule S        epoch-decay (--lr-decay per epoch), constant, step (--lr-decay every\n"
+        "                      --step-epochs), cosine, onecycle (linear decay), per iteration\n"
+        "                      [epoch-decay]\n"
+        "  --warmup-epochs E   linear warm-up of the lr over E epochs (not with epoch-decay) [0]\n"
+        "  --warmup-start F    the warm-up's first lr, a fraction of --lr [0]\n"
+        "  --final-lr F        cosine and onecycle end at F times --lr [0]\n"
+        "  --step-epochs N     step: epochs between two --lr-decay factors [1]\n"
+        "  --crop-pad N        random translation by up to N pixels (a crop of the padded image) [0]\n"
+        "  --pad-mode M        what the translation shows past the border: zero or reflect [zero]\n"
+        "  --flip              random horizontal flip      --cutout N  zero a random NxN square [0]\n"
+        "  --tta[=L]           test-time augmentation of the val/test accuracy: 1 (--tta) averages\n"
+        "                      the image and its mirror, 2 adds one-pixel shifts, 0 none [0]\n"
+        "  --ema D             evaluate (accuracy checks, best and final model) a moving average\n"
+        "                      of the parameters, decay D per step (less in the first steps); 0 none [0]\n"
         "exit status: 0 done; 1 missing data or a failed write; 2 bad flags or model;\n"
         "  3 training diverged (a non-finite loss or parameter: try a smaller --lr; the log,\n"
         "    plot and epoch checkpoints up to the failure are kept);\n"
         "  130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP: the step in progress is\n"
         "    finished, NAME_interrupted.ckpt, the log and the plot written; a second signal\n"
-        "    ends the program at once\n");
+        "    ends the program at once\n"
+        "presets:\n");
+    train_presets_print(f);
 }
 
 enum {
     OPT_NO_BN = 1000, OPT_TRAIN_SAMPLES, OPT_VAL_SAMPLES, OPT_PRINT_EVERY, OPT_NUM_TEST, OPT_DATA_FORMAT,
     OPT_LABELS, OPT_RESIZE, OPT_VAL_DATA, OPT_VAL_FRACTION, OPT_TEST_DATA, OPT_INIT_FROM, OPT_SAVE_EVERY,
     OPT_KEEP_LAST, OPT_SAVE_BEST, OPT_WEIGHTS_ONLY, OPT_RUN, OPT_NO_SAVE, OPT_PROGRESS,
-    OPT_INIT
+    OPT_PRESET, OPT_LABEL_SMOOTHING, OPT_WEIGHT_DECAY, OPT_BIAS_LR, OPT_SCHEDULE, OPT_WARMUP, OPT_WARMUP_START,
+    OPT_FINAL_LR, OPT_STEP_EPOCHS, OPT_CROP_PAD, OPT_PAD_MODE, OPT_FLIP, OPT_CUTOUT, OPT_TTA, OPT_EMA, OPT_INIT
 };
 
 static const struct option train_flags[] = {
@@ -112,6 +138,12 @@ static const struct option train_flags[] = {
     {"init-from", 1, 0, OPT_INIT_FROM}, {"save-every", 1, 0, OPT_SAVE_EVERY}, {"keep-last", 1, 0, OPT_KEEP_LAST},
     {"save-best", 0, 0, OPT_SAVE_BEST}, {"weights-only", 0, 0, OPT_WEIGHTS_ONLY}, {"run", 1, 0, OPT_RUN},
     {"no-save", 0, 0, OPT_NO_SAVE}, {"progress-interval", 1, 0, OPT_PROGRESS},
+    {"preset", 1, 0, OPT_PRESET}, {"label-smoothing", 1, 0, OPT_LABEL_SMOOTHING},
+    {"weight-decay", 1, 0, OPT_WEIGHT_DECAY}, {"bias-lr-mult", 1, 0, OPT_BIAS_LR},
+    {"schedule", 1, 0, OPT_SCHEDULE}, {"warmup-epochs", 1, 0, OPT_WARMUP},
+    {"warmup-start", 1, 0, OPT_WARMUP_START}, {"final-lr", 1, 0, OPT_FINAL_LR},
+    {"step-epochs", 1, 0, OPT_STEP_EPOCHS}, {"crop-pad", 1, 0, OPT_CROP_PAD}, {"pad-mode", 1, 0, OPT_PAD_MODE},
+    {"flip", 0, 0, OPT_FLIP}, {"cutout", 1, 0, OPT_CUTOUT}, {"tta", 2, 0, OPT_TTA}, {"ema", 1, 0, OPT_EMA},
     {"data-format", 1, 0, OPT_DATA_FORMAT}, {"labels", 1, 0, OPT_LABELS}, {"resize", 1, 0, OPT_RESIZE},
     {"val-data", 1, 0, OPT_VAL_DATA}, {"val-fraction", 1, 0, OPT_VAL_FRACTION}, {"test-data", 1, 0, OPT_TEST_DATA},
     {"init", 1, 0, OPT_INIT}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
@@ -128,7 +160,7 @@ static int arg_size(const char *flag, const char *text, int *h, int *w)
     return NNDL_OK;
 }
 
-int train_options_parse(int argc, char **argv, TrainOptions *o)
+static int parse_flags(int argc, char **argv, TrainOptions *o)
 {
     int c;
     optind = 1;
@@ -142,7 +174,7 @@ int train_options_parse(int argc, char **argv, TrainOptions *o)
         case 'e': rc = arg_int("--epochs", a, 1, 100000, &o->epochs), o->given |= GIVEN_EPOCHS; break;
         case 'b': rc = arg_int("--batch-size", a, 1, 100000, &o->batch_size), o->given |= GIVEN_BATCH_SIZE; break;
         case 'u': o->update = a, o->given |= GIVEN_UPDATE; break;
-        case 'l': rc = arg_float("--lr", a, 1e-12, 10, &o->lr); break;
+        case 'l': rc = arg_float("--lr", a, 1e-12, 10, &o->lr), o->recipe_given |= GIVEN_LR; break;
         case 'D': rc = arg_float("--lr-decay", a, 1e-6, 1, &o->lr_decay), o->given |= GIVEN_LR_DECAY; break;
         case 'r': rc = arg_float("--reg", a, 0, 1e3, &o->reg), o->given |= GIVEN_REG; break;
         case 'w': rc = arg_float("--weight-scale", a, 1e-12, 1e3, &o->weight_scale), o->given |= GIVEN_WEIGHT_SCALE; break;
@@ -192,6 +224,38 @@ int train_options_parse(int argc, char **argv, TrainOptions *o)
             o->progress_interval = v;
             break;
         }
+        case OPT_PRESET: break; /* applied first, by train_options_parse */
+        case OPT_LABEL_SMOOTHING:
+            rc = arg_float("--label-smoothing", a, 0, 1, &o->label_smoothing), o->recipe_given |= GIVEN_LABEL_SMOOTHING;
+            break;
+        case OPT_WEIGHT_DECAY:
+            rc = arg_float("--weight-decay", a, 0, 1e3, &o->weight_decay), o->recipe_given |= GIVEN_WEIGHT_DECAY;
+            break;
+        case OPT_BIAS_LR:
+            rc = arg_float("--bias-lr-mult", a, 1e-4, 1e4, &o->nonweight_lr_mult), o->recipe_given |= GIVEN_NONWEIGHT_LR;
+            break;
+        case OPT_SCHEDULE: rc = schedule_from_name(a, &o->schedule.kind), o->recipe_given |= GIVEN_SCHEDULE; break;
+        case OPT_WARMUP:
+            rc = arg_float("--warmup-epochs", a, 0, 1e5, &o->schedule.warmup_epochs), o->recipe_given |= GIVEN_WARMUP;
+            break;
+        case OPT_WARMUP_START:
+            rc = arg_float("--warmup-start", a, 0, 1, &o->schedule.warmup_start), o->recipe_given |= GIVEN_WARMUP_START;
+            break;
+        case OPT_FINAL_LR: rc = arg_float("--final-lr", a, 0, 1, &o->schedule.final), o->recipe_given |= GIVEN_FINAL_LR; break;
+        case OPT_STEP_EPOCHS:
+            rc = arg_int("--step-epochs", a, 1, 100000, &o->schedule.step_epochs), o->recipe_given |= GIVEN_STEP_EPOCHS;
+            break;
+        case OPT_CROP_PAD: rc = arg_int("--crop-pad", a, 0, 1024, &o->augment.pad), o->recipe_given |= GIVEN_CROP_PAD; break;
+        case OPT_PAD_MODE:
+            if (strcmp(a, "zero") == 0) o->augment.pad_mode = PAD_ZERO;
+            else if (strcmp(a, "reflect") == 0) o->augment.pad_mode = PAD_REFLECT;
+            else rc = nndl_fail("--pad-mode: '%s' is not zero or reflect", a);
+            o->recipe_given |= GIVEN_PAD_MODE;
+            break;
+        case OPT_FLIP: o->augment.flip = 1, o->recipe_given |= GIVEN_FLIP; break;
+        case OPT_CUTOUT: rc = arg_int("--cutout", a, 0, 1024, &o->augment.cutout), o->recipe_given |= GIVEN_CUTOUT; break;
+        case OPT_EMA: rc = arg_float("--ema", a, 0, 0.99999999, &o->ema), o->recipe_given |= GIVEN_EMA; break;
+        case OPT_TTA: rc = a ? arg_int("--tta", a, 0, 2, &o->tta) : (o->tta = 1, NNDL_OK), o->recipe_given |= GIVEN_TTA; break;
         case OPT_INIT:
             if (weight_init_parse(a) < 0) return nndl_fail("--init: '%s' is not he or normal", a);
             o->init = a;
@@ -220,6 +284,9 @@ int train_options_parse(int argc, char **argv, TrainOptions *o)
         return nndl_fail("--init-from and --resume: a resumed run continues its checkpoint's weights; give one");
     if (strcmp(o->loss, "softmax") != 0 && strcmp(o->loss, "svm") != 0)
         return nndl_fail("--loss: '%s' is not softmax or svm", o->loss);
+    if (o->label_smoothing > 0 && strcmp(o->loss, "softmax") != 0)
+        return nndl_fail("--label-smoothing is for the softmax loss, not %s", o->loss);
+    if (schedule_check(&o->schedule) != NNDL_OK) return NNDL_ERR;
     DataRequest r;
     return train_options_data_request(o, &r);
 }
@@ -239,6 +306,37 @@ int train_options_data_request(const TrainOptions *o, DataRequest *r)
     r->resize_h = o->resize_h, r->resize_w = o->resize_w;
     r->split_seed = o->seed;
     return NNDL_OK;
+}
+
+/* The value of --preset on the command line (the last one given), or NULL. */
+static const char *preset_flag(int argc, char **argv)
+{
+    const char *name = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) break;
+        if (strcmp(argv[i], "--preset") == 0 && i + 1 < argc) name = argv[++i];
+        else if (strncmp(argv[i], "--preset=", 9) == 0) name = argv[i] + 9;
+    }
+    return name;
+}
+
+int train_options_parse(int argc, char **argv, TrainOptions *o)
+{
+    const char *name = preset_flag(argc, argv);
+    if (name) {
+        const TrainPreset *p = train_preset_find(name);
+        if (!p) return NNDL_ERR;
+        char *flags[PRESET_MAX_FLAGS + 1] = {"nndl train --preset"};
+        int n = 1;
+        for (const char *const *f = p->flags; *f; f++) flags[n++] = (char *)*f;
+        if (parse_flags(n, flags, o) != NNDL_OK) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", nndl_last_error());
+            return nndl_fail("--preset %s: %s", name, why);
+        }
+        o->preset = p->name;
+    }
+    return parse_flags(argc, argv, o);
 }
 
 /* A model flag that the chosen model does not use is refused: it would be ignored otherwise. */
@@ -287,6 +385,11 @@ SolverConfig train_options_solver_config(const TrainOptions *o, UpdateRule rule)
     cfg.lr_decay = o->lr_decay, cfg.batch_size = o->batch_size, cfg.num_epochs = o->epochs;
     cfg.num_train_samples = o->train_samples, cfg.num_val_samples = o->val_samples;
     cfg.print_every = o->print_every, cfg.progress = 1, cfg.seed = o->seed;
+    cfg.optim.weight_decay = o->weight_decay, cfg.nonweight_lr_mult = o->nonweight_lr_mult;
+    cfg.schedule = o->schedule;
+    cfg.schedule.gamma = o->lr_decay; /* the step schedule's factor */
+    cfg.augment = o->augment;
+    cfg.ema = o->ema;
     cfg.progress_interval = o->progress_interval;
     return cfg;
 }

@@ -38,6 +38,25 @@ enum {
     GIVEN_KEEP_LAST = 1 << 19,
 };
 
+/* The recipe's flags given (TrainOptions.recipe_given; checkpoint format 4). */
+enum {
+    GIVEN_LR = 1 << 0,
+    GIVEN_LABEL_SMOOTHING = 1 << 1,
+    GIVEN_WEIGHT_DECAY = 1 << 2,
+    GIVEN_NONWEIGHT_LR = 1 << 3,
+    GIVEN_SCHEDULE = 1 << 4,
+    GIVEN_WARMUP = 1 << 5,
+    GIVEN_WARMUP_START = 1 << 6,
+    GIVEN_FINAL_LR = 1 << 7,
+    GIVEN_STEP_EPOCHS = 1 << 8,
+    GIVEN_CROP_PAD = 1 << 9,
+    GIVEN_PAD_MODE = 1 << 10,
+    GIVEN_FLIP = 1 << 11,
+    GIVEN_CUTOUT = 1 << 12,
+    GIVEN_TTA = 1 << 13,
+    GIVEN_EMA = 1 << 14,
+};
+
 typedef struct TrainOptions {
     const char *data, *model, *device, *checkpoint, *resume, *log, *plot, *update, *loss;
     const char *init_from;      /* --init-from: starting weights (safetensors) */
@@ -52,15 +71,24 @@ typedef struct TrainOptions {
     int epochs, batch_size, filters, filter_size, batchnorm, num_train, num_val, num_test;
     int hidden[16], n_hidden, print_every, train_samples, val_samples;
     float lr, lr_decay, reg, weight_scale, dropout, momentum;
+    /* the recipe beyond the seed: all off by default */
+    float label_smoothing, weight_decay, nonweight_lr_mult;
+    Schedule schedule;
+    AugmentConfig augment;      /* pad, pad_mode, flip, cutout */
+    int tta;
+    float ema;                  /* decay of the parameters' moving average, 0: none */
+    const char *preset;         /* the preset whose values the flags started from, or NULL */
     uint64_t seed;
-    unsigned given;             /* GIVEN_* */
+    unsigned given, recipe_given; /* GIVEN_* of each enum */
 } TrainOptions;
 
 /* The seed notebook's final cell: ThreeLayerConvNet(weight_scale 1e-3, 64 filters 3x3, hidden
  * 500, reg 1e-3, batchnorm) with Solver(15 epochs, batch 1000, adam, lr 1e-3, print_every 10000). */
 TrainOptions train_options_default(void);
 void train_usage(FILE *f);
-/* Returns NNDL_OK, NNDL_ERR (message set), or 1 for --help. */
+/* Returns NNDL_OK, NNDL_ERR (message set), or 1 for --help. With --preset NAME the preset's
+ * flags (train_presets.h) are parsed first and the command line's on top of them, so explicit
+ * flags override the preset's values. */
 int train_options_parse(int argc, char **argv, TrainOptions *o);
 /* --model and its companions as a layer spec (cnn3 and fc end in o->num_classes units). */
 int train_options_spec(const TrainOptions *o, char *spec, int size);

@@ -21,6 +21,7 @@ int trained_model_open(TrainedModel *t, const char *path, const char *device)
         backend_destroy(t->be);
         return NNDL_ERR;
     }
+    t->model.tta = i->recipe.tta; /* the run's test-time augmentation, unless the caller says otherwise */
     int rc = checkpoint_load_model(&t->model, &t->mean, path);
     if (rc == NNDL_OK) rc = checkpoint_load_class_names(&t->classes, path);
     if (rc == NNDL_OK && t->classes.n == 0) { /* format 2, trained on CIFAR-10, the only data it read */

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "augment.h"
 #include "geometry.h"
 #include "optim.h"
 
@@ -141,6 +142,18 @@ struct Backend {
                          int N, int C);
     void (*svm_loss)(const Backend *be, float *dx, double *loss, const float *x, const int *y,
                      int N, int C);
+    /* softmax against smoothed targets (1 - eps) one_hot + eps / C, as softmax_loss otherwise */
+    void (*softmax_smoothed_loss)(const Backend *be, float *dx, double *loss, const float *x,
+                                  const int *y, int N, int C, float eps);
+
+    /* training-batch augmentation (augment.h): out (N, C, H, W) from in, a different array;
+     * examples (device, N ints) the images' indices in their dataset, which key the draws
+     * (NULL for a fixed transform) */
+    void (*augment)(const Backend *be, float *out, const float *in, const int *examples, int N,
+                    int C, int H, int W, const AugmentConfig *a);
+
+    /* y = a * x + b * y elementwise (x may be y): decoupled weight decay, weight averages */
+    void (*axpby)(const Backend *be, float *y, float a, const float *x, float b, size_t n);
 
     UpdateFn update[UPDATE_RULE_COUNT];
 
@@ -154,11 +167,13 @@ struct Backend {
     void (*synchronize)(const Backend *be);
 };
 
-/* One update of w (n floats, on be's device) from dw; s1/s2 are the rule's state arrays. */
+/* One update of w (n floats, on be's device) from dw; s1/s2 are the rule's state arrays. The
+ * decoupled weight decay is one pass of its own before the rule (PyTorch's AdamW order). */
 static inline void backend_update(const Backend *be, OptimConfig *c, float *w, const float *dw,
                                   float *s1, float *s2, size_t n)
 {
     if (c->rule == UPDATE_ADAM) c->t++;
+    if (c->weight_decay > 0) be->axpby(be, w, 0.0f, w, 1.0f - c->learning_rate * c->weight_decay, n);
     be->update[c->rule](be, w, dw, s1, s2, n, c);
 }
 

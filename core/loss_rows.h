@@ -31,6 +31,24 @@ static inline NNDL_HD double softmax_loss_row(float *dx, const float *row, int l
     return log(z) - ((double)row[label] - mx);
 }
 
+/* The same against smoothed targets q = (1 - eps) one_hot(label) + eps / C (PyTorch's
+ * label_smoothing): loss = log z - sum_c q_c (row_c - max), gradient (p_c - q_c) / N. */
+static inline NNDL_HD double softmax_smoothed_loss_row(float *dx, const float *row, int label, int C, int N,
+                                                       float eps)
+{
+    if (label < 0 || label >= C) return bad_label_row(dx, C);
+    float mx = row[0];
+    for (int c = 1; c < C; c++) mx = fmaxf(mx, row[c]);
+    double z = 0, target = 0;
+    for (int c = 0; c < C; c++) z += exp((double)row[c] - mx);
+    for (int c = 0; c < C; c++) {
+        double q = (1.0 - eps) * (c == label) + (double)eps / C;
+        target += q * ((double)row[c] - mx);
+        dx[c] = (float)((exp((double)row[c] - mx) / z - q) / N);
+    }
+    return log(z) - target;
+}
+
 /* Multiclass hinge loss with margin 1. */
 static inline NNDL_HD double svm_loss_row(float *dx, const float *row, int label, int C, int N)
 {

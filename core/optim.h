@@ -24,6 +24,9 @@ typedef struct OptimConfig {
     float beta1, beta2;        /* adam */
     float epsilon;             /* rmsprop, adam */
     int t;                     /* adam step count, incremented before each update */
+    /* decoupled weight decay (AdamW, SGDW): w *= 1 - learning_rate * weight_decay before the
+     * rule's step, apart from the gradient and its moments; 0: none (the seed) */
+    float weight_decay;
 } OptimConfig;
 
 /* Unknown names are an error naming the valid ones. */

@@ -108,6 +108,23 @@ void cpu_softmax_loss(const Backend *be, float *dx, double *loss, const float *x
     *loss = sum / N;
 }
 
+void cpu_softmax_smoothed_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N,
+                               int C, float eps)
+{
+    (void)be;
+    double sum = 0;
+    for (int n = 0; n < N; n++)
+        sum += softmax_smoothed_loss_row(dx + (size_t)n * C, x + (size_t)n * C, y[n], C, N, eps);
+    *loss = sum / N;
+}
+
+void cpu_axpby(const Backend *be, float *y, float a, const float *x, float b, size_t n)
+{
+    (void)be;
+#pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
+    for (size_t i = 0; i < n; i++) y[i] = a * x[i] + b * y[i];
+}
+
 void cpu_svm_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N, int C)
 {
     (void)be;

@@ -41,6 +41,11 @@ void cpu_dropout_forward(const Backend *be, float *out, const float *x, size_t n
 void cpu_dropout_backward(const Backend *be, float *dx, const float *dout, size_t n, const DropoutConfig *d);
 void cpu_softmax_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N, int C);
 void cpu_svm_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N, int C);
+void cpu_softmax_smoothed_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N,
+                               int C, float eps);
+void cpu_augment(const Backend *be, float *out, const float *in, const int *examples, int N, int C, int H, int W,
+                 const AugmentConfig *a);
+void cpu_axpby(const Backend *be, float *y, float a, const float *x, float b, size_t n);
 void cpu_l2_penalty(const Backend *be, float *dw, double *loss, const float *w, float reg, size_t n);
 
 int cpu_conv_reserve(const Backend *be, const ConvGeom *g);

@@ -95,6 +95,9 @@ static Backend make_table(void)
     b.dropout_backward = cuda_dropout_backward;
     b.softmax_loss = cuda_softmax_loss;
     b.svm_loss = cuda_svm_loss;
+    b.softmax_smoothed_loss = cuda_softmax_smoothed_loss;
+    b.augment = cuda_augment;
+    b.axpby = cuda_axpby;
     b.update[UPDATE_SGD] = cuda_sgd;
     b.update[UPDATE_SGD_MOMENTUM] = cuda_sgd_momentum;
     b.update[UPDATE_SGD_NESTEROV_MOMENTUM] = cuda_sgd_nesterov_momentum;

@@ -87,6 +87,11 @@ void cuda_batchnorm_backward(const Backend *be, float *dx, float *dgamma, float 
 
 void cuda_softmax_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N, int C);
 void cuda_svm_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N, int C);
+void cuda_softmax_smoothed_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N, int C,
+                                float eps);
+void cuda_augment(const Backend *be, float *out, const float *in, const int *examples, int N, int C, int H, int W,
+                  const AugmentConfig *a);
+void cuda_axpby(const Backend *be, float *y, float a, const float *x, float b, size_t n);
 
 void cuda_sgd(const Backend *be, float *w, const float *dw, float *s1, float *s2, size_t n, const OptimConfig *c);
 void cuda_sgd_momentum(const Backend *be, float *w, const float *dw, float *v, float *s2, size_t n, const OptimConfig *c);

@@ -1,20 +1,26 @@
 /* checkpoint.c — the checkpoint file format (see checkpoint.h).
  *
- * Format 3, every field little-endian, written one by one (no struct is dumped, so the file
+ * Format 4, every field little-endian, written one by one (no struct is dumped, so the file
  * does not depend on the compiler's padding or the machine's byte order):
- *   "NNDLCKPT", u32 format (2),
+ *   "NNDLCKPT", u32 format (4),
  *   u32 spec length, spec bytes; i32 in_c, in_h, in_w; u32 loss kind, u32 update rule;
  *   i32 batch size, epochs, train / val accuracy samples, epoch, iteration;
  *   f32 learning rate, momentum, decay rate, beta1, beta2, epsilon, lr decay, reg, best val acc;
+ *   the recipe (format 4; older files read as the seed's: none of it):
+ *     f32 label smoothing, weight decay, lr factor of biases and batchnorm parameters;
+ *     i32 schedule kind, f32 warm-up epochs, warm-up start, final factor, i32 step epochs,
+ *     f32 step factor; i32 augmentation pad, pad mode, flip, cutout; i32 test-time augmentation;
+ *     f32 ema decay (0: no moving average);
  *   u64 solver seed, model seed (dropout masks), RNG state[4]; u32 number of parameters;
  *   float arrays, each as u64 length + f32 values: mean image, model state, best state, loss,
  *   train acc, val acc histories;
  *   per parameter: i32 step count, f32 learning rate, u64 size, then the rule's moments (0, 1 or
- *   2 arrays of that size, no length prefix);
+ *   2 arrays of that size, no length prefix), then its moving average when the ema decay is > 0;
  *   u32 number of class names (0: none), each as u32 length + bytes (no NUL);
  *   "END!", and the CRC-32 (zlib's) of every byte before it, as u32.
- * Format 2 is format 3 without the class names (read, as a checkpoint without names); format 1
- * (a native struct, no CRC) is recognised and refused. */
+ * Format 3 is format 4 without the recipe, format 2 format 3 without the class names (both read:
+ * as runs without a recipe, without names); format 1 (a native struct, no CRC) is recognised and
+ * refused. */
 #include "checkpoint.h"
 
 #include <errno.h>
@@ -38,6 +44,7 @@ typedef struct Contents {
     int32_t in_c, in_h, in_w, loss, rule;
     int32_t batch_size, num_epochs, num_train_samples, num_val_samples;
     float learning_rate, momentum, decay_rate, beta1, beta2, epsilon, lr_decay, reg;
+    CheckpointRecipe recipe;
     uint64_t seed, model_seed;
     uint64_t mean_n, model_n;
     float *mean, *model;        /* the input mean (mean_n = 0: none), the model's state */
@@ -84,6 +91,17 @@ static int check_contents(const Contents *c, const char *where)
         return nndl_fail("%s: hyperparameters out of range (learning rate %g, lr decay %g, momentum %g, decay "
                          "rate %g, beta1 %g, beta2 %g, epsilon %g, reg %g)", where, c->learning_rate, c->lr_decay,
                          c->momentum, c->decay_rate, c->beta1, c->beta2, c->epsilon, c->reg);
+    const CheckpointRecipe *r = &c->recipe;
+    if (!(r->label_smoothing >= 0 && r->label_smoothing <= 1) || !(r->weight_decay >= 0 && r->weight_decay <= 1e3) ||
+        !(r->nonweight_lr_mult > 0 && r->nonweight_lr_mult <= 1e4) || schedule_check(&r->schedule) != NNDL_OK ||
+        r->augment.pad < 0 || r->augment.pad >= (c->in_h < c->in_w ? c->in_h : c->in_w) || r->augment.cutout < 0 ||
+        r->augment.cutout > c->in_h || (r->augment.pad_mode != PAD_ZERO && r->augment.pad_mode != PAD_REFLECT) ||
+        (r->augment.flip != 0 && r->augment.flip != 1) || r->tta < 0 || r->tta > 2 || !(r->ema >= 0 && r->ema < 1) ||
+        (r->ema > 0) != st->has_ema)
+        return nndl_fail("%s: recipe out of range (label smoothing %g, weight decay %g, lr factor %g, schedule %d, "
+                         "augmentation pad %d mode %d flip %d cutout %d, tta %d, ema %g)", where, r->label_smoothing,
+                         r->weight_decay, r->nonweight_lr_mult, (int)r->schedule.kind, r->augment.pad,
+                         r->augment.pad_mode, r->augment.flip, r->augment.cutout, r->tta, r->ema);
     /* the Solver's invariants: a loss per iteration, an accuracy check per epoch end plus at
      * most one after the first iteration, the best val accuracy the highest one checked */
     if (st->epoch < 0 || st->iteration < st->epoch || st->epoch > c->num_epochs)
@@ -127,7 +145,8 @@ static int check_contents(const Contents *c, const char *where)
             !(isfinite(p->learning_rate) && p->learning_rate >= 0)) /* lr decay may reach 0 */
             return nndl_fail("%s: parameter %d: size %zu, step %d, learning rate %g out of range", where, i + 1,
                              p->n, p->t, p->learning_rate);
-        if ((p->m1 && !all_finite(p->m1, p->n)) || (p->m2 && !all_finite(p->m2, p->n)))
+        if ((p->m1 && !all_finite(p->m1, p->n)) || (p->m2 && !all_finite(p->m2, p->n)) ||
+            (p->ema && !all_finite(p->ema, p->n)))
             return nndl_fail("%s: the optimizer state of parameter %d holds a non-finite value", where, i + 1);
     }
     return NNDL_OK;
@@ -196,6 +215,12 @@ static int write_contents(FILE *f, const void *ctx)
     float floats[] = {c->learning_rate, c->momentum, c->decay_rate, c->beta1, c->beta2, c->epsilon,
                       c->lr_decay, c->reg, st->best_val_acc};
     for (size_t i = 0; i < sizeof floats / sizeof *floats; i++) put_f32(&o, floats[i]);
+    const CheckpointRecipe *r = &c->recipe;
+    put_f32(&o, r->label_smoothing), put_f32(&o, r->weight_decay), put_f32(&o, r->nonweight_lr_mult);
+    put_i32(&o, r->schedule.kind), put_f32(&o, r->schedule.warmup_epochs), put_f32(&o, r->schedule.warmup_start);
+    put_f32(&o, r->schedule.final), put_i32(&o, r->schedule.step_epochs), put_f32(&o, r->schedule.gamma);
+    put_i32(&o, r->augment.pad), put_i32(&o, r->augment.pad_mode), put_i32(&o, r->augment.flip);
+    put_i32(&o, r->augment.cutout), put_i32(&o, r->tta), put_f32(&o, r->ema);
     put_u64(&o, c->seed), put_u64(&o, c->model_seed);
     for (int i = 0; i < 4; i++) put_u64(&o, st->rng[i]);
     put_u32(&o, (uint32_t)st->n_params);
@@ -210,6 +235,7 @@ static int write_contents(FILE *f, const void *ctx)
         put_i32(&o, p->t), put_f32(&o, p->learning_rate), put_u64(&o, p->n);
         if (st->n_moments >= 1) put_values(&o, p->m1, p->n);
         if (st->n_moments >= 2) put_values(&o, p->m2, p->n);
+        if (st->has_ema) put_values(&o, p->ema, p->n);
     }
     put_u32(&o, (uint32_t)c->classes.n);
     for (int i = 0; i < c->classes.n; i++) {
@@ -235,6 +261,10 @@ static int gather(Contents *c, const Solver *s)
     c->decay_rate = cfg->optim.decay_rate, c->beta1 = cfg->optim.beta1, c->beta2 = cfg->optim.beta2;
     c->epsilon = cfg->optim.epsilon, c->lr_decay = cfg->lr_decay, c->reg = m->reg;
     c->seed = cfg->seed, c->model_seed = m->seed;
+    c->recipe = (CheckpointRecipe){.label_smoothing = m->label_smoothing, .weight_decay = cfg->optim.weight_decay,
+                                   .nonweight_lr_mult = cfg->nonweight_lr_mult, .schedule = cfg->schedule,
+                                   .augment = cfg->augment, .tta = m->tta, .ema = cfg->ema};
+    c->recipe.augment.seed = 0, c->recipe.augment.epoch = 0; /* set per step, not settings */
     c->mean_n = solver_input_mean(s) ? (uint64_t)m->in_c * m->in_h * m->in_w : 0;
     c->mean = malloc((c->mean_n ? c->mean_n : 1) * sizeof *c->mean);
     c->model_n = model_state_size(m);
@@ -255,6 +285,11 @@ static int gather(Contents *c, const Solver *s)
         return NNDL_ERR;
     }
     return NNDL_OK;
+}
+
+CheckpointRecipe checkpoint_recipe_seed(void)
+{
+    return (CheckpointRecipe){.nonweight_lr_mult = 1, .schedule = schedule_default(), .augment = {.pad_mode = PAD_ZERO}};
 }
 
 int checkpoint_save(const Solver *s, const char *path)
@@ -366,6 +401,16 @@ static int parse(In *in, Contents *c, uint32_t version)
     float *floats[] = {&c->learning_rate, &c->momentum, &c->decay_rate, &c->beta1, &c->beta2, &c->epsilon,
                        &c->lr_decay, &c->reg, &st->best_val_acc};
     for (size_t i = 0; i < sizeof floats / sizeof *floats; i++) *floats[i] = get_f32(in);
+    CheckpointRecipe *r = &c->recipe;
+    *r = checkpoint_recipe_seed();
+    if (version >= 4) {
+        r->label_smoothing = get_f32(in), r->weight_decay = get_f32(in), r->nonweight_lr_mult = get_f32(in);
+        r->schedule.kind = (ScheduleKind)get_i32(in), r->schedule.warmup_epochs = get_f32(in);
+        r->schedule.warmup_start = get_f32(in), r->schedule.final = get_f32(in);
+        r->schedule.step_epochs = get_i32(in), r->schedule.gamma = get_f32(in);
+        r->augment.pad = get_i32(in), r->augment.pad_mode = get_i32(in), r->augment.flip = get_i32(in);
+        r->augment.cutout = get_i32(in), r->tta = get_i32(in), r->ema = get_f32(in);
+    }
     c->seed = get_u64(in), c->model_seed = get_u64(in);
     for (int i = 0; i < 4; i++) st->rng[i] = get_u64(in);
     uint32_t n_params = get_u32(in);
@@ -381,6 +426,7 @@ static int parse(In *in, Contents *c, uint32_t version)
     st->best_val_acc = best_val_acc, st->epoch = epoch, st->iteration = iteration;
     memcpy(st->rng, rng, sizeof rng);
     st->n_moments = optim_state_count((UpdateRule)c->rule);
+    st->has_ema = c->recipe.ema > 0; /* NaN: none, and the range check refuses it */
     uint64_t best_n, loss_n, train_n, val_n;
     c->mean = get_floats(in, &c->mean_n);
     c->model = get_floats(in, &c->model_n);
@@ -399,6 +445,7 @@ static int parse(In *in, Contents *c, uint32_t version)
         p->t = get_i32(in), p->learning_rate = get_f32(in), p->n = get_u64(in);
         if (st->n_moments >= 1) p->m1 = get_values(in, p->n);
         if (st->n_moments >= 2) p->m2 = get_values(in, p->n);
+        if (st->has_ema) p->ema = get_values(in, p->n);
     }
     uint32_t n_names = version >= 3 ? get_u32(in) : 0;
     if (n_names > CLASS_COUNT_MAX) return nndl_fail("%u class names", n_names), 0;
@@ -440,12 +487,12 @@ static int read_contents(Contents *c, const char *path)
         return nndl_fail("%s is not an nndl checkpoint (bad magic)", path);
     }
     uint32_t version = get_u32(&in);
-    if (version != CHECKPOINT_FORMAT && version != 2) {
+    if (version < 2 || version > CHECKPOINT_FORMAT) {
         fclose(f);
         if (version == 1)
             return nndl_fail("checkpoint %s was written by an older nndl (format 1, without a checksum), which "
                              "this version no longer reads; use the nndl that wrote it", path);
-        return nndl_fail("checkpoint %s has format %u; this nndl reads formats 2 and %d", path, version,
+        return nndl_fail("checkpoint %s has format %u; this nndl reads formats 2 to %d", path, version,
                          CHECKPOINT_FORMAT);
     }
     nndl_clear_error();
@@ -532,6 +579,7 @@ int checkpoint_read_info(const char *path, CheckpointInfo *info)
     info->batch_size = c.batch_size, info->num_epochs = c.num_epochs;
     info->num_train_samples = c.num_train_samples, info->num_val_samples = c.num_val_samples;
     info->seed = c.seed;
+    info->recipe = c.recipe;
     contents_free(&c);
     return NNDL_OK;
 }
@@ -542,7 +590,13 @@ int checkpoint_load_model(Model *m, float **input_mean, const char *path)
     if (read_contents(&c, path) != NNDL_OK) return NNDL_ERR;
     int rc = same_model(&c, m, path);
     if (rc == NNDL_OK) {
-        /* eval uses the best parameters when recorded, as the trained model would */
+        /* eval uses the best parameters when recorded, as the trained model would, else the
+         * moving average of the parameters (the leading part of the state) when kept */
+        if (!c.st.best_state && c.st.has_ema) {
+            float *v = c.model;
+            for (int i = 0; i < c.st.n_params; v += c.st.params[i].n, i++)
+                memcpy(v, c.st.params[i].ema, c.st.params[i].n * sizeof *v);
+        }
         model_state_load(m, c.st.best_state ? c.st.best_state : c.model);
         *input_mean = c.mean_n ? c.mean : NULL;
         if (c.mean_n) c.mean = NULL; /* handed over */

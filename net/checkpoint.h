@@ -3,8 +3,9 @@
  * A checkpoint holds everything needed to continue exactly: the model spec and input shape,
  * its state (parameters and batchnorm running statistics), the optimizer's per-parameter state
  * and step counts, the solver's settings, epoch, iteration, RNG state, histories, best val
- * accuracy and best parameters, the mean image subtracted from the data and the names of the
- * data's classes (format 3; format-2 files, without names, are still read). It is written
+ * accuracy and best parameters, the mean image subtracted from the data, the names of the
+ * data's classes (format 3) and the training recipe (format 4; formats 2 and 3 are still read,
+ * as runs without names or recipe). It is written
  * through write_file_atomically (atomic_file.h), so an interrupted write never destroys an
  * existing file, and ends with a CRC-32 of everything before it.
  *
@@ -18,7 +19,20 @@
 
 #include "solver.h"
 
-#define CHECKPOINT_FORMAT 3
+#define CHECKPOINT_FORMAT 4
+
+/* The training recipe beyond the seed's settings (format 4): what a resumed run needs to go on
+ * as the run did, and eval its test-time augmentation. */
+typedef struct CheckpointRecipe {
+    float label_smoothing, weight_decay, nonweight_lr_mult;
+    Schedule schedule;
+    AugmentConfig augment;      /* pad, pad_mode, flip, cutout (its seed and epoch unused) */
+    int tta;
+    float ema;                  /* > 0: every parameter's moving average follows its moments */
+} CheckpointRecipe;
+
+/* The recipe of a run with none of it (what a format-2 or -3 checkpoint reads as). */
+CheckpointRecipe checkpoint_recipe_seed(void);
 
 int checkpoint_save(const Solver *s, const char *path);
 
@@ -44,10 +58,12 @@ typedef struct CheckpointInfo {
     float lr_decay, reg;
     int batch_size, num_epochs, num_train_samples, num_val_samples;
     uint64_t seed;
+    CheckpointRecipe recipe;
 } CheckpointInfo;
 
 int checkpoint_read_info(const char *path, CheckpointInfo *info);
-/* The model's state (its best parameters when recorded) and the stored input mean (C*H*W
+/* The model's state (its best parameters when recorded, else the moving average of its
+ * parameters when the run kept one, else its current state) and the stored input mean (C*H*W
  * floats, malloc'd, or NULL when the checkpoint has none). */
 int checkpoint_load_model(Model *m, float **input_mean, const char *path);
 /* The stored input mean alone (malloc'd, *n floats; NULL and 0 when none). */

@@ -225,7 +225,8 @@ int model_create(Model *m, const Backend *be, const ModelConfig *cfg)
     m->grad[0] = be->alloc(be, batch_values * sizeof(float));
     m->grad[1] = be->alloc(be, batch_values * sizeof(float));
     m->loss_slot = be->alloc(be, sizeof *m->loss_slot);
-    m->host_scores = nndl_alloc((size_t)max_batch * m->num_classes, sizeof(float), "host scores");
+    /* two batches of scores: test-time augmentation adds one view's scores to the others' */
+    m->host_scores = nndl_alloc(2 * (size_t)max_batch * m->num_classes, sizeof(float), "host scores");
     if (!m->x || !m->labels || !m->grad[0] || !m->grad[1] || !m->loss_slot || !m->host_scores) goto oom;
     return NNDL_OK;
 oom:
@@ -336,14 +337,23 @@ static void upload_batch(Model *m, const float *X, int N)
 
 void model_loss_into(Model *m, double *loss, const float *X, const int *y, int N, uint64_t step)
 {
-    const Backend *be = m->be;
     double t = m->profile ? profile_clock(m) : 0;
     upload_batch(m, X, N);
+    if (m->profile) m->profile->upload += profile_clock(m) - t;
+    model_loss_on_input(m, loss, y, N, step);
+}
+
+void model_loss_on_input(Model *m, double *loss, const int *y, int N, uint64_t step)
+{
+    const Backend *be = m->be;
+    double t = m->profile ? profile_clock(m) : 0;
     be->to_device(be, m->labels, y, (size_t)N * sizeof *y);
     if (m->profile) profile_lap(m, &t, &m->profile->upload);
     const float *scores = forward(m, N, 1, step);
     if (m->profile) t = profile_clock(m);
     if (m->loss == LOSS_SVM) be->svm_loss(be, m->grad[0], loss, scores, m->labels, N, m->num_classes);
+    else if (m->label_smoothing > 0)
+        be->softmax_smoothed_loss(be, m->grad[0], loss, scores, m->labels, N, m->num_classes, m->label_smoothing);
     else be->softmax_loss(be, m->grad[0], loss, scores, m->labels, N, m->num_classes);
     if (m->profile) profile_lap(m, &t, &m->profile->loss);
     backward(m, N, step);
@@ -367,10 +377,45 @@ double model_loss(Model *m, const float *X, const int *y, int N, uint64_t step)
     return loss;
 }
 
+int model_tta_views(int tta, AugmentConfig *views)
+{
+    int n = 0;
+    for (int shift = 0; shift < (tta >= 2 ? 3 : 1); shift++)
+        for (int flip = 0; flip < (tta >= 1 ? 2 : 1); flip++) {
+            int d = shift == 0 ? 0 : shift == 1 ? -1 : 1;
+            views[n++] = (AugmentConfig){.fixed = 1, .fixed_dy = d, .fixed_dx = d, .fixed_flip = flip,
+                                         .pad_mode = PAD_REFLECT};
+        }
+    return n;
+}
+
+/* Test-mode scores summed over the views of m->tta. The batch is uploaded once into grad[0]
+ * (free outside a training step, and at least as large as an input batch); each view is built
+ * from it into the input array, its scores read into the second half of host_scores. */
+static void tta_scores(Model *m, float *scores, const float *X, int N)
+{
+    const Backend *be = m->be;
+    AugmentConfig views[MODEL_TTA_MAX_VIEWS];
+    int n_views = model_tta_views(m->tta, views);
+    size_t n_scores = (size_t)N * m->num_classes;
+    float *view_scores = m->host_scores + (size_t)m->max_batch * m->num_classes;
+    be->to_device(be, m->grad[0], X, (size_t)N * m->in_c * m->in_h * m->in_w * sizeof(float));
+    for (int v = 0; v < n_views; v++) {
+        be->augment(be, m->x, m->grad[0], NULL, N, m->in_c, m->in_h, m->in_w, &views[v]);
+        const float *s = forward(m, N, 0, 0);
+        be->to_host(be, v ? view_scores : scores, s, n_scores * sizeof *scores);
+        for (size_t i = 0; v && i < n_scores; i++) scores[i] += view_scores[i];
+    }
+}
+
 int model_scores(Model *m, float *scores, const float *X, int N)
 {
     if (N > m->max_batch)
         return nndl_fail("model: %d examples exceed the batch of %d it was built for", N, m->max_batch);
+    if (m->tta > 0) {
+        tta_scores(m, scores, X, N);
+        return NNDL_OK;
+    }
     upload_batch(m, X, N);
     const float *s = forward(m, N, 0, 0);
     m->be->to_host(m->be, scores, s, (size_t)N * m->num_classes * sizeof *scores);

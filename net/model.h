@@ -45,6 +45,8 @@ typedef struct Model {
     int in_c, in_h, in_w, num_classes, max_batch;
     float reg;
     LossKind loss;
+    float label_smoothing;      /* softmax targets (1 - e) one_hot + e / classes; 0: none (the seed) */
+    int tta;                    /* test-time augmentation of predictions: 0 none, 1 flip, 2 flip + shifts */
     uint64_t seed;              /* weights and dropout masks */
     int n_layers;
     Layer layers[MODEL_MAX_LAYERS];
@@ -63,7 +65,7 @@ typedef struct Model {
     int *labels;                /* device */
     float *grad[2];             /* ping-pong activation gradients, device */
     double *loss_slot;          /* model_loss's loss, device */
-    float *host_scores;         /* (max_batch, classes) */
+    float *host_scores;         /* (2, max_batch, classes): test-time augmentation sums views */
 } Model;
 
 /* Size limits, refused with a message naming the layer before anything is allocated or drawn:
@@ -105,18 +107,31 @@ void model_free(Model *m);
  * loss + L2 into the device double *loss, backward filling every Param.dw. X (N, C, H, W) and y
  * are host arrays. No device-to-host copy: the loss stays on the device until read back. */
 void model_loss_into(Model *m, double *loss, const float *X, const int *y, int N, uint64_t step);
+/* The training step on a batch already on the device, in model_input(m) (the caller built it
+ * there, e.g. augmented); y is a host array. */
+void model_loss_on_input(Model *m, double *loss, const int *y, int N, uint64_t step);
+/* The device array (max_batch examples) the model reads its input batch from. */
+static inline float *model_input(Model *m) { return m->x; }
 /* The same with the loss read back (one device-to-host copy): for tests and single steps. */
 double model_loss(Model *m, const float *X, const int *y, int N, uint64_t step);
 
-/* Test mode (running statistics, no dropout): class scores (N, classes) into host memory. */
+/* Test mode (running statistics, no dropout): class scores (N, classes) into host memory; with
+ * m->tta the sum of the scores of the views of model_tta_views (the image, its mirror, shifted
+ * copies). */
 int model_scores(Model *m, float *scores, const float *X, int N);
 
-/* Predicted labels for N examples, in batches of at most max_batch. */
+/* Predicted labels for N examples (model_scores), in batches of at most max_batch. */
 int model_predict(Model *m, int *pred, const float *X, int N);
 
 /* How many of N examples X the model labels as y says; NNDL_ERR (message set) when out of memory
  * for the predictions. */
 int model_count_correct(Model *m, const float *X, const int *y, int N);
+
+/* The fixed transforms test-time augmentation level `tta` averages over: 1 view (the image) at
+ * level 0, 2 (and its mirror) at 1, 6 (both shifted one pixel up-left and down-right, reflected
+ * at the border) at 2. Writes up to MODEL_TTA_MAX_VIEWS and returns the count. */
+#define MODEL_TTA_MAX_VIEWS 6
+int model_tta_views(int tta, AugmentConfig *views);
 
 /* Everything that defines the trained model (params, then batchnorm running statistics) as one
  * flat host array of model_state_size floats: for best-params snapshots and checkpoints. */

@@ -45,7 +45,9 @@ double ref_model_loss(const Model *m, double *const *params, double **grads, con
     }
     int C = m->num_classes;
     double *dout = calloc((size_t)N * C, sizeof *dout);
-    double loss = m->loss == LOSS_SVM ? ref_svm_loss(dout, acts[L], y, N, C) : ref_softmax_loss(dout, acts[L], y, N, C);
+    double loss = m->loss == LOSS_SVM ? ref_svm_loss(dout, acts[L], y, N, C)
+                  : m->label_smoothing > 0 ? ref_softmax_loss_smoothed(dout, acts[L], y, N, C, m->label_smoothing)
+                                           : ref_softmax_loss(dout, acts[L], y, N, C);
     for (int i = 0; i < m->n_params; i++) {
         if (!m->params[i].is_weight) continue;
         for (size_t k = 0; k < m->params[i].n; k++) {

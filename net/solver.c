@@ -11,6 +11,7 @@
 SolverConfig solver_config_default(void)
 {
     return (SolverConfig){.optim = optim_config_default(UPDATE_SGD), .lr_decay = 1.0f,
+                          .schedule = schedule_default(), .nonweight_lr_mult = 1.0f,
                           .batch_size = 100, .num_epochs = 10, .num_train_samples = 1000,
                           .num_val_samples = 0, .print_every = 10, .verbose = 1, .out = stdout};
 }
@@ -41,7 +42,25 @@ static int check_config(const SolverConfig *c, const Dataset *train)
         return nndl_fail("solver: lr decay %g must be in (0, 1]", c->lr_decay);
     if (c->num_train_samples < 0 || c->num_val_samples < 0)
         return nndl_fail("solver: accuracy sample counts must not be negative");
+    if (schedule_check(&c->schedule) != NNDL_OK) return NNDL_ERR;
+    if (!(c->ema >= 0 && c->ema < 1)) return nndl_fail("solver: ema decay %g must be in [0, 1)", c->ema);
+    if (!(c->nonweight_lr_mult > 0 && c->nonweight_lr_mult <= 1e4) ||
+        !(c->optim.weight_decay >= 0 && c->optim.weight_decay <= 1e3))
+        return nndl_fail("solver: learning-rate factor %g of biases and batchnorm parameters must be in (0, 1e4], "
+                         "weight decay %g in [0, 1e3]", c->nonweight_lr_mult, c->optim.weight_decay);
+    const AugmentConfig *a = &c->augment;
+    int side = train->h < train->w ? train->h : train->w;
+    if (a->pad < 0 || a->pad >= side || a->cutout < 0 || a->cutout > side || (a->pad_mode != PAD_ZERO &&
+        a->pad_mode != PAD_REFLECT) || a->fixed)
+        return nndl_fail("solver: augmentation padding %d must be below the image side %d, cutout %d at most it",
+                         a->pad, side, a->cutout);
     return NNDL_OK;
+}
+
+/* A parameter's factor on the peak learning rate: nonweight_lr_mult for biases and batchnorm. */
+static float lr_mult(const Solver *s, int i)
+{
+    return s->model->params[i].is_weight ? 1.0f : s->cfg.nonweight_lr_mult;
 }
 
 /* The loss layers index the scores by label: a label outside the model's classes would read
@@ -76,6 +95,7 @@ int solver_init(Solver *s, Model *m, const Dataset *train, const Dataset *val, c
     if (!(s->opt = nndl_alloc((size_t)m->n_params, sizeof *s->opt, "update-rule configs")) ||
         !(s->s1 = calloc((size_t)m->n_params + 1, sizeof *s->s1)) ||
         !(s->s2 = calloc((size_t)m->n_params + 1, sizeof *s->s2)) ||
+        (cfg->ema > 0 && !(s->ema_w = calloc((size_t)m->n_params + 1, sizeof *s->ema_w))) ||
         !(s->best_state = nndl_alloc(model_state_size(m), sizeof(float), "the best parameters")) ||
         !(s->order = nndl_alloc((size_t)train->n, sizeof *s->order, "the shuffle")) ||
         !(s->pred = nndl_alloc((size_t)most, sizeof *s->pred, "predictions")) ||
@@ -84,6 +104,10 @@ int solver_init(Solver *s, Model *m, const Dataset *train, const Dataset *val, c
         !(s->loss_host = nndl_alloc((size_t)s->loss_cap, sizeof *s->loss_host, "loss read-back")))
         goto oom;
     if (!(s->loss_slots = be->alloc(be, (size_t)s->loss_cap * sizeof *s->loss_slots))) goto oom;
+    if (augment_active(&cfg->augment) &&
+        (!(s->aug_src = be->alloc(be, (size_t)cfg->batch_size * example * sizeof *s->aug_src)) ||
+         !(s->aug_examples = be->alloc(be, (size_t)cfg->batch_size * sizeof *s->aug_examples))))
+        goto oom;
     int states = optim_state_count(cfg->optim.rule);
     for (int k = 0; k < states; k++) {
         if (!(s->state_block[k] = be->alloc(be, (m->param_values ? m->param_values : 1) * sizeof(float)))) goto oom;
@@ -93,6 +117,12 @@ int solver_init(Solver *s, Model *m, const Dataset *train, const Dataset *val, c
         s->opt[i] = cfg->optim;
         s->opt[i].t = 0;
         size_t at = (size_t)(m->params[i].w - m->param_block);
+        s->opt[i].learning_rate *= lr_mult(s, i);
+        s->opt[i].weight_decay /= lr_mult(s, i); /* lr * decay is the same for every parameter */
+        if (s->ema_w) { /* the average starts at the initial weights */
+            if (!(s->ema_w[i] = be->alloc(be, m->params[i].n * sizeof(float)))) goto oom;
+            be->copy(be, s->ema_w[i], m->params[i].w, m->params[i].n * sizeof(float));
+        }
         float **slots[2] = {&s->s1[i], &s->s2[i]};
         for (int k = 0; k < states; k++) *slots[k] = s->state_block[k] + at;
     }
@@ -109,8 +139,12 @@ void solver_free(Solver *s)
     const Backend *be = s->model->be;
     for (int k = 0; k < 2; k++)
         if (s->state_block[k]) be->release(be, s->state_block[k]);
+    for (int i = 0; s->ema_w && i < s->model->n_params; i++)
+        if (s->ema_w[i]) be->release(be, s->ema_w[i]);
     if (s->loss_slots) be->release(be, s->loss_slots);
-    free(s->opt), free(s->s1), free(s->s2), free(s->best_state), free(s->order), free(s->pred);
+    if (s->aug_src) be->release(be, s->aug_src);
+    if (s->aug_examples) be->release(be, s->aug_examples);
+    free(s->opt), free(s->s1), free(s->s2), free(s->ema_w), free(s->best_state), free(s->order), free(s->pred);
     free(s->batch_x), free(s->batch_y), free(s->loss_host);
     free(s->loss.v), free(s->train_acc.v), free(s->val_acc.v);
     memset(s, 0, sizeof *s);
@@ -144,24 +178,24 @@ static int same_config(const OptimConfig *a, const OptimConfig *b)
 {
     return a->rule == b->rule && a->learning_rate == b->learning_rate && a->momentum == b->momentum &&
            a->decay_rate == b->decay_rate && a->beta1 == b->beta1 && a->beta2 == b->beta2 &&
-           a->epsilon == b->epsilon && a->t == b->t;
+           a->epsilon == b->epsilon && a->t == b->t && a->weight_decay == b->weight_decay;
 }
 
 void solver_update(Solver *s)
 {
     Model *m = s->model;
-    int flat = m->n_params > 0;
-    for (int i = 1; flat && i < m->n_params; i++) flat = same_config(&s->opt[i], &s->opt[0]);
-    if (flat) {
-        backend_update(m->be, &s->opt[0], m->param_block, m->grad_block, s->state_block[0], s->state_block[1],
-                       m->param_values);
-        for (int i = 1; i < m->n_params; i++) s->opt[i].t = s->opt[0].t;
-        s->update_calls = 1;
-        return;
+    s->update_calls = 0;
+    for (int i = 0, j; i < m->n_params; i = j) {
+        for (j = i + 1; j < m->n_params && same_config(&s->opt[j], &s->opt[i]); j++) {}
+        /* params i..j-1 lie one after another in the blocks (the gaps between them stay 0) */
+        size_t at = (size_t)(m->params[i].w - m->param_block);
+        size_t n = (size_t)(m->params[j - 1].w - m->param_block) + m->params[j - 1].n - at;
+        float *s1 = s->state_block[0] ? s->state_block[0] + at : NULL;
+        float *s2 = s->state_block[1] ? s->state_block[1] + at : NULL;
+        backend_update(m->be, &s->opt[i], m->param_block + at, m->grad_block + at, s1, s2, n);
+        for (int k = i + 1; k < j; k++) s->opt[k].t = s->opt[i].t;
+        s->update_calls++;
     }
-    for (int i = 0; i < m->n_params; i++)
-        backend_update(m->be, &s->opt[i], m->params[i].w, m->params[i].dw, s->s1[i], s->s2[i], m->params[i].n);
-    s->update_calls = m->n_params;
 }
 
 int solver_step(Solver *s, const int *idx, int n)
@@ -173,14 +207,50 @@ int solver_step(Solver *s, const int *idx, int n)
         memcpy(s->batch_x + i * example, s->train->x + (size_t)idx[i] * example, example * sizeof(float));
         s->batch_y[i] = s->train->y[idx[i]];
     }
-    model_loss_into(m, s->loss_slots + s->pending++, s->batch_x, s->batch_y, n, (uint64_t)s->iteration);
+    if (s->aug_src) { /* gathered on the host, augmented on the device, into the model's input */
+        const Backend *be = m->be;
+        AugmentConfig a = s->cfg.augment;
+        a.seed = s->cfg.seed, a.epoch = (uint64_t)s->epoch;
+        be->to_device(be, s->aug_src, s->batch_x, (size_t)n * example * sizeof(float));
+        be->to_device(be, s->aug_examples, idx, (size_t)n * sizeof *idx);
+        be->augment(be, model_input(m), s->aug_src, s->aug_examples, n, s->train->c, s->train->h, s->train->w, &a);
+        model_loss_on_input(m, s->loss_slots + s->pending++, s->batch_y, n, (uint64_t)s->iteration);
+    } else {
+        model_loss_into(m, s->loss_slots + s->pending++, s->batch_x, s->batch_y, n, (uint64_t)s->iteration);
+    }
+    if (s->cfg.schedule.kind != SCHEDULE_EPOCH_DECAY) {
+        int per_epoch = solver_iterations_per_epoch(s);
+        double f = schedule_factor(&s->cfg.schedule, s->iteration, per_epoch, (long)s->cfg.num_epochs * per_epoch);
+        for (int i = 0; i < m->n_params; i++)
+            s->opt[i].learning_rate = (float)(s->cfg.optim.learning_rate * f) * lr_mult(s, i);
+    }
     double t = m->profile ? now_seconds() : 0;
     solver_update(s);
     if (m->profile) {
         if (m->be->synchronize) m->be->synchronize(m->be);
         m->profile->update += now_seconds() - t;
     }
+    if (s->ema_w) {
+        float d = (float)solver_ema_decay(s->cfg.ema, s->iteration);
+        for (int i = 0; i < m->n_params; i++) m->be->axpby(m->be, s->ema_w[i], 1 - d, m->params[i].w, d, m->params[i].n);
+    }
     return NNDL_OK;
+}
+
+double solver_ema_decay(float ema, long steps)
+{
+    double warm = (1.0 + steps) / (10.0 + steps);
+    return ema < warm ? ema : warm;
+}
+
+/* Exchanges the model's parameters with their moving averages (pointers only: the layers read
+ * the parameters' arrays at each call), so evaluations see the averages. */
+static void swap_ema(Solver *s)
+{
+    for (int i = 0; s->ema_w && i < s->model->n_params; i++) {
+        float *w = s->model->params[i].w;
+        s->model->params[i].w = s->ema_w[i], s->ema_w[i] = w;
+    }
 }
 
 double solver_check_accuracy(Solver *s, const Dataset *d, int num_samples)
@@ -221,18 +291,20 @@ static int has_val(const Solver *s) { return s->val && s->val->n > 0; }
  * set: an empty one scores 0, which would make an early state "best" and throw training away). */
 static int record_accuracy(Solver *s)
 {
+    swap_ema(s); /* evaluations (and the best parameters) are the moving average's */
     float train_acc = (float)solver_check_accuracy(s, s->train, s->cfg.num_train_samples);
     float val_acc = (float)solver_check_accuracy(s, s->val, s->cfg.num_val_samples);
+    if (has_val(s) && train_acc >= 0 && val_acc > s->best_val_acc) {
+        s->best_val_acc = val_acc;
+        model_state_save(s->model, s->best_state);
+    }
+    swap_ema(s);
     if (train_acc < 0 || val_acc < 0) return NNDL_ERR;
     if (history_push(&s->train_acc, train_acc) != NNDL_OK || history_push(&s->val_acc, val_acc) != NNDL_OK)
         return NNDL_ERR;
     if (s->cfg.verbose)
         fprintf(s->cfg.out, "(Epoch %d / %d) train acc: %f; val_acc: %f\n", s->epoch, s->cfg.num_epochs,
                 train_acc, val_acc);
-    if (has_val(s) && val_acc > s->best_val_acc) {
-        s->best_val_acc = val_acc;
-        model_state_save(s->model, s->best_state);
-    }
     return NNDL_OK;
 }
 
@@ -272,6 +344,7 @@ static int finish(Solver *s, int rc)
         if (read != NNDL_OK) rc = read;
     }
     if (rc != SOLVER_STOPPED && s->best_val_acc >= 0) model_state_load(s->model, s->best_state);
+    else if (rc == NNDL_OK) swap_ema(s); /* no best to restore: the final model is the average */
     return rc;
 }
 
@@ -316,7 +389,8 @@ int solver_train(Solver *s)
         if ((rc = solver_read_losses(s)) != NNDL_OK) return finish(s, rc);
         if ((rc = check_params(s)) != NNDL_OK) return finish(s, rc);
         s->epoch++;
-        for (int i = 0; i < s->model->n_params; i++) s->opt[i].learning_rate *= s->cfg.lr_decay;
+        if (s->cfg.schedule.kind == SCHEDULE_EPOCH_DECAY)
+            for (int i = 0; i < s->model->n_params; i++) s->opt[i].learning_rate *= s->cfg.lr_decay;
         if (record_accuracy(s) != NNDL_OK) return NNDL_ERR;
         fflush(s->cfg.out);
         if (s->cfg.on_epoch && s->cfg.on_epoch(s, s->cfg.on_epoch_ctx) != NNDL_OK) return NNDL_ERR;
@@ -336,7 +410,8 @@ static float *copy_floats(const float *v, size_t n)
 
 void solver_set_learning_rate(Solver *s, float lr)
 {
-    for (int i = 0; i < s->model->n_params; i++) s->opt[i].learning_rate = lr;
+    s->cfg.optim.learning_rate = lr;
+    for (int i = 0; i < s->model->n_params; i++) s->opt[i].learning_rate = lr * lr_mult(s, i);
 }
 
 int solver_state_alloc(SolverState *st, int n_params)
@@ -350,7 +425,8 @@ int solver_state_alloc(SolverState *st, int n_params)
 
 void solver_state_free(SolverState *st)
 {
-    for (int i = 0; st->params && i < st->n_params; i++) free(st->params[i].m1), free(st->params[i].m2);
+    for (int i = 0; st->params && i < st->n_params; i++)
+        free(st->params[i].m1), free(st->params[i].m2), free(st->params[i].ema);
     free(st->params), free(st->best_state), free(st->loss), free(st->train_acc), free(st->val_acc);
     memset(st, 0, sizeof *st);
 }
@@ -368,12 +444,14 @@ int solver_state_export(const Solver *s, SolverState *st)
     st->train_acc = copy_floats(s->train_acc.v, (size_t)s->train_acc.n), st->train_n = s->train_acc.n;
     st->val_acc = copy_floats(s->val_acc.v, (size_t)s->val_acc.n), st->val_n = s->val_acc.n;
     st->n_moments = optim_state_count(s->cfg.optim.rule);
+    st->has_ema = s->ema_w != NULL;
     int ok = st->loss && st->train_acc && st->val_acc && (s->best_val_acc < 0 || st->best_state);
     for (int i = 0; ok && i < m->n_params; i++) {
         SolverParamState *p = &st->params[i];
         p->t = s->opt[i].t, p->learning_rate = s->opt[i].learning_rate, p->n = m->params[i].n;
-        float *dev[2] = {s->s1[i], s->s2[i]}, **host[2] = {&p->m1, &p->m2};
-        for (int k = 0; ok && k < st->n_moments; k++) {
+        float *dev[3] = {s->s1[i], s->s2[i], s->ema_w ? s->ema_w[i] : NULL}, **host[3] = {&p->m1, &p->m2, &p->ema};
+        for (int k = 0; ok && k < 3; k++) {
+            if (k < 2 ? k >= st->n_moments : !st->has_ema) continue;
             ok = (*host[k] = malloc((p->n ? p->n : 1) * sizeof(float))) != NULL;
             if (ok) m->be->to_host(m->be, *host[k], dev[k], p->n * sizeof(float));
         }
@@ -405,13 +483,16 @@ static int check_state_fits(const Solver *s, const SolverState *st)
     if (st->n_moments != moments)
         return nndl_fail("solver state has %d optimizer moments per parameter, update rule %s keeps %d",
                          st->n_moments, optim_rule_name(s->cfg.optim.rule), moments);
+    if (st->has_ema != (s->ema_w != NULL))
+        return nndl_fail("solver state %s a moving average of the parameters, this run %s one", st->has_ema ? "has" : "has no",
+                         s->ema_w ? "keeps" : "keeps no");
     if ((st->best_val_acc >= 0) != (st->best_state != NULL))
         return nndl_fail("solver state: a best val accuracy needs best parameters, and only then");
     if (st->epoch < 0 || st->iteration < 0 || st->loss_n < 0 || st->train_n < 0 || st->val_n < 0)
         return nndl_fail("solver state: negative epoch, iteration or history length");
     for (int i = 0; i < m->n_params; i++) {
         const SolverParamState *p = &st->params[i];
-        if (p->n != m->params[i].n || (moments >= 1 && !p->m1) || (moments >= 2 && !p->m2))
+        if (p->n != m->params[i].n || (moments >= 1 && !p->m1) || (moments >= 2 && !p->m2) || (st->has_ema && !p->ema))
             return nndl_fail("solver state: optimizer state of %s does not fit its %zu values", m->params[i].name,
                              m->params[i].n);
     }
@@ -435,6 +516,7 @@ int solver_state_import(Solver *s, const SolverState *st)
         s->opt[i].t = p->t, s->opt[i].learning_rate = p->learning_rate;
         if (st->n_moments >= 1) m->be->to_device(m->be, s->s1[i], p->m1, p->n * sizeof(float));
         if (st->n_moments >= 2) m->be->to_device(m->be, s->s2[i], p->m2, p->n * sizeof(float));
+        if (st->has_ema) m->be->to_device(m->be, s->ema_w[i], p->ema, p->n * sizeof(float));
     }
     return NNDL_OK;
 }

@@ -25,12 +25,25 @@
 #include "model.h"
 #include "optim.h"
 #include "rng.h"
+#include "schedule.h"
 
 typedef struct Solver Solver;
 
 typedef struct SolverConfig {
-    OptimConfig optim;          /* rule and its hyperparameters (optim_config_default) */
-    float lr_decay;             /* 1: none */
+    OptimConfig optim;          /* rule and its hyperparameters (optim_config_default); its
+                                 * learning_rate is the peak of the schedule, its weight_decay the
+                                 * decoupled decay (0: none) */
+    float lr_decay;             /* SCHEDULE_EPOCH_DECAY: factor per epoch, 1: none */
+    Schedule schedule;          /* schedule_default(): the seed's per-epoch lr_decay */
+    /* learning-rate factor of the parameters that are not weights (biases, batchnorm gamma and
+     * beta); their decoupled decay is divided by it, so every parameter decays alike. 1: none */
+    float nonweight_lr_mult;
+    /* augmentation of every training batch (pad, pad_mode, flip, cutout; seed and epoch are
+     * set per step from `seed` and the epoch); all zero: none (the seed) */
+    AugmentConfig augment;
+    /* decay of an exponential moving average of the parameters, which every evaluation uses (the
+     * accuracy checks, the best parameters, the final model); 0: none (the seed) */
+    float ema;
     int batch_size, num_epochs;
     int num_train_samples;      /* train accuracy subsample (seed default 1000) */
     int num_val_samples;        /* 0: the whole validation set */
@@ -73,6 +86,9 @@ struct Solver {
     int *order, *pred;          /* shuffle and predictions scratch */
     float *batch_x;
     int *batch_y;
+    float *aug_src;             /* device: the gathered batch before augmentation; NULL: none */
+    int *aug_examples;          /* device: the batch's dataset indices, which key the draws */
+    float **ema_w;              /* per parameter (device), with cfg.ema; NULL otherwise */
     /* Losses stay on the device until read back in bulk (solver_read_losses): one slot per
      * iteration of an epoch, `pending` of them written and not yet in the loss History. */
     double *loss_slots;         /* device, loss_cap doubles */
@@ -90,9 +106,10 @@ void solver_free(Solver *s);
 /* One update from the examples idx[0..n) of the training set. Its loss stays on the device (no
  * device-to-host copy) until solver_read_losses; a full set of slots is read back first. */
 int solver_step(Solver *s, const int *idx, int n);
-/* The update rule applied to the model's current gradients (solver_step's second half): one call
- * over the whole parameter block when every parameter shares one config (always, unless a caller
- * set them apart), else one per parameter; update_calls says which. */
+/* The update rule applied to the model's current gradients (solver_step's update): one call per
+ * run of consecutive parameters that share a config, over their stretch of the parameter block —
+ * one call for the whole model unless configs differ (--nonweight-lr-mult gives biases and
+ * batchnorm their own rate); update_calls counts them. */
 void solver_update(Solver *s);
 /* Reads every pending loss back in one copy and appends it to the loss History. A non-finite
  * loss is not recorded: it is noted in first_nonfinite and the result is SOLVER_DIVERGED with
@@ -125,6 +142,7 @@ typedef struct SolverParamState {
     float learning_rate;        /* after the lr decays so far */
     size_t n;                   /* the parameter's size */
     float *m1, *m2;             /* optimizer moments (n floats each), NULL where the rule has none */
+    float *ema;                 /* the parameter's moving average (n floats), NULL without one */
 } SolverParamState;
 
 typedef struct SolverState {
@@ -136,6 +154,7 @@ typedef struct SolverState {
     float *loss, *train_acc, *val_acc;
     int loss_n, train_n, val_n;
     int n_params, n_moments;    /* n_moments = optim_state_count of the rule */
+    int has_ema;                /* every parameter has its ema array */
     SolverParamState *params;
 } SolverState;
 
@@ -147,7 +166,12 @@ static inline const SolverConfig *solver_config(const Solver *s) { return &s->cf
 static inline const float *solver_input_mean(const Solver *s) { return s->input_mean; }
 static inline int solver_epoch(const Solver *s) { return s->epoch; }
 
-/* Sets every parameter's learning rate (a resumed run given a new one). */
+/* The decay of the moving average after `steps` updates: cfg.ema, or less early on so that the
+ * average is not held near the initial weights, min(ema, (1 + steps) / (10 + steps)). */
+double solver_ema_decay(float ema, long steps);
+
+/* Sets the peak learning rate (a resumed run given a new one): every parameter's rate, times
+ * nonweight_lr_mult where it applies; per-iteration schedules scale it from the next step. */
 void solver_set_learning_rate(Solver *s, float lr);
 
 int solver_state_export(const Solver *s, SolverState *st);

@@ -133,6 +133,18 @@ static size_t off_int(size_t spec_len, int k) { return OFF_SPEC + spec_len + 4 *
 static size_t off_float(size_t spec_len, int k) { return off_int(spec_len, 11) + 4 * (size_t)k; }
 enum { I_IN_C, I_IN_H, I_IN_W, I_LOSS, I_RULE, I_BATCH, I_EPOCHS, I_TRAIN_S, I_VAL_S, I_EPOCH, I_ITER };
 enum { F_LR, F_MOMENTUM, F_DECAY, F_BETA1, F_BETA2, F_EPS, F_LR_DECAY, F_REG, F_BEST };
+/* The recipe (format 4), after the floats: 15 fields of 4 bytes. */
+static size_t off_recipe(size_t spec_len, int k) { return off_float(spec_len, 9) + 4 * (size_t)k; }
+enum { R_SMOOTH, R_WD, R_LR_MULT, R_SCHED, R_WARMUP, R_WARM_START, R_FINAL, R_STEP_EPOCHS, R_GAMMA, R_PAD,
+       R_PAD_MODE, R_FLIP, R_CUTOUT, R_TTA, R_EMA, R_COUNT };
+
+/* A format-4 file's bytes as format 3 wrote them: the recipe cut out (the version is the caller's). */
+static void cut_recipe(unsigned char *b, size_t *size, size_t spec_len)
+{
+    size_t at = off_recipe(spec_len, 0), n = 4 * R_COUNT;
+    memmove(b + at, b + at + n, *size - at - n);
+    *size -= n;
+}
 
 /* ---- the format --------------------------------------------------------------------------- */
 
@@ -176,6 +188,13 @@ static void test_layout_is_little_endian_with_crc(void)
     CU_ASSERT(le32(b + off_int(L, I_EPOCH)) == 2 && le32(b + off_int(L, I_ITER)) == 6);
     CU_ASSERT_EQUAL(le32(b + off_float(L, F_LR)), float_bits(1e-3f));
     CU_ASSERT_EQUAL(le32(b + off_float(L, F_BEST)), float_bits(a.s.best_val_acc));
+    /* the tiny run has no recipe: the seed's values */
+    CU_ASSERT_EQUAL(le32(b + off_recipe(L, R_SMOOTH)), float_bits(0));
+    CU_ASSERT_EQUAL(le32(b + off_recipe(L, R_LR_MULT)), float_bits(1));
+    CU_ASSERT_EQUAL(le32(b + off_recipe(L, R_SCHED)), SCHEDULE_EPOCH_DECAY);
+    CU_ASSERT_EQUAL(le32(b + off_recipe(L, R_GAMMA)), float_bits(1));
+    CU_ASSERT_EQUAL(le32(b + off_recipe(L, R_TTA)), 0);
+    CU_ASSERT_EQUAL(le32(b + off_recipe(L, R_COUNT)), 11); /* the solver seed follows */
     /* the class names last: "class9" (6 bytes) after its length, before the trailer */
     CU_ASSERT(le32(b + size - 8 - 10) == 6 && memcmp(b + size - 8 - 6, "class9", 6) == 0);
     CU_ASSERT(memcmp(b + size - 8, "END!", 4) == 0);
@@ -204,6 +223,7 @@ static void test_class_names(void)
     CU_ASSERT_FATAL(checkpoint_save(&a.s, path) == NNDL_OK);
     size_t size;
     unsigned char *b = read_all(path, &size);
+    cut_recipe(b, &size, strlen(a.m.spec));
     CU_ASSERT_FATAL(le32(b + size - 12) == 0);
     memmove(b + size - 12, b + size - 8, 8);
     set_le32(b + OFF_VERSION, 2);
@@ -336,6 +356,17 @@ static void test_out_of_range_fields_are_refused(void)
     expect_patch_refused(path, bad, off_float(L, F_BEST), float_bits(1.5f), "best val accuracy 1.5");
     expect_patch_refused(path, bad, off_float(L, F_BEST), float_bits(SOLVER_NO_BEST), "best val accuracy -1");
     expect_patch_refused(path, bad, OFF_SPEC_LEN, 5000, "a model spec of 5000 bytes");
+    expect_patch_refused(path, bad, off_recipe(L, R_SMOOTH), float_bits(1.5f), "label smoothing 1.5");
+    expect_patch_refused(path, bad, off_recipe(L, R_WD), float_bits(NAN), "weight decay nan");
+    expect_patch_refused(path, bad, off_recipe(L, R_LR_MULT), float_bits(0), "lr factor 0");
+    expect_patch_refused(path, bad, off_recipe(L, R_SCHED), 9, "schedule 9");
+    expect_patch_refused(path, bad, off_recipe(L, R_PAD), 2, "pad 2"); /* the images are 2 x 2 */
+    expect_patch_refused(path, bad, off_recipe(L, R_PAD_MODE), 5, "mode 5");
+    expect_patch_refused(path, bad, off_recipe(L, R_TTA), 3, "tta 3");
+    /* a moving average claimed without its arrays: the file's layout says otherwise */
+    patch(path, bad, off_recipe(L, R_EMA), float_bits(0.5f));
+    ASSERT_ERROR_MENTIONS(checkpoint_read_info(bad, &info), "truncated or damaged");
+    expect_patch_refused(path, bad, off_recipe(L, R_EMA), float_bits(NAN), "ema nan");
 
     /* other formats */
     unsigned char old[2048] = "NNDLCKPT";
@@ -346,6 +377,39 @@ static void test_out_of_range_fields_are_refused(void)
     write_all(bad, old, sizeof old);
     ASSERT_ERROR_MENTIONS(checkpoint_read_info(bad, &info), "format 99");
     run_end(&a);
+    remove_tree(tmpdir);
+}
+
+/* A format-3 checkpoint (before the recipe) still loads, as a run without one; its recipe fields
+ * are cut out of a format-4 file and the version set to 3. */
+static void test_format_3_reads_as_no_recipe(void)
+{
+    CU_ASSERT_FATAL(make_temp_dir(tmpdir, sizeof tmpdir, "nndl_ckpt") == 0);
+    char path[128], old[128];
+    snprintf(path, sizeof path, "%s/tiny.ckpt", tmpdir);
+    snprintf(old, sizeof old, "%s/format3.ckpt", tmpdir);
+    Run a, b;
+    tiny_checkpoint(&a, path);
+    size_t size;
+    unsigned char *bytes = read_all(path, &size);
+    cut_recipe(bytes, &size, strlen(a.m.spec));
+    set_le32(bytes + OFF_VERSION, 3);
+    reseal(bytes, size);
+    write_all(old, bytes, size);
+    CheckpointInfo info;
+    CU_ASSERT_FATAL(checkpoint_read_info(old, &info) == NNDL_OK);
+    CU_ASSERT(info.recipe.label_smoothing == 0 && info.recipe.nonweight_lr_mult == 1 && info.recipe.tta == 0 &&
+              info.recipe.schedule.kind == SCHEDULE_EPOCH_DECAY && info.recipe.augment.pad == 0);
+    run_start(&b, SPEC_2, 2, UPDATE_ADAM, 4, NULL, NULL, 4);
+    CU_ASSERT(checkpoint_load(&b.s, old) == NNDL_OK);
+    CU_ASSERT_EQUAL(b.s.iteration, 6);
+    /* the same bytes claiming format 4 lack the recipe: refused as damaged */
+    set_le32(bytes + OFF_VERSION, 4);
+    reseal(bytes, size);
+    write_all(old, bytes, size);
+    ASSERT_ERROR_MENTIONS(checkpoint_read_info(old, &info), "truncated or damaged (format 4)");
+    free(bytes);
+    run_end(&a), run_end(&b);
     remove_tree(tmpdir);
 }
 
@@ -708,6 +772,7 @@ void register_checkpoint_suite(void)
         {"class names: round trip, format 2 still read, a count that does not fit", test_class_names},
         {"every flipped byte and every truncation is refused", test_every_flipped_byte_is_refused},
         {"out-of-range fields and other formats are refused", test_out_of_range_fields_are_refused},
+        {"format 3 (before the recipe) reads as a run without one", test_format_3_reads_as_no_recipe},
         {"non-finite values are refused, and never written", test_non_finite_values_are_refused},
         {"all five rules: round trip and bit-exact resume", test_every_rule_round_trips_and_resumes},
         {"atomic writer: symlinks, FIFOs, stale and live temp files", test_atomic_writer_refusals_and_stale_files},

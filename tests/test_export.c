@@ -317,7 +317,7 @@ static void test_library_api(void)
     }
     ASSERT_BELOW(worst, 1e-3, "nndl_predict scores against PyTorch");
     nndl_model_free(m);
-    CU_ASSERT(nndl_model_create("conv4x4-affine10", 3, 8, 8, "cpu", 0) == NULL && strstr(nndl_error_message(), "odd"));
+    CU_ASSERT(nndl_model_create("conv4x3-foo-affine10", 3, 8, 8, "cpu", 0) == NULL && strstr(nndl_error_message(), "unknown layer"));
     CU_ASSERT(nndl_model_open(dir, "cpu") == NULL && nndl_error_message()[0]);
     CU_ASSERT(nndl_export_checkpoint(GOLDEN_MODEL, "/tmp/never") == -1 &&
               strstr(nndl_error_message(), "not an nndl checkpoint"));

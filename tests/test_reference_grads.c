@@ -138,6 +138,11 @@ static void check_loss(double (*loss)(double *, const double *, const int *, int
 
 static void test_softmax_loss_gradient(void) { check_loss(ref_softmax_loss, "softmax dx"); }
 static void test_svm_loss_gradient(void) { check_loss(ref_svm_loss, "svm dx"); }
+static double smoothed_loss_02(double *dx, const double *x, const int *y, int N, int C)
+{
+    return ref_softmax_loss_smoothed(dx, x, y, N, C, 0.2);
+}
+static void test_smoothed_loss_gradient(void) { check_loss(smoothed_loss_02, "label-smoothed softmax dx"); }
 
 /* ---- conv and pool ------------------------------------------------------------------------- */
 
@@ -375,6 +380,7 @@ void register_reference_grad_suite(void)
         {"dropout (train, p_keep 0.8)", test_dropout_backward},
         {"softmax loss", test_softmax_loss_gradient},
         {"svm loss", test_svm_loss_gradient},
+        {"softmax loss with label smoothing 0.2", test_smoothed_loss_gradient},
         {"conv (seed case)", test_conv_backward},
         {"conv, non-square filter, stride 2, pad 2", test_conv_backward_nonsquare},
         {"max pool (seed case)", test_max_pool_backward},

@@ -109,6 +109,23 @@ double ref_softmax_loss(double *dx, const double *x, const int *y, int N, int C)
     return loss / N;
 }
 
+double ref_softmax_loss_smoothed(double *dx, const double *x, const int *y, int N, int C, double eps)
+{
+    double loss = 0;
+    for (int n = 0; n < N; n++) {
+        const double *row = x + (size_t)n * C;
+        double mx = row[0], z = 0;
+        for (int c = 1; c < C; c++) mx = fmax(mx, row[c]);
+        for (int c = 0; c < C; c++) z += exp(row[c] - mx);
+        for (int c = 0; c < C; c++) { /* -sum_c q_c log p_c with the smoothed target q */
+            double q = (1 - eps) * (c == y[n]) + eps / C;
+            loss -= q * (row[c] - mx - log(z));
+            if (dx) dx[(size_t)n * C + c] = (exp(row[c] - mx) / z - q) / N;
+        }
+    }
+    return loss / N;
+}
+
 double ref_svm_loss(double *dx, const double *x, const int *y, int N, int C)
 {
     double loss = 0;

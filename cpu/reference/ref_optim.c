@@ -7,6 +7,7 @@
 static void update_one(const OptimConfig *c, double *w, double dw, double *s1, double *s2)
 {
     double lr = c->learning_rate, mu = c->momentum;
+    *w *= 1 - lr * (double)c->weight_decay; /* decoupled (AdamW / SGDW): before the rule's step */
     switch (c->rule) {
     case UPDATE_SGD: *w -= lr * dw; break;
     case UPDATE_SGD_MOMENTUM: *s1 = mu * *s1 - lr * dw; *w += *s1; break;

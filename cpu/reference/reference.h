@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "augment.h"
 #include "geometry.h"
 #include "optim.h"
 
@@ -68,6 +69,14 @@ void ref_dropout_backward(double *dx, const double *dout, size_t n, float p_keep
 /* Scores x (N, C), labels y; return the loss averaged over N and write dx (may be NULL). */
 double ref_softmax_loss(double *dx, const double *x, const int *y, int N, int C);
 double ref_svm_loss(double *dx, const double *x, const int *y, int N, int C);
+/* Softmax cross-entropy against smoothed targets: (1 - eps) on the label plus eps / C on every
+ * class (PyTorch's cross_entropy(label_smoothing=eps)); eps = 0 is ref_softmax_loss. */
+double ref_softmax_loss_smoothed(double *dx, const double *x, const int *y, int N, int C, double eps);
+
+/* Training-batch augmentation of N images (C, H, W) with the draws of augment.h, examples[n]
+ * being image n's index in its dataset (NULL: all 0, for a fixed transform). */
+void ref_augment(double *out, const double *in, const int *examples, int N, int C, int H, int W,
+                 const AugmentConfig *a);
 
 /* One update of n weights by rule c->rule (Adam expects c->t already incremented, as the backend
  * update ops do); s1/s2 the rule's state arrays, NULL when unused. */
