@@ -16,7 +16,8 @@ MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 BLAS_INC := /usr/include/$(MULTIARCH)/openblas-openmp
 BLAS_LIB := /usr/lib/$(MULTIARCH)/openblas-openmp
 OPT      ?= -O3 -g
-# Floors, lowest first: core (table, geometry, RNG, errors) < data, cpu, cuda (devices) < net
+# Floors, lowest first: core (table, geometry, RNG, errors; dist/, the process group's
+# implementations) < data, cpu, cuda (devices) < net
 # (spec, layer kinds, model, solver, checkpoints) < check (device vs reference) < api (the C
 # library's public nndl.h) < cli, bench (the program). A file includes only its own floor and
 # those below; tests/ sees everything.
@@ -38,10 +39,34 @@ NVFLAGS  := -O2 -std=c++17 $(NVCC_ARCH) -DNNDL_CUDA_ARCHS='"$(CUDA_ARCHS_TEXT)"'
             -Xcompiler -Wall,-Wextra,-fopenmp,-fPIC,-fvisibility=hidden $(INCLUDES)
 LDLIBS   := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lstb -lcjson -lz -lm -lpthread
 
+# MPI (data-parallel training, `mpirun -np N ./nndl train`): on when mpicc is found, or MPI=1 /
+# MPI=0. Only dist/comm_mpi.c includes mpi.h; its flags come from the MPI compiler wrapper.
+MPICC    ?= mpicc
+MPI      ?= $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
+ifeq ($(MPI),1)
+MPI_CFLAGS := $(shell $(MPICC) --showme:compile 2>/dev/null || $(MPICC) -compile-info 2>/dev/null | cut -d' ' -f2-)
+MPI_LIBS   := $(shell $(MPICC) --showme:link 2>/dev/null || $(MPICC) -link-info 2>/dev/null | cut -d' ' -f2-)
+COMM_SRC   := dist/comm_mpi.c
+else
+COMM_SRC   := dist/comm_unavailable.c
+endif
+# NCCL (the cuda backend's all-reduce on device memory) wherever nvcc finds nccl.h: the CUDA
+# toolkit's own copy or a system one. Without it a CUDA=1 build stages gradients through host
+# memory for MPI.
+NCCL_INC := $(firstword $(wildcard $(CUDA_HOME)/include/nccl.h /usr/include/nccl.h /usr/local/include/nccl.h))
+NCCL_LIB := $(patsubst %/,%,$(dir $(firstword $(wildcard $(CUDA_HOME)/lib64/libnccl.so $(CUDA_HOME)/lib/libnccl.so \
+              /usr/lib/$(MULTIARCH)/libnccl.so /usr/local/lib/libnccl.so))))
+ifneq ($(NCCL_INC),)
+NVFLAGS  += -DNNDL_NCCL -I$(dir $(NCCL_INC))
+endif
+
 ifeq ($(CUDA),1)
 BUILD    ?= build-cuda
 BUILD_FACTS := -DNNDL_BUILD_CUDA=1 -DNNDL_CUDA_ARCHS='"$(CUDA_ARCHS_TEXT)"'
 LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublas
+ifneq ($(NCCL_INC),)
+LDLIBS   += -L$(NCCL_LIB) -Wl,-rpath,$(NCCL_LIB) -lnccl
+endif
 else
 BUILD    ?= build
 BUILD_FACTS := -DNNDL_BUILD_CUDA=0
@@ -75,10 +100,15 @@ PROGRAM_DEVICE := $(call obj,cuda/cuda_unavailable.c)
 TEST_DEVICE    := $(call obj,$(CUDA_SRC) $(SIMT_SRC) $(TEST_CU))
 endif
 
+# The process group: MPI's, or the stub that says how to build with MPI (core/comm.h).
+COMM_OBJ := $(call obj,$(COMM_SRC))
+$(BUILD)/dist/comm_mpi.c.o: CFLAGS += $(MPI_CFLAGS)
+LDLIBS   += $(if $(filter 1,$(MPI)),$(MPI_LIBS))
+
 # The program; sanitizer builds put theirs in their own tree instead of replacing ./nndl.
 PROGRAM ?= nndl
 
-.PHONY: all test bench clean asan tsan nvcc-check cifar10 fuzz fuzz-smoke install library example-check
+.PHONY: all test bench clean asan tsan nvcc-check cifar10 fuzz fuzz-smoke install library example-check simt
 all: $(PROGRAM) nvcc-check
 
 # Objects are rebuilt when the compile flags change (make alone only sees sources), so a tree
@@ -106,16 +136,25 @@ $(BUILD)/%.cu.o: %.cu $(FLAGS_STAMP)
 endif
 
 # --version and `nndl check` say how this binary was built.
-$(BUILD)/cli/build_info.c.o: CFLAGS += $(BUILD_FACTS)
+$(BUILD)/cli/build_info.c.o: CFLAGS += $(BUILD_FACTS) -DNNDL_BUILD_NCCL=$(if $(NCCL_INC),1,0)
 
 $(LIB): $(call obj,$(LIB_SRC))
 	rm -f $@ && ar rcs $@ $^
 
-$(PROGRAM): $(call obj,$(MAIN_SRC) $(CLI_SRC) $(BENCH_SRC)) $(PROGRAM_DEVICE) $(LIB)
+$(PROGRAM): $(call obj,$(MAIN_SRC) $(CLI_SRC) $(BENCH_SRC)) $(PROGRAM_DEVICE) $(COMM_OBJ) $(LIB)
 	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/test_nndl: $(call obj,$(TEST_SRC) $(CLI_SRC)) $(TEST_DEVICE) $(LIB)
+$(BUILD)/test_nndl: $(call obj,$(TEST_SRC) $(CLI_SRC)) $(TEST_DEVICE) $(COMM_OBJ) $(LIB)
 	$(CXX) $(CXXFLAGS) -o $@ $^ -lcunit $(LDLIBS)
+
+# The program with its "cuda" device on the SIMT host (plain builds only): `--device cuda` runs
+# the CUDA backend's kernels on the CPU, so that `build/nndl-simt bench train cuda` prints what a
+# training step asks of the runtime (counts, no timings) on machines without a GPU.
+ifneq ($(CUDA),1)
+simt: $(BUILD)/nndl-simt
+$(BUILD)/nndl-simt: $(call obj,$(MAIN_SRC) $(CLI_SRC) $(BENCH_SRC) $(CUDA_SRC) $(SIMT_SRC)) $(COMM_OBJ) $(LIB)
+	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
+endif
 
 # The tests run the program too (command-line refusals), so it is built first; then the
 # library is installed into a temporary prefix and the example built against it (pkg-config).

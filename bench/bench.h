@@ -2,6 +2,7 @@
 #ifndef NNDL_BENCH_H
 #define NNDL_BENCH_H
 
+#include "backend.h"
 #include "json_out.h"
 #include "model.h"
 
@@ -10,6 +11,8 @@ int bench_main(int argc, char **argv);
 int bench_layers(int json);
 int bench_conv(void);
 
+#define BENCH_MAX_BATCHES 8
+
 /* What this machine's device reaches, measured with the backend's own ops (bench_profile.c). */
 typedef struct BenchMachine {
     double sgemm_gflops;    /* affine_forward (an sgemm) of 1024 x 1024 by 1024 x 1024 */
@@ -17,15 +20,18 @@ typedef struct BenchMachine {
 } BenchMachine;
 
 typedef struct BenchTrainOptions {
-    const char *device;     /* "cpu", "cuda" */
-    const char *spec;       /* the model (the seed's batchnorm CNN by default) */
-    int batch;              /* 0: 50 and 1000 */
-    int profile;            /* per-op tables */
-    int json;               /* one JSON object instead of the table (not with profile) */
+    const char *device;         /* cpu (default) or cuda */
+    const char *spec;           /* --model: the seed's batchnorm CNN by default */
+    Precision precision;        /* --precision fp32|tf32 */
+    int batches[BENCH_MAX_BATCHES], n_batches; /* --batches 50,100,1000 (default); --batch N: one */
+    int profile;                /* --profile: per-op tables (on the host-batch path) */
+    int json;                   /* one JSON object on stdout (cJSON) instead of the table (not with profile) */
     const BenchMachine *machine; /* set by bench_train when profiling */
 } BenchTrainOptions;
 
 int bench_train(const BenchTrainOptions *o);
+/* the process group's all-reduce checked and timed (run it under mpirun) */
+int bench_allreduce(const char *device);
 
 /* Multiply-adds of layer i's forward for one example: weights x output positions for a layer
  * with a weight (conv, affine), 0 for the others. */

@@ -10,15 +10,23 @@
 static void bench_usage(FILE *f)
 {
     fprintf(f, "usage: nndl bench layers | nndl bench conv\n"
-               "       nndl bench train [--device cpu|cuda] [--profile] [--model SPEC] [--batch N]\n"
+               "       nndl bench train [--device cpu|cuda] [--precision fp32|tf32] [--batches B,B,...]\n"
+               "                        [--batch N] [--model SPEC] [--profile]   [cpu, fp32, 50,100,1000]\n"
+               "       nndl bench allreduce [--device cpu|cuda]\n"
+               "       (the device may also be given as a bare word: nndl bench train cuda)\n"
                "       --json after layers or train: one JSON object on stdout instead of the table\n"
                "  layers  the seed's timing cells: naive (double reference) and fast (cpu backend) conv\n"
                "          and max pool, with speedups and differences\n"
-               "  train   training throughput (images/s) at batch 50 and 1000 (--batch: only N) of SPEC\n"
-               "          [%s] on the device [cpu] (also a bare word:\n"
-               "          nndl bench train cuda), and the peak RSS; --profile adds the machine's sgemm\n"
-               "          and memory rates and, per batch, every op's time per step, share and rate\n"
-               "  conv    the cpu's 3x3 convolutions: im2col + sgemm vs Winograd F(2x2,3x3)\n",
+               "  train   training throughput (images/s) of SPEC [%s]\n"
+               "          at each batch size on the device (--batch N: only N), and the peak RSS; on the\n"
+               "          SIMT host (build/nndl-simt) the runtime calls per step instead (counts, no\n"
+               "          timings); under mpirun, per step the compute and the gradient all-reduce's time\n"
+               "          and bytes; --profile adds the machine's sgemm and memory rates and, per batch,\n"
+               "          every op's time per step, share and rate (steps from host batches: the\n"
+               "          device-resident graph step cannot be timed op by op)\n"
+               "  conv    the cpu's 3x3 convolutions: im2col + sgemm vs Winograd F(2x2,3x3)\n"
+               "  allreduce  the process group's all-reduce (under mpirun): every value checked on\n"
+               "          sizes 1 to 4000001, time and bus bandwidth per size\n",
             SEED_CNN);
 }
 
@@ -27,6 +35,21 @@ static int wants_help(int argc, char **argv)
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return 1;
     return 0;
+}
+
+static int parse_batches(const char *text, BenchTrainOptions *o)
+{
+    o->n_batches = 0;
+    for (const char *p = text; *p;) {
+        char *end;
+        long b = strtol(p, &end, 10);
+        if (end == p || b < 1 || b > 100000 || o->n_batches == BENCH_MAX_BATCHES || (*end && *end != ',') ||
+            (*end == ',' && !end[1]))
+            return -1;
+        o->batches[o->n_batches++] = (int)b;
+        p = *end ? end + 1 : end;
+    }
+    return o->n_batches ? 0 : -1;
 }
 
 /* Takes --json out of argv (anywhere after the benchmark's name); returns whether it was there. */
@@ -49,33 +72,37 @@ static int parse_batch(const char *s)
     return *s && !*end && v > 0 && v <= 100000 ? (int)v : 0;
 }
 
-/* `train`'s flags: --device D (or --device=D, or a bare first word, as before), --profile,
- * --model SPEC, --batch N. Prints the problem and returns -1 on anything else. */
+/* `train`'s flags: --device D (or --device=D, or a bare first word, as before), --precision P,
+ * --batches LIST, --batch N, --model SPEC, --profile. Prints the problem and returns -1 on
+ * anything else. */
 static int train_options(int argc, char **argv, BenchTrainOptions *o)
 {
-    *o = (BenchTrainOptions){.device = "cpu", .spec = SEED_CNN};
+    *o = (BenchTrainOptions){.device = "cpu", .spec = SEED_CNN, .precision = PRECISION_FP32,
+                             .batches = {50, 100, 1000}, .n_batches = 3};
     for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        const char **value = strcmp(a, "--device") == 0 ? &o->device
-                             : strcmp(a, "--model") == 0 ? &o->spec
-                             : NULL;
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes_value = strcmp(a, "--device") == 0 || strcmp(a, "--model") == 0 || strcmp(a, "--batch") == 0 ||
+                          strcmp(a, "--batches") == 0 || strcmp(a, "--precision") == 0;
         if (strncmp(a, "--device=", 9) == 0) o->device = a + 9;
         else if (strcmp(a, "--profile") == 0) o->profile = 1;
-        else if (value || strcmp(a, "--batch") == 0) {
-            if (i + 1 == argc) {
-                fprintf(stderr, "nndl bench: %s needs a value\n", a);
-                return -1;
-            }
-            if (value) *value = argv[++i];
-            else if (!(o->batch = parse_batch(argv[++i]))) {
-                fprintf(stderr, "nndl bench: --batch '%s' is not a batch size (1 to 100000)\n", argv[i]);
-                return -1;
-            }
+        else if (takes_value) {
+            if (!v) return fprintf(stderr, "nndl bench: %s needs a value\n", a), -1;
+            i++;
+            if (strcmp(a, "--device") == 0) o->device = v;
+            else if (strcmp(a, "--model") == 0) o->spec = v;
+            else if (strcmp(a, "--batch") == 0) {
+                if (!(o->batches[0] = parse_batch(v)))
+                    return fprintf(stderr, "nndl bench: --batch '%s' is not a batch size (1 to 100000)\n", v), -1;
+                o->n_batches = 1;
+            } else if (strcmp(a, "--batches") == 0) {
+                if (parse_batches(v, o) != 0)
+                    return fprintf(stderr, "nndl bench: --batches %s: a list of 1 to %d sizes in 1..100000\n", v,
+                                   BENCH_MAX_BATCHES), -1;
+            } else if (strcmp(v, "fp32") == 0) o->precision = PRECISION_FP32;
+            else if (strcmp(v, "tf32") == 0) o->precision = PRECISION_TF32;
+            else return fprintf(stderr, "nndl bench: --precision %s: fp32 or tf32\n", v), -1;
         } else if (i == 0 && a[0] != '-') o->device = a;
-        else {
-            fprintf(stderr, "nndl bench: unexpected arguments after 'train': '%s'\n", a);
-            return -1;
-        }
+        else return fprintf(stderr, "nndl bench: unexpected arguments after 'train': '%s'\n", a), -1;
     }
     return 0;
 }
@@ -96,6 +123,9 @@ int bench_main(int argc, char **argv)
             if (!(json && o.profile)) return bench_train(&o);
             fprintf(stderr, "nndl bench: --profile prints tables; it has no --json form\n");
         }
+    } else if (argc >= 2 && strcmp(argv[1], "allreduce") == 0) {
+        BenchTrainOptions d;
+        if (train_options(argc - 2, argv + 2, &d) == 0) return bench_allreduce(d.device);
     } else if (argc >= 2 && strcmp(argv[1], "conv") == 0) {
         fprintf(stderr, "nndl bench: conv prints a table; it has no --json form\n");
     } else if (argc >= 2 && strcmp(argv[1], "layers") != 0) {

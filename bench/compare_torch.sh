@@ -9,17 +9,17 @@ PY="${PYTHON:-/usr/bin/python3}"
 NET="${1:-seed}"
 WIDE="conv32x3-pool2-bn-relu-conv32x3-bn-relu-conv128x3-pool2-bn-relu-conv128x3-bn-relu-conv128x3-pool2-bn-relu-conv128x3-bn-relu-affine10"
 case "$NET" in
-seed) nndl_out=$(./nndl bench train) ;;
-wide) nndl_out=$(./nndl bench train --model "$WIDE") ;;
+seed) nndl_out=$(./nndl bench train --batches 50,100,1000) ;;
+wide) nndl_out=$(./nndl bench train --batches 50,100,1000 --model "$WIDE") ;;
 *) echo "usage: $0 [seed|wide]" >&2; exit 2 ;;
 esac
 echo "$nndl_out"
-torch_out=$("$PY" bench/torch_train_bench.py cpu "$NET")
+torch_out=$("$PY" bench/torch_train_bench.py cpu "$NET" --batches 50,100,1000)
 echo "$torch_out"
 echo
 echo "| batch | nndl images/s | torch images/s | nndl / torch |"
 echo "|-------|---------------|----------------|--------------|"
-for b in 50 1000; do
+for b in 50 100 1000; do
     n=$(echo "$nndl_out" | awk -v b="$b" -F'|' '$2+0 == b { print $4+0 }')
     t=$(echo "$torch_out" | awk -v b="$b" '$3 == b":" { print $4 }')
     awk -v b="$b" -v n="$n" -v t="$t" 'BEGIN { printf "| %5d | %13.1f | %14.1f | %11.2fx |\n", b, n, t, n / t }'

@@ -2,8 +2,10 @@
 """PyTorch throughput of the seed's batchnorm CNN, the same model, optimizer and batches as
 `nndl bench train`: conv64x3 - BN - relu - pool2 - affine500 - BN - relu - affine10, softmax,
 L2 1e-3 on weights, Adam 1e-3, float32, synthetic CIFAR-shaped data. Prints one line per batch
-size: "torch batch B: X images/s". Arguments: cpu (default) or cuda; seed (default) or wide (the
-wide 3x3 net below). Needs PyTorch (Debian's python3-torch on the CPU); nndl itself does not."""
+size: "torch batch B: X images/s" (eager), and with --compile also "torch.compile batch B: X
+images/s" where torch.compile works. Arguments: cpu (default) or cuda; seed (default) or wide (the
+wide 3x3 net below); --batches 50,1000 (default 50,1000); --compile. Needs PyTorch (Debian's
+python3-torch on the CPU); nndl itself does not."""
 import os
 import sys
 import time
@@ -55,12 +57,20 @@ class WideNet(nn.Module):
         return self.fc(x.flatten(1))
 
 
-DEVICE = sys.argv[1] if len(sys.argv) > 1 else "cpu"
-NET = sys.argv[2] if len(sys.argv) > 2 else "seed"
+args = sys.argv[1:]
+COMPILE = "--compile" in args
+BATCHES = [50, 1000]
+if "--batches" in args:
+    BATCHES = [int(b) for b in args[args.index("--batches") + 1].split(",")]
+    del args[args.index("--batches"):args.index("--batches") + 2]
+args = [a for a in args if a != "--compile"]
+DEVICE = args[0] if args else "cpu"
+NET = args[1] if len(args) > 1 else "seed"
 
 
-def bench(batch, seconds):
+def bench(batch, seconds, compiled=False):
     model = (WideNet() if NET == "wide" else SeedCNN()).to(DEVICE)
+    forward = torch.compile(model) if compiled else model
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     weights = [p for n, p in model.named_parameters() if n.endswith("weight") and p.dim() > 1]
     x = 60 * torch.randn(batch, 3, 32, 32, device=DEVICE)
@@ -68,7 +78,7 @@ def bench(batch, seconds):
 
     def step():
         opt.zero_grad()
-        loss = F.cross_entropy(model(x), y) + 0.5e-3 * sum((w * w).sum() for w in weights)
+        loss = F.cross_entropy(forward(x), y) + 0.5e-3 * sum((w * w).sum() for w in weights)
         loss.backward()
         opt.step()
         return loss.item()  # waits for the device, as nndl's step does
@@ -82,6 +92,14 @@ def bench(batch, seconds):
 
 
 print(f"torch {torch.__version__}, {DEVICE}, {torch.get_num_threads()} CPU threads")
-for batch in (50, 1000):
-    print(f"torch batch {batch}: {bench(batch, 5.0 if batch == 50 else 10.0):.1f} images/s")
+for batch in BATCHES:
+    seconds = 5.0 if batch <= 100 else 10.0
+    print(f"torch batch {batch}: {bench(batch, seconds):.1f} images/s")
     sys.stdout.flush()
+    if COMPILE:
+        try:
+            bench(batch, 1.0, compiled=True)  # compiles (and warms up) outside the timed run
+            print(f"torch.compile batch {batch}: {bench(batch, seconds, compiled=True):.1f} images/s")
+        except Exception as e:  # no compiler toolchain on the machine, ...: say so, go on
+            print(f"torch.compile batch {batch}: unavailable ({type(e).__name__}: {str(e).splitlines()[0][:120]})")
+        sys.stdout.flush()

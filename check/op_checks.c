@@ -217,11 +217,11 @@ static void check_conv_floor_op(CheckRun *run)
 
 /* ---- max pool ----------------------------------------------------------------------------- */
 
-static void check_pool(CheckRun *run, const char *op, const int s[7], double *x_or_null, Rng *r)
+static void check_pool(CheckRun *run, const char *op, const int s[7], double *x_or_null, int floor, Rng *r)
 {
     const Backend *be = run->be;
     PoolGeom g;
-    if (pool_geom_init(&g, s[0], s[1], s[2], s[3], s[4], s[5], s[6]) != 0) {
+    if ((floor ? pool_geom_init_floor : pool_geom_init)(&g, s[0], s[1], s[2], s[3], s[4], s[5], s[6]) != 0) {
         check_expect(run, op, "?", nndl_last_error(), INFINITY, 0);
         return;
     }
@@ -253,7 +253,17 @@ static void check_max_pool_op(CheckRun *run)
     };
     Rng r;
     rng_seed(&r, 103);
-    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) check_pool(run, "max_pool", shapes[s], NULL, &r);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) check_pool(run, "max_pool", shapes[s], NULL, 0, &r);
+}
+
+/* The spec's pool<k>: PyTorch's floor output size, the input past the last window left out (its
+ * dx must be 0): pool2 on 31x31 after an unpadded 2x2 stem, pool3 on 8x8. */
+static void check_max_pool_floor_op(CheckRun *run)
+{
+    static const int shapes[][7] = {{2, 3, 31, 31, 2, 2, 2}, {2, 2, 8, 8, 3, 3, 3}, {1, 3, 7, 10, 2, 2, 2}};
+    Rng r;
+    rng_seed(&r, 117);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) check_pool(run, "max_pool_floor", shapes[s], NULL, 1, &r);
 }
 
 /* Tied maxima (small integers; zeros after a relu are the common case): every tied element gets
@@ -267,7 +277,7 @@ static void check_max_pool_ties_op(CheckRun *run)
         size_t n = (size_t)shapes[s][0] * shapes[s][1] * shapes[s][2] * shapes[s][3];
         double *x = zeros(n);
         for (size_t i = 0; i < n; i++) x[i] = (double)rng_below(&r, 3);
-        check_pool(run, "max_pool_ties", shapes[s], x, &r);
+        check_pool(run, "max_pool_ties", shapes[s], x, 0, &r);
         free(x);
     }
 }
@@ -639,7 +649,7 @@ static void check_global_max_pool_op(CheckRun *run)
     static const int shapes[][7] = {{2, 3, 8, 8, 8, 8, 1}, {3, 5, 4, 7, 4, 7, 1}, {1, 1, 1, 1, 1, 1, 1}};
     Rng r;
     rng_seed(&r, 113);
-    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) check_pool(run, "global_max_pool", shapes[s], NULL, &r);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) check_pool(run, "global_max_pool", shapes[s], NULL, 0, &r);
 }
 
 static void check_global_avg_pool_op(CheckRun *run)
@@ -719,6 +729,7 @@ const OpCheck op_checks[] = {
     {"conv", "conv (11 shapes)", check_conv_op},
     {"conv_floor", "conv with input past the last window (5 shapes)", check_conv_floor_op},
     {"max_pool", "max pool (8 shapes)", check_max_pool_op},
+    {"max_pool_floor", "max pool with input past the last window (3 shapes)", check_max_pool_floor_op},
     {"max_pool_ties", "max pool with tied maxima", check_max_pool_ties_op},
     {"global_max_pool", "global max pool (3 shapes)", check_global_max_pool_op},
     {"global_avg_pool", "global average pool (4 shapes)", check_global_avg_pool_op},

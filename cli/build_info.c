@@ -4,16 +4,22 @@
 #include <stdio.h>
 
 #include "backend.h"
+#include "comm.h"
 #include "error.h"
 
 #ifndef NNDL_BUILD_CUDA
 #define NNDL_BUILD_CUDA 0
 #endif
+#ifndef NNDL_BUILD_NCCL
+#define NNDL_BUILD_NCCL 0
+#endif
 
 void build_info(char *buf, size_t size)
 {
-#if NNDL_BUILD_CUDA
-    const char *cuda = "cuda backend for " NNDL_CUDA_ARCHS;
+#if NNDL_BUILD_CUDA && NNDL_BUILD_NCCL
+    const char *cuda = "cuda backend for " NNDL_CUDA_ARCHS " with NCCL";
+#elif NNDL_BUILD_CUDA
+    const char *cuda = "cuda backend for " NNDL_CUDA_ARCHS " without NCCL";
 #else
     const char *cuda = "no cuda backend (build with `make CUDA=1`)";
 #endif
@@ -38,4 +44,7 @@ void print_build_facts(FILE *out, BackendCreate create)
         fprintf(out, "%s\n", line);
         backend_destroy(be);
     }
+    const char *mpi = comm_mpi_version();
+    if (mpi) fprintf(out, "mpi: %s (data-parallel: mpirun -np N nndl train ...)\n", mpi);
+    else fprintf(out, "mpi: not in this build (install libopenmpi-dev and build with `make MPI=1`)\n");
 }

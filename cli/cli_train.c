@@ -12,13 +12,16 @@
 #include "data_source.h"
 #include "commands.h"
 #include "curves.h"
+#include "data_parallel.h"
 #include "progress.h"
 #include "run_outputs.h"
 #include "error.h"
 #include "safetensors.h"
 #include "solver.h"
+#include "solver_device.h"
 #include "stop_signals.h"
 #include "train_options.h"
+#include "train_group.h"
 
 /* ---- --resume: every setting that differs from the checkpoint's run is applied and announced,
  * or refused; none is silently ignored. Returns an exit status (2: flags that conflict with the
@@ -259,12 +262,19 @@ static void report_test(Model *m, const Dataset *test)
 
 /* Trains with the signal handlers in place, writes the curves whatever the outcome, and
  * returns the exit status (messages printed here). */
-static int train_and_report(Solver *s, const Dataset *test, const TrainOptions *o, RunOutputs *out)
+static int train_and_report(Solver *s, const Dataset *test, const TrainOptions *o, RunOutputs *out, int writer)
 {
     int rc = 0;
     s->cfg.stop = stop_signals_install();
     int outcome = solver_train(s);
     int sig = *s->cfg.stop;
+    if (outcome == SOLVER_STOPPED && s->cfg.dp) /* the group stopped for a signal one of its ranks got */
+        s->cfg.dp->comm->allreduce(s->cfg.dp->comm, &sig, 1, COMM_INT, COMM_MAX);
+    if (!writer) { /* a rank other than 0 of a group: rank 0 reports and writes */
+        stop_signals_restore();
+        return outcome == NNDL_OK ? 0 : outcome == SOLVER_DIVERGED ? EXIT_DIVERGED
+               : outcome == SOLVER_STOPPED ? 128 + sig : 1;
+    }
     if (outcome == NNDL_OK) {
         if (s->val->n > 0) printf("best val acc: %f\n", s->best_val_acc);
         else printf("no validation set: kept the final parameters\n");
@@ -332,6 +342,25 @@ static int check_output_paths(const TrainOptions *o)
     }
     return NNDL_OK;
 }
+
+/* The group's side of a run: synchronised batchnorm, the gradient all-reduce, and every rank
+ * started with the same flags and data (refused otherwise: exit 2). */
+static int join_group(Comm *comm, const TrainOptions *o, Model *model, DataParallel *dp, SolverConfig *cfg)
+{
+    if (o->sync_bn) {
+        if (!model->be->batchnorm_sums || !model->be->batchnorm_forward_sums || !model->be->batchnorm_backward_sums)
+            return nndl_fail("--sync-bn: the %s backend has no synchronised batchnorm", model->be->name);
+        model->sync_bn = comm;
+    }
+    if (comm->size == 1) return NNDL_OK;
+    if (dp_init(dp, comm, model) != NNDL_OK) return NNDL_ERR;
+    cfg->dp = dp;
+    /* verbose stays: the loss lines are where losses are averaged, on every rank (the other
+     * ranks' stdout is /dev/null) */
+    if (comm->rank != 0) cfg->progress = 0;
+    return NNDL_OK;
+}
+
 
 /* --init-from without --model trains the file's model (its spec in the metadata). */
 static int take_weights_spec(TrainOptions *o, WeightsInfo *w)
@@ -401,7 +430,7 @@ static int check_flags_against_model(const TrainOptions *o, const Model *m, Upda
     return NNDL_OK;
 }
 
-static int run_train(const TrainOptions *given)
+static int run_train(const TrainOptions *given, Comm *comm, int argc, char **argv)
 {
     if (check_output_paths(given) != NNDL_OK) return 2;
     TrainOptions resumed = *given;
@@ -432,8 +461,19 @@ static int run_train(const TrainOptions *given)
         data_shape_free(&shape);
         return 2;
     }
+    if (o->precision != PRECISION_FP32 && !be->set_precision)
+        fprintf(stderr, "nndl train: --precision tf32 is for the GPU's matrix products; the %s backend computes in "
+                "fp32 (ignored)\n", be->name);
+    else if (be->set_precision && be->set_precision(be, o->precision) != NNDL_OK) {
+        data_shape_free(&shape);
+        backend_destroy(be);
+        return 2;
+    }
     Model model;
-    int predict_batch = o->batch_size > 100 ? o->batch_size : 100;
+    /* accuracy checks run in batches of this size; on a device that holds the data they are
+     * gathered and counted there, so larger batches only cost device memory */
+    int eval_batch = solver_device_available(be) ? 1000 : 100;
+    int predict_batch = o->batch_size > eval_batch ? o->batch_size : eval_batch;
     ModelConfig mc = {.spec = spec, .C = shape.c, .H = shape.h, .W = shape.w, .init = train_options_init(o),
                       .weight_scale = o->weight_scale, .reg = o->reg,
                       .loss = strcmp(o->loss, "svm") == 0 ? LOSS_SVM : LOSS_SOFTMAX, .seed = o->seed,
@@ -477,27 +517,36 @@ static int run_train(const TrainOptions *given)
     RunOutputs out = {.checkpoint = o->checkpoint, .save_every = o->save_every, .keep_last = o->keep_last,
                       .save_best = o->save_best, .weights_only = o->weights_only, .log = o->log, .plot = o->plot};
     cfg.on_epoch = run_outputs_on_epoch, cfg.on_epoch_ctx = &out;
-    Solver solver;
-    int rc = solver_init(&solver, &model, &data.train, &data.val, &cfg) == NNDL_OK ? 0 : 2;
+    DataParallel dp = {0};
+    Solver solver = {0};
+    int rc = join_group(comm, o, &model, &dp, &cfg) == NNDL_OK ? 0 : 2;
+    if (rc == 0) rc = solver_init(&solver, &model, &data.train, &data.val, &cfg) == NNDL_OK ? 0 : 2;
     if (rc == 0) {
         solver.input_mean = data.mean_image;
         solver.class_names = &data.shape.classes;
         float lr = cfg.optim.learning_rate;
         if (o->resume) rc = resume_run(&solver, o, &info, &lr);
+        if (rc == 0 && comm_check_same(comm, train_config_hash(argc, argv, &data, &model), "flags or data") != NNDL_OK)
+            rc = 2;
         if (rc == 0 && run_outputs_start(&out, &solver, lr) != NNDL_OK) rc = 1;
         if (rc == 0) {
             announce_outputs(o, &defaults);
             printf("nndl train: %s on %s, %d train / %d val, %s lr %g, batch %d, %d epochs\n", model.spec,
                    be->name, data.train.n, data.val.n, optim_rule_name(rule), lr, cfg.batch_size, cfg.num_epochs);
         }
+        if (rc == 0 && comm->size > 1)
+            printf("nndl train: %d processes (%s), %d examples each per step, batchnorm statistics %s\n", comm->size,
+                   comm->name, cfg.batch_size / comm->size, o->sync_bn ? "over the global batch (--sync-bn)"
+                                                                         : "per process");
     }
-    if (rc == 0) rc = train_and_report(&solver, &data.test, o, &out);
+    if (rc == 0) rc = train_and_report(&solver, &data.test, o, &out, comm->rank == 0);
     if (defaults.dir[0]) {
         if (rc == 0) printf("nndl train: results in %s/\n", defaults.dir);
         else rmdir(defaults.dir); /* only when empty: nothing was written */
     }
     run_outputs_free(&out);
-    solver_free(&solver);
+    if (solver.model) solver_free(&solver);
+    if (dp.comm) dp_free(&dp);
     model_free(&model);
     training_data_free(&data);
     backend_destroy(be);
@@ -517,7 +566,19 @@ int cli_train(int argc, char **argv)
         train_usage(stderr);
         return 2;
     }
-    rc = run_train(&o);
-    if (rc == 1 || rc == 2) fprintf(stderr, "nndl train: %s\n", nndl_last_error());
-    return rc;
+    Comm *comm = comm_world(o.distributed);
+    if (!comm) {
+        fprintf(stderr, "nndl train: %s\n", nndl_last_error());
+        return 2;
+    }
+    if (comm->rank != 0) { /* one writer: rank 0 prints and writes files; the others report errors */
+        o.log = o.plot = o.checkpoint = NULL, o.no_save = 1, o.save_best = 0; /* and no default run directory */
+        if (!freopen("/dev/null", "w", stdout)) fprintf(stderr, "nndl train: rank %d prints everything\n", comm->rank);
+    }
+    rc = run_train(&o, comm, argc, argv);
+    if (rc == 1 || rc == 2) {
+        if (comm->size > 1) fprintf(stderr, "nndl train (rank %d of %d): %s\n", comm->rank, comm->size, nndl_last_error());
+        else fprintf(stderr, "nndl train: %s\n", nndl_last_error());
+    }
+    return train_group_end(comm, rc);
 }

@@ -18,6 +18,7 @@ static void usage(FILE *f)
             "  bench layers    seed timing table: naive vs fast conv and max pool\n"
             "  bench train     training throughput of the seed's batchnorm CNN (--profile: per op)\n"
             "  bench conv      cpu 3x3 convolutions: im2col vs Winograd\n"
+            "  bench allreduce the process group's all-reduce, checked and timed (under mpirun)\n"
             "  help, -h        this text        --version   how this nndl was built, and its devices\n");
 }
 

@@ -66,6 +66,8 @@ void train_usage(FILE *f)
         "  --val-samples N     examples for the val accuracy check, 0 = all [0]\n"
         "  --print-every N     iterations between loss lines, 0 = none [10000]\n"
         "  --device D          auto, cpu or cuda [auto: cuda if usable, else cpu]\n"
+        "  --precision P       fp32 or tf32: the GPU's matrix products on tensor cores with\n"
+        "                      inputs rounded to 10 bits (~1e-3); the cpu ignores it [fp32]\n"
         "  --checkpoint NAME   write NAME_epoch_<e>.ckpt after every epoch (see --save-every)\n"
         "  --save-every N      a checkpoint every N epochs, and after the last [1]\n"
         "  --keep-last K       keep only the K newest epoch checkpoints this run wrote, 0 = all [0]\n"
@@ -107,6 +109,12 @@ void train_usage(FILE *f)
         "                      the image and its mirror, 2 adds one-pixel shifts, 0 none [0]\n"
         "  --ema D             evaluate (accuracy checks, best and final model) a moving average\n"
         "                      of the parameters, decay D per step (less in the first steps); 0 none [0]\n"
+        "data-parallel (a build with MPI, started as mpirun -np N nndl train ...): each process\n"
+        "  trains on 1/N of every minibatch and the gradients are averaged; rank 0 alone prints\n"
+        "  and writes files; --batch-size is the global batch, a multiple of N\n"
+        "  --sync-bn           batchnorm statistics over the whole global batch, as one process\n"
+        "                      computes them [off: each process's own share, as PyTorch DDP]\n"
+        "  --distributed       start MPI even without a launcher's environment (mpirun sets it)\n"
         "exit status: 0 done; 1 missing data or a failed write; 2 bad flags or model;\n"
         "  3 training diverged (a non-finite loss or parameter: try a smaller --lr; the log,\n"
         "    plot and epoch checkpoints up to the failure are kept);\n"
@@ -122,7 +130,7 @@ enum {
     OPT_LABELS, OPT_RESIZE, OPT_VAL_DATA, OPT_VAL_FRACTION, OPT_TEST_DATA, OPT_INIT_FROM, OPT_SAVE_EVERY,
     OPT_KEEP_LAST, OPT_SAVE_BEST, OPT_WEIGHTS_ONLY, OPT_RUN, OPT_NO_SAVE, OPT_PROGRESS,
     OPT_PRESET, OPT_LABEL_SMOOTHING, OPT_WEIGHT_DECAY, OPT_BIAS_LR, OPT_SCHEDULE, OPT_WARMUP, OPT_WARMUP_START,
-    OPT_FINAL_LR, OPT_STEP_EPOCHS, OPT_CROP_PAD, OPT_PAD_MODE, OPT_FLIP, OPT_CUTOUT, OPT_TTA, OPT_EMA, OPT_INIT
+    OPT_FINAL_LR, OPT_STEP_EPOCHS, OPT_CROP_PAD, OPT_PAD_MODE, OPT_FLIP, OPT_CUTOUT, OPT_TTA, OPT_EMA, OPT_INIT, OPT_PRECISION, OPT_SYNC_BN, OPT_DISTRIBUTED
 };
 
 static const struct option train_flags[] = {
@@ -146,6 +154,8 @@ static const struct option train_flags[] = {
     {"flip", 0, 0, OPT_FLIP}, {"cutout", 1, 0, OPT_CUTOUT}, {"tta", 2, 0, OPT_TTA}, {"ema", 1, 0, OPT_EMA},
     {"data-format", 1, 0, OPT_DATA_FORMAT}, {"labels", 1, 0, OPT_LABELS}, {"resize", 1, 0, OPT_RESIZE},
     {"val-data", 1, 0, OPT_VAL_DATA}, {"val-fraction", 1, 0, OPT_VAL_FRACTION}, {"test-data", 1, 0, OPT_TEST_DATA},
+    {"sync-bn", 0, 0, OPT_SYNC_BN}, {"distributed", 0, 0, OPT_DISTRIBUTED},
+    {"precision", 1, 0, OPT_PRECISION},
     {"init", 1, 0, OPT_INIT}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 
 /* "WxH" (or "N" for NxN), each side 1..IMAGE_SIDE_MAX. */
@@ -211,6 +221,11 @@ static int parse_flags(int argc, char **argv, TrainOptions *o)
             rc = arg_int("--val-samples", a, 0, 1 << 30, &o->val_samples), o->given |= GIVEN_VAL_SAMPLES;
             break;
         case OPT_PRINT_EVERY: rc = arg_int("--print-every", a, 0, 1 << 30, &o->print_every); break;
+        case OPT_PRECISION:
+            if (strcmp(a, "fp32") == 0) o->precision = PRECISION_FP32;
+            else if (strcmp(a, "tf32") == 0) o->precision = PRECISION_TF32;
+            else rc = nndl_fail("--precision %s: fp32 or tf32", a);
+            break;
         case OPT_INIT_FROM: rc = arg_path("--init-from", a, &o->init_from); break;
         case OPT_SAVE_EVERY: rc = arg_int("--save-every", a, 1, 100000, &o->save_every); break;
         case OPT_KEEP_LAST: rc = arg_int("--keep-last", a, 0, 100000, &o->keep_last), o->given |= GIVEN_KEEP_LAST; break;
@@ -224,6 +239,8 @@ static int parse_flags(int argc, char **argv, TrainOptions *o)
             o->progress_interval = v;
             break;
         }
+        case OPT_SYNC_BN: o->sync_bn = 1; break;
+        case OPT_DISTRIBUTED: o->distributed = 1; break;
         case OPT_PRESET: break; /* applied first, by train_options_parse */
         case OPT_LABEL_SMOOTHING:
             rc = arg_float("--label-smoothing", a, 0, 1, &o->label_smoothing), o->recipe_given |= GIVEN_LABEL_SMOOTHING;

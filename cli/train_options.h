@@ -59,6 +59,7 @@ enum {
 
 typedef struct TrainOptions {
     const char *data, *model, *device, *checkpoint, *resume, *log, *plot, *update, *loss;
+    Precision precision;        /* --precision fp32|tf32: the GPU's matrix products */
     const char *init_from;      /* --init-from: starting weights (safetensors) */
     const char *run_name;       /* --run: the directory of the default outputs under runs/ */
     int save_every, keep_last, save_best, weights_only, no_save;
@@ -70,6 +71,7 @@ typedef struct TrainOptions {
     int num_classes;            /* the data's, set once it is known (CIFAR-10's by default) */
     int epochs, batch_size, filters, filter_size, batchnorm, num_train, num_val, num_test;
     int hidden[16], n_hidden, print_every, train_samples, val_samples;
+    int distributed, sync_bn;   /* --distributed (MPI even without a launcher), --sync-bn */
     float lr, lr_decay, reg, weight_scale, dropout, momentum;
     /* the recipe beyond the seed: all off by default */
     float label_smoothing, weight_decay, nonweight_lr_mult;

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "comm.h"
 #include "augment.h"
 #include "geometry.h"
 #include "optim.h"
@@ -44,6 +45,28 @@ typedef struct DropoutConfig {
 } DropoutConfig;
 
 typedef struct Backend Backend;
+
+/* Examples held in device memory (the training set uploaded once): n examples of `size` values,
+ * as uint8 (u8 = 1; each value is (float)byte - mean[i % size], the host preprocessing's exact
+ * arithmetic) or as float32 (u8 = 0, mean NULL); labels y (n ints). */
+typedef struct DeviceExamples {
+    const void *x;
+    int u8;
+    const float *mean;
+    const int *y;
+    int n;
+    size_t size;
+} DeviceExamples;
+
+/* A recorded sequence of a backend's ops (a CUDA graph), replayed by graph_launch. */
+typedef struct BackendGraph BackendGraph;
+
+typedef enum Precision { PRECISION_FP32, PRECISION_TF32 } Precision;
+
+/* What a device's runtime was asked to do (the SIMT host counts it; see cuda/simt/simt.h). */
+typedef struct DeviceCounters {
+    unsigned long launches, graph_launches, blas_calls, h2d, h2d_bytes, d2h, d2h_bytes, syncs, allocs;
+} DeviceCounters;
 
 /* All five update rules share one signature so they can be indexed by UpdateRule; a rule
  * ignores the state arrays it does not use. Adam expects c->t already incremented. */
@@ -152,7 +175,7 @@ struct Backend {
     void (*augment)(const Backend *be, float *out, const float *in, const int *examples, int N,
                     int C, int H, int W, const AugmentConfig *a);
 
-    /* y = a * x + b * y elementwise (x may be y): decoupled weight decay, weight averages */
+    /* y = a * x + b * y elementwise: the moving average of the weights */
     void (*axpby)(const Backend *be, float *y, float a, const float *x, float b, size_t n);
 
     UpdateFn update[UPDATE_RULE_COUNT];
@@ -165,6 +188,54 @@ struct Backend {
     /* OPTIONAL: waits until the device has finished the work queued so far (NULL: every op
      * completes before it returns, as on the CPU). For timing ops one by one (profiles). */
     void (*synchronize)(const Backend *be);
+    /* OPTIONAL, data-parallel training across processes (core/comm.h). allreduce: in place
+     * over n values (CommType t, CommOp op) of this backend's memory on every rank of c: NCCL
+     * on the GPU, or comm_allreduce_host_memory where the memory is host memory; NULL makes
+     * comm_allreduce_on stage the values through host memory. */
+    int (*allreduce)(const Backend *be, Comm *c, void *buf, size_t n, int t, int op);
+    /* OPTIONAL, synchronised batchnorm (--sync-bn): per-channel sums in double into sums[0..2C):
+     * sum(a) and sum(a * b), b NULL meaning sum(a * a). Forward: a = x; backward: a = dout,
+     * b = x. Train-mode forward and backward from sums over `count` values of every rank's batch
+     * (the backward takes dgamma and dbeta from this rank's own sums, local, and dx from the
+     * group's, global, as one process with the whole batch would). */
+    void (*batchnorm_sums)(const Backend *be, double *sums, const float *a, const float *b, int N, int C, int S);
+    void (*batchnorm_forward_sums)(const Backend *be, float *out, float *mean, float *inv_std,
+                                   float *running_mean, float *running_var, const float *x,
+                                   const float *gamma, const float *beta, const double *sums,
+                                   double count, const BNConfig *cfg, int N, int C, int S);
+    void (*batchnorm_backward_sums)(const Backend *be, float *dx, float *dgamma, float *dbeta,
+                                    const float *dout, const float *x, const float *gamma,
+                                    const float *mean, const float *inv_std, const double *local,
+                                    const double *global, double count, int N, int C, int S);
+
+    /* ---- OPTIONAL: training from the device's own copy of the data. A backend with all three
+     * lets the Solver upload the data once and copy nothing per step; without them the Solver
+     * copies each minibatch from host memory (the cpu backend: its memory is the host's). */
+    /* x (n, size) and y (n) of examples order[p] for the n positions p = base + *start + i
+     * (start NULL: 0; order NULL: the positions themselves), as float (see DeviceExamples). */
+    void (*gather)(const Backend *be, float *x, int *y, const DeviceExamples *src, const int *order,
+                   const int32_t *start, int base, int n);
+    /* *count (+)= the rows of scores (N, C) whose first maximum is at the label y[row] (the
+     * prediction of model_predict); accumulate 0 overwrites */
+    void (*count_correct)(const Backend *be, int *count, const float *scores, const int *y, int N, int C,
+                          int accumulate);
+    /* The end of a step on the device: loss_slots[v->loss_slot] = *loss, then v advances to the
+     * next step (iteration, loss_slot and t by one, batch_start by batch). */
+    void (*step_finish)(const Backend *be, StepVars *v, double *loss_slots, const double *loss, int batch);
+
+    /* ---- OPTIONAL: graphs. capture runs record(ctx) with the backend's ops recorded instead of
+     * run (nothing may synchronise or allocate meanwhile) and returns the recording, or NULL
+     * with the reason in nndl_last_error(); graph_launch replays it. */
+    BackendGraph *(*capture)(const Backend *be, void (*record)(void *ctx), void *ctx);
+    void (*graph_launch)(const Backend *be, BackendGraph *g);
+    void (*graph_destroy)(const Backend *be, BackendGraph *g);
+
+    /* OPTIONAL: the arithmetic of the matrix products (NULL: float32 only). NNDL_ERR with a
+     * message when the device cannot. */
+    int (*set_precision)(const Backend *be, Precision p);
+    /* OPTIONAL: the runtime's counters since the last reset (reset != 0 resets them after
+     * reading); NNDL_ERR where nothing counts them (a real GPU: use a profiler). */
+    int (*counters)(const Backend *be, DeviceCounters *c, int reset);
 };
 
 /* One update of w (n floats, on be's device) from dw; s1/s2 are the rule's state arrays. The
@@ -173,7 +244,7 @@ static inline void backend_update(const Backend *be, OptimConfig *c, float *w, c
                                   float *s1, float *s2, size_t n)
 {
     if (c->rule == UPDATE_ADAM) c->t++;
-    if (c->weight_decay > 0) be->axpby(be, w, 0.0f, w, 1.0f - c->learning_rate * c->weight_decay, n);
+    if (c->weight_decay > 0) be->scale(be, w, w, 1.0f - c->learning_rate * c->weight_decay, n);
     be->update[c->rule](be, w, dw, s1, s2, n, c);
 }
 

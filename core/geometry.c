@@ -50,20 +50,32 @@ int conv_geom_init_floor(ConvGeom *g, int N, int C, int H, int W, int F, int w_c
     return conv_geom(g, N, C, H, W, F, w_channels, HH, WW, stride, pad, 1);
 }
 
-int pool_geom_init(PoolGeom *g, int N, int C, int H, int W, int ph, int pw, int stride)
+static int pool_geom(PoolGeom *g, int N, int C, int H, int W, int ph, int pw, int stride, int floor)
 {
     if (N <= 0 || C <= 0 || H <= 0 || W <= 0)
         return nndl_fail("max_pool: input shape (%d, %d, %d, %d) has a zero or negative "
                          "dimension", N, C, H, W);
     if (ph <= 0 || pw <= 0 || stride <= 0)
         return nndl_fail("max_pool: pool %dx%d and stride %d must be positive", ph, pw, stride);
-    int Ho = window_count(H, 0, ph, stride, 0), Wo = window_count(W, 0, pw, stride, 0);
+    int Ho = window_count(H, 0, ph, stride, floor), Wo = window_count(W, 0, pw, stride, floor);
+    if ((Ho < 0 || Wo < 0) && floor)
+        return nndl_fail("max_pool: pool %dx%d is larger than input %dx%d", ph, pw, H, W);
     if (Ho < 0 || Wo < 0)
         return nndl_fail("max_pool: pool %dx%d with stride %d does not fit input %dx%d "
                          "(H - ph and W - pw must be non-negative multiples of the stride)",
                          ph, pw, stride, H, W);
     *g = (PoolGeom){N, C, H, W, ph, pw, stride, Ho, Wo};
     return NNDL_OK;
+}
+
+int pool_geom_init(PoolGeom *g, int N, int C, int H, int W, int ph, int pw, int stride)
+{
+    return pool_geom(g, N, C, H, W, ph, pw, stride, 0);
+}
+
+int pool_geom_init_floor(PoolGeom *g, int N, int C, int H, int W, int ph, int pw, int stride)
+{
+    return pool_geom(g, N, C, H, W, ph, pw, stride, 1);
 }
 
 int pool_geom_tiles(const PoolGeom *g)

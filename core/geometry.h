@@ -38,6 +38,8 @@ int conv_geom_init(ConvGeom *g, int N, int C, int H, int W, int F, int w_channel
 int conv_geom_init_floor(ConvGeom *g, int N, int C, int H, int W, int F, int w_channels, int HH,
                          int WW, int stride, int pad);
 int pool_geom_init(PoolGeom *g, int N, int C, int H, int W, int ph, int pw, int stride);
+/* The same with PyTorch's floor output size (pool2 takes 31x31 to 15x15): the spec's pool<k>. */
+int pool_geom_init_floor(PoolGeom *g, int N, int C, int H, int W, int ph, int pw, int stride);
 
 /* affine: an input of N rows of x_row_size values against weights (w_rows, M). */
 int affine_check(int N, int x_row_size, int w_rows, int M);

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "step_vars.h"
+
 typedef enum UpdateRule {
     UPDATE_SGD,
     UPDATE_SGD_MOMENTUM,
@@ -27,6 +29,11 @@ typedef struct OptimConfig {
     /* decoupled weight decay (AdamW, SGDW): w *= 1 - learning_rate * weight_decay before the
      * rule's step, apart from the gradient and its moments; 0: none (the seed) */
     float weight_decay;
+    /* NULL: the update uses learning_rate and t above. Otherwise a device StepVars whose
+     * learning_rate and t the update reads on the device when it runs (a backend without graphs
+     * may use the fields above, which the Solver keeps equal): a recorded step then replays
+     * with the current values. */
+    const StepVars *vars;
 } OptimConfig;
 
 /* Unknown names are an error naming the valid ones. */

@@ -93,6 +93,10 @@ static const Backend cpu_table = {
         [UPDATE_ADAM] = cpu_adam,
     },
     .l2_penalty = cpu_l2_penalty,
+    .allreduce = comm_allreduce_host_memory,
+    .batchnorm_sums = cpu_batchnorm_sums,
+    .batchnorm_forward_sums = cpu_batchnorm_forward_sums,
+    .batchnorm_backward_sums = cpu_batchnorm_backward_sums,
 };
 
 static int cpu_init(Backend *be)

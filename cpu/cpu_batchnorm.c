@@ -5,7 +5,10 @@
  * add in float. One pass gives sum and sum of squares (in double the cancellation of
  * E[x^2] - mean^2 costs nothing at these magnitudes). Backward uses the closed form
  *   dx = gamma * inv_std / M * (M*dout - sum(dout) - x_hat * sum(dout * x_hat)),  M = N*S,
- * which equals the seed's graph (through dvar and dmean) in two passes. */
+ * which equals the seed's graph (through dvar and dmean) in two passes.
+ *
+ * The sums and what is derived from them are separate steps, so that synchronised batchnorm
+ * (--sync-bn) can add every process's sums in between; one process runs the same steps. */
 #include <math.h>
 
 #include "cpu_ops.h"
@@ -13,43 +16,76 @@
 
 #define AT(n, c) (((size_t)(n) * C + (c)) * S)
 
+/* sum(a) and sum(a * b) over channel c (b NULL: sum(a * a)) */
+static void channel_sums(double *s1, double *s2, const float *a, const float *b, int N, int C, int S, int c)
+{
+    double sum = 0, sq = 0;
+    for (int n = 0; n < N; n++) {
+        const float *as = a + AT(n, c), *bs = (b ? b : a) + AT(n, c);
+#pragma omp simd reduction(+ : sum, sq)
+        for (int s = 0; s < S; s++) sum += as[s], sq += (double)as[s] * bs[s];
+    }
+    *s1 = sum, *s2 = sq;
+}
+
+/* channel c of the forward pass from its sums over count values (train) or the running
+ * statistics (test) */
+static void forward_channel(float *out, float *mean, float *inv_std, float *running_mean, float *running_var,
+                            const float *x, const float *gamma, const float *beta, double sum, double sq,
+                            double count, const BNConfig *cfg, int N, int C, int S, int c)
+{
+    double mu, var;
+    if (cfg->train) {
+        mu = sum / count;
+        var = sq / count - mu * mu;
+        if (var < 0) var = 0;
+        running_mean[c] = cfg->momentum * running_mean[c] + (1 - cfg->momentum) * (float)mu;
+        running_var[c] = cfg->momentum * running_var[c] + (1 - cfg->momentum) * (float)var;
+    } else {
+        mu = running_mean[c];
+        var = running_var[c];
+    }
+    float m = (float)mu, istd = (float)(1.0 / sqrt(var + cfg->eps));
+    if (cfg->train) {
+        mean[c] = m;
+        inv_std[c] = istd;
+    }
+    float scale = gamma[c] * istd, shift = beta[c];
+    for (int n = 0; n < N; n++) {
+        const float *xs = x + AT(n, c);
+        float *os = out + AT(n, c);
+#pragma omp simd
+        for (int s = 0; s < S; s++) os[s] = (xs[s] - m) * scale + shift; /* centre first: no cancellation */
+    }
+}
+
+/* channel c of dx from the sums sum(dout), sum(dout * x) over count values */
+static void dx_channel(float *dx, const float *dout, const float *x, const float *gamma, const float *mean,
+                       const float *inv_std, double sum_d, double sum_dx, double count, int N, int C, int S, int c)
+{
+    double sum_dxhat = (sum_dx - mean[c] * sum_d) * inv_std[c];
+    /* dx = k * (M dout - sum_d - x_hat sum_dxhat) */
+    float k = (float)(gamma[c] * inv_std[c] / count), M = (float)count;
+    float sd = (float)sum_d, sdh = (float)sum_dxhat, mu = mean[c], istd = inv_std[c];
+    for (int n = 0; n < N; n++) {
+        const float *ds = dout + AT(n, c), *xs = x + AT(n, c);
+        float *dxs = dx + AT(n, c);
+#pragma omp simd
+        for (int s = 0; s < S; s++) dxs[s] = k * (M * ds[s] - sd - (xs[s] - mu) * istd * sdh);
+    }
+}
+
 void cpu_batchnorm_forward(const Backend *be, float *out, float *mean, float *inv_std, float *running_mean,
                            float *running_var, const float *x, const float *gamma,
                            const float *beta, const BNConfig *cfg, int N, int C, int S)
 {
     (void)be;
-    double count = (double)N * S;
 #pragma omp parallel for schedule(static) if ((size_t)N * C * S > CPU_PARALLEL_MIN)
     for (int c = 0; c < C; c++) {
-        double mu, var;
-        if (cfg->train) {
-            double sum = 0, sq = 0;
-            for (int n = 0; n < N; n++) {
-                const float *xs = x + AT(n, c);
-#pragma omp simd reduction(+ : sum, sq)
-                for (int s = 0; s < S; s++) sum += xs[s], sq += (double)xs[s] * xs[s];
-            }
-            mu = sum / count;
-            var = sq / count - mu * mu;
-            if (var < 0) var = 0;
-            running_mean[c] = cfg->momentum * running_mean[c] + (1 - cfg->momentum) * (float)mu;
-            running_var[c] = cfg->momentum * running_var[c] + (1 - cfg->momentum) * (float)var;
-        } else {
-            mu = running_mean[c];
-            var = running_var[c];
-        }
-        float m = (float)mu, istd = (float)(1.0 / sqrt(var + cfg->eps));
-        if (cfg->train) {
-            mean[c] = m;
-            inv_std[c] = istd;
-        }
-        float scale = gamma[c] * istd, shift = beta[c];
-        for (int n = 0; n < N; n++) {
-            const float *xs = x + AT(n, c);
-            float *os = out + AT(n, c);
-#pragma omp simd
-            for (int s = 0; s < S; s++) os[s] = (xs[s] - m) * scale + shift; /* centre first: no cancellation */
-        }
+        double sum = 0, sq = 0;
+        if (cfg->train) channel_sums(&sum, &sq, x, NULL, N, C, S, c);
+        forward_channel(out, mean, inv_std, running_mean, running_var, x, gamma, beta, sum, sq, (double)N * S, cfg,
+                        N, C, S, c);
     }
 }
 
@@ -58,26 +94,43 @@ void cpu_batchnorm_backward(const Backend *be, float *dx, float *dgamma, float *
                             const float *inv_std, int N, int C, int S)
 {
     (void)be;
-    double count = (double)N * S;
 #pragma omp parallel for schedule(static) if ((size_t)N * C * S > CPU_PARALLEL_MIN)
     for (int c = 0; c < C; c++) {
-        double sum_d = 0, sum_dx = 0; /* sum(dout), sum(dout * x) */
-        for (int n = 0; n < N; n++) {
-            const float *ds = dout + AT(n, c), *xs = x + AT(n, c);
-#pragma omp simd reduction(+ : sum_d, sum_dx)
-            for (int s = 0; s < S; s++) sum_d += ds[s], sum_dx += (double)ds[s] * xs[s];
-        }
-        double sum_dxhat = (sum_dx - mean[c] * sum_d) * inv_std[c];
-        dgamma[c] = (float)sum_dxhat;
+        double sum_d, sum_dx; /* sum(dout), sum(dout * x) */
+        channel_sums(&sum_d, &sum_dx, dout, x, N, C, S, c);
+        dgamma[c] = (float)((sum_dx - mean[c] * sum_d) * inv_std[c]);
         dbeta[c] = (float)sum_d;
-        /* dx = k * (M dout - sum_d - x_hat sum_dxhat) */
-        float k = (float)(gamma[c] * inv_std[c] / count), M = (float)count;
-        float sd = (float)sum_d, sdh = (float)sum_dxhat, mu = mean[c], istd = inv_std[c];
-        for (int n = 0; n < N; n++) {
-            const float *ds = dout + AT(n, c), *xs = x + AT(n, c);
-            float *dxs = dx + AT(n, c);
-#pragma omp simd
-            for (int s = 0; s < S; s++) dxs[s] = k * (M * ds[s] - sd - (xs[s] - mu) * istd * sdh);
-        }
+        dx_channel(dx, dout, x, gamma, mean, inv_std, sum_d, sum_dx, (double)N * S, N, C, S, c);
+    }
+}
+
+void cpu_batchnorm_sums(const Backend *be, double *sums, const float *a, const float *b, int N, int C, int S)
+{
+    (void)be;
+#pragma omp parallel for schedule(static) if ((size_t)N * C * S > CPU_PARALLEL_MIN)
+    for (int c = 0; c < C; c++) channel_sums(&sums[c], &sums[C + c], a, b, N, C, S, c);
+}
+
+void cpu_batchnorm_forward_sums(const Backend *be, float *out, float *mean, float *inv_std, float *running_mean,
+                                float *running_var, const float *x, const float *gamma, const float *beta,
+                                const double *sums, double count, const BNConfig *cfg, int N, int C, int S)
+{
+    (void)be;
+#pragma omp parallel for schedule(static) if ((size_t)N * C * S > CPU_PARALLEL_MIN)
+    for (int c = 0; c < C; c++)
+        forward_channel(out, mean, inv_std, running_mean, running_var, x, gamma, beta, sums[c], sums[C + c], count,
+                        cfg, N, C, S, c);
+}
+
+void cpu_batchnorm_backward_sums(const Backend *be, float *dx, float *dgamma, float *dbeta, const float *dout,
+                                 const float *x, const float *gamma, const float *mean, const float *inv_std,
+                                 const double *local, const double *global, double count, int N, int C, int S)
+{
+    (void)be;
+#pragma omp parallel for schedule(static) if ((size_t)N * C * S > CPU_PARALLEL_MIN)
+    for (int c = 0; c < C; c++) {
+        dgamma[c] = (float)((local[C + c] - mean[c] * local[c]) * inv_std[c]);
+        dbeta[c] = (float)local[c];
+        dx_channel(dx, dout, x, gamma, mean, inv_std, global[c], global[C + c], count, N, C, S, c);
     }
 }

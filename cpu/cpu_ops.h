@@ -67,6 +67,13 @@ void cpu_batchnorm_forward(const Backend *be, float *out, float *mean, float *in
 void cpu_batchnorm_backward(const Backend *be, float *dx, float *dgamma, float *dbeta, const float *dout,
                             const float *x, const float *gamma, const float *mean,
                             const float *inv_std, int N, int C, int S);
+void cpu_batchnorm_sums(const Backend *be, double *sums, const float *a, const float *b, int N, int C, int S);
+void cpu_batchnorm_forward_sums(const Backend *be, float *out, float *mean, float *inv_std, float *running_mean,
+                                float *running_var, const float *x, const float *gamma, const float *beta,
+                                const double *sums, double count, const BNConfig *cfg, int N, int C, int S);
+void cpu_batchnorm_backward_sums(const Backend *be, float *dx, float *dgamma, float *dbeta, const float *dout,
+                                 const float *x, const float *gamma, const float *mean, const float *inv_std,
+                                 const double *local, const double *global, double count, int N, int C, int S);
 
 void cpu_bn_relu_pool_forward(const Backend *be, float *out, float *mean, float *inv_std, float *running_mean,
                               float *running_var, const float *x, const float *gamma, const float *beta,

@@ -105,6 +105,22 @@ static Backend make_table(void)
     b.update[UPDATE_ADAM] = cuda_adam;
     b.l2_penalty = cuda_l2_penalty;
     b.synchronize = cuda_synchronize;
+    b.gather = cuda_gather;
+    b.count_correct = cuda_count_correct;
+    b.step_finish = cuda_step_finish;
+    b.capture = cuda_capture;
+    b.graph_launch = cuda_graph_launch;
+    b.graph_destroy = cuda_graph_destroy;
+    b.set_precision = cuda_set_precision;
+    b.counters = cuda_counters;
+    b.batchnorm_sums = cuda_batchnorm_sums;
+    b.batchnorm_forward_sums = cuda_batchnorm_forward_sums;
+    b.batchnorm_backward_sums = cuda_batchnorm_backward_sums;
+#if defined(NNDL_SIMT_HOST)
+    b.allreduce = comm_allreduce_host_memory; // the SIMT host's device memory is host memory
+#elif defined(NNDL_NCCL)
+    b.allreduce = cuda_nccl_allreduce;
+#endif // else NULL: comm_allreduce_on stages through host memory
     return b;
 }
 
@@ -112,11 +128,31 @@ static void cuda_fini(Backend *be)
 {
     CudaContext *c = cuda_ctx(be);
     if (!c) return;
+    cuda_nccl_free(be);
     if (c->blas) cublasDestroy(c->blas);
     cudaFree(c->partials);
     cudaFree(c->conv_ws);
+    cudaFree(c->blas_ws);
     free(c);
     be->ctx = NULL;
+}
+
+// Ranks of a data-parallel run on one machine take one GPU each: the launcher's local rank
+// (mpirun, srun) modulo the GPUs this process sees; outside a launch, device 0 as always.
+static void select_local_device(int count)
+{
+#ifdef NNDL_SIMT_HOST
+    (void)count; // one "device", the host
+#else
+    static const char *vars[] = {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v) {
+            cudaSetDevice(atoi(v) % count);
+            return;
+        }
+    }
+#endif
 }
 
 // No cached answer: the runtime gives the same reason on every call, so every caller sees the
@@ -128,6 +164,7 @@ static int cuda_init(Backend *be)
     if (e != cudaSuccess || count == 0)
         return nndl_fail("cuda: no usable GPU (%s)", e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
     if (cuda_check_device() != NNDL_OK) return NNDL_ERR;
+    select_local_device(count);
     CudaContext *c = (CudaContext *)nndl_alloc(1, sizeof *c, "the cuda backend context");
     if (!c) return NNDL_ERR;
     memset(c, 0, sizeof *c);
@@ -138,7 +175,16 @@ static int cuda_init(Backend *be)
         cuda_fini(be);
         return nndl_fail("cuda: cannot create a cuBLAS handle");
     }
+    // cuBLAS works on the stream the kernels use (the one a graph captures), in a workspace of
+    // its own given here (32 MiB, what cuBLAS asks for on Hopper), never allocated mid-capture
+    if (cublasSetStream(c->blas, NNDL_STREAM) != CUBLAS_STATUS_SUCCESS ||
+        cudaMalloc(&c->blas_ws, CUDA_BLAS_WORKSPACE) != cudaSuccess ||
+        cublasSetWorkspace(c->blas, c->blas_ws, CUDA_BLAS_WORKSPACE) != CUBLAS_STATUS_SUCCESS) {
+        cuda_fini(be);
+        return nndl_fail("cuda: cannot give cuBLAS its stream and workspace");
+    }
     c->partials_cap = CUDA_PARTIALS_START;
+    c->conv_chunk_floats = CUDA_CONV_CHUNK_FLOATS;
     if (cudaMalloc(&c->partials, c->partials_cap * sizeof *c->partials) != cudaSuccess) {
         cuda_fini(be);
         return nndl_fail("cuda: out of device memory for the partial-sum buffer");

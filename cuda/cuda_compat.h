@@ -16,10 +16,13 @@
 #include <stdlib.h>
 
 /* The one launch form: `<<< >>>` under nvcc, a host launch otherwise. A kernel template with
- * commas in its name needs parentheses: NNDL_LAUNCH((k<float, 4>), ...). */
+ * commas in its name needs parentheses: NNDL_LAUNCH((k<float, 4>), ...). Kernels go to the
+ * per-thread default stream, which (unlike the legacy stream 0) can be captured into a CUDA
+ * graph; it is a blocking stream, so it stays ordered with cudaMemcpy on the legacy stream. */
+#define NNDL_STREAM cudaStreamPerThread
 #ifdef __CUDACC__
 #define NNDL_LAUNCH(kernel, grid, block, shmem, ...)                                              \
-    kernel<<<(grid), (block), (shmem)>>>(__VA_ARGS__)
+    kernel<<<(grid), (block), (shmem), NNDL_STREAM>>>(__VA_ARGS__)
 #define NNDL_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
 #else
 #define NNDL_LAUNCH(kernel, grid, block, shmem, ...)                                              \

@@ -32,6 +32,10 @@ typedef struct CudaContext {
     size_t partials_cap;        /* doubles; CUDA_PARTIALS_START at creation */
     float *conv_ws;
     size_t conv_ws_floats;
+    size_t conv_chunk_floats;   /* the workspace's budget (CUDA_CONV_CHUNK_FLOATS; cuda_tuning.h) */
+    void *blas_ws;              /* cuBLAS's workspace, given to it so that a capture never allocates */
+    void *nccl;                 /* ncclComm_t, made on the first all-reduce (cuda_nccl.cu) */
+    const Comm *nccl_group;     /* the process group it was made from */
 } CudaContext;
 
 /* One line on the GPU (name, compute capability, memory, driver and runtime versions, the
@@ -42,6 +46,10 @@ int cuda_check_device(void);
 /* Enough partial sums for batches of 65536 rows or 2000 batchnorm channels, reserved at
  * creation so that a training step never allocates (an allocation synchronises the device). */
 #define CUDA_PARTIALS_START 65536
+#define CUDA_BLAS_WORKSPACE ((size_t)32 << 20)
+/* The conv workspace's budget: 24 MiB of im2col columns (and transposed output gradients) per
+ * chunk of images, which stays in an A100's or H100's L2 (40 / 50 MB) between im2col and gemm. */
+#define CUDA_CONV_CHUNK_FLOATS ((size_t)6 << 20)
 
 static inline CudaContext *cuda_ctx(const Backend *be) { return (CudaContext *)be->ctx; }
 static inline cublasHandle_t cuda_blas(const Backend *be) { return cuda_ctx(be)->blas; }
@@ -84,6 +92,17 @@ void cuda_batchnorm_forward(const Backend *be, float *out, float *mean, float *i
 void cuda_batchnorm_backward(const Backend *be, float *dx, float *dgamma, float *dbeta, const float *dout,
                              const float *x, const float *gamma, const float *mean,
                              const float *inv_std, int N, int C, int S);
+void cuda_batchnorm_sums(const Backend *be, double *sums, const float *a, const float *b, int N, int C, int S);
+void cuda_batchnorm_forward_sums(const Backend *be, float *out, float *mean, float *inv_std, float *running_mean,
+                                 float *running_var, const float *x, const float *gamma, const float *beta,
+                                 const double *sums, double count, const BNConfig *cfg, int N, int C, int S);
+void cuda_batchnorm_backward_sums(const Backend *be, float *dx, float *dgamma, float *dbeta, const float *dout,
+                                  const float *x, const float *gamma, const float *mean, const float *inv_std,
+                                  const double *local, const double *global, double count, int N, int C, int S);
+/* NCCL all-reduce on device memory (cuda_nccl.cu; the Backend's allreduce slot) and the end of
+ * the instance's NCCL communicator. */
+int cuda_nccl_allreduce(const Backend *be, Comm *c, void *buf, size_t n, int t, int op);
+void cuda_nccl_free(const Backend *be);
 
 void cuda_softmax_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N, int C);
 void cuda_svm_loss(const Backend *be, float *dx, double *loss, const float *x, const int *y, int N, int C);
@@ -92,6 +111,17 @@ void cuda_softmax_smoothed_loss(const Backend *be, float *dx, double *loss, cons
 void cuda_augment(const Backend *be, float *out, const float *in, const int *examples, int N, int C, int H, int W,
                   const AugmentConfig *a);
 void cuda_axpby(const Backend *be, float *y, float a, const float *x, float b, size_t n);
+
+void cuda_gather(const Backend *be, float *x, int *y, const DeviceExamples *src, const int *order, const int32_t *start,
+                 int base, int n);
+void cuda_count_correct(const Backend *be, int *count, const float *scores, const int *y, int N, int C, int accumulate);
+void cuda_step_finish(const Backend *be, StepVars *v, double *loss_slots, const double *loss, int batch);
+
+BackendGraph *cuda_capture(const Backend *be, void (*record)(void *ctx), void *ctx);
+void cuda_graph_launch(const Backend *be, BackendGraph *g);
+void cuda_graph_destroy(const Backend *be, BackendGraph *g);
+int cuda_set_precision(const Backend *be, Precision p);
+int cuda_counters(const Backend *be, DeviceCounters *c, int reset);
 
 void cuda_sgd(const Backend *be, float *w, const float *dw, float *s1, float *s2, size_t n, const OptimConfig *c);
 void cuda_sgd_momentum(const Backend *be, float *w, const float *dw, float *v, float *s2, size_t n, const OptimConfig *c);

@@ -1,26 +1,56 @@
-// k_conv.cu — convolution on the GPU as im2col + cuBLAS, all images of the batch at once.
+// k_conv.cu — convolution on the GPU as im2col + cuBLAS, a chunk of images at a time.
 //
-// cols holds, per image n, the (K, P) matrix of receptive fields (K = C*HH*WW rows, P = Ho*Wo
-// columns), as on the CPU. Forward is one strided-batched gemm out_n = W · cols_n; backward gets
-// each image's dW_n with one strided-batched gemm and sums them over n in a fixed order
-// (deterministic), and dcols_n = Wᵀ · dout_n with another, which col2im gathers back into dx (one
-// thread per input pixel, summing the column entries that came from it: no atomics).
+// The batch is cut into chunks of nc images whose im2col columns fit the conv workspace (a budget
+// sized to stay in L2, cuda_ops.h), instead of one (N, K, P) buffer for the whole batch (K =
+// C*HH*WW rows, P = Ho*Wo columns per image). A chunk's columns are laid out (K, nc, P), so that
+// for the weight gradient the chunk's images form one matrix of K rows and nc*P columns:
+//   forward   out_n (F, P) = W (F, K) · cols_n         one strided-batched gemm per chunk
+//   dW        dW (F, K) += doutᵀ (F, nc*P) · colsᵀ      one gemm per chunk, over all its images
+//                                                      (dout's chunk transposed to (F, nc, P))
+//   dx        dcols_n (K, P) = Wᵀ (K, F) · dout_n      one strided-batched gemm, then col2im
+// dW accumulates chunk after chunk in a fixed order (deterministic), as does col2im (one thread per
+// input pixel, summing the column entries that came from it: no atomics).
 #include "cuda_ops.h"
 
+#include "cuda_tuning.h"
 #include "error.h"
 
 static size_t cols_per_image(const ConvGeom *g) { return (size_t)g->C * g->HH * g->WW * g->Ho * g->Wo; }
+static size_t out_per_image(const ConvGeom *g) { return (size_t)g->F * g->Ho * g->Wo; }
 
-/* cols, dcols, and one dW per image */
-static size_t workspace_floats(const ConvGeom *g)
+static int clamp_chunk(size_t budget, size_t per_image, int N)
 {
-    return 2 * (size_t)g->N * cols_per_image(g) + (size_t)g->N * g->F * g->C * g->HH * g->WW;
+    size_t nc = budget / (per_image ? per_image : 1);
+    return nc < 1 ? 1 : nc > (size_t)N ? N : (int)nc;
+}
+
+// Images per chunk: forward needs the columns, backward the columns (reused for their gradient)
+// and dout transposed.
+static int forward_chunk(const Backend *be, const ConvGeom *g)
+{
+    return clamp_chunk(cuda_ctx(be)->conv_chunk_floats, cols_per_image(g), g->N);
+}
+static int backward_chunk(const Backend *be, const ConvGeom *g)
+{
+    return clamp_chunk(cuda_ctx(be)->conv_chunk_floats, cols_per_image(g) + out_per_image(g), g->N);
+}
+
+static size_t workspace_floats(const Backend *be, const ConvGeom *g)
+{
+    size_t fwd = (size_t)forward_chunk(be, g) * cols_per_image(g);
+    size_t bwd = (size_t)backward_chunk(be, g) * (cols_per_image(g) + out_per_image(g));
+    return fwd > bwd ? fwd : bwd;
+}
+
+extern "C" void cuda_conv_set_chunk_floats(const Backend *be, size_t floats)
+{
+    cuda_ctx(be)->conv_chunk_floats = floats ? floats : 1;
 }
 
 int cuda_conv_reserve(const Backend *be, const ConvGeom *g)
 {
     CudaContext *c = cuda_ctx(be);
-    size_t want = workspace_floats(g);
+    size_t want = workspace_floats(be, g);
     if (want <= c->conv_ws_floats) return NNDL_OK;
     float *ws = NULL;
     if (cudaMalloc(&ws, want * sizeof *ws) != cudaSuccess)
@@ -33,44 +63,39 @@ int cuda_conv_reserve(const Backend *be, const ConvGeom *g)
 /* The reserved workspace; a geometry larger than reserved is a caller's bug. */
 static float *workspace(const Backend *be, const ConvGeom *g)
 {
-    if (workspace_floats(g) > cuda_ctx(be)->conv_ws_floats) {
+    if (workspace_floats(be, g) > cuda_ctx(be)->conv_ws_floats) {
         fprintf(stderr, "cuda conv: workspace not reserved for this geometry (conv_reserve)\n");
         abort();
     }
     return cuda_ctx(be)->conv_ws;
 }
 
-// dw[i] = sum over n of per_image[n][i], n in order.
-__global__ void sum_images_kernel(float *dw, const float *per_image, int N, size_t n_w)
-{
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n_w; i += (size_t)gridDim.x * blockDim.x) {
-        float s = 0;
-        for (int n = 0; n < N; n++) s += per_image[(size_t)n * n_w + i];
-        dw[i] = s;
-    }
-}
+#define FOR_EACH(i, n) \
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)gridDim.x * blockDim.x)
 
-__global__ void im2col_kernel(float *cols, const float *x, ConvGeom g)
+// cols (K, nc, P) of images n0 .. n0 + nc.
+__global__ void im2col_chunk_kernel(float *cols, const float *x, ConvGeom g, int n0, int nc)
 {
-    size_t P = (size_t)g.Ho * g.Wo, K = (size_t)g.C * g.HH * g.WW, total = (size_t)g.N * K * P;
-    for (size_t idx = blockIdx.x * (size_t)blockDim.x + threadIdx.x; idx < total; idx += (size_t)gridDim.x * blockDim.x) {
-        size_t p = idx % P, k = (idx / P) % K, n = idx / (P * K);
+    size_t P = (size_t)g.Ho * g.Wo, K = (size_t)g.C * g.HH * g.WW;
+    FOR_EACH(idx, K * nc * P) {
+        size_t p = idx % P, i_local = (idx / P) % nc, k = idx / (P * nc);
         int i = (int)(p / g.Wo), j = (int)(p % g.Wo);
         int dj = (int)(k % g.WW), di = (int)((k / g.WW) % g.HH), c = (int)(k / ((size_t)g.WW * g.HH));
         int xi = i * g.stride + di - g.pad, xj = j * g.stride + dj - g.pad;
         cols[idx] = (xi >= 0 && xi < g.H && xj >= 0 && xj < g.W)
-                        ? x[(((size_t)n * g.C + c) * g.H + xi) * g.W + xj] : 0.0f;
+                        ? x[(((size_t)(n0 + i_local) * g.C + c) * g.H + xi) * g.W + xj] : 0.0f;
     }
 }
 
-// dx pixel (n, c, xi, xj) = sum of the dcols entries that im2col copied from it.
-__global__ void col2im_kernel(float *dx, const float *dcols, ConvGeom g)
+// dx pixel (n, c, xi, xj) of images n0 .. n0 + nc = sum of the dcols (K, nc, P) entries that
+// im2col copied from it.
+__global__ void col2im_chunk_kernel(float *dx, const float *dcols, ConvGeom g, int n0, int nc)
 {
-    size_t P = (size_t)g.Ho * g.Wo, K = (size_t)g.C * g.HH * g.WW, total = (size_t)g.N * g.C * g.H * g.W;
-    for (size_t idx = blockIdx.x * (size_t)blockDim.x + threadIdx.x; idx < total; idx += (size_t)gridDim.x * blockDim.x) {
+    size_t P = (size_t)g.Ho * g.Wo, image = (size_t)g.C * g.H * g.W;
+    FOR_EACH(idx, (size_t)nc * image) {
         int xj = (int)(idx % g.W), xi = (int)((idx / g.W) % g.H), c = (int)((idx / ((size_t)g.W * g.H)) % g.C);
-        size_t n = idx / ((size_t)g.W * g.H * g.C);
-        const float *base = dcols + n * K * P;
+        size_t i_local = idx / image;
+        const float *base = dcols + i_local * P;
         float s = 0;
         for (int di = 0; di < g.HH; di++) {
             int t = xi + g.pad - di; // = i * stride
@@ -83,19 +108,26 @@ __global__ void col2im_kernel(float *dx, const float *dcols, ConvGeom g)
                 int j = u / g.stride;
                 if (j >= g.Wo) continue;
                 size_t k = ((size_t)c * g.HH + di) * g.WW + dj;
-                s += base[k * P + (size_t)i * g.Wo + j];
+                s += base[k * nc * P + (size_t)i * g.Wo + j];
             }
         }
-        dx[idx] = s;
+        dx[(size_t)n0 * image + idx] = s;
+    }
+}
+
+// doutᵀ (F, nc, P) of dout (N, F, P) for images n0 .. n0 + nc.
+__global__ void dout_chunk_kernel(float *dout_t, const float *dout, int F, size_t P, int n0, int nc)
+{
+    FOR_EACH(idx, (size_t)F * nc * P) {
+        size_t p = idx % P, i_local = (idx / P) % nc, f = idx / (P * nc);
+        dout_t[idx] = dout[((size_t)(n0 + i_local) * F + f) * P + p];
     }
 }
 
 // out (N, F, P) starts as the bias of each filter.
 __global__ void conv_bias_kernel(float *out, const float *b, int N, int F, size_t P)
 {
-    size_t total = (size_t)N * F * P;
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x)
-        out[i] = b[(i / P) % F];
+    FOR_EACH(i, (size_t)N * F * P) out[i] = b[(i / P) % F];
 }
 
 // db[f] = sum over n, p of dout (N, F, P): one block per filter.
@@ -112,13 +144,17 @@ __global__ void conv_db_kernel(float *db, const float *dout, int N, int F, size_
 void cuda_conv_forward(const Backend *be, float *out, const float *x, const float *w, const float *b, const ConvGeom *g)
 {
     const float one = 1.0f;
-    float *ws = workspace(be, g);
-    int K = g->C * g->HH * g->WW, P = g->Ho * g->Wo;
-    NNDL_LAUNCH(im2col_kernel, cuda_grid((size_t)g->N * cols_per_image(g)), CUDA_BLOCK, 0, ws, x, *g);
+    float *cols = workspace(be, g);
+    int K = g->C * g->HH * g->WW, P = g->Ho * g->Wo, chunk = forward_chunk(be, g);
     NNDL_LAUNCH(conv_bias_kernel, cuda_grid(conv_out_size(g)), CUDA_BLOCK, 0, out, b, g->N, g->F, (size_t)P);
-    // out_n (F, P) = W (F, K) · cols_n (K, P), for every n
-    CUBLAS_CHECK(cublasSgemmStridedBatched(cuda_blas(be), CUBLAS_OP_N, CUBLAS_OP_N, P, g->F, K, &one, ws, P,
-                                           (long long)K * P, w, K, 0, &one, out, P, (long long)g->F * P, g->N));
+    for (int n0 = 0; n0 < g->N; n0 += chunk) {
+        int nc = g->N - n0 < chunk ? g->N - n0 : chunk;
+        NNDL_LAUNCH(im2col_chunk_kernel, cuda_grid((size_t)nc * cols_per_image(g)), CUDA_BLOCK, 0, cols, x, *g, n0, nc);
+        // out_n (F, P) += W (F, K) · cols[:, n, :] (K, P), for every n of the chunk
+        CUBLAS_CHECK(cublasSgemmStridedBatched(cuda_blas(be), CUBLAS_OP_N, CUBLAS_OP_N, P, g->F, K, &one, cols,
+                                               nc * P, P, w, K, 0, &one, out + (size_t)n0 * g->F * P, P,
+                                               (long long)g->F * P, nc));
+    }
 }
 
 void cuda_conv_backward(const Backend *be, float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
@@ -126,19 +162,22 @@ void cuda_conv_backward(const Backend *be, float *dx, float *dw, float *db, cons
 {
     const float one = 1.0f, zero = 0.0f;
     float *ws = workspace(be, g);
-    int K = g->C * g->HH * g->WW, P = g->Ho * g->Wo;
-    size_t n_w = (size_t)g->F * K;
-    float *cols = ws, *dcols = ws + (size_t)g->N * cols_per_image(g), *dw_per_image = dcols + (size_t)g->N * cols_per_image(g);
+    int K = g->C * g->HH * g->WW, P = g->Ho * g->Wo, chunk = backward_chunk(be, g);
+    float *cols = ws, *dout_t = ws + (size_t)chunk * cols_per_image(g);
     NNDL_LAUNCH(conv_db_kernel, g->F, CUDA_BLOCK, 0, db, dout, g->N, g->F, (size_t)P);
-    NNDL_LAUNCH(im2col_kernel, cuda_grid((size_t)g->N * cols_per_image(g)), CUDA_BLOCK, 0, cols, x, *g);
-    // dW_n (F, K) = dout_n (F, P) · cols_nᵀ (P, K) for every n, then dW = sum_n dW_n
-    CUBLAS_CHECK(cublasSgemmStridedBatched(cuda_blas(be), CUBLAS_OP_T, CUBLAS_OP_N, K, g->F, P, &one, cols, P,
-                                           (long long)K * P, dout, P, (long long)g->F * P, &zero, dw_per_image, K,
-                                           (long long)n_w, g->N));
-    NNDL_LAUNCH(sum_images_kernel, cuda_grid(n_w), CUDA_BLOCK, 0, dw, dw_per_image, g->N, n_w);
-    if (!dx) return;
-    // dcols_n (K, P) = Wᵀ (K, F) · dout_n (F, P)
-    CUBLAS_CHECK(cublasSgemmStridedBatched(cuda_blas(be), CUBLAS_OP_N, CUBLAS_OP_T, P, K, g->F, &one, dout, P,
-                                           (long long)g->F * P, w, K, 0, &zero, dcols, P, (long long)K * P, g->N));
-    NNDL_LAUNCH(col2im_kernel, cuda_grid(conv_in_size(g)), CUDA_BLOCK, 0, dx, dcols, *g);
+    for (int n0 = 0; n0 < g->N; n0 += chunk) {
+        int nc = g->N - n0 < chunk ? g->N - n0 : chunk;
+        NNDL_LAUNCH(im2col_chunk_kernel, cuda_grid((size_t)nc * cols_per_image(g)), CUDA_BLOCK, 0, cols, x, *g, n0, nc);
+        NNDL_LAUNCH(dout_chunk_kernel, cuda_grid((size_t)nc * out_per_image(g)), CUDA_BLOCK, 0, dout_t, dout, g->F,
+                    (size_t)P, n0, nc);
+        // dW (F, K) (+)= doutᵀ (F, nc*P) · colsᵀ (nc*P, K): the chunk's images in one gemm
+        CUBLAS_CHECK(cublasSgemm(cuda_blas(be), CUBLAS_OP_T, CUBLAS_OP_N, K, g->F, nc * P, &one, cols, nc * P, dout_t,
+                                 nc * P, n0 == 0 ? &zero : &one, dw, K));
+        if (!dx) continue;
+        // dcols[:, n, :] (K, P) = Wᵀ (K, F) · dout_n (F, P), into the columns' place (read above)
+        CUBLAS_CHECK(cublasSgemmStridedBatched(cuda_blas(be), CUBLAS_OP_N, CUBLAS_OP_T, P, K, g->F, &one, dout_t,
+                                               nc * P, P, w, K, 0, &zero, cols, nc * P, P, nc));
+        NNDL_LAUNCH(col2im_chunk_kernel, cuda_grid((size_t)nc * g->C * g->H * g->W), CUDA_BLOCK, 0, dx, cols, *g, n0,
+                    nc);
+    }
 }

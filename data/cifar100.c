@@ -14,12 +14,24 @@ int cifar100_read(Dataset *dst, int at, const char *dir, int test, int coarse, i
                               test ? CIFAR100_TEST_RECORDS : CIFAR100_TRAIN_RECORDS, first, count);
 }
 
+static void names_path(char *path, size_t size, const char *dir, int coarse)
+{
+    snprintf(path, size, "%s/%s", dir, coarse ? "coarse_label_names.txt" : "fine_label_names.txt");
+}
+
+int cifar100_has_class_names(const char *dir, int coarse)
+{
+    char path[4096];
+    names_path(path, sizeof path, dir, coarse);
+    return access(path, F_OK) == 0;
+}
+
 int cifar100_class_names(ClassNames *names, const char *dir, int coarse)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, coarse ? "coarse_label_names.txt" : "fine_label_names.txt");
+    names_path(path, sizeof path, dir, coarse);
     *names = (ClassNames){0};
     int n = cifar100_layout(coarse)->num_classes;
-    if (access(path, F_OK) != 0) return class_names_numbered(names, n);
+    if (!cifar100_has_class_names(dir, coarse)) return class_names_numbered(names, n);
     return class_names_read_file(names, path, n);
 }

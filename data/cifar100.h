@@ -22,5 +22,7 @@ int cifar100_read(Dataset *dst, int at, const char *dir, int test, int coarse, i
 /* The names of the fine (100) or coarse (20) classes from dir's meta file, or numbers when the
  * file is absent. */
 int cifar100_class_names(ClassNames *names, const char *dir, int coarse);
+/* Whether dir holds the meta file of those names. */
+int cifar100_has_class_names(const char *dir, int coarse);
 
 #endif

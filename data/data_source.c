@@ -166,7 +166,10 @@ static int load_folder(const DataRequest *r, TrainingData *d)
     }
     free(order);
     image_folder_free(&f);
-    if (rc == NNDL_OK && r->val_dir) rc = load_other_folder(r->val_dir, "val", r->num_val, r, &d->shape, &d->val);
+    if (rc == NNDL_OK && r->val_dir) {
+        dataset_free(&d->val); /* the empty held-out split */
+        rc = load_other_folder(r->val_dir, "val", r->num_val, r, &d->shape, &d->val);
+    }
     if (rc == NNDL_OK && r->test_dir) rc = load_other_folder(r->test_dir, "test", r->num_test, r, &d->shape, &d->test);
     if (rc == NNDL_OK && !r->test_dir) rc = dataset_alloc(&d->test, 0, 3, d->shape.h, d->shape.w);
     return rc;
@@ -205,6 +208,42 @@ void training_data_free(TrainingData *d)
     d->mean_image = NULL;
 }
 
+/* A trained model's classes must be the test data's, name by name: CIFAR-10's list, or CIFAR-100's
+ * meta file when there is one (without it the data's classes are only numbers). */
+static int same_cifar_classes(const ClassNames *model, int cifar100, const char *dir, int coarse)
+{
+    ClassNames data = {0};
+    int rc = NNDL_OK;
+    if (!cifar100)
+        for (int i = 0; rc == NNDL_OK && i < CIFAR10_CLASSES; i++) rc = class_names_add(&data, cifar10_class_names[i]);
+    else if (cifar100_has_class_names(dir, coarse))
+        rc = cifar100_class_names(&data, dir, coarse);
+    for (int i = 0; rc == NNDL_OK && i < data.n && i < model->n; i++)
+        if (strcmp(data.names[i], model->names[i]) != 0)
+            rc = nndl_fail("the model's class %d is '%s', but in the %s test data of %s class %d is '%s': the model was "
+                           "trained on other classes", i, model->names[i], cifar100 ? "CIFAR-100" : "CIFAR-10", dir, i,
+                           data.names[i]);
+    class_names_free(&data);
+    return rc;
+}
+
+/* The first n records of CIFAR-10's test_batch.bin or CIFAR-100's test.bin. */
+static int load_cifar_test(const DataRequest *r, int cifar100, const ClassNames *classes, int c, int h, int w,
+                           Dataset *test)
+{
+    int n = pick(r->num_test, 1000), records = cifar100 ? CIFAR100_TEST_RECORDS : 10000, coarse = classes->n == 20;
+    const CifarLayout *l = cifar100 ? cifar100_layout(coarse) : &cifar10_layout;
+    if (c != 3 || h != 32 || w != 32 || classes->n != l->num_classes)
+        return nndl_fail("the model takes (%d, %d, %d) inputs in %d classes; %s test data are (3, 32, 32) in %d%s", c, h,
+                         w, classes->n, l->name, l->num_classes, cifar100 ? " or 20" : "");
+    if (n < 1 || n > records) return nndl_fail("%s: %d test examples requested, expected 1..%d", l->name, n, records);
+    if (same_cifar_classes(classes, cifar100, r->dir, coarse) != NNDL_OK) return NNDL_ERR;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", r->dir, cifar100 ? "test.bin" : "test_batch.bin");
+    if (dataset_alloc(test, n, 3, 32, 32) != NNDL_OK) return NNDL_ERR;
+    return cifar_read_records(l, test, 0, path, records, 0, n);
+}
+
 int data_load_test(const DataRequest *r, const ClassNames *classes, int c, int h, int w, const float *mean,
                    Dataset *test)
 {
@@ -218,16 +257,7 @@ int data_load_test(const DataRequest *r, const ClassNames *classes, int c, int h
         DataShape s = {.format = f, .c = c, .h = h, .w = w, .classes = *classes};
         rc = load_other_folder(r->dir, "test", r->num_test, &all, &s, test);
     } else {
-        int cifar100 = f == DATA_CIFAR100, n = pick(r->num_test, 1000), records = cifar100 ? CIFAR100_TEST_RECORDS : 10000;
-        const CifarLayout *l = cifar100 ? cifar100_layout(classes->n == 20) : &cifar10_layout;
-        if (c != 3 || h != 32 || w != 32 || classes->n != l->num_classes)
-            return nndl_fail("the model takes (%d, %d, %d) inputs in %d classes; %s test data are (3, 32, 32) in %d%s",
-                             c, h, w, classes->n, l->name, l->num_classes, cifar100 ? " or 20" : "");
-        if (n < 1 || n > records) return nndl_fail("%s: %d test examples requested, expected 1..%d", l->name, n, records);
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", r->dir, cifar100 ? "test.bin" : "test_batch.bin");
-        rc = dataset_alloc(test, n, 3, 32, 32);
-        if (rc == NNDL_OK) rc = cifar_read_records(l, test, 0, path, records, 0, n);
+        rc = load_cifar_test(r, f == DATA_CIFAR100, classes, c, h, w, test);
     }
     if (rc != NNDL_OK) {
         dataset_free(test);

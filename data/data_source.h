@@ -69,7 +69,8 @@ void training_data_free(TrainingData *d);
 /* Test examples for a trained model: r->dir read as test data (CIFAR's test batch, or an image
  * folder whose classes are matched by name to `classes` and whose images are resized to h x w),
  * with mean (c*h*w values, NULL: none) subtracted. CIFAR-100 reads the labels `classes` has the
- * count of (20 coarse, 100 fine). r->num_test DATA_DEFAULT: 1000 CIFAR records, or every image. */
+ * count of (20 coarse, 100 fine); the model's class names must be CIFAR-10's, or those of
+ * CIFAR-100's meta file when present. r->num_test DATA_DEFAULT: 1000 CIFAR records, or every image. */
 int data_load_test(const DataRequest *r, const ClassNames *classes, int c, int h, int w, const float *mean,
                    Dataset *test);
 

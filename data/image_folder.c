@@ -58,7 +58,7 @@ static int list_entries(const char *dir, int want_dirs, char ***out, int *count)
         free_names(names, n);
         return rc;
     }
-    qsort(names, (size_t)n, sizeof *names, compare_names);
+    if (n > 1) qsort(names, (size_t)n, sizeof *names, compare_names); /* names is NULL when n is 0 */
     *out = names, *count = n;
     return NNDL_OK;
 }

@@ -260,7 +260,7 @@ void model_free(Model *m)
 static LayerCall layer_call(const Model *m, int i, int N, int train, uint64_t step)
 {
     const Layer *l = &m->layers[i];
-    LayerCall c = {.be = m->be, .N = N, .index = i, .train = train, .seed = m->seed, .step = step};
+    LayerCall c = {.be = m->be, .N = N, .index = i, .train = train, .seed = m->seed, .step = step, .sync = m->sync_bn};
     for (int j = 0; j < l->spec.kind->n_params; j++) {
         if (l->param[j] < 0) continue;
         c.w[j] = m->params[l->param[j]].w;
@@ -290,17 +290,21 @@ static void profile_lap(const Model *m, double *t, double *slot)
     *t = now;
 }
 
+/* The layers run as one from layer i: its fused group's length (0 inside a group), or 1 for
+ * every layer under synchronised batchnorm (the fused op has no group-wide statistics). */
+static int span(const Model *m, int i) { return m->sync_bn ? 1 : m->group[i]; }
+
 /* Runs every layer (or fused group) on m->x (N examples); returns the scores (device). */
 static const float *forward(Model *m, int N, int train, uint64_t step)
 {
     const float *in = m->x;
     double t = m->profile ? profile_clock(m) : 0;
-    for (int i = 0; i < m->n_layers; i += m->group[i]) {
+    for (int i = 0; i < m->n_layers; i += span(m, i)) {
         const Layer *l = &m->layers[i];
         LayerCall c = layer_call(m, i, N, train, step);
-        if (m->group[i] > 1) fused_group_forward(l, m->group[i], &c, in);
+        if (span(m, i) > 1) fused_group_forward(l, span(m, i), &c, in);
         else l->spec.kind->forward(l, &c, l->act, in);
-        in = m->layers[i + m->group[i] - 1].act;
+        in = m->layers[i + span(m, i) - 1].act;
         if (m->profile) profile_lap(m, &t, &m->profile->forward[i]);
     }
     return in;
@@ -313,13 +317,13 @@ static void backward(Model *m, int N, uint64_t step)
     double t = m->profile ? profile_clock(m) : 0;
     for (int last = m->n_layers - 1; last >= 0;) {
         int i = last;
-        while (m->group[i] == 0) i--; /* the group's first layer */
+        while (span(m, i) == 0) i--; /* the group's first layer */
         const Layer *l = &m->layers[i];
         const float *in = i ? m->layers[i - 1].act : m->x;
         LayerCall c = layer_call(m, i, N, 1, step);
         c.spare = m->grad[1 - cur];
-        if (m->group[i] > 1) {
-            float *dx = fused_group_backward(l, m->group[i], &c, m->grad[cur], m->grad[1 - cur], in);
+        if (span(m, i) > 1) {
+            float *dx = fused_group_backward(l, span(m, i), &c, m->grad[cur], m->grad[1 - cur], in);
             cur = dx == m->grad[0] ? 0 : 1;
         } else {
             l->spec.kind->backward(l, &c, i ? m->grad[1 - cur] : NULL, m->grad[cur], in);
@@ -345,10 +349,16 @@ void model_loss_into(Model *m, double *loss, const float *X, const int *y, int N
 
 void model_loss_on_input(Model *m, double *loss, const int *y, int N, uint64_t step)
 {
-    const Backend *be = m->be;
     double t = m->profile ? profile_clock(m) : 0;
-    be->to_device(be, m->labels, y, (size_t)N * sizeof *y);
-    if (m->profile) profile_lap(m, &t, &m->profile->upload);
+    m->be->to_device(m->be, m->labels, y, (size_t)N * sizeof *y);
+    if (m->profile) m->profile->upload += profile_clock(m) - t;
+    model_loss_on_device(m, loss, N, step);
+}
+
+void model_loss_on_device(Model *m, double *loss, int N, uint64_t step)
+{
+    const Backend *be = m->be;
+    double t = 0;
     const float *scores = forward(m, N, 1, step);
     if (m->profile) t = profile_clock(m);
     if (m->loss == LOSS_SVM) be->svm_loss(be, m->grad[0], loss, scores, m->labels, N, m->num_classes);
@@ -375,6 +385,16 @@ double model_loss(Model *m, const float *X, const int *y, int N, uint64_t step)
     model_loss_into(m, m->loss_slot, X, y, N, step);
     m->be->to_host(m->be, &loss, m->loss_slot, sizeof loss);
     return loss;
+}
+
+const float *model_scores_on_device(Model *m, int N) { return forward(m, N, 0, 0); }
+
+int model_uses_step(const Model *m)
+{
+    const LayerKind *dropout = layer_kind_find("dropout");
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].spec.kind == dropout) return 1;
+    return 0;
 }
 
 int model_tta_views(int tta, AugmentConfig *views)

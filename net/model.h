@@ -66,6 +66,8 @@ typedef struct Model {
     float *grad[2];             /* ping-pong activation gradients, device */
     double *loss_slot;          /* model_loss's loss, device */
     float *host_scores;         /* (2, max_batch, classes): test-time augmentation sums views */
+    Comm *sync_bn;              /* batchnorm statistics over the whole group (--sync-bn); NULL:
+                                 * over this process's batch */
 } Model;
 
 /* Size limits, refused with a message naming the layer before anything is allocated or drawn:
@@ -112,6 +114,8 @@ void model_loss_into(Model *m, double *loss, const float *X, const int *y, int N
 void model_loss_on_input(Model *m, double *loss, const int *y, int N, uint64_t step);
 /* The device array (max_batch examples) the model reads its input batch from. */
 static inline float *model_input(Model *m) { return m->x; }
+/* The same on the batch already in m->x and m->labels (the backend's gather put it there). */
+void model_loss_on_device(Model *m, double *loss, int N, uint64_t step);
 /* The same with the loss read back (one device-to-host copy): for tests and single steps. */
 double model_loss(Model *m, const float *X, const int *y, int N, uint64_t step);
 
@@ -119,6 +123,13 @@ double model_loss(Model *m, const float *X, const int *y, int N, uint64_t step);
  * m->tta the sum of the scores of the views of model_tta_views (the image, its mirror, shifted
  * copies). */
 int model_scores(Model *m, float *scores, const float *X, int N);
+
+/* Test mode on the batch already in m->x: the scores (N, classes), device memory. */
+const float *model_scores_on_device(Model *m, int N);
+
+/* Whether a training step's ops depend on the step number (dropout masks): such a step cannot be
+ * recorded once and replayed. */
+int model_uses_step(const Model *m);
 
 /* Predicted labels for N examples (model_scores), in batches of at most max_batch. */
 int model_predict(Model *m, int *pred, const float *X, int N);

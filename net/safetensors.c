@@ -40,6 +40,7 @@ static const struct {
     {"conv", "conv", {"weight", "bias"}, {NULL}},
     {"affine", "linear", {"weight", "bias"}, {NULL}},
     {"bn", "bn", {"weight", "bias"}, {"running_mean", "running_var"}},
+    {"]", "proj", {"weight"}, {NULL}}, /* a residual block's 1x1 projection of its input */
 };
 
 static Tensor *add(TensorList *L, int layer, const char *module, const char *field, size_t count, size_t offset)
@@ -65,11 +66,15 @@ static int list_tensors(const Model *m, int with_mean, TensorList *L)
             if (strcmp(exported[x].token, k->token) == 0) e = (int)x;
         if (e < 0) return nndl_fail("safetensors: layer %d (%s) has no exported name", i + 1, k->token);
         for (int j = 0; j < k->n_params; j++) {
+            if (l->param[j] < 0) continue; /* absent: conv nobias, bn noscale, an identity skip */
             const Param *p = &m->params[l->param[j]];
             Tensor *t = add(L, i, exported[e].module, exported[e].params[j], p->n, model_param_offset(m, l->param[j]));
             if (j == 0 && strcmp(k->token, "conv") == 0) {
                 t->ndim = 4;
                 t->shape[0] = l->out[0], t->shape[1] = l->in[0], t->shape[2] = t->shape[3] = l->spec.size;
+            } else if (j == 0 && strcmp(k->token, "]") == 0) { /* (F, C, 1, 1): block output from its input */
+                t->ndim = 4;
+                t->shape[0] = l->in[0], t->shape[1] = l->block_in[0], t->shape[2] = t->shape[3] = 1;
             } else if (j == 0 && strcmp(k->token, "affine") == 0) {
                 t->rows = layer_shape_size(l->in), t->cols = (size_t)l->spec.units; /* nndl's (D, M) */
                 t->ndim = 2, t->shape[0] = (int64_t)t->cols, t->shape[1] = (int64_t)t->rows;
@@ -151,7 +156,8 @@ static cJSON *tensor_json(const Tensor *t, size_t begin)
 
 static const char CONVENTIONS[] =
     "names and layouts of PyTorch: conv weight (F,C,K,K); linear weight (out,in), nndl's affine W transposed; "
-    "bn running_var is the biased variance; eps 1e-5; dropout p = probability of keeping (identity in eval)";
+    "bn running_var is the biased variance, eps 1e-5 unless the spec says bn(eps=E); dropout p = probability of "
+    "keeping (identity in eval); res blocks add their input (or its proj) at the closing layer";
 
 static char *header_json(const Model *m, const TensorList *L, const ClassNames *classes)
 {

@@ -10,10 +10,12 @@
  *
  * Names and layouts are PyTorch's, so that a module built from the spec takes the file with
  * load_state_dict (docs/export.md, tools/nndl_torch.py):
- *   layers.<i>.conv.weight    (F, C, K, K)   layers.<i>.conv.bias    (F)
+ *   layers.<i>.conv.weight    (F, C, K, K)   layers.<i>.conv.bias    (F, none with nobias)
+ *   layers.<i>.proj.weight    (F, C, 1, 1)   a res(proj)[...] block's projection, on its closing
+ *                                            layer "]" (no bias), when the shapes differ
  *   layers.<i>.linear.weight  (M, D)         nndl's affine W is (D, M): stored transposed
  *   layers.<i>.linear.bias    (M)
- *   layers.<i>.bn.weight / .bias (C)         gamma, beta
+ *   layers.<i>.bn.weight / .bias (C)         gamma (none with noscale: fixed at 1), beta
  *   layers.<i>.bn.running_mean / .running_var (C)   running_var is the BIASED variance (nndl's
  *                                            batchnorm, like the seed's, averages the biased
  *                                            batch variance); in eval mode PyTorch only divides

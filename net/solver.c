@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data_parallel.h"
 #include "error.h"
 #include "progress.h"
+#include "solver_device.h"
 
 SolverConfig solver_config_default(void)
 {
@@ -54,7 +56,7 @@ static int check_config(const SolverConfig *c, const Dataset *train)
         a->pad_mode != PAD_REFLECT) || a->fixed)
         return nndl_fail("solver: augmentation padding %d must be below the image side %d, cutout %d at most it",
                          a->pad, side, a->cutout);
-    return NNDL_OK;
+    return dp_check_batch(c->dp, c->batch_size);
 }
 
 /* A parameter's factor on the peak learning rate: nonweight_lr_mult for biases and batchnorm. */
@@ -137,6 +139,7 @@ void solver_free(Solver *s)
 {
     if (!s->model) return;
     const Backend *be = s->model->be;
+    solver_device_free(s);
     for (int k = 0; k < 2; k++)
         if (s->state_block[k]) be->release(be, s->state_block[k]);
     for (int i = 0; s->ema_w && i < s->model->n_params; i++)
@@ -160,9 +163,15 @@ int solver_read_losses(Solver *s)
 {
     if (s->pending == 0) return NNDL_OK;
     const Backend *be = s->model->be;
-    be->to_host(be, s->loss_host, s->loss_slots, (size_t)s->pending * sizeof *s->loss_host);
+    be->to_host(be, s->loss_host, s->loss_slots + (s->slot_next - s->pending),
+                (size_t)s->pending * sizeof *s->loss_host);
+    if (dp_average_losses(s->cfg.dp, s->loss_host, s->pending) != NNDL_OK) return NNDL_ERR;
     int n = s->pending, first = s->loss.n;
     s->pending = 0;
+    if (s->slot_next == s->loss_cap) { /* all slots read: start again at the first */
+        s->slot_next = 0;
+        if (s->dev) s->dev->positioned_b = -1; /* the device's slot index is rewritten */
+    }
     for (int i = 0; i < n; i++) { /* nothing non-finite is recorded */
         if (!isfinite(s->loss_host[i])) {
             if (s->first_nonfinite < 0) s->first_nonfinite = first + i;
@@ -181,7 +190,7 @@ static int same_config(const OptimConfig *a, const OptimConfig *b)
            a->epsilon == b->epsilon && a->t == b->t && a->weight_decay == b->weight_decay;
 }
 
-void solver_update(Solver *s)
+static void update_runs(Solver *s, const StepVars *vars, int recorded)
 {
     Model *m = s->model;
     s->update_calls = 0;
@@ -192,16 +201,26 @@ void solver_update(Solver *s)
         size_t n = (size_t)(m->params[j - 1].w - m->param_block) + m->params[j - 1].n - at;
         float *s1 = s->state_block[0] ? s->state_block[0] + at : NULL;
         float *s2 = s->state_block[1] ? s->state_block[1] + at : NULL;
-        backend_update(m->be, &s->opt[i], m->param_block + at, m->grad_block + at, s1, s2, n);
-        for (int k = i + 1; k < j; k++) s->opt[k].t = s->opt[i].t;
+        if (recorded) { /* a copy: the host configs stay as they are (the caller advances t) */
+            OptimConfig c = s->opt[i];
+            c.vars = vars;
+            backend_update(m->be, &c, m->param_block + at, m->grad_block + at, s1, s2, n);
+        } else {
+            backend_update(m->be, &s->opt[i], m->param_block + at, m->grad_block + at, s1, s2, n);
+            for (int k = i + 1; k < j; k++) s->opt[k].t = s->opt[i].t;
+        }
         s->update_calls++;
     }
 }
 
+void solver_update(Solver *s) { update_runs(s, NULL, 0); }
+void solver_update_recorded(Solver *s, const StepVars *vars) { update_runs(s, vars, 1); }
+
 int solver_step(Solver *s, const int *idx, int n)
 {
     Model *m = s->model;
-    if (s->pending == s->loss_cap && solver_read_losses(s) != NNDL_OK) return NNDL_ERR;
+    if (s->slot_next == s->loss_cap && solver_read_losses(s) != NNDL_OK) return NNDL_ERR;
+    dp_shard(s->cfg.dp, &idx, &n); /* this process's share of the minibatch */
     size_t example = dataset_example_size(s->train);
     for (int i = 0; i < n; i++) {
         memcpy(s->batch_x + i * example, s->train->x + (size_t)idx[i] * example, example * sizeof(float));
@@ -214,10 +233,13 @@ int solver_step(Solver *s, const int *idx, int n)
         be->to_device(be, s->aug_src, s->batch_x, (size_t)n * example * sizeof(float));
         be->to_device(be, s->aug_examples, idx, (size_t)n * sizeof *idx);
         be->augment(be, model_input(m), s->aug_src, s->aug_examples, n, s->train->c, s->train->h, s->train->w, &a);
-        model_loss_on_input(m, s->loss_slots + s->pending++, s->batch_y, n, (uint64_t)s->iteration);
+        model_loss_on_input(m, s->loss_slots + s->slot_next++, s->batch_y, n, (uint64_t)s->iteration);
     } else {
-        model_loss_into(m, s->loss_slots + s->pending++, s->batch_x, s->batch_y, n, (uint64_t)s->iteration);
+        model_loss_into(m, s->loss_slots + s->slot_next++, s->batch_x, s->batch_y, n, (uint64_t)s->iteration);
     }
+    if (dp_average_gradients(s->cfg.dp) != NNDL_OK) return NNDL_ERR;
+    s->pending++;
+    if (s->dev) s->dev->positioned_b = -1; /* the device's StepVars did not advance */
     if (s->cfg.schedule.kind != SCHEDULE_EPOCH_DECAY) {
         int per_epoch = solver_iterations_per_epoch(s);
         double f = schedule_factor(&s->cfg.schedule, s->iteration, per_epoch, (long)s->cfg.num_epochs * per_epoch);
@@ -235,6 +257,20 @@ int solver_step(Solver *s, const int *idx, int n)
         for (int i = 0; i < m->n_params; i++) m->be->axpby(m->be, s->ema_w[i], 1 - d, m->params[i].w, d, m->params[i].n);
     }
     return NNDL_OK;
+}
+
+/* A random subsample of n of d's examples without replacement (a partial shuffle), as indices;
+ * NULL when out of memory. */
+static int *pick_subsample(Solver *s, const Dataset *d, int n)
+{
+    int *all = nndl_alloc((size_t)d->n, sizeof *all, "an accuracy subsample");
+    if (!all) return NULL;
+    for (int i = 0; i < d->n; i++) all[i] = i;
+    for (int i = 0; i < n; i++) {
+        int j = i + (int)rng_below(&s->rng, (uint32_t)(d->n - i)), t = all[i];
+        all[i] = all[j], all[j] = t;
+    }
+    return all;
 }
 
 double solver_ema_decay(float ema, long steps)
@@ -261,25 +297,22 @@ double solver_check_accuracy(Solver *s, const Dataset *d, int num_samples)
     const float *x = d->x;
     float *subset = NULL;
     int *picked = NULL;
-    if (n < d->n) { /* a random subsample without replacement: a partial shuffle */
-        int *all = nndl_alloc((size_t)d->n, sizeof *all, "an accuracy subsample");
-        if (!all) return -1;
-        for (int i = 0; i < d->n; i++) all[i] = i;
-        for (int i = 0; i < n; i++) {
-            int j = i + (int)rng_below(&s->rng, (uint32_t)(d->n - i)), t = all[i];
-            all[i] = all[j], all[j] = t;
+    if (n < d->n && !(picked = pick_subsample(s, d, n))) return -1;
+    int correct = s->dev ? solver_device_correct(s, d, picked, n) : -1;
+    if (correct < 0) { /* on the host's copy: the picked examples gathered and uploaded */
+        if (picked) {
+            if (!(subset = nndl_alloc((size_t)n * example, sizeof *subset, "an accuracy subsample"))) {
+                free(picked);
+                return -1;
+            }
+            for (int i = 0; i < n; i++)
+                memcpy(subset + i * example, d->x + (size_t)picked[i] * example, example * sizeof(float));
+            x = subset;
         }
-        if (!(subset = nndl_alloc((size_t)n * example, sizeof *subset, "an accuracy subsample"))) {
-            free(all);
-            return -1;
-        }
-        for (int i = 0; i < n; i++) memcpy(subset + i * example, d->x + (size_t)all[i] * example, example * sizeof(float));
-        picked = all;
-        x = subset;
+        model_predict(s->model, s->pred, x, n);
+        correct = 0;
+        for (int i = 0; i < n; i++) correct += s->pred[i] == d->y[picked ? picked[i] : i];
     }
-    model_predict(s->model, s->pred, x, n);
-    int correct = 0;
-    for (int i = 0; i < n; i++) correct += s->pred[i] == d->y[picked ? picked[i] : i];
     free(subset);
     free(picked);
     return (double)correct / n;
@@ -291,6 +324,7 @@ static int has_val(const Solver *s) { return s->val && s->val->n > 0; }
  * set: an empty one scores 0, which would make an early state "best" and throw training away). */
 static int record_accuracy(Solver *s)
 {
+    if (dp_sync_state(s->cfg.dp) != NNDL_OK) return NNDL_ERR;
     swap_ema(s); /* evaluations (and the best parameters) are the moving average's */
     float train_acc = (float)solver_check_accuracy(s, s->train, s->cfg.num_train_samples);
     float val_acc = (float)solver_check_accuracy(s, s->val, s->cfg.num_val_samples);
@@ -335,10 +369,11 @@ static int check_params(const Solver *s)
     return NNDL_OK;
 }
 
-static int stop_requested(const Solver *s) { return s->cfg.stop && *s->cfg.stop; }
+static int stop_requested(const Solver *s) { return dp_any(s->cfg.dp, s->cfg.stop && *s->cfg.stop); }
 
 static int finish(Solver *s, int rc)
 {
+    if (dp_sync_state(s->cfg.dp) != NNDL_OK) return NNDL_ERR;
     if (rc == SOLVER_STOPPED) { /* the stopped state is saved: its history must be complete */
         int read = solver_read_losses(s);
         if (read != NNDL_OK) rc = read;
@@ -346,6 +381,41 @@ static int finish(Solver *s, int rc)
     if (rc != SOLVER_STOPPED && s->best_val_acc >= 0) model_state_load(s->model, s->best_state);
     else if (rc == NNDL_OK) swap_ema(s); /* no best to restore: the final model is the average */
     return rc;
+}
+
+/* The device-resident path runs the seed's step; the training recipe's per-step work
+ * (augmentation, per-step learning-rate schedules, moving averages, decoupled weight decay,
+ * test-time views) stays on the host-batch path until the device path learns it. */
+static int device_path_fits(const Solver *s)
+{
+    int plain = !s->aug_src && !s->ema_w && s->cfg.schedule.kind == SCHEDULE_EPOCH_DECAY && !s->model->tta &&
+                !dp_active(s->cfg.dp); /* a group's share and all-reduce are on the host-batch path */
+    for (int i = 0; plain && i < s->model->n_params; i++) plain = s->opt[i].weight_decay == 0;
+    return plain;
+}
+
+int solver_epoch_begin(Solver *s)
+{
+    /* each epoch's order is a function of the RNG state alone, so a resumed run draws the
+     * same minibatches as an uninterrupted one */
+    for (int i = 0; i < s->train->n; i++) s->order[i] = i;
+    rng_shuffle(&s->rng, s->order, (size_t)s->train->n);
+    if (!s->dev && !s->cfg.host_batches && solver_device_available(s->model->be) && device_path_fits(s) &&
+        solver_device_setup(s) != NNDL_OK) {
+        /* a data set larger than the device's memory still trains, as before: from the host */
+        s->cfg.host_batches = 1;
+        if (s->cfg.verbose)
+            fprintf(s->cfg.out, "(%s; minibatches are copied from the host instead)\n", nndl_last_error());
+    }
+    if (s->dev) solver_device_epoch(s);
+    return NNDL_OK;
+}
+
+int solver_epoch_step(Solver *s, int b)
+{
+    int bs = s->cfg.batch_size, n = s->train->n - b * bs < bs ? s->train->n - b * bs : bs;
+    if (b < 0 || n <= 0) return nndl_fail("solver: minibatch %d is past the epoch's %d examples", b, s->train->n);
+    return s->dev ? solver_device_step(s, b, n) : solver_step(s, s->order + (size_t)b * bs, n);
 }
 
 int solver_train(Solver *s)
@@ -358,13 +428,10 @@ int solver_train(Solver *s)
     progress_start(&bar, s->cfg.progress ? stderr : NULL, (long)(total - s->iteration) * bs, s->cfg.progress_interval);
     long images = 0;
     while (s->epoch < s->cfg.num_epochs) {
-        /* each epoch's order is a function of the RNG state alone, so a resumed run draws
-         * the same minibatches as an uninterrupted one */
-        for (int i = 0; i < s->train->n; i++) s->order[i] = i;
-        rng_shuffle(&s->rng, s->order, (size_t)s->train->n);
+        if (solver_epoch_begin(s) != NNDL_OK) return NNDL_ERR;
         for (int b = 0; b < per_epoch; b++) {
             int t = s->iteration;
-            if (solver_step(s, s->order + (size_t)b * bs, bs) != NNDL_OK) return NNDL_ERR;
+            if (solver_epoch_step(s, b) != NNDL_OK) return NNDL_ERR;
             s->iteration++;
             images += bs;
             progress_update(&bar, images, s->epoch + 1, s->cfg.num_epochs);
@@ -412,6 +479,7 @@ void solver_set_learning_rate(Solver *s, float lr)
 {
     s->cfg.optim.learning_rate = lr;
     for (int i = 0; i < s->model->n_params; i++) s->opt[i].learning_rate = lr * lr_mult(s, i);
+    if (s->dev) s->dev->positioned_b = -1;
 }
 
 int solver_state_alloc(SolverState *st, int n_params)
@@ -508,6 +576,7 @@ int solver_state_import(Solver *s, const SolverState *st)
         history_set(&s->val_acc, st->val_acc, st->val_n) != NNDL_OK)
         return NNDL_ERR;
     s->epoch = st->epoch, s->iteration = st->iteration;
+    if (s->dev) s->dev->positioned_b = -1;
     memcpy(s->rng.s, st->rng, sizeof st->rng);
     s->best_val_acc = st->best_val_acc;
     if (st->best_state) memcpy(s->best_state, st->best_state, st->state_n * sizeof(float));

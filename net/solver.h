@@ -28,6 +28,7 @@
 #include "schedule.h"
 
 typedef struct Solver Solver;
+typedef struct SolverDevice SolverDevice;
 
 typedef struct SolverConfig {
     OptimConfig optim;          /* rule and its hyperparameters (optim_config_default); its
@@ -59,6 +60,12 @@ typedef struct SolverConfig {
     const volatile sig_atomic_t *stop;
     uint64_t seed;              /* shuffles and subsamples */
     FILE *out;
+    /* 1: copy every minibatch from host memory even where the backend could train from its own
+     * copy of the data (solver_device.h); for comparing the two paths */
+    int host_batches;
+    /* data-parallel training with a group of processes (net/data_parallel.h): this process's
+     * share of each minibatch, gradients and losses averaged over the group; NULL: alone */
+    struct DataParallel *dp;
 } SolverConfig;
 
 typedef struct History {
@@ -94,6 +101,8 @@ struct Solver {
     double *loss_slots;         /* device, loss_cap doubles */
     double *loss_host;          /* host staging of the read-back, loss_cap doubles */
     int loss_cap, pending;
+    int slot_next;              /* the slot the next step writes; the pending ones precede it */
+    SolverDevice *dev;          /* the device-resident path (solver_device.h); NULL: host batches */
     int first_nonfinite;        /* loss History index of the first NaN/inf read back; -1: none */
 };
 
@@ -111,6 +120,17 @@ int solver_step(Solver *s, const int *idx, int n);
  * one call for the whole model unless configs differ (--nonweight-lr-mult gives biases and
  * batchnorm their own rate); update_calls counts them. */
 void solver_update(Solver *s);
+/* solver_update as the device-resident step runs or records it (solver_device.c): the host
+ * configs are left unchanged (that step advances t itself), and vars non-NULL makes the rate
+ * and Adam's t read from the device's StepVars when the update runs. */
+void solver_update_recorded(Solver *s, const StepVars *vars);
+/* Starts an epoch: a new shuffle of the training set from the Solver's RNG (and, on the
+ * device-resident path, set up at the first epoch, its upload). */
+int solver_epoch_begin(Solver *s);
+/* Minibatch b of the epoch's order (batch_size examples from position b * batch_size, fewer for
+ * a short last one) as one update: from the device's copy of the data where the backend has
+ * one (solver_device.h), else through solver_step. */
+int solver_epoch_step(Solver *s, int b);
 /* Reads every pending loss back in one copy and appends it to the loss History. A non-finite
  * loss is not recorded: it is noted in first_nonfinite and the result is SOLVER_DIVERGED with
  * the message of solver_check_losses. solver_train calls it at each printed loss line, at each

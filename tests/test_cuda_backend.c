@@ -9,9 +9,12 @@
 
 #include "backend_checks.h"
 #include "cuda/kernel_checks.h"
+#include "cuda_tuning.h"
+#include "op_checks.h"
 #include "error.h"
 #include "model.h"
 #include "solver.h"
+#include "solver_device.h"
 #include "test_util.h"
 
 static const Backend *cpu, *gpu;
@@ -248,12 +251,13 @@ static void test_flat_update_one_launch(void)
 }
 
 /* A whole epoch through solver_train: a loss line every iteration costs exactly one read-back
- * per line, and the epoch end then has nothing left to read, compared with no loss lines. */
+ * per line, and the epoch end then has nothing left to read, compared with no loss lines; the
+ * lines add no allocation, and each step is one graph launch. */
 static void test_one_read_back_per_loss_line(void)
 {
     KcCounters c;
     if (kc_counters(&c) != 0) return;
-    unsigned long d2h[2];
+    unsigned long d2h[2], allocs[2];
     int lines[2] = {0, 1};
     for (int k = 0; k < 2; k++) {
         Run r;
@@ -264,15 +268,310 @@ static void test_one_read_back_per_loss_line(void)
         kc_reset_counters();
         CU_ASSERT(solver_train(&r.s) == NNDL_OK);
         kc_counters(&c);
-        d2h[k] = c.d2h;
+        d2h[k] = c.d2h, allocs[k] = c.allocs;
         CU_ASSERT_EQUAL(r.s.loss.n, 2);
-        CU_ASSERT_EQUAL(c.allocs, 0);
+        CU_ASSERT_EQUAL(c.graph_launches, 2);
+        CU_ASSERT_EQUAL(c.syncs, 0);
         run_free(&r);
         backend_destroy(fresh);
         fclose(out);
     }
     /* 2 iterations: 2 read-backs at the lines instead of 1 at the epoch end */
     CU_ASSERT_EQUAL(d2h[1] - d2h[0], 1);
+    CU_ASSERT_EQUAL(allocs[1], allocs[0]);
+}
+
+/* ---- the device-resident path (net/solver_device.h) ---------------------------------------- */
+
+/* n examples of (3, 8, 8) made as CIFAR-10's are: random bytes minus the mean image (computed
+ * in double, rounded to float, subtracted in float). */
+static void make_byte_dataset(Dataset *d, float *mean, int n, uint64_t seed)
+{
+    CU_ASSERT_FATAL(dataset_alloc(d, n, 3, 8, 8) == NNDL_OK);
+    Rng g;
+    rng_seed(&g, seed);
+    size_t size = dataset_example_size(d);
+    unsigned char *bytes = malloc((size_t)n * size);
+    for (size_t i = 0; i < (size_t)n * size; i++) bytes[i] = (unsigned char)rng_below(&g, 256);
+    for (size_t j = 0; j < size; j++) {
+        double sum = 0;
+        for (int e = 0; e < n; e++) sum += bytes[(size_t)e * size + j];
+        mean[j] = (float)(sum / n);
+    }
+    for (size_t i = 0; i < (size_t)n * size; i++) d->x[i] = (float)bytes[i] - mean[i % size];
+    for (int e = 0; e < n; e++) d->y[e] = (int)rng_below(&g, 10);
+    free(bytes);
+}
+
+/* The device's gathered minibatch is the host's rows, bit for bit: uploaded as bytes when the
+ * values are bytes minus the mean, as floats otherwise (random pixels, or a mean that does not
+ * reproduce them). */
+static void test_device_batch_is_host_batch(void)
+{
+    Dataset bytes, floats;
+    float mean[192], wrong_mean[192];
+    make_byte_dataset(&bytes, mean, 30, 5);
+    make_random_dataset(&floats, 30, 3, 8, 8, 6);
+    for (int j = 0; j < 192; j++) wrong_mean[j] = mean[j] + 0.25f;
+    struct {
+        const Dataset *d;
+        const float *mean;
+        int u8;
+    } cases[] = {{&bytes, mean, 1}, {&floats, NULL, 0}, {&floats, mean, 0}, {&bytes, wrong_mean, 0}};
+    int order[30], start = 4, n = 7;
+    for (int i = 0; i < 30; i++) order[i] = (i * 7 + 3) % 30;
+    int *d_order = gpu->alloc(gpu, sizeof order), *d_start = gpu->alloc(gpu, sizeof start);
+    gpu->to_device(gpu, d_order, order, sizeof order);
+    gpu->to_device(gpu, d_start, &start, sizeof start);
+    float *x = gpu->alloc(gpu, (size_t)n * 192 * sizeof *x), hx[7 * 192];
+    int *y = gpu->alloc(gpu, (size_t)n * sizeof *y), hy[7];
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        DeviceSet set;
+        CU_ASSERT_FATAL(device_set_upload(&set, gpu, cases[k].d, cases[k].mean) == NNDL_OK);
+        CU_ASSERT_EQUAL(set.ex.u8, cases[k].u8);
+        gpu->gather(gpu, x, y, &set.ex, d_order, d_start, 2, n); /* positions 6..12 */
+        gpu->to_host(gpu, hx, x, sizeof hx);
+        gpu->to_host(gpu, hy, y, sizeof hy);
+        int same = 1;
+        for (int i = 0; i < n; i++) {
+            int e = order[2 + start + i];
+            same &= memcmp(hx + i * 192, cases[k].d->x + (size_t)e * 192, 192 * sizeof(float)) == 0;
+            same &= hy[i] == cases[k].d->y[e];
+        }
+        CU_ASSERT(same);
+        device_set_free(&set, gpu);
+    }
+    gpu->release(gpu, x), gpu->release(gpu, y), gpu->release(gpu, d_order), gpu->release(gpu, d_start);
+    dataset_free(&bytes), dataset_free(&floats);
+}
+
+/* Training on a backend of its own: n byte-made examples, a validation set, the given spec,
+ * Adam with lr decay, one epoch; host_batches chooses the path. */
+typedef struct DevRun {
+    Dataset train, val;
+    float mean[192];
+    Backend *be;
+    Model m;
+    Solver s;
+} DevRun;
+
+static void devrun_setup(DevRun *r, const char *device, const char *spec, int n, int host_batches)
+{
+    float val_mean[192]; /* the val set's own mean: its values do not reproduce from the training mean */
+    make_byte_dataset(&r->train, r->mean, n, 21);
+    make_byte_dataset(&r->val, val_mean, 7, 22);
+    CU_ASSERT_FATAL((r->be = backend_create(device)) != NULL);
+    CU_ASSERT_FATAL(model_init(&r->m, r->be, spec, 3, 8, 8, 5e-2f, 1e-3f, LOSS_SOFTMAX, 9, 10) == NNDL_OK);
+    SolverConfig cfg = solver_config_default();
+    cfg.optim = optim_config_default(UPDATE_ADAM);
+    cfg.lr_decay = 0.5f, cfg.batch_size = 10, cfg.num_epochs = 2, cfg.verbose = 0;
+    cfg.num_train_samples = 6, cfg.host_batches = host_batches, cfg.seed = 8;
+    CU_ASSERT_FATAL(solver_init(&r->s, &r->m, &r->train, &r->val, &cfg) == NNDL_OK);
+    r->s.input_mean = r->mean;
+}
+
+static void devrun_free(DevRun *r)
+{
+    solver_free(&r->s);
+    model_free(&r->m);
+    backend_destroy(r->be);
+    dataset_free(&r->train), dataset_free(&r->val);
+}
+
+static int same_history(const History *a, const History *b)
+{
+    return a->n == b->n && memcmp(a->v, b->v, (size_t)a->n * sizeof *a->v) == 0;
+}
+
+/* Two epochs (lr decay, Adam's t, a train subsample and the val set on the device) from the
+ * device's copy of the data, recorded once and replayed, give the host path's losses and
+ * accuracies exactly, and the cpu's within float tolerance. */
+static void test_device_path_matches_host_path(void)
+{
+    const char *spec = "conv4x3-bn-relu-pool2-affine8-bn-relu-affine10";
+    DevRun r[3];
+    devrun_setup(&r[0], "cuda", spec, 30, 0);
+    devrun_setup(&r[1], "cuda", spec, 30, 1);
+    devrun_setup(&r[2], "cpu", spec, 30, 0);
+    for (int k = 0; k < 3; k++) CU_ASSERT_FATAL(solver_train(&r[k].s) == NNDL_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r[0].s.dev);
+    CU_ASSERT_PTR_NULL(r[1].s.dev);
+    CU_ASSERT_PTR_NULL(r[2].s.dev); /* the cpu backend has no device copy to make */
+    CU_ASSERT_EQUAL(r[0].s.dev->train.ex.u8, 1);
+    CU_ASSERT_EQUAL(r[0].s.dev->graphs_recorded, 1);
+    CU_ASSERT_EQUAL(r[0].s.loss.n, 6);
+    CU_ASSERT(same_history(&r[0].s.loss, &r[1].s.loss));
+    CU_ASSERT(same_history(&r[0].s.train_acc, &r[1].s.train_acc));
+    CU_ASSERT(same_history(&r[0].s.val_acc, &r[1].s.val_acc));
+    CU_ASSERT_EQUAL(r[0].s.opt[0].t, 6);
+    for (int i = 0; i < r[0].s.loss.n; i++)
+        ASSERT_BELOW(fabs(r[0].s.loss.v[i] - r[2].s.loss.v[i]) / r[2].s.loss.v[i], 1e-5, "device path vs cpu loss");
+    for (int k = 0; k < 3; k++) devrun_free(&r[k]);
+}
+
+/* After setup (the first step records the graph), a step copies nothing between host and
+ * device, allocates nothing, synchronises nothing and is one graph launch, with no kernel
+ * launch or cuBLAS call of the host's; the losses then come back in one copy. */
+static void test_device_step_costs(void)
+{
+    KcCounters c;
+    if (kc_counters(&c) != 0) return;
+    DevRun r;
+    devrun_setup(&r, "cuda", "conv4x3-bn-relu-pool2-affine8-bn-relu-affine10", 40, 0);
+    CU_ASSERT_FATAL(solver_epoch_begin(&r.s) == NNDL_OK);
+    CU_ASSERT_FATAL(solver_epoch_step(&r.s, 0) == NNDL_OK);
+    kc_reset_counters();
+    for (int b = 1; b < 4; b++) CU_ASSERT(solver_epoch_step(&r.s, b) == NNDL_OK);
+    kc_counters(&c);
+    CU_ASSERT_EQUAL(c.h2d, 0);
+    CU_ASSERT_EQUAL(c.h2d_bytes, 0);
+    CU_ASSERT_EQUAL(c.d2h, 0);
+    CU_ASSERT_EQUAL(c.allocs, 0);
+    CU_ASSERT_EQUAL(c.syncs, 0);
+    CU_ASSERT_EQUAL(c.graph_launches, 3);
+    CU_ASSERT_EQUAL(c.launches, 0);
+    CU_ASSERT_EQUAL(c.blas_calls, 0);
+    kc_reset_counters();
+    CU_ASSERT(solver_read_losses(&r.s) == NNDL_OK);
+    kc_counters(&c);
+    CU_ASSERT_EQUAL(c.d2h, 1);
+    CU_ASSERT_EQUAL(c.d2h_bytes, 4 * sizeof(double));
+    CU_ASSERT_EQUAL(r.s.loss.n, 4);
+    devrun_free(&r);
+}
+
+/* A short last minibatch records a second graph for its size; the steps still give the host
+ * path's losses. A model with dropout (masks of the step number) runs its steps unrecorded,
+ * with the host path's losses too. */
+static void test_device_recapture_and_dropout(void)
+{
+    const char *specs[2] = {"conv4x3-relu-pool2-affine10", "affine12-relu-dropout0.7-affine10"};
+    for (int k = 0; k < 2; k++) {
+        DevRun r[2];
+        for (int h = 0; h < 2; h++) {
+            devrun_setup(&r[h], "cuda", specs[k], 25, h);
+            CU_ASSERT_FATAL(solver_epoch_begin(&r[h].s) == NNDL_OK);
+            for (int b = 0; b < 3; b++) { /* 10, 10 and 5 examples */
+                CU_ASSERT_FATAL(solver_epoch_step(&r[h].s, b) == NNDL_OK);
+                r[h].s.iteration++;
+            }
+            CU_ASSERT(solver_read_losses(&r[h].s) == NNDL_OK);
+        }
+        CU_ASSERT_EQUAL(r[0].s.dev->use_graph, k == 0);
+        CU_ASSERT_EQUAL(r[0].s.dev->graphs_recorded, k == 0 ? 2 : 0);
+        CU_ASSERT_EQUAL(r[0].s.dev->graph_n, k == 0 ? 5 : 0);
+        CU_ASSERT(same_history(&r[0].s.loss, &r[1].s.loss));
+        CU_ASSERT_EQUAL(r[0].s.loss.n, 3);
+        ASSERT_ERROR_MENTIONS(solver_epoch_step(&r[0].s, 3), "past the epoch's 25 examples");
+        for (int h = 0; h < 2; h++) devrun_free(&r[h]);
+    }
+}
+
+/* A device that cannot hold the data: the device copy's allocations fail, what was allocated is
+ * freed, and training goes on from the host's copy with the host path's losses. */
+static const Backend *real_cuda;
+static int refuse_allocs;
+static void *refusing_alloc(const Backend *be, size_t bytes)
+{
+    (void)be;
+    return refuse_allocs ? NULL : real_cuda->alloc(real_cuda, bytes);
+}
+
+static void test_device_data_too_large_falls_back(void)
+{
+    DevRun r[2];
+    const char *spec = "conv4x3-relu-pool2-affine10";
+    devrun_setup(&r[1], "cuda", spec, 20, 1);
+    float val_mean[192];
+    make_byte_dataset(&r[0].train, r[0].mean, 20, 21);
+    make_byte_dataset(&r[0].val, val_mean, 7, 22);
+    CU_ASSERT_FATAL((r[0].be = backend_create("cuda")) != NULL);
+    Backend wrapped = *r[0].be;
+    wrapped.alloc = refusing_alloc;
+    real_cuda = r[0].be, refuse_allocs = 0;
+    CU_ASSERT_FATAL(model_init(&r[0].m, &wrapped, spec, 3, 8, 8, 5e-2f, 1e-3f, LOSS_SOFTMAX, 9, 10) == NNDL_OK);
+    SolverConfig cfg = r[1].s.cfg;
+    cfg.host_batches = 0, cfg.verbose = 1, cfg.out = tmpfile();
+    CU_ASSERT_FATAL(solver_init(&r[0].s, &r[0].m, &r[0].train, &r[0].val, &cfg) == NNDL_OK);
+    r[0].s.input_mean = r[0].mean;
+    KcCounters before, after;
+    int counted = kc_counters(&before) == 0;
+    refuse_allocs = 1;
+    CU_ASSERT(solver_train(&r[0].s) == NNDL_OK);
+    refuse_allocs = 0;
+    CU_ASSERT_PTR_NULL(r[0].s.dev);
+    CU_ASSERT_EQUAL(r[0].s.cfg.host_batches, 1);
+    if (counted) {
+        kc_counters(&after);
+        CU_ASSERT_EQUAL(after.allocs - before.allocs, after.frees - before.frees); /* nothing left behind */
+    }
+    CU_ASSERT(solver_train(&r[1].s) == NNDL_OK);
+    CU_ASSERT(same_history(&r[0].s.loss, &r[1].s.loss));
+    char line[256] = "";
+    rewind(cfg.out);
+    CU_ASSERT_PTR_NOT_NULL(fgets(line, sizeof line, cfg.out));
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "minibatches are copied from the host instead"));
+    fclose(cfg.out);
+    solver_free(&r[0].s);
+    model_free(&r[0].m);
+    backend_destroy(r[0].be);
+    dataset_free(&r[0].train), dataset_free(&r[0].val);
+    devrun_free(&r[1]);
+}
+
+/* --precision tf32: the matrix products round their inputs to TF32 (emulated on the SIMT host),
+ * so a model's gradients move away from the cpu's by about 1e-3 but no further; fp32 again gives
+ * the 1e-4 agreement. */
+static void test_tf32_precision(void)
+{
+    const char *spec = "conv8x3-relu-pool2-affine20-relu-affine10";
+    const int N = 6;
+    Backend *tf = backend_create("cuda");
+    CU_ASSERT_FATAL(tf != NULL && tf->set_precision != NULL);
+    Model m[2];
+    CU_ASSERT_FATAL(model_init(&m[0], cpu, spec, 3, 12, 12, 5e-2f, 0, LOSS_SOFTMAX, 17, N) == NNDL_OK);
+    CU_ASSERT_FATAL(model_init(&m[1], tf, spec, 3, 12, 12, 5e-2f, 0, LOSS_SOFTMAX, 17, N) == NNDL_OK);
+    Rng r;
+    rng_seed(&r, 4);
+    float X[6 * 3 * 12 * 12];
+    for (size_t i = 0; i < sizeof X / sizeof *X; i++) X[i] = (float)rng_gaussian(&r);
+    int y[6] = {1, 7, 3, 3, 0, 9};
+    for (int p = 0; p < 2; p++) {
+        CU_ASSERT_FATAL(tf->set_precision(tf, p ? PRECISION_FP32 : PRECISION_TF32) == NNDL_OK);
+        model_loss(&m[0], X, y, N, 0);
+        model_loss(&m[1], X, y, N, 0);
+        double worst = 0;
+        for (int i = 0; i < m[0].n_params; i++)
+            worst = fmax(worst, max_diff(tf, m[1].params[i].dw, cpu, m[0].params[i].dw, m[0].params[i].n));
+        if (p == 0) {
+            CU_ASSERT(worst > 1e-6); /* the rounding is there */
+            ASSERT_BELOW(worst, 1e-2, "tf32 gradients vs cpu");
+        } else {
+            ASSERT_BELOW(worst, 1e-4, "fp32 gradients vs cpu");
+        }
+    }
+    model_free(&m[0]), model_free(&m[1]);
+    backend_destroy(tf);
+}
+
+/* The conv ops cut the batch into chunks that fit the workspace budget: with one image per chunk,
+ * and with two (batches of 5 leave a short last chunk), every conv case of the op checks still
+ * matches the double reference (forward, dx, dW accumulated over the chunks, db). */
+static void test_conv_in_chunks(void)
+{
+    const OpCheck *conv = op_check_find("conv");
+    CU_ASSERT_FATAL(conv != NULL);
+    size_t budgets[2] = {1, 1800}; /* x(5,3,13,13) w(7,3,4,4) s3: 768 + 112 floats per image */
+    for (int k = 0; k < 2; k++) {
+        Backend *be = backend_create("cuda");
+        CU_ASSERT_FATAL(be != NULL);
+        cuda_conv_set_chunk_floats(be, budgets[k]);
+        CheckRun run = {.be = be};
+        conv->run(&run);
+        CU_ASSERT(run.rows >= 40);
+        CU_ASSERT_EQUAL(run.failed, 0);
+        backend_destroy(be);
+    }
 }
 
 /* Without a device, creating the cuda backend fails with the runtime's reason, the same words
@@ -310,6 +609,13 @@ void register_cuda_backend_suite(void)
         {"a training step: no device-to-host copy, no allocation (SIMT counters)", test_step_stays_on_device},
         {"solver_train: one loss read-back per printed line (SIMT counters)", test_one_read_back_per_loss_line},
         {"the flat update: one launch per step, parameters as the cpu's; a profiled step", test_flat_update_one_launch},
+        {"device data: the gathered batch is the host's, bytes or floats", test_device_batch_is_host_batch},
+        {"device path (graph replay, device accuracy) = host path, ~ cpu", test_device_path_matches_host_path},
+        {"device step after setup: no copy, allocation or sync; one graph launch", test_device_step_costs},
+        {"short last batch re-recorded; dropout model unrecorded; both = host path", test_device_recapture_and_dropout},
+        {"device data too large: freed, host path, same losses", test_device_data_too_large_falls_back},
+        {"conv in chunks of 1 and 2 images (short last chunk) vs reference", test_conv_in_chunks},
+        {"tf32 precision: gradients within 1e-2 of cpu, fp32 within 1e-4", test_tf32_precision},
         {"no device: the same reason on every call, auto falls back", test_no_device_reason_kept},
         CU_TEST_INFO_NULL};
     CU_pSuite s = CU_add_suite("cuda vs cpu", init, NULL);

@@ -384,6 +384,39 @@ static void test_cublas_strided_batched_and_geam(void)
     free(A), free(B), free(C), free(C0), free(want), free(GA), free(GB), free(NB), free(GC);
 }
 
+/* A recorded kernel + sgemm runs only when the graph is launched, once per launch; on the SIMT
+ * host a replay is one graph launch and no kernel launch or cuBLAS call of the host's. */
+static void test_graph_replay(void)
+{
+    int x[100], during = -1;
+    KcCounters c;
+    int counted = kc_counters(&c) == 0;
+    kc_reset_counters();
+    CU_ASSERT_EQUAL_FATAL(kc_graph_replay(x, 100, &during, 3), 0);
+    CU_ASSERT_EQUAL(during, 0); /* nothing ran while recording */
+    int all_three = 1;
+    for (int i = 0; i < 100; i++) all_three &= x[i] == 3;
+    CU_ASSERT(all_three);
+    if (counted) {
+        kc_counters(&c);
+        CU_ASSERT_EQUAL(c.graph_launches, 3);
+        CU_ASSERT_EQUAL(c.launches, 0);   /* the kernel was recorded, never launched by the host */
+        CU_ASSERT_EQUAL(c.blas_calls, 1); /* issued once, while recording */
+    }
+}
+
+/* A synchronous copy while recording is refused and invalidates the capture (a graph cannot
+ * hold a host round trip), as CUDA does in global capture mode. */
+static void test_capture_refuses_sync(void)
+{
+    int rc = kc_capture_with_sync();
+    CU_ASSERT_NOT_EQUAL(rc, 0);
+    if (kc_on_simt_host()) {
+        CU_ASSERT_EQUAL(rc, 901); /* cudaErrorStreamCaptureInvalidated */
+        CU_ASSERT_PTR_NOT_NULL(strstr(kc_last_error(), "cudaMemcpy during a stream capture"));
+    }
+}
+
 void register_kernel_suite(void)
 {
     static const CU_TestInfo portable[] = {
@@ -399,6 +432,8 @@ void register_kernel_suite(void)
         {"invalid launch configuration", test_bad_launch_configuration},
         {"cuBLAS sgemm: every op pair, odd sizes, leading dims", test_cublas_sgemm},
         {"cuBLAS strided batched gemm, geam, argument checks", test_cublas_strided_batched_and_geam},
+        {"graph: a recorded kernel and sgemm run once per replay", test_graph_replay},
+        {"graph: a synchronous copy while recording invalidates the capture", test_capture_refuses_sync},
         CU_TEST_INFO_NULL};
     /* Planted bugs are the host's to catch; on a GPU they are compute-sanitizer's (see
      * gpu_planted_run), and a divergent __syncthreads may hang a GPU. */

@@ -29,6 +29,7 @@ void register_export_suite(void);
 void register_run_outputs_suite(void);
 void register_data_sources_suite(void);
 void register_predict_suite(void);
+void register_distributed_suite(void);
 
 static const SuiteRegistrar registrars[] = {
     register_gradcheck_suite,  register_seed_suite,  register_reference_grad_suite,
@@ -37,7 +38,7 @@ static const SuiteRegistrar registrars[] = {
     register_data_suite, register_golden_suite, register_cuda_backend_suite, register_check_suite,
     register_faults_suite, register_program_suite, register_fuzz_found_suite, register_data_sources_suite,
     register_predict_suite, register_export_suite, register_run_outputs_suite,
-    register_recipe_suite,
+    register_recipe_suite, register_distributed_suite,
 };
 
 /* With arguments, only the suites whose names contain one of them run (make test runs all). */

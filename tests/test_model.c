@@ -39,7 +39,14 @@ static void expect_spec_error(const char *spec, int C, int H, int W, const char 
 static void test_spec_errors(void)
 {
     expect_spec_error("conv8x3-relu-affine10-conv4x3-affine10", 3, 8, 8, "needs a (C, H, W) input");
-    expect_spec_error("conv8x3-pool3-affine10", 3, 8, 8, "does not fit");
+    expect_spec_error("conv8x3-pool9-affine10", 3, 8, 8, "pool 9x9 is larger than input 8x8");
+    /* PyTorch's output sizes: an unpadded 2x2 stem gives 31x31, pool2 then 15x15 (airbench's) */
+    Model m;
+    CU_ASSERT_FATAL(model_init(&m, test_backend("cpu"), "conv8x2(pad=0)-pool2-conv8x3(stride=2)-affine10", 3, 32, 32,
+                               1e-3f, 0, LOSS_SOFTMAX, 0, 2) == NNDL_OK);
+    CU_ASSERT(m.layers[0].out[1] == 31 && m.layers[1].out[1] == 15 && m.layers[1].out[2] == 15);
+    CU_ASSERT(m.layers[2].out[1] == 8 && m.layers[2].out[2] == 8);
+    model_free(&m);
     expect_spec_error("conv8x3(stride=0)-affine10", 3, 8, 8, "bad conv token");
     expect_spec_error("conv8x3(stride=2,padding=1)-affine10", 3, 8, 8, "conv<F>x<K>[(stride=S,pad=P,nobias)]");
     expect_spec_error("conv8x3(nobias-affine10", 3, 8, 8, "bad conv token");

@@ -232,6 +232,15 @@ static void test_predict_records_and_refusals(void)
     expect_cli(args, 1, "CIFAR-100 test data are (3, 32, 32)");
     snprintf(args, sizeof args, "eval %s --data %s --num-test 7", c100_ckpt, c100);
     expect_cli(args, 0, "test acc: ");
+    /* with CIFAR-100's names file, the model's numbered classes are not the data's */
+    char names_file[200];
+    snprintf(names_file, sizeof names_file, "%s/coarse_label_names.txt", c100);
+    FILE *nf = fopen(names_file, "w");
+    for (int i = 0; i < 20; i++) fprintf(nf, "group%d\n", i);
+    fclose(nf);
+    snprintf(args, sizeof args, "eval %s --data %s --num-test 7", c100_ckpt, c100);
+    expect_cli(args, 1, "the model's class 0 is '0', but in the CIFAR-100 test data");
+    unlink(names_file);
     snprintf(args, sizeof args, "eval %s --data %s --confusion-svg %s", ckpt, folder, root);
     expect_cli(args, 2, "is a directory");
     snprintf(args, sizeof args, "eval %s extra", ckpt);

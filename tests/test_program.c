@@ -234,11 +234,64 @@ static void test_flags(void)
     expect("bench train --batch 0", 2, NULL, "not a batch size");
     expect("bench train --model", 2, NULL, "--model needs a value");
 
+    expect("bench train --precision fp16", 2, NULL, "--precision fp16: fp32 or tf32");
+    expect("bench train --batches 50,,100", 2, NULL, "--batches 50,,100: a list");
+    expect("bench train --batches 0", 2, NULL, "--batches 0: a list");
+    expect("train --precision fp64", 2, NULL, "--precision fp64: fp32 or tf32");
     /* --num-test reports the final model's test accuracy; --num-val 0 keeps the final model */
     snprintf(args, sizeof args, "train --data %s --num-train 100 --num-val 0 --num-test 30 --model affine10 "
              "--epochs 2 --batch-size 50 --print-every 0", dir);
     expect(args, 0, "no validation set: kept the final parameters", NULL);
     expect(args, 0, "/ 30)", NULL);
+    /* the cpu ignores --precision tf32, saying so */
+    snprintf(args, sizeof args, "train --data %s --num-train 100 --num-val 0 --num-test 0 --model affine10 "
+             "--epochs 1 --batch-size 50 --print-every 0 --device cpu --precision tf32", dir);
+    expect(args, 0, NULL, "the cpu backend computes in fp32 (ignored)");
+}
+
+/* bench/gpu_report.sh without a GPU measures nothing and says why (exit 2); its markdown comes
+ * from the logs alone: CUnit's summary, compute-sanitizer's, the bench tables and the ratio. */
+static void test_gpu_report_script(void)
+{
+    char out[8192], cmd[512], path[256];
+    CU_ASSERT_EQUAL(run_shell("NVIDIA_SMI=false bench/gpu_report.sh", out, sizeof out), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "no usable GPU"));
+    CU_ASSERT_EQUAL(run_shell("bench/gpu_report.sh --budget soon", out, sizeof out), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "--budget soon: whole seconds"));
+    const char *files[][2] = {
+        {"tests.log", "Run Summary:    Type  Total    Ran Passed Failed Inactive\n"
+                      "              suites     21     21    n/a      0        0\n"
+                      "               tests    146    140    139      1        0\n"
+                      "             asserts   7206   7206   7205      1      n/a\n"},
+        {"memcheck.log", "========= ERROR SUMMARY: 0 errors\n"},
+        {"bench_fp32.log", "| batch | steps timed | images/s | GFLOP/s |\n|-------|---|---|---|\n"
+                           "|    50 |  80 |  1000.0 | 56.3 |\n|  1000 |  40 |  9000.5 | 500.0 |\n"},
+        {"torch.log", "torch 2.11, cuda\ntorch batch 50: 500.0 images/s\ntorch.compile batch 50: 800.0 images/s\n"
+                      "torch batch 1000: 3000.0 images/s\n"},
+        {"synccheck.status", "timed out after 60 s\n"},
+    };
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i][0]);
+        FILE *f = fopen(path, "w");
+        CU_ASSERT_FATAL(f != NULL);
+        fputs(files[i][1], f);
+        fclose(f);
+    }
+    snprintf(cmd, sizeof cmd, "bench/gpu_report.sh --render %s", dir);
+    CU_ASSERT_EQUAL(run_shell(cmd, out, sizeof out), 0);
+    const char *want[] = {"146 tests, 140 run, 139 passed, 1 failed; 7205 of 7206 asserts passed",
+                          "memcheck (GPU suites) | ERROR SUMMARY: 0 errors", "synccheck (GPU suites) | timed out",
+                          "racecheck (GPU suites) | not run", "| 50 | 1000 | - | 500.0 | 800.0 | 2.00x |",
+                          "| 100 | - | - | - | - | - |", "| 1000 | 9000.5 | - | 3000.0 | - | 3.00x |"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        if (!strstr(out, want[i])) {
+            CU_FAIL("gpu_report.sh --render: a row is missing");
+            printf("\nmissing: %s\nin:\n%s\n", want[i], out);
+        }
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i][0]);
+        unlink(path);
+    }
 }
 
 /* SGD with lr 10 on large weights overflows: exit 3, the message names the iteration and a
@@ -415,6 +468,7 @@ void register_program_suite(void)
         {"a split from data_batch_1 into data_batch_2, values against the bytes", test_split_across_files},
         {"flags: missing values, classes, --num-test, --num-val 0, bench --device", test_flags},
         {"bench train --profile: machine rates, a row per op and direction", test_bench_profile},
+        {"bench/gpu_report.sh: no GPU is exit 2; the markdown from its logs", test_gpu_report_script},
         {"a diverged run exits 3 and keeps its log", test_divergence_exit},
         {"SIGINT / SIGTERM / SIGHUP: step finished, files written, 130 / 143 / 129", test_first_signal_saves},
         {"a second signal ends the run at once", test_second_signal_exits},

@@ -183,12 +183,12 @@ static void test_conv_backward_floor(void)
     check_conv_geom(1, 3, 5, 5, 3, 2, 2, 1, 0, 1);
 }
 
-static void check_pool(int N, int C, int H, int W, int ph, int pw, int stride)
+static void check_pool_geom(int N, int C, int H, int W, int ph, int pw, int stride, int floor)
 {
     Rng r;
     rng_seed(&r, (uint64_t)(H * 100 + ph * 10 + stride));
     Case c = {.forward = fwd_pool};
-    CU_ASSERT_FATAL(pool_geom_init(&c.pg, N, C, H, W, ph, pw, stride) == 0);
+    CU_ASSERT_FATAL((floor ? pool_geom_init_floor : pool_geom_init)(&c.pg, N, C, H, W, ph, pw, stride) == 0);
     size_t nx = pool_in_size(&c.pg);
     c.n_out = pool_out_size(&c.pg);
     c.x = randn(&r, nx, 1, 0);
@@ -198,9 +198,20 @@ static void check_pool(int N, int C, int H, int W, int ph, int pw, int stride)
     free(dout), free(dx), free_case(&c);
 }
 
+static void check_pool(int N, int C, int H, int W, int ph, int pw, int stride)
+{
+    check_pool_geom(N, C, H, W, ph, pw, stride, 0);
+}
+
 /* The seed's case (In [41]) and overlapping non-square windows. */
 static void test_max_pool_backward(void) { check_pool(3, 2, 8, 8, 2, 2, 2); }
 static void test_max_pool_backward_overlapping(void) { check_pool(2, 2, 7, 9, 3, 2, 1); }
+/* pool<k>'s floor output size: pool2 on 7x9, pool3 on 8x8 (the input past the last window gets 0) */
+static void test_max_pool_backward_floor(void)
+{
+    check_pool_geom(2, 2, 7, 9, 2, 2, 2, 1);
+    check_pool_geom(1, 3, 8, 8, 3, 3, 3, 1);
+}
 /* gmp: one window over the whole map */
 static void test_global_max_pool_backward(void) { check_pool(2, 3, 5, 7, 5, 7, 1); }
 
@@ -386,6 +397,7 @@ void register_reference_grad_suite(void)
         {"max pool (seed case)", test_max_pool_backward},
         {"max pool, overlapping 3x2 windows", test_max_pool_backward_overlapping},
         {"conv with input past the last window (floor output size)", test_conv_backward_floor},
+        {"max pool with input past the last window (floor output size)", test_max_pool_backward_floor},
         {"global max pool", test_global_max_pool_backward},
         {"global average pool", test_global_avg_pool_backward},
         {"gelu", test_gelu_backward},

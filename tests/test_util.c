@@ -127,7 +127,14 @@ const char *test_program(void)
 int run_cli(const char *args, char *out, size_t size)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", test_program(), args);
+    snprintf(cmd, sizeof cmd, "%s %s", test_program(), args);
+    return run_shell(cmd, out, size);
+}
+
+int run_shell(const char *command, char *out, size_t size)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "(%s) 2>&1", command);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
     size_t got = fread(out, 1, size - 1, p);

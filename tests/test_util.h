@@ -50,6 +50,8 @@ int write_cifar100_file(const char *dir, const char *name, long size);
  * output mentions fragment, printing both when it does not. */
 const char *test_program(void);
 int run_cli(const char *args, char *out, size_t size);
+/* A shell command line the same way (stdout + stderr into out; the exit status, -1 when killed). */
+int run_shell(const char *command, char *out, size_t size);
 void expect_cli(const char *args, int want_status, const char *fragment);
 
 /* Suites register themselves from test_main.c; tests is a CU_TEST_INFO_NULL-terminated array. */

@@ -17,11 +17,25 @@ typedef enum {
 
 typedef enum { CUBLAS_OP_N = 0, CUBLAS_OP_T = 1, CUBLAS_OP_C = 2 } cublasOperation_t;
 
+typedef enum {
+    CUBLAS_DEFAULT_MATH = 0,
+    CUBLAS_TENSOR_OP_MATH = 1,
+    CUBLAS_PEDANTIC_MATH = 2,
+    CUBLAS_TF32_TENSOR_OP_MATH = 3,
+} cublasMath_t;
+
 typedef struct SimtCublas *cublasHandle_t;
 
 cublasStatus_t cublasCreate(cublasHandle_t *handle);
 cublasStatus_t cublasDestroy(cublasHandle_t handle);
 cublasStatus_t cublasSetStream(cublasHandle_t handle, cudaStream_t stream);
+/* CUBLAS_TF32_TENSOR_OP_MATH: the gemms round their inputs to TF32 (10-bit mantissa, nearest
+ * even) as tensor cores do, so the tf32 path's error is seen on the host too. */
+cublasStatus_t cublasSetMathMode(cublasHandle_t handle, cublasMath_t mode);
+cublasStatus_t cublasSetWorkspace(cublasHandle_t handle, void *workspace, size_t bytes);
+
+/* Every call is counted (simt::counters().blas_calls) and its work runs at once, or is recorded
+ * while a stream capture is active, as a kernel would be. */
 
 /* C (m x n) = alpha op(A) (m x k) op(B) (k x n) + beta C */
 cublasStatus_t cublasSgemm(cublasHandle_t handle, cublasOperation_t transa,

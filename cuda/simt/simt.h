@@ -49,6 +49,8 @@ enum cudaError_t {
     cudaErrorNoDevice = 100,
     cudaErrorIllegalAddress = 700,
     cudaErrorLaunchFailure = 719,
+    cudaErrorStreamCaptureUnsupported = 900,
+    cudaErrorStreamCaptureInvalidated = 901,
 };
 enum cudaMemcpyKind {
     cudaMemcpyHostToHost = 0,
@@ -59,6 +61,9 @@ enum cudaMemcpyKind {
 };
 typedef struct SimtStream *cudaStream_t;
 typedef struct SimtEvent *cudaEvent_t;
+/* The per-thread default stream, which (unlike the legacy stream 0) may be captured. On the SIMT
+ * host every stream runs its work at once, in order, unless it is capturing. */
+#define cudaStreamPerThread ((cudaStream_t)0x2)
 
 cudaError_t cudaMalloc(void **p, size_t bytes);
 template <class T> cudaError_t cudaMalloc(T **p, size_t bytes)
@@ -78,6 +83,33 @@ cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s = 0);
 cudaError_t cudaEventSynchronize(cudaEvent_t e);
 cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end);
 cudaError_t cudaEventDestroy(cudaEvent_t e);
+cudaError_t cudaStreamSynchronize(cudaStream_t s);
+
+/* ---- graphs: stream capture, instantiation, replay ----------------------------------------
+ * While a stream captures, kernel launches and cuBLAS calls on it are recorded instead of run;
+ * cudaGraphLaunch replays the record. As on a GPU in global capture mode, a call that would
+ * synchronise or allocate during a capture (cudaMemcpy, cudaMalloc, cudaFree,
+ * cudaDeviceSynchronize, cudaStreamSynchronize) fails with cudaErrorStreamCaptureUnsupported
+ * and invalidates the capture, whose end then fails with cudaErrorStreamCaptureInvalidated. */
+enum cudaStreamCaptureMode {
+    cudaStreamCaptureModeGlobal = 0,
+    cudaStreamCaptureModeThreadLocal = 1,
+    cudaStreamCaptureModeRelaxed = 2,
+};
+enum cudaStreamCaptureStatus {
+    cudaStreamCaptureStatusNone = 0,
+    cudaStreamCaptureStatusActive = 1,
+    cudaStreamCaptureStatusInvalidated = 2,
+};
+typedef struct SimtGraph *cudaGraph_t;
+typedef struct SimtGraphExec *cudaGraphExec_t;
+cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode mode);
+cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t *graph);
+cudaError_t cudaStreamIsCapturing(cudaStream_t s, cudaStreamCaptureStatus *status);
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t *exec, cudaGraph_t graph, unsigned long long flags = 0);
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t s);
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec);
+cudaError_t cudaGraphDestroy(cudaGraph_t graph);
 
 /* ---- the host runtime ---------------------------------------------------------------------- */
 namespace simt {
@@ -100,6 +132,11 @@ ThreadState &self();
 void launch(dim3 grid, dim3 block, size_t dynamic_shared, const char *kernel_name,
             const std::function<void()> &body);
 void *dynamic_shared();
+/* Device work (a kernel's blocks, a cuBLAS call): run now, or recorded while a capture is
+ * active (simt_graph.cpp). */
+void device_work(const std::function<void()> &work);
+/* A cuBLAS call issued by the host (counted; the call's work goes through device_work). */
+void count_blas_call();
 
 /* The host side of NNDL_LAUNCH: the arguments are evaluated once, here, as a <<< >>> launch
  * evaluates them, and every thread of every block calls the kernel with copies of them. */
@@ -125,10 +162,12 @@ void report(cudaError_t e, const char *fmt, ...) __attribute__((format(printf, 2
 const char *last_report_cstr();
 
 /* What the runtime was asked to do, for tests that check how much a step costs: copies by
- * direction (count and bytes), explicit device synchronisations, kernel launches and device
- * allocations since the last reset. */
+ * direction (count and bytes), explicit device synchronisations, kernel launches issued by the
+ * host (a replayed graph's kernels are not launches), graph launches, cuBLAS calls issued by the
+ * host (run or captured), and device allocations since the last reset. */
 struct Counters {
     unsigned long h2d, h2d_bytes, d2h, d2h_bytes, d2d, syncs, launches, allocs, frees;
+    unsigned long graph_launches, blas_calls;
 };
 Counters counters();
 void reset_counters();

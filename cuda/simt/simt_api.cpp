@@ -38,19 +38,23 @@ void report(cudaError_t e, const char *fmt, ...)
 // Part of the runtime's state, as a profiler's counts would be; atomic so that a test reading
 // them never races with a launch.
 static std::atomic<unsigned long> n_h2d, n_h2d_bytes, n_d2h, n_d2h_bytes, n_d2d, n_syncs, n_launches,
-    n_allocs, n_frees;
+    n_allocs, n_frees, n_graph_launches, n_blas_calls;
 static std::atomic<int> device_count{1};
 
 void count_launch() { n_launches++; }
+void count_graph_launch() { n_graph_launches++; }
+void count_blas_call() { n_blas_calls++; }
 
 Counters counters()
 {
-    return Counters{n_h2d, n_h2d_bytes, n_d2h, n_d2h_bytes, n_d2d, n_syncs, n_launches, n_allocs, n_frees};
+    return Counters{n_h2d, n_h2d_bytes, n_d2h,    n_d2h_bytes, n_d2d,           n_syncs,
+                    n_launches, n_allocs, n_frees, n_graph_launches, n_blas_calls};
 }
 
 void reset_counters()
 {
-    for (auto *c : {&n_h2d, &n_h2d_bytes, &n_d2h, &n_d2h_bytes, &n_d2d, &n_syncs, &n_launches, &n_allocs, &n_frees})
+    for (auto *c : {&n_h2d, &n_h2d_bytes, &n_d2h, &n_d2h_bytes, &n_d2d, &n_syncs, &n_launches, &n_allocs, &n_frees,
+                    &n_graph_launches, &n_blas_calls})
         *c = 0;
 }
 
@@ -98,6 +102,7 @@ using namespace simt;
 cudaError_t cudaMalloc(void **p, size_t bytes)
 {
     if (!p) return cudaErrorInvalidValue;
+    if (capture_forbids("cudaMalloc")) return cudaErrorStreamCaptureUnsupported;
     n_allocs++;
     unsigned char *raw = static_cast<unsigned char *>(std::malloc(padded(bytes) + 2 * GUARD));
     if (!raw) {
@@ -116,6 +121,7 @@ cudaError_t cudaMalloc(void **p, size_t bytes)
 cudaError_t cudaFree(void *p)
 {
     if (!p) return cudaSuccess;
+    if (capture_forbids("cudaFree")) return cudaErrorStreamCaptureUnsupported;
     n_frees++;
     unsigned char *user = static_cast<unsigned char *>(p);
     std::lock_guard<std::mutex> g(memory_mutex);
@@ -132,6 +138,7 @@ cudaError_t cudaFree(void *p)
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind)
 {
     if (bytes && (!dst || !src)) return cudaErrorInvalidValue;
+    if (capture_forbids("cudaMemcpy")) return cudaErrorStreamCaptureUnsupported;
     if (kind == cudaMemcpyHostToDevice) n_h2d++, n_h2d_bytes += bytes;
     if (kind == cudaMemcpyDeviceToHost) n_d2h++, n_d2h_bytes += bytes;
     if (kind == cudaMemcpyDeviceToDevice) n_d2d++;
@@ -142,12 +149,22 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind 
 cudaError_t cudaMemset(void *p, int value, size_t bytes)
 {
     if (bytes && !p) return cudaErrorInvalidValue;
+    if (capture_forbids("cudaMemset")) return cudaErrorStreamCaptureUnsupported;
     if (bytes) std::memset(p, value, bytes);
     return cudaSuccess;
 }
 
 cudaError_t cudaDeviceSynchronize(void)
 {
+    if (capture_forbids("cudaDeviceSynchronize")) return cudaErrorStreamCaptureUnsupported;
+    n_syncs++;
+    std::lock_guard<std::mutex> g(error_mutex);
+    return sticky_error;
+}
+
+cudaError_t cudaStreamSynchronize(cudaStream_t)
+{
+    if (capture_forbids("cudaStreamSynchronize")) return cudaErrorStreamCaptureUnsupported;
     n_syncs++;
     std::lock_guard<std::mutex> g(error_mutex);
     return sticky_error;
@@ -177,6 +194,8 @@ const char *cudaGetErrorString(cudaError_t e)
     case cudaErrorNoDevice: return "no CUDA-capable device is detected";
     case cudaErrorIllegalAddress: return "an illegal memory access was encountered";
     case cudaErrorLaunchFailure: return "unspecified launch failure";
+    case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
+    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture";
     }
     return "unknown error";
 }

@@ -301,11 +301,11 @@ Schedule schedule() { return current_schedule; }
 
 static std::mutex launch_mutex;
 
-void launch(dim3 grid, dim3 block, size_t dynamic_shared, const char *kernel,
-            const std::function<void()> &body)
+// Runs every block of one launch (now, or when a captured graph is replayed).
+static void run_launch(dim3 grid, dim3 block, size_t dynamic_shared, const char *kernel,
+                       const std::function<void()> &body)
 {
     std::lock_guard<std::mutex> g(launch_mutex);
-    count_launch();
     unsigned long threads = (unsigned long)block.x * block.y * block.z;
     if (threads > 1024) { // what CUDA 13.0 answers on an H100 (docs/gpu-results.md)
         report(cudaErrorInvalidValue, "kernel %s: %lu threads per block (at most 1024)", kernel,
@@ -348,6 +348,14 @@ void launch(dim3 grid, dim3 block, size_t dynamic_shared, const char *kernel,
                 pool().run_block(b, body);
             }
     check_all_guards(kernel);
+}
+
+// A launch issued by the host: counted and run, or recorded into the capture in progress.
+void launch(dim3 grid, dim3 block, size_t dynamic_shared, const char *kernel,
+            const std::function<void()> &body)
+{
+    if (!capturing()) count_launch();
+    device_work([=] { run_launch(grid, block, dynamic_shared, kernel, body); });
 }
 
 } // namespace simt

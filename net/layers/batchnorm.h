@@ -8,8 +8,10 @@
 #define BN_EPS 1e-5
 #define BN_MOMENTUM 0.9
 
-/* the buffers, saved ones first in state order; the last two stand in for gamma under noscale */
-enum { BN_RUNNING_MEAN, BN_RUNNING_VAR, BN_BATCH_MEAN, BN_BATCH_INV_STD, BN_FIXED_GAMMA, BN_GAMMA_GRAD_SCRATCH };
+/* the buffers, saved ones first in state order; the next two stand in for gamma under noscale;
+ * the last holds synchronised batchnorm's sums (--sync-bn) */
+enum { BN_RUNNING_MEAN, BN_RUNNING_VAR, BN_BATCH_MEAN, BN_BATCH_INV_STD, BN_FIXED_GAMMA, BN_GAMMA_GRAD_SCRATCH,
+       BN_SYNC_SUMS };
 
 /* The inner size S of the (N, C, S) layout: H*W after a conv, 1 after an affine. */
 static inline int batchnorm_inner(const Layer *l) { return l->spatial ? l->in[1] * l->in[2] : 1; }

@@ -37,7 +37,7 @@ typedef struct LayerSpec {
 } LayerSpec;
 
 #define LAYER_MAX_PARAMS 2
-#define LAYER_MAX_BUFFERS 6
+#define LAYER_MAX_BUFFERS 7
 
 /* One layer of a built model. */
 typedef struct Layer {
@@ -88,6 +88,8 @@ typedef struct LayerCall {
     uint64_t seed, step;                /* the model's seed and the training step (dropout) */
     float *w[LAYER_MAX_PARAMS], *dw[LAYER_MAX_PARAMS]; /* the layer's params, in kind order */
     float *spare;                       /* backward: room for dx, free to use when dx is NULL */
+    Comm *sync;                         /* train-mode batchnorm statistics over this group's
+                                         * batches (equal shares; --sync-bn); NULL: this batch */
     /* layers of a residual block (below): the block's input as the opening layer's copy of it,
      * and the opening layer's skip-path gradient (max_batch block inputs) */
     const float *block_in;

@@ -1,4 +1,6 @@
-/* pool.c — pool<k>: k x k max pool with stride k, no padding. */
+/* pool.c — pool<k>: k x k max pool with stride k, no padding; the output size is PyTorch's,
+ * floor(H / k), so rows and columns past the last window are left out (pool2 on 31x31 gives
+ * 15x15). */
 #include <stdio.h>
 
 #include "error.h"
@@ -9,7 +11,7 @@ static PoolGeom geom(const Layer *l, int N)
 {
     PoolGeom g;
     int k = l->spec.units;
-    pool_geom_init(&g, N, l->in[0], l->in[1], l->in[2], k, k, k);
+    pool_geom_init_floor(&g, N, l->in[0], l->in[1], l->in[2], k, k, k);
     return g;
 }
 
@@ -24,7 +26,7 @@ static int shape(Layer *l, int index)
                          "affine layer)", index + 1, l->spec.units, l->in[0]);
     PoolGeom g;
     int k = l->spec.units;
-    if (pool_geom_init(&g, 1, l->in[0], l->in[1], l->in[2], k, k, k) != NNDL_OK)
+    if (pool_geom_init_floor(&g, 1, l->in[0], l->in[1], l->in[2], k, k, k) != NNDL_OK)
         return nndl_fail_context("layer %d", index + 1);
     l->out[1] = g.Ho, l->out[2] = g.Wo;
     return NNDL_OK;

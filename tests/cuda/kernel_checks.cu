@@ -27,7 +27,8 @@ extern "C" const char *kc_last_error(void) { return last_error; }
 extern "C" int kc_counters(KcCounters *c)
 {
     simt::Counters k = simt::counters();
-    *c = KcCounters{k.h2d, k.h2d_bytes, k.d2h, k.d2h_bytes, k.d2d, k.syncs, k.launches, k.allocs, k.frees};
+    *c = KcCounters{k.h2d,      k.h2d_bytes, k.d2h,   k.d2h_bytes,      k.d2d,       k.syncs,
+                    k.launches, k.allocs,    k.frees, k.graph_launches, k.blas_calls};
     return 0;
 }
 extern "C" void kc_reset_counters(void) { simt::reset_counters(); }
@@ -205,6 +206,58 @@ extern "C" int kc_event_elapsed(float *ms)
     CUDA_CHECK(cudaEventDestroy(start));
     CUDA_CHECK(cudaEventDestroy(end));
     return finish();
+}
+
+// ---- graphs ------------------------------------------------------------------------------------
+
+__global__ void add_one_kernel(int *x, int n)
+{
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) x[i] += 1;
+}
+
+extern "C" int kc_graph_replay(int *x, int n, int *during_capture, int replays)
+{
+    DeviceBuffer<int> d(n);
+    DeviceBuffer<float> a(4), c(4);
+    cublasHandle_t h;
+    if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) return -1;
+    CUBLAS_CHECK(cublasSetStream(h, NNDL_STREAM));
+    const float one = 1, zero = 0;
+    cudaGraph_t g;
+    cudaGraphExec_t exec;
+    CUDA_CHECK(cudaStreamBeginCapture(NNDL_STREAM, cudaStreamCaptureModeGlobal));
+    NNDL_LAUNCH(add_one_kernel, 2, 64, 0, d.p, n);
+    CUBLAS_CHECK(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 2, &one, a.p, 2, a.p, 2, &zero, c.p, 2));
+    CUDA_CHECK(cudaStreamEndCapture(NNDL_STREAM, &g));
+    CUDA_CHECK(cudaGraphInstantiate(&exec, g, 0));
+    CUDA_CHECK(cudaMemcpy(during_capture, d.p, sizeof(int), cudaMemcpyDeviceToHost));
+    for (int r = 0; r < replays; r++) CUDA_CHECK(cudaGraphLaunch(exec, NNDL_STREAM));
+    CUDA_CHECK(cudaStreamSynchronize(NNDL_STREAM));
+    d.to_host(x);
+    CUDA_CHECK(cudaGraphExecDestroy(exec));
+    CUDA_CHECK(cudaGraphDestroy(g));
+    cublasDestroy(h);
+    return finish();
+}
+
+extern "C" int kc_capture_with_sync(void)
+{
+    DeviceBuffer<int> d(16);
+    int host[16];
+    cudaGraph_t g = nullptr;
+    CUDA_CHECK(cudaStreamBeginCapture(NNDL_STREAM, cudaStreamCaptureModeGlobal));
+    NNDL_LAUNCH(add_one_kernel, 1, 16, 0, d.p, 16);
+    cudaError_t copy = cudaMemcpy(host, d.p, sizeof host, cudaMemcpyDeviceToHost);
+    cudaError_t end = cudaStreamEndCapture(NNDL_STREAM, &g);
+    if (g) cudaGraphDestroy(g);
+    cudaGetLastError(); // clear the sticky error the refused copy left
+#ifdef NNDL_SIMT_HOST
+    snprintf(last_error, sizeof last_error, "copy: %s; end: %s; %s", cudaGetErrorString(copy),
+             cudaGetErrorString(end), simt::last_report_cstr());
+#else
+    snprintf(last_error, sizeof last_error, "copy: %s; end: %s", cudaGetErrorString(copy), cudaGetErrorString(end));
+#endif
+    return copy == cudaSuccess ? 0 : (int)end;
 }
 
 // ---- integer atomics ------------------------------------------------------------------------

@@ -17,6 +17,7 @@ const char *kc_last_error(void);
  * where nothing counts them. */
 typedef struct KcCounters {
     unsigned long h2d, h2d_bytes, d2h, d2h_bytes, d2d, syncs, launches, allocs, frees;
+    unsigned long graph_launches, blas_calls;
 } KcCounters;
 int kc_counters(KcCounters *c);
 void kc_reset_counters(void);
@@ -55,6 +56,14 @@ int kc_index3d(int *out, int nx, int ny, int nz, int bx, int by, int bz);
 int kc_write_past_end(int n);             /* a bounds check off by one */
 int kc_divergent_syncthreads(void);       /* __syncthreads() inside if (threadIdx.x < 16) */
 int kc_launch_too_many_threads(void);     /* a block of 2048 threads */
+
+/* Graphs: a kernel that adds 1 to each of n ints and an sgemm recorded once on the captured stream
+ * (nothing runs while recording: *during_capture gets x[0] read after the capture), then the
+ * graph launched `replays` times; x comes back. */
+int kc_graph_replay(int *x, int n, int *during_capture, int replays);
+/* A cudaMemcpy during a capture: fails, and the capture's end reports it invalidated; returns
+ * the end's error code (cudaErrorStreamCaptureInvalidated expected), kc_last_error the words. */
+int kc_capture_with_sync(void);
 
 /* cuBLAS: C = alpha op(A) op(B) + beta C on the device; matrices column-major as given. */
 int kc_sgemm(int transa, int transb, int m, int n, int k, float alpha, const float *A, int lda,

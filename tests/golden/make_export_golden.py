@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Writes tests/golden/export_torch.safetensors: the class scores PyTorch gives for
-tests/golden/export_model.safetensors (what `nndl export` writes for tests/test_export.c's small
-model, conv4x3-bn-relu-pool2-affine12-bn-relu-dropout0.5-affine5 on 3x8x8 inputs), loaded with
+"""Writes tests/golden/export_torch{,2}.safetensors: the class scores PyTorch gives for
+tests/golden/export_model{,2}.safetensors (what `nndl export` writes for tests/test_export.c's two
+small models on 3x8x8 inputs: conv4x3-bn-relu-pool2-affine12-bn-relu-dropout0.5-affine5, and
+conv4x3(stride=2,nobias)-bn(noscale,eps=0.001)-gelu-res(proj)[conv6x3-relu]-scale0.5-gap-affine5), loaded with
 the documented snippet tools/nndl_torch.py and run in float64, on 16 fixed inputs of raw
 pixels. tests/test_export.c loads the same file into nndl and compares; no Python at test time.
 
@@ -37,8 +38,13 @@ def write_safetensors(path, tensors):
 
 
 def main():
+    for model, scores in (("export_model", "export_torch"), ("export_model2", "export_torch2")):
+        make(model, scores)
+
+
+def make(model, out):
     golden = os.path.join(ROOT, "tests", "golden")
-    net, meta, mean = nndl_torch.load(os.path.join(golden, "export_model.safetensors"))
+    net, meta, mean = nndl_torch.load(os.path.join(golden, model + ".safetensors"))
     c, h, w = (int(v) for v in meta["input_shape"].split(","))
     # whole pixel values (exact in float32), each image with its own brightness and contrast
     rng = np.random.RandomState(0)
@@ -46,8 +52,8 @@ def main():
                      + rng.randint(0, 128, (N, 1, 1, 1)), 0, 255).round().astype(np.float32)
     net = net.double()
     scores = nndl_torch.predict(net, mean.double(), np.float64(pixels)).numpy()
-    write_safetensors(os.path.join(golden, "export_torch.safetensors"), {"input": pixels, "scores": scores})
-    print("labels:", scores.argmax(1))
+    write_safetensors(os.path.join(golden, out + ".safetensors"), {"input": pixels, "scores": scores})
+    print(meta["spec"], "labels:", scores.argmax(1))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,181 @@
+/* solver_device.c — the Solver's device-resident path (see solver_device.h). */
+#include "solver_device.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+int solver_device_available(const Backend *be) { return be->gather && be->count_correct && be->step_finish; }
+
+/* Every value exactly (float)byte - mean[j], the one float subtraction the host preprocessing
+ * made: then bytes and the mean reproduce the floats bit for bit on the device. */
+static int bytes_reproduce(const Dataset *d, const float *mean, unsigned char *bytes)
+{
+    size_t size = dataset_example_size(d), total = (size_t)d->n * size;
+    for (size_t i = 0; i < total; i++) {
+        float v = d->x[i], m = mean[i % size], q = rintf(v + m);
+        if (!(q >= 0 && q <= 255) || q - m != v) return 0;
+        bytes[i] = (unsigned char)q;
+    }
+    return 1;
+}
+
+int device_set_upload(DeviceSet *set, const Backend *be, const Dataset *d, const float *mean)
+{
+    memset(set, 0, sizeof *set);
+    size_t size = dataset_example_size(d), total = (size_t)d->n * size;
+    unsigned char *bytes = mean ? malloc(total ? total : 1) : NULL;
+    int u8 = bytes && bytes_reproduce(d, mean, bytes);
+    size_t x_bytes = total * (u8 ? 1 : sizeof(float));
+    set->x = be->alloc(be, x_bytes ? x_bytes : 1);
+    set->y = be->alloc(be, (d->n ? (size_t)d->n : 1) * sizeof *set->y);
+    if (u8) set->mean = be->alloc(be, size * sizeof *set->mean);
+    if (!set->x || !set->y || (u8 && !set->mean)) {
+        free(bytes);
+        device_set_free(set, be);
+        return nndl_fail("out of %s memory for a copy of %d examples (%zu bytes)", be->name, d->n, x_bytes);
+    }
+    be->to_device(be, set->x, u8 ? (const void *)bytes : (const void *)d->x, x_bytes);
+    be->to_device(be, set->y, d->y, (size_t)d->n * sizeof *set->y);
+    if (u8) be->to_device(be, set->mean, mean, size * sizeof *set->mean);
+    free(bytes);
+    set->ex = (DeviceExamples){.x = set->x, .u8 = u8, .mean = set->mean, .y = set->y, .n = d->n, .size = size};
+    return NNDL_OK;
+}
+
+void device_set_free(DeviceSet *set, const Backend *be)
+{
+    if (set->x) be->release(be, set->x);
+    if (set->y) be->release(be, set->y);
+    if (set->mean) be->release(be, set->mean);
+    memset(set, 0, sizeof *set);
+}
+
+int solver_device_setup(Solver *s)
+{
+    const Backend *be = s->model->be;
+    SolverDevice *d = calloc(1, sizeof *d);
+    if (!d) return nndl_fail("solver: out of memory for the device training state");
+    s->dev = d;
+    d->solver = s;
+    d->positioned_b = -1;
+    d->use_graph = be->capture && be->graph_launch && be->graph_destroy && !model_uses_step(s->model);
+    int most = s->val && s->val->n > s->train->n ? s->val->n : s->train->n;
+    if (device_set_upload(&d->train, be, s->train, s->input_mean) != NNDL_OK ||
+        (s->val && s->val->n && device_set_upload(&d->val, be, s->val, s->input_mean) != NNDL_OK))
+        goto fail;
+    if (!(d->order = be->alloc(be, (size_t)s->train->n * sizeof *d->order)) ||
+        !(d->picked = be->alloc(be, (size_t)most * sizeof *d->picked)) ||
+        !(d->vars = be->alloc(be, sizeof *d->vars)) || !(d->step_loss = be->alloc(be, sizeof *d->step_loss)) ||
+        !(d->count = be->alloc(be, sizeof *d->count))) {
+        nndl_fail("solver: out of %s memory for the device training buffers", be->name);
+        goto fail;
+    }
+    return NNDL_OK;
+fail:
+    solver_device_free(s);
+    return NNDL_ERR;
+}
+
+void solver_device_free(Solver *s)
+{
+    SolverDevice *d = s->dev;
+    if (!d) return;
+    const Backend *be = s->model->be;
+    if (d->graph) be->graph_destroy(be, d->graph);
+    device_set_free(&d->train, be);
+    device_set_free(&d->val, be);
+    void *bufs[] = {d->order, d->picked, d->vars, d->step_loss, d->count};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+        if (bufs[i]) be->release(be, bufs[i]);
+    free(d);
+    s->dev = NULL;
+}
+
+void solver_device_epoch(Solver *s)
+{
+    const Backend *be = s->model->be;
+    be->to_device(be, s->dev->order, s->order, (size_t)s->train->n * sizeof *s->order);
+    s->dev->positioned_b = -1; /* a new epoch starts at position 0 */
+}
+
+/* The host mirror of StepVars for minibatch b, written to the device (outside any step). */
+static void position(Solver *s, int b)
+{
+    SolverDevice *d = s->dev;
+    int uniform = 1;
+    for (int i = 1; i < s->model->n_params; i++)
+        uniform &= s->opt[i].t == s->opt[0].t && s->opt[i].learning_rate == s->opt[0].learning_rate;
+    StepVars v = {.iteration = s->iteration, .batch_start = b * s->cfg.batch_size, .loss_slot = s->slot_next,
+                  .t = s->opt[0].t + (s->opt[0].rule == UPDATE_ADAM), .learning_rate = s->opt[0].learning_rate};
+    s->model->be->to_device(s->model->be, d->vars, &v, sizeof v);
+    d->uniform = uniform;
+    d->positioned_b = b;
+}
+
+/* One step's ops, run now or recorded: gather, forward, loss, backward, update, step_finish. */
+static void record_step(void *ctx)
+{
+    SolverDevice *d = ctx;
+    Solver *s = d->solver;
+    Model *m = s->model;
+    const Backend *be = m->be;
+    int n = d->record_n;
+    be->gather(be, m->x, m->labels, &d->train.ex, d->order, &d->vars->batch_start, 0, n);
+    /* Augmentation of the training recipe goes here: an op on the float batch m->x (n images)
+     * drawing from (model seed, d->vars->iteration) on the device, so that it is recorded with
+     * the step and draws as the cpu path does. */
+    model_loss_on_device(m, d->step_loss, n, (uint64_t)s->iteration);
+    /* the flat update of the host path (one call per run of parameters sharing a config), with
+     * the rate and t read on the device when the update runs; without uniform configs the
+     * step is not recorded and the host's values stand */
+    solver_update_recorded(s, d->uniform ? d->vars : NULL);
+    be->step_finish(be, d->vars, s->loss_slots, d->step_loss, n);
+}
+
+int solver_device_step(Solver *s, int b, int n)
+{
+    SolverDevice *d = s->dev;
+    const Backend *be = s->model->be;
+    if (s->slot_next == s->loss_cap && solver_read_losses(s) != NNDL_OK) return NNDL_ERR;
+    if (d->positioned_b != b) position(s, b);
+    d->record_n = n;
+    if (d->use_graph && d->uniform) {
+        if (!d->graph || d->graph_n != n) { /* recorded once per batch size */
+            if (d->graph) be->graph_destroy(be, d->graph);
+            d->graph = be->capture(be, record_step, d);
+            if (!d->graph) return NNDL_ERR;
+            d->graph_n = n;
+            d->graphs_recorded++;
+        }
+        be->graph_launch(be, d->graph);
+    } else {
+        record_step(d);
+    }
+    /* the host mirror of what step_finish advanced on the device */
+    for (int i = 0; i < s->model->n_params; i++)
+        if (s->opt[i].rule == UPDATE_ADAM) s->opt[i].t++;
+    s->slot_next++, s->pending++;
+    d->positioned_b = b + 1;
+    return NNDL_OK;
+}
+
+int solver_device_correct(Solver *s, const Dataset *ds, const int *picked, int n)
+{
+    SolverDevice *d = s->dev;
+    const DeviceSet *set = ds == s->train ? &d->train : ds == s->val ? &d->val : NULL;
+    if (!set || !set->x) return -1;
+    Model *m = s->model;
+    const Backend *be = m->be;
+    if (picked) be->to_device(be, d->picked, picked, (size_t)n * sizeof *picked);
+    for (int start = 0; start < n; start += m->max_batch) {
+        int k = n - start < m->max_batch ? n - start : m->max_batch;
+        be->gather(be, m->x, m->labels, &set->ex, picked ? d->picked : NULL, NULL, start, k);
+        be->count_correct(be, d->count, model_scores_on_device(m, k), m->labels, k, m->num_classes, start > 0);
+    }
+    int correct = 0;
+    be->to_host(be, &correct, d->count, sizeof correct); /* the one copy back */
+    return correct;
+}
