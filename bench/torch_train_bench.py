@@ -3,8 +3,9 @@
 `nndl bench train`: conv64x3 - BN - relu - pool2 - affine500 - BN - relu - affine10, softmax,
 L2 1e-3 on weights, Adam 1e-3, float32, synthetic CIFAR-shaped data. Prints one line per batch
 size: "torch batch B: X images/s" (eager), and with --compile also "torch.compile batch B: X
-images/s" where torch.compile works. Arguments: cpu (default) or cuda; --batches 50,1000 (default
-50,1000); --compile. Needs PyTorch (Debian's python3-torch on the CPU); nndl itself does not."""
+images/s" where torch.compile works. Arguments: cpu (default) or cuda; seed (default) or wide (the
+wide 3x3 net below); --batches 50,1000 (default 50,1000); --compile. Needs PyTorch (Debian's
+python3-torch on the CPU); nndl itself does not."""
 import os
 import sys
 import time
@@ -33,6 +34,29 @@ class SeedCNN(nn.Module):
         return self.fc2(x)
 
 
+class WideNet(nn.Module):
+    """The wide 3x3 net of `./nndl bench train --model WIDE` (bench/compare_torch.sh wide):
+    conv32x3-pool2-bn-relu-conv32x3-bn-relu-conv128x3-pool2-bn-relu-conv128x3-bn-relu-
+    conv128x3-pool2-bn-relu-conv128x3-bn-relu-affine10."""
+
+    def __init__(self):
+        super().__init__()
+        chans = [(3, 32, True), (32, 32, False), (32, 128, True), (128, 128, False), (128, 128, True),
+                 (128, 128, False)]
+        self.convs = nn.ModuleList(nn.Conv2d(i, o, 3, padding=1) for i, o, _ in chans)
+        self.pools = [p for _, _, p in chans]
+        self.bns = nn.ModuleList(nn.BatchNorm2d(o) for _, o, _ in chans)
+        self.fc = nn.Linear(128 * 4 * 4, 10)
+
+    def forward(self, x):
+        for conv, bn, pool in zip(self.convs, self.bns, self.pools):
+            x = conv(x)
+            if pool:
+                x = F.max_pool2d(x, 2)
+            x = F.relu(bn(x))
+        return self.fc(x.flatten(1))
+
+
 args = sys.argv[1:]
 COMPILE = "--compile" in args
 BATCHES = [50, 1000]
@@ -41,13 +65,14 @@ if "--batches" in args:
     del args[args.index("--batches"):args.index("--batches") + 2]
 args = [a for a in args if a != "--compile"]
 DEVICE = args[0] if args else "cpu"
+NET = args[1] if len(args) > 1 else "seed"
 
 
 def bench(batch, seconds, compiled=False):
-    model = SeedCNN().to(DEVICE)
+    model = (WideNet() if NET == "wide" else SeedCNN()).to(DEVICE)
     forward = torch.compile(model) if compiled else model
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    weights = [model.conv.weight, model.fc1.weight, model.fc2.weight]
+    weights = [p for n, p in model.named_parameters() if n.endswith("weight") and p.dim() > 1]
     x = 60 * torch.randn(batch, 3, 32, 32, device=DEVICE)
     y = torch.randint(0, 10, (batch,), device=DEVICE)
 

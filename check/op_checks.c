@@ -195,7 +195,7 @@ static void check_conv_op(CheckRun *run)
         {1, 1, 1, 1, 1, 1, 1, 1, 0},   {1, 3, 5, 5, 2, 3, 3, 1, 1},   {2, 3, 7, 7, 4, 3, 3, 2, 0},
         {3, 2, 9, 6, 5, 5, 2, 2, 2},   {2, 4, 8, 8, 3, 1, 1, 1, 0},   {4, 3, 31, 31, 5, 3, 3, 2, 1},
         {1, 2, 6, 11, 3, 2, 4, 1, 2},  {5, 3, 13, 13, 7, 4, 4, 3, 0}, {2, 3, 16, 16, 8, 3, 3, 1, 1},
-        {1, 5, 4, 3, 2, 4, 3, 1, 0},
+        {1, 5, 4, 3, 2, 4, 3, 1, 0},   {2, 16, 9, 7, 16, 3, 3, 1, 1}, /* wide 3x3: the cpu's Winograd */
     };
     Rng r;
     rng_seed(&r, 102);
@@ -337,6 +337,92 @@ static void check_batchnorm_op(CheckRun *run)
     check_batchnorm(run, 1, 3, 16, &r);    /* batch 1, spatial */
     check_batchnorm(run, 1, 2, 1, &r);     /* a single value per channel */
     check_batchnorm(run, 50, 16, 64, &r);  /* larger reductions */
+}
+
+/* ---- batchnorm + relu (+ max pool), fused or its fallback ---------------------------------- */
+
+/* One case: x (N, C, H, W) (a vector of C when H = W = 1), pool k x k (0: none). With `ties`
+ * x takes few distinct values (multiples of 0.5), so pooling windows hold equal maxima, and
+ * channel 0 is constant (zero variance: every batchnorm output equals beta). */
+static void check_bn_relu_pool(CheckRun *run, int N, int C, int H, int W, int k, int ties, Rng *r)
+{
+    const Backend *be = run->be;
+    int S = H * W;
+    size_t n = (size_t)N * C * S;
+    PoolGeom g, *pool = NULL;
+    if (k) {
+        pool_geom_init(&g, N, C, H, W, k, k, k);
+        pool = &g;
+    }
+    size_t no = pool ? pool_out_size(pool) : n;
+    double *x = rand_float_exact(r, n, 3, 0.5), *dout = rand_float_exact(r, no, 1, 0);
+    double *gamma = rand_float_exact(r, C, 1, 1), *beta = rand_float_exact(r, C, 1, 0);
+    if (ties) {
+        for (size_t i = 0; i < n; i++) x[i] = round(2 * x[i]) / 2;
+        for (int i = 0; i < N; i++)
+            for (int s = 0; s < S; s++) x[(size_t)i * C * S + s] = 1.5;
+        beta[0] = 0.75; /* relu passes the constant channel: every window element ties */
+    }
+    double *rm = zeros(C), *rv = zeros(C), *y = zeros(n), *act = zeros(n), *out = zeros(no);
+    RefBNParam p = {1, 1e-5, 0.9, rm, rv};
+    ref_batchnorm_forward(y, x, gamma, beta, &p, N, C, S);
+    ref_relu_forward(act, y, n);
+    if (pool) ref_max_pool_forward_naive(out, act, pool);
+    else memcpy(out, act, n * sizeof *out);
+    double *dact = zeros(n), *dy = zeros(n), *dx = zeros(n), *dg = zeros(C), *dbt = zeros(C);
+    if (pool) ref_max_pool_backward_naive(dact, dout, act, pool);
+    else memcpy(dact, dout, n * sizeof *dact);
+    ref_relu_backward(dy, dact, y, n);
+    ref_batchnorm_backward(dx, dg, dbt, dy, x, gamma, 1e-5, N, C, S);
+
+    float *fx = up(be, x, n), *fd = up(be, dout, no), *fg = up(be, gamma, C), *fb = up(be, beta, C);
+    float *frm = dev_zeros(be, C), *frv = dev_zeros(be, C), *fmean = dev_zeros(be, C), *fistd = dev_zeros(be, C);
+    float *fo = dev_zeros(be, no), *fbn = dev_zeros(be, n), *frelu = dev_zeros(be, n), *fspare = dev_zeros(be, n);
+    float *fdout = dev_zeros(be, n), *fdg = dev_zeros(be, C), *fdb = dev_zeros(be, C);
+    be->copy(be, fdout, fd, no * sizeof *fd); /* the backward overwrites its dout */
+    BNConfig cfg = {1, 1e-5f, 0.9f};
+    backend_bn_relu_pool_forward(be, fo, fbn, pool ? frelu : fo, fmean, fistd, frm, frv, fx, fg, fb, &cfg, pool, N,
+                                 C, S);
+    float *fdx = backend_bn_relu_pool_backward(be, fdg, fdb, fdout, fspare, fo, fbn, pool ? frelu : fo, fx, fg, fb,
+                                               fmean, fistd, pool, N, C, S);
+    char shape[96];
+    snprintf(shape, sizeof shape, "(N %d, C %d, %dx%d) pool %d%s, %s", N, C, H, W, k, ties ? " ties" : "",
+             be->bn_relu_pool_forward && (!pool || pool_geom_tiles(pool)) ? "fused" : "unfused fallback");
+    check_expect(run, "bn_relu_pool", shape, "out", err(be, fo, out, no), CHECK_FLOAT_TOL);
+    check_expect(run, "bn_relu_pool", shape, "running mean", err(be, frm, rm, C), CHECK_FLOAT_TOL);
+    check_expect(run, "bn_relu_pool", shape, "running var", err(be, frv, rv, C), CHECK_FLOAT_TOL);
+    check_expect(run, "bn_relu_pool", shape, "dx", err(be, fdx, dx, n), 1e-3); /* as batchnorm's dx */
+    check_expect(run, "bn_relu_pool", shape, "dgamma", err(be, fdg, dg, C), CHECK_FLOAT_TOL);
+    check_expect(run, "bn_relu_pool", shape, "dbeta", err(be, fdb, dbt, C), CHECK_FLOAT_TOL);
+
+    /* test mode: the running statistics normalise */
+    cfg.train = 0;
+    p.train = 0;
+    ref_batchnorm_forward(y, x, gamma, beta, &p, N, C, S);
+    ref_relu_forward(act, y, n);
+    if (pool) ref_max_pool_forward_naive(out, act, pool);
+    else memcpy(out, act, n * sizeof *out);
+    backend_bn_relu_pool_forward(be, fo, fbn, pool ? frelu : fo, fmean, fistd, frm, frv, fx, fg, fb, &cfg, pool, N,
+                                 C, S);
+    check_expect(run, "bn_relu_pool", shape, "out (test mode)", err(be, fo, out, no), CHECK_FLOAT_TOL);
+
+    double *host[] = {x, dout, gamma, beta, rm, rv, y, act, out, dact, dy, dx, dg, dbt};
+    for (size_t i = 0; i < sizeof host / sizeof *host; i++) free(host[i]);
+    float *dev[] = {fx, fd, fg, fb, frm, frv, fmean, fistd, fo, fbn, frelu, fspare, fdout, fdg, fdb};
+    for (size_t i = 0; i < sizeof dev / sizeof *dev; i++) be->release(be, dev[i]);
+}
+
+static void check_bn_relu_pool_op(CheckRun *run)
+{
+    Rng r;
+    rng_seed(&r, 111);
+    check_bn_relu_pool(run, 7, 5, 1, 1, 0, 0, &r);    /* after an affine: (N, D) */
+    check_bn_relu_pool(run, 3, 4, 3, 5, 0, 0, &r);    /* spatial, no pool */
+    check_bn_relu_pool(run, 4, 3, 8, 6, 2, 0, &r);    /* pool 2 */
+    check_bn_relu_pool(run, 2, 2, 9, 9, 3, 0, &r);    /* pool 3 */
+    check_bn_relu_pool(run, 1, 3, 4, 4, 4, 0, &r);    /* batch 1, one window per plane */
+    check_bn_relu_pool(run, 5, 3, 6, 6, 2, 1, &r);    /* tied maxima, a constant channel */
+    check_bn_relu_pool(run, 20, 16, 16, 16, 2, 0, &r); /* large enough for the threaded path */
 }
 
 /* ---- dropout ------------------------------------------------------------------------------ */
@@ -640,7 +726,7 @@ const OpCheck op_checks[] = {
     {"affine", "affine", check_affine_op},
     {"relu", "relu", check_relu_op},
     {"affine_relu", "affine + relu (fused or its fallback)", check_affine_relu_op},
-    {"conv", "conv (10 shapes)", check_conv_op},
+    {"conv", "conv (11 shapes)", check_conv_op},
     {"conv_floor", "conv with input past the last window (5 shapes)", check_conv_floor_op},
     {"max_pool", "max pool (8 shapes)", check_max_pool_op},
     {"max_pool_floor", "max pool with input past the last window (3 shapes)", check_max_pool_floor_op},
@@ -650,6 +736,7 @@ const OpCheck op_checks[] = {
     {"gelu", "gelu", check_gelu_op},
     {"scale_add", "scale and add", check_scale_add_op},
     {"batchnorm", "batchnorm and spatial batchnorm", check_batchnorm_op},
+    {"bn_relu_pool", "batchnorm + relu (+ max pool), fused or its fallback", check_bn_relu_pool_op},
     {"dropout", "dropout", check_dropout_op},
     {"losses", "softmax and svm losses", check_losses_op},
     {"smoothed_loss", "softmax with label smoothing", check_smoothed_loss_op},

@@ -16,7 +16,8 @@ static void usage(FILE *f)
             "  export          a checkpoint's weights as safetensors for PyTorch (nndl export --help)\n"
             "  check           every op on each device against the double reference (nndl check --help)\n"
             "  bench layers    seed timing table: naive vs fast conv and max pool\n"
-            "  bench train     training throughput of the seed's batchnorm CNN\n"
+            "  bench train     training throughput of the seed's batchnorm CNN (--profile: per op)\n"
+            "  bench conv      cpu 3x3 convolutions: im2col vs Winograd\n"
             "  bench allreduce the process group's all-reduce, checked and timed (under mpirun)\n"
             "  help, -h        this text        --version   how this nndl was built, and its devices\n");
 }

@@ -127,6 +127,20 @@ struct Backend {
                                const float *dout, const float *x, const float *gamma,
                                const float *mean, const float *inv_std, int N, int C, int S);
 
+    /* OPTIONAL fused batchnorm + relu (+ max pool): out = pool(relu(batchnorm(x))), pool NULL
+     * for none, else a geometry whose windows tile the input (pool_geom_tiles). One pass for
+     * the statistics and one that writes only out: the batchnorm and relu outputs are never
+     * stored. mean / inv_std / running statistics as batchnorm_forward. */
+    void (*bn_relu_pool_forward)(const Backend *be, float *out, float *mean, float *inv_std,
+                                 float *running_mean, float *running_var, const float *x,
+                                 const float *gamma, const float *beta, const BNConfig *cfg,
+                                 const PoolGeom *pool, int N, int C, int S);
+    /* Its backward from dout (the gradient of out) to dx, dgamma, dbeta; the batchnorm output
+     * is recomputed from x, beta, mean and inv_std; out is the forward's output. */
+    void (*bn_relu_pool_backward)(const Backend *be, float *dx, float *dgamma, float *dbeta,
+                                  const float *dout, const float *out, const float *x,
+                                  const float *gamma, const float *beta, const float *mean,
+                                  const float *inv_std, const PoolGeom *pool, int N, int C, int S);
     /* global average pool: x (rows, S) -> out (rows): each row's mean (rows = N*C, S = H*W);
      * backward spreads dout[r] / S over row r */
     void (*global_avg_pool_forward)(const Backend *be, float *out, const float *x, size_t rows, int S);
@@ -171,6 +185,9 @@ struct Backend {
     void (*l2_penalty)(const Backend *be, float *dw, double *loss, const float *w, float reg,
                        size_t n);
 
+    /* OPTIONAL: waits until the device has finished the work queued so far (NULL: every op
+     * completes before it returns, as on the CPU). For timing ops one by one (profiles). */
+    void (*synchronize)(const Backend *be);
     /* OPTIONAL, data-parallel training across processes (core/comm.h). allreduce: in place
      * over n values (CommType t, CommOp op) of this backend's memory on every rank of c: NCCL
      * on the GPU, or comm_allreduce_host_memory where the memory is host memory; NULL makes
@@ -243,6 +260,52 @@ static inline void backend_affine_relu_forward(const Backend *be, float *out, fl
     }
     be->affine_forward(be, act, x, w, b, N, D, M);
     be->relu_forward(be, out, act, (size_t)N * M);
+}
+
+/* Batchnorm + relu (+ pool) through the fused op where the backend has it and the pool tiles,
+ * else the unfused ops: bn_act and relu_act then receive the batchnorm and relu outputs (relu_act
+ * is out when pool is NULL); the fused op leaves them untouched. */
+static inline void backend_bn_relu_pool_forward(const Backend *be, float *out, float *bn_act, float *relu_act,
+                                                float *mean, float *inv_std, float *running_mean,
+                                                float *running_var, const float *x, const float *gamma,
+                                                const float *beta, const BNConfig *cfg, const PoolGeom *pool,
+                                                int N, int C, int S)
+{
+    if (be->bn_relu_pool_forward && (!pool || pool_geom_tiles(pool))) {
+        be->bn_relu_pool_forward(be, out, mean, inv_std, running_mean, running_var, x, gamma, beta, cfg, pool, N,
+                                 C, S);
+        return;
+    }
+    be->batchnorm_forward(be, bn_act, mean, inv_std, running_mean, running_var, x, gamma, beta, cfg, N, C, S);
+    be->relu_forward(be, pool ? relu_act : out, bn_act, (size_t)N * C * S);
+    if (pool) be->max_pool_forward(be, out, relu_act, pool);
+}
+
+/* Its backward. dout (the gradient of out) is overwritten; spare holds N*C*S floats. Returns the
+ * buffer that holds dx: spare, or dout when the unfused pool path needed spare for its own
+ * gradient (the caller's ping-pong follows the pointer). bn_act and relu_act are only read by
+ * the unfused path, which the forward filled. */
+static inline float *backend_bn_relu_pool_backward(const Backend *be, float *dgamma, float *dbeta, float *dout,
+                                                   float *spare, const float *out, const float *bn_act,
+                                                   const float *relu_act, const float *x, const float *gamma,
+                                                   const float *beta, const float *mean, const float *inv_std,
+                                                   const PoolGeom *pool, int N, int C, int S)
+{
+    size_t n = (size_t)N * C * S;
+    if (be->bn_relu_pool_backward && (!pool || pool_geom_tiles(pool))) {
+        be->bn_relu_pool_backward(be, spare, dgamma, dbeta, dout, out, x, gamma, beta, mean, inv_std, pool, N, C,
+                                  S);
+        return spare;
+    }
+    if (!pool) { /* relu's gradient in place, then batchnorm's into spare */
+        be->relu_backward(be, dout, dout, bn_act, n);
+        be->batchnorm_backward(be, spare, dgamma, dbeta, dout, x, gamma, mean, inv_std, N, C, S);
+        return spare;
+    }
+    be->max_pool_backward(be, spare, dout, relu_act, out, pool);
+    be->relu_backward(be, spare, spare, bn_act, n);
+    be->batchnorm_backward(be, dout, dgamma, dbeta, spare, x, gamma, mean, inv_std, N, C, S);
+    return dout;
 }
 
 /* A new instance of the backend of that name ("cpu", "cuda"), or NULL with the reason in

@@ -35,6 +35,7 @@ static void cpu_release(const Backend *be, void *p)
 
 void cpu_backend_fail_allocs_after(const Backend *be, long n) { ctx_of(be)->fail_after = n; }
 long cpu_backend_live_allocs(const Backend *be) { return ctx_of(be)->live_allocs; }
+void cpu_backend_set_conv_algo(const Backend *be, int algo) { ctx_of(be)->conv_algo = (CpuConvAlgo)algo; }
 
 static void cpu_copy(const Backend *be, void *dst, const void *src, size_t bytes)
 {
@@ -69,6 +70,8 @@ static const Backend cpu_table = {
     .max_pool_backward = cpu_max_pool_backward,
     .batchnorm_forward = cpu_batchnorm_forward,
     .batchnorm_backward = cpu_batchnorm_backward,
+    .bn_relu_pool_forward = cpu_bn_relu_pool_forward,
+    .bn_relu_pool_backward = cpu_bn_relu_pool_backward,
     .global_avg_pool_forward = cpu_global_avg_pool_forward,
     .global_avg_pool_backward = cpu_global_avg_pool_backward,
     .gelu_forward = cpu_gelu_forward,

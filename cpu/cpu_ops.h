@@ -7,7 +7,14 @@
 
 /* The cpu instance's context: the conv workspace (per-thread slices of im2col columns and
  * partial gradients) and the allocation counters behind cpu_backend.h's test hooks. */
+typedef enum CpuConvAlgo {
+    CPU_CONV_AUTO,          /* Winograd where it applies and pays (cpu_conv.c), else im2col */
+    CPU_CONV_IM2COL,
+    CPU_CONV_WINOGRAD,      /* wherever the geometry allows (3x3, stride 1, pad 1) */
+} CpuConvAlgo;
+
 typedef struct CpuContext {
+    CpuConvAlgo conv_algo;      /* AUTO unless a test or bench sets it (cpu_backend.h) */
     float *conv_ws;
     size_t conv_ws_floats;      /* capacity */
     size_t conv_slice;          /* largest per-thread slice reserved (floats) */
@@ -67,6 +74,14 @@ void cpu_batchnorm_forward_sums(const Backend *be, float *out, float *mean, floa
 void cpu_batchnorm_backward_sums(const Backend *be, float *dx, float *dgamma, float *dbeta, const float *dout,
                                  const float *x, const float *gamma, const float *mean, const float *inv_std,
                                  const double *local, const double *global, double count, int N, int C, int S);
+
+void cpu_bn_relu_pool_forward(const Backend *be, float *out, float *mean, float *inv_std, float *running_mean,
+                              float *running_var, const float *x, const float *gamma, const float *beta,
+                              const BNConfig *cfg, const PoolGeom *pool, int N, int C, int S);
+void cpu_bn_relu_pool_backward(const Backend *be, float *dx, float *dgamma, float *dbeta, const float *dout,
+                               const float *out, const float *x, const float *gamma, const float *beta,
+                               const float *mean, const float *inv_std, const PoolGeom *pool, int N, int C,
+                               int S);
 
 void cpu_sgd(const Backend *be, float *w, const float *dw, float *s1, float *s2, size_t n, const OptimConfig *c);
 void cpu_sgd_momentum(const Backend *be, float *w, const float *dw, float *v, float *s2, size_t n,

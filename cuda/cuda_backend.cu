@@ -56,6 +56,12 @@ void cuda_sum_into(double *slot, const double *partials, int n, double scale, do
     NNDL_LAUNCH(sum_into_kernel, 1, 1, 0, slot, partials, n, scale, divisor, accumulate);
 }
 
+// Waits for the queued work; only profiles call it (a plain step makes no sync).
+static void cuda_synchronize(const Backend *)
+{
+    CUDA_CHECK(cudaDeviceSynchronize());
+}
+
 static Backend make_table(void)
 {
     Backend b;
@@ -98,6 +104,7 @@ static Backend make_table(void)
     b.update[UPDATE_RMSPROP] = cuda_rmsprop;
     b.update[UPDATE_ADAM] = cuda_adam;
     b.l2_penalty = cuda_l2_penalty;
+    b.synchronize = cuda_synchronize;
     b.gather = cuda_gather;
     b.count_correct = cuda_count_correct;
     b.step_finish = cuda_step_finish;

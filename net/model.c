@@ -7,19 +7,44 @@
 #include <string.h>
 
 #include "error.h"
+#include "fused_group.h"
+#include "progress.h"
 #include "rng.h"
 
-static int add_param(Model *m, const char *name, int number, size_t n, int is_weight)
+/* A parameter's room in the blocks: rounded up to 16 floats, so the next starts 64-byte aligned. */
+static size_t param_room(size_t n) { return (n + 15) / 16 * 16; }
+
+/* The next parameter, placed at the blocks' first free offset (*used). */
+static int add_param(Model *m, size_t *used, const char *name, int number, size_t n, int is_weight)
 {
     Param *p = &m->params[m->n_params++];
     snprintf(p->name, sizeof p->name, "%s%d", name, number);
     p->n = n;
     p->is_weight = is_weight;
-    p->w = m->be->alloc(m->be, n * sizeof(float));
-    p->dw = m->be->alloc(m->be, n * sizeof(float));
-    if (!p->w || !p->dw) return -1;
-    m->be->fill(m->be, p->dw, 0, n);
+    p->w = m->param_block + *used;
+    p->dw = m->grad_block + *used;
+    *used += param_room(n);
     return m->n_params - 1;
+}
+
+static int param_present(const ParamKind *pk, const Layer *l) { return !pk->present || pk->present(l); }
+
+/* Both blocks, zero-filled (the gaps between parameters stay 0, so updates leave them 0). */
+static int alloc_param_blocks(Model *m)
+{
+    size_t total = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const Layer *l = &m->layers[i];
+        for (int j = 0; j < l->spec.kind->n_params; j++)
+            if (param_present(&l->spec.kind->params[j], l)) total += param_room(l->spec.kind->params[j].size(l));
+    }
+    m->param_values = total;
+    size_t bytes = (total ? total : 1) * sizeof(float);
+    if (!(m->param_block = m->be->alloc(m->be, bytes)) || !(m->grad_block = m->be->alloc(m->be, bytes)))
+        return NNDL_ERR;
+    m->be->fill(m->be, m->param_block, 0, total);
+    m->be->fill(m->be, m->grad_block, 0, total);
+    return NNDL_OK;
 }
 
 int weight_init_parse(const char *name)
@@ -33,8 +58,6 @@ const char *weight_init_name(WeightInit init)
 {
     return init == INIT_NORMAL ? "normal" : init == INIT_HE ? "he" : NULL;
 }
-
-static int param_present(const ParamKind *pk, const Layer *l) { return !pk->present || pk->present(l); }
 
 static float *device_array(const Backend *be, size_t n, float value)
 {
@@ -54,7 +77,7 @@ static int init_gaussian(const Backend *be, float *dev, size_t n, float scale, R
     return NNDL_OK;
 }
 
-static int alloc_layer(Model *m, Layer *l, int *number, const ModelConfig *cfg, Rng *r)
+static int alloc_layer(Model *m, Layer *l, int *number, size_t *used, const ModelConfig *cfg, Rng *r)
 {
     const Backend *be = m->be;
     const LayerKind *k = l->spec.kind;
@@ -66,7 +89,7 @@ static int alloc_layer(Model *m, Layer *l, int *number, const ModelConfig *cfg, 
         const ParamKind *pk = &k->params[j];
         if (!param_present(pk, l)) continue;
         size_t n = pk->size(l);
-        if ((l->param[j] = add_param(m, pk->name, *number, n, pk->is_weight)) < 0) return NNDL_ERR;
+        l->param[j] = add_param(m, used, pk->name, *number, n, pk->is_weight);
         float *w = m->params[l->param[j]].w;
         if (pk->init == PARAM_GAUSSIAN) {
             float scale = cfg->init == INIT_HE ? (float)sqrt(2.0 / (double)pk->fan_in(l)) : cfg->weight_scale;
@@ -186,8 +209,16 @@ int model_create(Model *m, const Backend *be, const ModelConfig *cfg)
     Rng r;
     rng_seed(&r, cfg->seed);
     int number = 0;
+    size_t used = 0;
+    if (alloc_param_blocks(m) != NNDL_OK) goto oom;
     for (int i = 0; i < m->n_layers; i++)
-        if (alloc_layer(m, &m->layers[i], &number, cfg, &r) != NNDL_OK) goto oom;
+        if (alloc_layer(m, &m->layers[i], &number, &used, cfg, &r) != NNDL_OK) goto oom;
+    for (int i = 0; i < m->n_layers;) {
+        int len = fused_group_length(m->layers, m->n_layers, i);
+        m->group[i] = len;
+        for (int k = 1; k < len; k++) m->group[i + k] = 0;
+        i += len;
+    }
     size_t batch_values = largest * max_batch;
     m->x = be->alloc(be, (size_t)C * H * W * max_batch * sizeof(float));
     m->labels = be->alloc(be, (size_t)max_batch * sizeof(int));
@@ -207,10 +238,8 @@ void model_free(Model *m)
 {
     const Backend *be = m->be;
     if (!be) return;
-    for (int i = 0; i < m->n_params; i++) {
-        if (m->params[i].w) be->release(be, m->params[i].w);
-        if (m->params[i].dw) be->release(be, m->params[i].dw);
-    }
+    if (m->param_block) be->release(be, m->param_block);
+    if (m->grad_block) be->release(be, m->grad_block);
     for (int i = 0; i < m->n_layers; i++) {
         Layer *l = &m->layers[i];
         if (l->act) be->release(be, l->act);
@@ -245,15 +274,38 @@ static LayerCall layer_call(const Model *m, int i, int N, int train, uint64_t st
     return c;
 }
 
-/* Runs every layer on m->x (N examples); returns the scores (device). */
+/* The profile's clock: the device's queued work is finished first. */
+static double profile_clock(const Model *m)
+{
+    if (m->be->synchronize) m->be->synchronize(m->be);
+    return now_seconds();
+}
+
+/* Adds the time since *t to *slot and restarts *t; nothing when not profiling. */
+static void profile_lap(const Model *m, double *t, double *slot)
+{
+    if (!m->profile) return;
+    double now = profile_clock(m);
+    *slot += now - *t;
+    *t = now;
+}
+
+/* The layers run as one from layer i: its fused group's length (0 inside a group), or 1 for
+ * every layer under synchronised batchnorm (the fused op has no group-wide statistics). */
+static int span(const Model *m, int i) { return m->sync_bn ? 1 : m->group[i]; }
+
+/* Runs every layer (or fused group) on m->x (N examples); returns the scores (device). */
 static const float *forward(Model *m, int N, int train, uint64_t step)
 {
     const float *in = m->x;
-    for (int i = 0; i < m->n_layers; i++) {
+    double t = m->profile ? profile_clock(m) : 0;
+    for (int i = 0; i < m->n_layers; i += span(m, i)) {
         const Layer *l = &m->layers[i];
         LayerCall c = layer_call(m, i, N, train, step);
-        l->spec.kind->forward(l, &c, l->act, in);
-        in = l->act;
+        if (span(m, i) > 1) fused_group_forward(l, span(m, i), &c, in);
+        else l->spec.kind->forward(l, &c, l->act, in);
+        in = m->layers[i + span(m, i) - 1].act;
+        if (m->profile) profile_lap(m, &t, &m->profile->forward[i]);
     }
     return in;
 }
@@ -262,13 +314,23 @@ static const float *forward(Model *m, int N, int train, uint64_t step)
 static void backward(Model *m, int N, uint64_t step)
 {
     int cur = 0;
-    for (int i = m->n_layers - 1; i >= 0; i--) {
+    double t = m->profile ? profile_clock(m) : 0;
+    for (int last = m->n_layers - 1; last >= 0;) {
+        int i = last;
+        while (span(m, i) == 0) i--; /* the group's first layer */
         const Layer *l = &m->layers[i];
         const float *in = i ? m->layers[i - 1].act : m->x;
         LayerCall c = layer_call(m, i, N, 1, step);
         c.spare = m->grad[1 - cur];
-        l->spec.kind->backward(l, &c, i ? m->grad[1 - cur] : NULL, m->grad[cur], in);
-        cur = 1 - cur;
+        if (span(m, i) > 1) {
+            float *dx = fused_group_backward(l, span(m, i), &c, m->grad[cur], m->grad[1 - cur], in);
+            cur = dx == m->grad[0] ? 0 : 1;
+        } else {
+            l->spec.kind->backward(l, &c, i ? m->grad[1 - cur] : NULL, m->grad[cur], in);
+            cur = 1 - cur;
+        }
+        if (m->profile) profile_lap(m, &t, &m->profile->backward[i]);
+        last = i - 1;
     }
 }
 
@@ -279,29 +341,41 @@ static void upload_batch(Model *m, const float *X, int N)
 
 void model_loss_into(Model *m, double *loss, const float *X, const int *y, int N, uint64_t step)
 {
+    double t = m->profile ? profile_clock(m) : 0;
     upload_batch(m, X, N);
+    if (m->profile) m->profile->upload += profile_clock(m) - t;
     model_loss_on_input(m, loss, y, N, step);
 }
 
 void model_loss_on_input(Model *m, double *loss, const int *y, int N, uint64_t step)
 {
+    double t = m->profile ? profile_clock(m) : 0;
     m->be->to_device(m->be, m->labels, y, (size_t)N * sizeof *y);
+    if (m->profile) m->profile->upload += profile_clock(m) - t;
     model_loss_on_device(m, loss, N, step);
 }
 
 void model_loss_on_device(Model *m, double *loss, int N, uint64_t step)
 {
     const Backend *be = m->be;
+    double t = 0;
     const float *scores = forward(m, N, 1, step);
+    if (m->profile) t = profile_clock(m);
     if (m->loss == LOSS_SVM) be->svm_loss(be, m->grad[0], loss, scores, m->labels, N, m->num_classes);
     else if (m->label_smoothing > 0)
         be->softmax_smoothed_loss(be, m->grad[0], loss, scores, m->labels, N, m->num_classes, m->label_smoothing);
     else be->softmax_loss(be, m->grad[0], loss, scores, m->labels, N, m->num_classes);
+    if (m->profile) profile_lap(m, &t, &m->profile->loss);
     backward(m, N, step);
+    if (m->profile) t = profile_clock(m);
     for (int i = 0; i < m->n_params; i++) {
         Param *p = &m->params[i];
         if (!p->is_weight || m->reg == 0) continue;
         be->l2_penalty(be, p->dw, loss, p->w, m->reg, p->n);
+    }
+    if (m->profile) {
+        profile_lap(m, &t, &m->profile->l2);
+        m->profile->steps++;
     }
 }
 

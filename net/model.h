@@ -28,6 +28,17 @@ typedef struct Param {
     float *w, *dw;              /* device */
 } Param;
 
+/* Where a step's time goes, accumulated while Model.profile points here (NULL: nothing is timed
+ * and the loops cost one branch per layer). Each entry waits for the device before and after
+ * (Backend.synchronize), so on a GPU a profiled step is slower than a plain one. */
+typedef struct ModelProfile {
+    double forward[MODEL_MAX_LAYERS], backward[MODEL_MAX_LAYERS]; /* seconds; a fused group's
+                                                                     * sit on its first layer */
+    double upload, loss, l2, update;    /* the batch's copy in, the loss op, the L2 penalties,
+                                         * the Solver's update rule */
+    long steps;                         /* training steps (model_loss_into calls) timed */
+} ModelProfile;
+
 typedef struct Model {
     const Backend *be;
     char spec[MODEL_SPEC_MAX];  /* canonical spec text */
@@ -39,8 +50,17 @@ typedef struct Model {
     uint64_t seed;              /* weights and dropout masks */
     int n_layers;
     Layer layers[MODEL_MAX_LAYERS];
+    /* group[i]: how many layers from layer i run as one fused op (fused_group.h), 1 for a plain
+     * layer, 0 for a layer inside a group */
+    int group[MODEL_MAX_LAYERS];
     int n_params;
     Param params[LAYER_MAX_PARAMS * MODEL_MAX_LAYERS];
+    /* Every parameter lies in one block, each starting 64-byte aligned (the gaps stay 0), and
+     * its gradient at the same offset in grad_block: an update rule runs over all of them in
+     * one call (param_values floats; the Solver lays its state out the same way). */
+    float *param_block, *grad_block;
+    size_t param_values;
+    ModelProfile *profile;      /* NULL unless profiling (bench train --profile) */
     float *x;                   /* input staging, device */
     int *labels;                /* device */
     float *grad[2];             /* ping-pong activation gradients, device */

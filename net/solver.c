@@ -111,9 +111,14 @@ int solver_init(Solver *s, Model *m, const Dataset *train, const Dataset *val, c
          !(s->aug_examples = be->alloc(be, (size_t)cfg->batch_size * sizeof *s->aug_examples))))
         goto oom;
     int states = optim_state_count(cfg->optim.rule);
+    for (int k = 0; k < states; k++) {
+        if (!(s->state_block[k] = be->alloc(be, (m->param_values ? m->param_values : 1) * sizeof(float)))) goto oom;
+        be->fill(be, s->state_block[k], 0, m->param_values);
+    }
     for (int i = 0; i < m->n_params; i++) {
         s->opt[i] = cfg->optim;
         s->opt[i].t = 0;
+        size_t at = (size_t)(m->params[i].w - m->param_block);
         s->opt[i].learning_rate *= lr_mult(s, i);
         s->opt[i].weight_decay /= lr_mult(s, i); /* lr * decay is the same for every parameter */
         if (s->ema_w) { /* the average starts at the initial weights */
@@ -121,10 +126,7 @@ int solver_init(Solver *s, Model *m, const Dataset *train, const Dataset *val, c
             be->copy(be, s->ema_w[i], m->params[i].w, m->params[i].n * sizeof(float));
         }
         float **slots[2] = {&s->s1[i], &s->s2[i]};
-        for (int k = 0; k < states; k++) {
-            if (!(*slots[k] = be->alloc(be, m->params[i].n * sizeof(float)))) goto oom;
-            be->fill(be, *slots[k], 0, m->params[i].n);
-        }
+        for (int k = 0; k < states; k++) *slots[k] = s->state_block[k] + at;
     }
     rng_seed(&s->rng, cfg->seed);
     return NNDL_OK;
@@ -138,11 +140,10 @@ void solver_free(Solver *s)
     if (!s->model) return;
     const Backend *be = s->model->be;
     solver_device_free(s);
-    for (int i = 0; i < s->model->n_params; i++) {
-        if (s->s1 && s->s1[i]) be->release(be, s->s1[i]);
-        if (s->s2 && s->s2[i]) be->release(be, s->s2[i]);
-        if (s->ema_w && s->ema_w[i]) be->release(be, s->ema_w[i]);
-    }
+    for (int k = 0; k < 2; k++)
+        if (s->state_block[k]) be->release(be, s->state_block[k]);
+    for (int i = 0; s->ema_w && i < s->model->n_params; i++)
+        if (s->ema_w[i]) be->release(be, s->ema_w[i]);
     if (s->loss_slots) be->release(be, s->loss_slots);
     if (s->aug_src) be->release(be, s->aug_src);
     if (s->aug_examples) be->release(be, s->aug_examples);
@@ -182,6 +183,39 @@ int solver_read_losses(Solver *s)
     return NNDL_OK;
 }
 
+static int same_config(const OptimConfig *a, const OptimConfig *b)
+{
+    return a->rule == b->rule && a->learning_rate == b->learning_rate && a->momentum == b->momentum &&
+           a->decay_rate == b->decay_rate && a->beta1 == b->beta1 && a->beta2 == b->beta2 &&
+           a->epsilon == b->epsilon && a->t == b->t && a->weight_decay == b->weight_decay;
+}
+
+static void update_runs(Solver *s, const StepVars *vars, int recorded)
+{
+    Model *m = s->model;
+    s->update_calls = 0;
+    for (int i = 0, j; i < m->n_params; i = j) {
+        for (j = i + 1; j < m->n_params && same_config(&s->opt[j], &s->opt[i]); j++) {}
+        /* params i..j-1 lie one after another in the blocks (the gaps between them stay 0) */
+        size_t at = (size_t)(m->params[i].w - m->param_block);
+        size_t n = (size_t)(m->params[j - 1].w - m->param_block) + m->params[j - 1].n - at;
+        float *s1 = s->state_block[0] ? s->state_block[0] + at : NULL;
+        float *s2 = s->state_block[1] ? s->state_block[1] + at : NULL;
+        if (recorded) { /* a copy: the host configs stay as they are (the caller advances t) */
+            OptimConfig c = s->opt[i];
+            c.vars = vars;
+            backend_update(m->be, &c, m->param_block + at, m->grad_block + at, s1, s2, n);
+        } else {
+            backend_update(m->be, &s->opt[i], m->param_block + at, m->grad_block + at, s1, s2, n);
+            for (int k = i + 1; k < j; k++) s->opt[k].t = s->opt[i].t;
+        }
+        s->update_calls++;
+    }
+}
+
+void solver_update(Solver *s) { update_runs(s, NULL, 0); }
+void solver_update_recorded(Solver *s, const StepVars *vars) { update_runs(s, vars, 1); }
+
 int solver_step(Solver *s, const int *idx, int n)
 {
     Model *m = s->model;
@@ -212,8 +246,12 @@ int solver_step(Solver *s, const int *idx, int n)
         for (int i = 0; i < m->n_params; i++)
             s->opt[i].learning_rate = (float)(s->cfg.optim.learning_rate * f) * lr_mult(s, i);
     }
-    for (int i = 0; i < m->n_params; i++)
-        backend_update(m->be, &s->opt[i], m->params[i].w, m->params[i].dw, s->s1[i], s->s2[i], m->params[i].n);
+    double t = m->profile ? now_seconds() : 0;
+    solver_update(s);
+    if (m->profile) {
+        if (m->be->synchronize) m->be->synchronize(m->be);
+        m->profile->update += now_seconds() - t;
+    }
     if (s->ema_w) {
         float d = (float)solver_ema_decay(s->cfg.ema, s->iteration);
         for (int i = 0; i < m->n_params; i++) m->be->axpby(m->be, s->ema_w[i], 1 - d, m->params[i].w, d, m->params[i].n);

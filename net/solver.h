@@ -78,7 +78,11 @@ struct Solver {
     const Dataset *train, *val;
     SolverConfig cfg;
     OptimConfig *opt;           /* per parameter */
-    float **s1, **s2;           /* per parameter optimizer state (device), NULL if unused */
+    float **s1, **s2;           /* per parameter optimizer state (device), NULL if unused: views
+                                 * into state_block[0] / [1], laid out as the model's param_block */
+    float *state_block[2];
+    int update_calls;           /* update-rule calls of the last step: 1 when every parameter's
+                                 * config agreed and one call covered the whole block */
     History loss, train_acc, val_acc;
     float best_val_acc;
     float *best_state;          /* model_state_save layout, host */
@@ -111,6 +115,15 @@ void solver_free(Solver *s);
 /* One update from the examples idx[0..n) of the training set. Its loss stays on the device (no
  * device-to-host copy) until solver_read_losses; a full set of slots is read back first. */
 int solver_step(Solver *s, const int *idx, int n);
+/* The update rule applied to the model's current gradients (solver_step's update): one call per
+ * run of consecutive parameters that share a config, over their stretch of the parameter block —
+ * one call for the whole model unless configs differ (--nonweight-lr-mult gives biases and
+ * batchnorm their own rate); update_calls counts them. */
+void solver_update(Solver *s);
+/* solver_update as the device-resident step runs or records it (solver_device.c): the host
+ * configs are left unchanged (that step advances t itself), and vars non-NULL makes the rate
+ * and Adam's t read from the device's StepVars when the update runs. */
+void solver_update_recorded(Solver *s, const StepVars *vars);
 /* Starts an epoch: a new shuffle of the training set from the Solver's RNG (and, on the
  * device-resident path, set up at the first epoch, its upload). */
 int solver_epoch_begin(Solver *s);

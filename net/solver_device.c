@@ -128,12 +128,10 @@ static void record_step(void *ctx)
      * drawing from (model seed, d->vars->iteration) on the device, so that it is recorded with
      * the step and draws as the cpu path does. */
     model_loss_on_device(m, d->step_loss, n, (uint64_t)s->iteration);
-    for (int i = 0; i < m->n_params; i++) {
-        OptimConfig c = s->opt[i];
-        if (c.rule == UPDATE_ADAM) c.t++;
-        c.vars = d->uniform ? d->vars : NULL; /* read on the device when the update runs */
-        be->update[c.rule](be, m->params[i].w, m->params[i].dw, s->s1[i], s->s2[i], m->params[i].n, &c);
-    }
+    /* the flat update of the host path (one call per run of parameters sharing a config), with
+     * the rate and t read on the device when the update runs; without uniform configs the
+     * step is not recorded and the host's values stand */
+    solver_update_recorded(s, d->uniform ? d->vars : NULL);
     be->step_finish(be, d->vars, s->loss_slots, d->step_loss, n);
 }
 

@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "backend_checks.h"
+#include "compare.h"
 #include "cpu_backend.h"
 #include "error.h"
+#include "model_check.h"
 #include "reference.h"
 #include "solver.h"
 #include "test_util.h"
@@ -109,9 +111,10 @@ static void test_allocation_failures_are_clean(void)
         CU_ASSERT_EQUAL(cpu_backend_live_allocs(be), 0);
         solver_failures++;
     }
-    /* every param, activation, buffer and the workspace; the loss slots and Adam's states */
-    CU_ASSERT(model_failures > 20);
-    CU_ASSERT(solver_failures > 10);
+    /* the parameter and gradient blocks, every activation, buffer and the workspace; the loss
+     * slots and Adam's two state blocks (all parameters' state in one block each) */
+    CU_ASSERT(model_failures > 15);
+    CU_ASSERT_EQUAL(solver_failures, 3);
     cpu_backend_fail_allocs_after(be, -1);
     dataset_free(&train);
     backend_destroy(be);
@@ -193,6 +196,71 @@ static void test_optional_op_fallback(void)
     free(x), free(w), free(b), free(fx), free(fw), free(fb);
 }
 
+/* Winograd F(2x2, 3x3), forced on every 3x3 stride-1 pad-1 shape, against the double reference:
+ * out and dx (the two products it computes) within the float tolerance of every op,
+ * CHECK_FLOAT_TOL = 1e-4 of max(1, |ref|) — the same as im2col's; dw, db from im2col alongside. */
+static void test_winograd_vs_reference(void)
+{
+    const Backend *be = test_backend("cpu");
+    CU_ASSERT_FATAL(be != NULL);
+    static const int shapes[][5] = {/* N, C, H, W, F: odd sizes (clipped edge tiles), 1x1, wide */
+                                    {2, 3, 7, 5, 4}, {1, 1, 1, 1, 1}, {3, 16, 8, 8, 16}, {2, 32, 6, 9, 24},
+                                    {1, 5, 2, 3, 7}, {4, 64, 16, 16, 64}};
+    Rng r;
+    rng_seed(&r, 31);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        const int *d = shapes[s];
+        ConvGeom g;
+        CU_ASSERT_FATAL(conv_geom_init(&g, d[0], d[1], d[2], d[3], d[4], d[1], 3, 3, 1, 1) == NNDL_OK);
+        size_t nx = conv_in_size(&g), nw = conv_w_size(&g), no = conv_out_size(&g);
+        double *x = randn(&r, nx, 1, 0), *w = randn(&r, nw, 1, 0), *b = randn(&r, g.F, 1, 0);
+        double *dout = randn(&r, no, 1, 0);
+        round_to_float(x, nx), round_to_float(w, nw), round_to_float(b, g.F), round_to_float(dout, no);
+        double *out = zeros(no), *dx = zeros(nx), *dw = zeros(nw), *db = zeros(g.F);
+        ref_conv_forward_naive(out, x, w, b, &g);
+        ref_conv_backward_naive(dx, dw, db, dout, x, w, &g);
+        float *fx = to_float(x, nx), *fw = to_float(w, nw), *fb = to_float(b, g.F), *fd = to_float(dout, no);
+        float *fo = malloc(no * sizeof *fo), *fdx = malloc(nx * sizeof *fdx), *fdw = malloc(nw * sizeof *fdw);
+        float *fdb = malloc(g.F * sizeof *fdb), *im2col_out = malloc(no * sizeof *fo);
+        CU_ASSERT_FATAL(be->conv_reserve(be, &g) == NNDL_OK);
+        cpu_backend_set_conv_algo(be, 1);
+        be->conv_forward(be, im2col_out, fx, fw, fb, &g);
+        cpu_backend_set_conv_algo(be, 2);
+        be->conv_forward(be, fo, fx, fw, fb, &g);
+        be->conv_backward(be, fdx, fdw, fdb, fd, fx, fw, &g);
+        char what[96];
+        snprintf(what, sizeof what, "winograd x(%d,%d,%d,%d) F %d: out", d[0], d[1], d[2], d[3], d[4]);
+        ASSERT_BELOW(float_error(fo, out, no), 1e-4, what);
+        snprintf(what, sizeof what, "winograd x(%d,%d,%d,%d) F %d: dx", d[0], d[1], d[2], d[3], d[4]);
+        ASSERT_BELOW(float_error(fdx, dx, nx), 1e-4, what);
+        ASSERT_BELOW(float_error(fdw, dw, nw), 1e-4, "dw beside winograd");
+        ASSERT_BELOW(float_error(fdb, db, g.F), 1e-4, "db beside winograd");
+        /* the automatic choice: Winograd from 8 channels in and out, im2col below */
+        float *auto_out = malloc(no * sizeof *auto_out);
+        cpu_backend_set_conv_algo(be, 0);
+        be->conv_forward(be, auto_out, fx, fw, fb, &g);
+        const float *want = g.C >= 8 && g.F >= 8 ? fo : im2col_out;
+        CU_ASSERT(memcmp(auto_out, want, no * sizeof *want) == 0);
+        free(x), free(w), free(b), free(dout), free(out), free(dx), free(dw), free(db);
+        free(fx), free(fw), free(fb), free(fd), free(fo), free(fdx), free(fdw), free(fdb), free(im2col_out);
+        free(auto_out);
+    }
+}
+
+/* A wide 3x3 net (Winograd on the 16-channel convolution, fused bn-relu and bn-relu-pool), and a
+ * fused group whose bn has options, for one training step against the double reference model:
+ * loss, every gradient, the step. */
+static void test_wide_model_step(void)
+{
+    CheckRun run = {.be = test_backend("cpu")};
+    CU_ASSERT_FATAL(run.be != NULL);
+    check_model_step(&run, "conv16x3-bn-relu-conv16x3-bn-relu-pool2-affine10", 3, 8, 8, 4);
+    /* the fused group with bn's options: gamma fixed at 1, its own eps and momentum */
+    check_model_step(&run, "conv8x3-bn(noscale,momentum=0.6,eps=0.001)-relu-pool2-affine10", 3, 8, 8, 4);
+    CU_ASSERT(run.rows > 10);
+    CU_ASSERT_EQUAL(run.failed, 0);
+}
+
 void register_cpu_backend_suite(void)
 {
     register_backend_checks("cpu backend vs reference", "cpu");
@@ -201,6 +269,8 @@ void register_cpu_backend_suite(void)
         {"every allocation failure: clean error, nothing leaked", test_allocation_failures_are_clean},
         {"optional op: NULL falls back to the unfused ops", test_optional_op_fallback},
         {"Solver losses: read back in bulk, a NaN noted at its index", test_bulk_loss_read_back},
+        {"winograd F(2x2,3x3) vs reference (tolerance 1e-4), the automatic choice (8+ channels)", test_winograd_vs_reference},
+        {"a wide 3x3 net's training step vs the reference model", test_wide_model_step},
         CU_TEST_INFO_NULL};
     add_suite("cpu backend context", tests);
 }

@@ -198,6 +198,58 @@ static void test_step_stays_on_device(void)
     backend_destroy(fresh);
 }
 
+/* The update rule runs over the model's one parameter block: a step's update is one kernel
+ * launch (the step's launches minus those of its loss and gradients alone), one call on both
+ * devices, and Adam's flat update leaves the parameters where the cpu's leaves them. */
+static void test_flat_update_one_launch(void)
+{
+    KcCounters c;
+    int simt = kc_counters(&c) == 0;
+    Run r[2];
+    run_setup(&r[0], cpu, 0, NULL);
+    run_setup(&r[1], gpu, 0, NULL);
+    int idx[10] = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19};
+    /* the same gradients on both devices (Adam's first steps are +-lr wherever a gradient is near
+     * 0, so the devices' float differences in the gradients would swamp the comparison) */
+    size_t n = r[0].m.param_values;
+    float *h = malloc(n * sizeof *h);
+    for (int step = 0; step < 2; step++) {
+        model_loss_into(&r[0].m, r[0].s.loss_slots, r[0].data.x, r[0].data.y, 10, (uint64_t)step);
+        cpu->to_host(cpu, h, r[0].m.grad_block, n * sizeof *h);
+        gpu->to_device(gpu, r[1].m.grad_block, h, n * sizeof *h);
+        solver_update(&r[0].s);
+        solver_update(&r[1].s);
+    }
+    free(h);
+    CU_ASSERT_EQUAL(r[0].s.update_calls, 1);
+    CU_ASSERT_EQUAL(r[1].s.update_calls, 1);
+    ASSERT_BELOW(max_diff(gpu, r[1].m.param_block, cpu, r[0].m.param_block, n), 1e-6,
+                 "parameters after flat Adam updates, cuda vs cpu");
+    if (simt) {
+        CU_ASSERT(solver_step(&r[1].s, idx, 10) == NNDL_OK); /* fills the minibatch */
+        kc_reset_counters();
+        model_loss_into(&r[1].m, r[1].s.loss_slots, r[1].s.batch_x, r[1].s.batch_y, 10, 5);
+        kc_counters(&c);
+        unsigned long loss_launches = c.launches;
+        kc_reset_counters();
+        CU_ASSERT(solver_step(&r[1].s, idx, 10) == NNDL_OK);
+        kc_counters(&c);
+        CU_ASSERT_EQUAL(c.launches, loss_launches + 1);
+        /* profiling: the same step timed layer by layer, waiting for the device at each entry */
+        ModelProfile prof;
+        memset(&prof, 0, sizeof prof);
+        r[1].m.profile = &prof;
+        kc_reset_counters();
+        CU_ASSERT(solver_step(&r[1].s, idx, 10) == NNDL_OK);
+        kc_counters(&c);
+        r[1].m.profile = NULL;
+        CU_ASSERT(c.syncs > (unsigned long)r[1].m.n_layers);
+        CU_ASSERT_EQUAL(prof.steps, 1);
+        CU_ASSERT(prof.forward[0] > 0 && prof.backward[0] > 0 && prof.update > 0);
+    }
+    run_free(&r[0]), run_free(&r[1]);
+}
+
 /* A whole epoch through solver_train: a loss line every iteration costs exactly one read-back
  * per line, and the epoch end then has nothing left to read, compared with no loss lines; the
  * lines add no allocation, and each step is one graph launch. */
@@ -556,6 +608,7 @@ void register_cuda_backend_suite(void)
         {"residual nets of every new layer kind: cuda vs cpu", test_new_layers_match_cpu},
         {"a training step: no device-to-host copy, no allocation (SIMT counters)", test_step_stays_on_device},
         {"solver_train: one loss read-back per printed line (SIMT counters)", test_one_read_back_per_loss_line},
+        {"the flat update: one launch per step, parameters as the cpu's; a profiled step", test_flat_update_one_launch},
         {"device data: the gathered batch is the host's, bytes or floats", test_device_batch_is_host_batch},
         {"device path (graph replay, device accuracy) = host path, ~ cpu", test_device_path_matches_host_path},
         {"device step after setup: no copy, allocation or sync; one graph launch", test_device_step_costs},

@@ -190,6 +190,25 @@ static int have_program(void)
     return 0;
 }
 
+/* bench train --profile: the machine's rates, then per batch a row for each layer (a fused
+ * group as one) and direction with its share and rate, and the update rule's row. */
+static void test_bench_profile(void)
+{
+    if (!have_program()) return;
+    char *out, *err;
+    int status = run("bench train --profile --batch 2 --model conv2x3-bn-relu-pool2-affine10", &out, &err);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    const char *want[] = {"GFLOP/s (1024^3", "GB/s (relu_forward", "| conv2x3                | fwd |",
+                          "| bn+relu+pool2          | bwd |", "| affine10               | bwd |", "| update (Adam)",
+                          "|     2 |"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        if (!strstr(out, want[i])) fprintf(stderr, "\n    missing '%s' in:\n%s\n", want[i], out);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, want[i]));
+    }
+    CU_ASSERT_PTR_NULL(strstr(out, "| bn   ")); /* bn, relu, pool ran as one group */
+    free(out), free(err);
+}
+
 static void test_flags(void)
 {
     if (!have_program()) return;
@@ -212,6 +231,9 @@ static void test_flags(void)
     expect("bench train --device=tpu", 2, NULL, "unknown device 'tpu'");
     expect("bench train --device", 2, NULL, "--device needs a value");
     expect("bench train cpu extra", 2, NULL, "unexpected arguments");
+    expect("bench train --batch 0", 2, NULL, "not a batch size");
+    expect("bench train --model", 2, NULL, "--model needs a value");
+
     expect("bench train --precision fp16", 2, NULL, "--precision fp16: fp32 or tf32");
     expect("bench train --batches 50,,100", 2, NULL, "--batches 50,,100: a list");
     expect("bench train --batches 0", 2, NULL, "--batches 0: a list");
@@ -445,6 +467,7 @@ void register_program_suite(void)
     static const CU_TestInfo tests[] = {
         {"a split from data_batch_1 into data_batch_2, values against the bytes", test_split_across_files},
         {"flags: missing values, classes, --num-test, --num-val 0, bench --device", test_flags},
+        {"bench train --profile: machine rates, a row per op and direction", test_bench_profile},
         {"bench/gpu_report.sh: no GPU is exit 2; the markdown from its logs", test_gpu_report_script},
         {"a diverged run exits 3 and keeps its log", test_divergence_exit},
         {"SIGINT / SIGTERM / SIGHUP: step finished, files written, 130 / 143 / 129", test_first_signal_saves},

@@ -14,15 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batchnorm.h"
 #include "error.h"
-#include "layer_kind.h"
 #include "reference.h"
 
-#define BN_EPS 1e-5
-#define BN_MOMENTUM 0.9
-
-/* the buffers, saved ones first in state order; the last two stand in for gamma under noscale */
-enum { RUNNING_MEAN, RUNNING_VAR, BATCH_MEAN, BATCH_INV_STD, FIXED_GAMMA, GAMMA_GRAD_SCRATCH, SYNC_SUMS };
+enum { RUNNING_MEAN = BN_RUNNING_MEAN, RUNNING_VAR = BN_RUNNING_VAR, BATCH_MEAN = BN_BATCH_MEAN,
+       BATCH_INV_STD = BN_BATCH_INV_STD, FIXED_GAMMA = BN_FIXED_GAMMA, GAMMA_GRAD_SCRATCH = BN_GAMMA_GRAD_SCRATCH,
+       SYNC_SUMS = BN_SYNC_SUMS };
 
 static int set_option(LayerSpec *l, const char *name, size_t len, const char **value)
 {
@@ -55,8 +53,7 @@ static int format_args(char *buf, size_t size, const LayerSpec *l)
     return layer_format_options(buf, size, items, 3);
 }
 
-/* The inner size S of the (N, C, S) layout: H*W after a conv, 1 after an affine. */
-static int inner(const Layer *l) { return l->spatial ? l->in[1] * l->in[2] : 1; }
+static int inner(const Layer *l) { return batchnorm_inner(l); }
 
 static int has_scale(const Layer *l) { return !(l->spec.flags & LAYER_NO_SCALE); }
 static size_t scale_stand_in(const Layer *l) { return has_scale(l) ? 0 : layer_in_channels(l); }
@@ -75,8 +72,8 @@ static void sync_sums(const LayerCall *c, double *sums, int C)
 
 static void forward(const Layer *l, const LayerCall *c, float *out, const float *in)
 {
-    BNConfig cfg = {c->train, (float)l->spec.eps, (float)l->spec.momentum};
-    const float *gamma = c->w[0] ? c->w[0] : l->buffer[FIXED_GAMMA];
+    BNConfig cfg = batchnorm_config(l, c);
+    const float *gamma = batchnorm_gamma(l, c);
     if (c->train && c->sync) {
         const Backend *be = c->be;
         int C = l->in[0], S = inner(l);
@@ -89,14 +86,15 @@ static void forward(const Layer *l, const LayerCall *c, float *out, const float 
         return;
     }
     c->be->batchnorm_forward(c->be, out, l->buffer[BATCH_MEAN], l->buffer[BATCH_INV_STD], l->buffer[RUNNING_MEAN],
-                             l->buffer[RUNNING_VAR], in, gamma, c->w[1], &cfg, c->N, l->in[0], inner(l));
+                             l->buffer[RUNNING_VAR], in, batchnorm_gamma(l, c), c->w[1], &cfg, c->N, l->in[0],
+                             inner(l));
 }
 
 static void backward(const Layer *l, const LayerCall *c, float *dx, const float *dout, const float *in)
 {
     float *d = dx ? dx : c->spare; /* the first layer's dx is not wanted, dgamma/dbeta are */
-    const float *gamma = c->w[0] ? c->w[0] : l->buffer[FIXED_GAMMA];
-    float *dgamma = c->dw[0] ? c->dw[0] : l->buffer[GAMMA_GRAD_SCRATCH];
+    const float *gamma = batchnorm_gamma(l, c);
+    float *dgamma = batchnorm_dgamma(l, c);
     if (c->sync) {
         const Backend *be = c->be;
         int C = l->in[0], S = inner(l);

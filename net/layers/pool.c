@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "error.h"
-#include "layer_kind.h"
+#include "pool.h"
 #include "reference.h"
 
 static PoolGeom geom(const Layer *l, int N)
@@ -63,3 +63,5 @@ const LayerKind layer_pool = {
     .shape = shape,
     .forward = forward, .backward = backward, .ref_forward = ref_forward, .ref_backward = ref_backward,
 };
+
+PoolGeom pool_layer_geom(const Layer *l, int N) { return geom(l, N); }
