@@ -17,7 +17,7 @@
 #define AT(n, c) (((size_t)(n) * C + (c)) * S)
 
 /* sum(a) and sum(a * b) over channel c (b NULL: sum(a * a)) */
-static void channel_sums(double *s1, double *s2, const float *a, const float *b, int N, int C, int S, int c)
+void cpu_bn_channel_sums(double *s1, double *s2, const float *a, const float *b, int N, int C, int S, int c)
 {
     double sum = 0, sq = 0;
     for (int n = 0; n < N; n++) {
@@ -28,11 +28,8 @@ static void channel_sums(double *s1, double *s2, const float *a, const float *b,
     *s1 = sum, *s2 = sq;
 }
 
-/* channel c of the forward pass from its sums over count values (train) or the running
- * statistics (test) */
-static void forward_channel(float *out, float *mean, float *inv_std, float *running_mean, float *running_var,
-                            const float *x, const float *gamma, const float *beta, double sum, double sq,
-                            double count, const BNConfig *cfg, int N, int C, int S, int c)
+void cpu_bn_channel_stats(float *m, float *istd, float *mean, float *inv_std, float *running_mean,
+                          float *running_var, double sum, double sq, double count, const BNConfig *cfg, int c)
 {
     double mu, var;
     if (cfg->train) {
@@ -45,11 +42,18 @@ static void forward_channel(float *out, float *mean, float *inv_std, float *runn
         mu = running_mean[c];
         var = running_var[c];
     }
-    float m = (float)mu, istd = (float)(1.0 / sqrt(var + cfg->eps));
-    if (cfg->train) {
-        mean[c] = m;
-        inv_std[c] = istd;
-    }
+    *m = (float)mu, *istd = (float)(1.0 / sqrt(var + cfg->eps));
+    if (cfg->train) mean[c] = *m, inv_std[c] = *istd;
+}
+
+/* channel c of the forward pass from its sums over count values (train) or the running
+ * statistics (test) */
+static void forward_channel(float *out, float *mean, float *inv_std, float *running_mean, float *running_var,
+                            const float *x, const float *gamma, const float *beta, double sum, double sq,
+                            double count, const BNConfig *cfg, int N, int C, int S, int c)
+{
+    float m, istd;
+    cpu_bn_channel_stats(&m, &istd, mean, inv_std, running_mean, running_var, sum, sq, count, cfg, c);
     float scale = gamma[c] * istd, shift = beta[c];
     for (int n = 0; n < N; n++) {
         const float *xs = x + AT(n, c);
@@ -83,7 +87,7 @@ void cpu_batchnorm_forward(const Backend *be, float *out, float *mean, float *in
 #pragma omp parallel for schedule(static) if ((size_t)N * C * S > CPU_PARALLEL_MIN)
     for (int c = 0; c < C; c++) {
         double sum = 0, sq = 0;
-        if (cfg->train) channel_sums(&sum, &sq, x, NULL, N, C, S, c);
+        if (cfg->train) cpu_bn_channel_sums(&sum, &sq, x, NULL, N, C, S, c);
         forward_channel(out, mean, inv_std, running_mean, running_var, x, gamma, beta, sum, sq, (double)N * S, cfg,
                         N, C, S, c);
     }
@@ -97,7 +101,7 @@ void cpu_batchnorm_backward(const Backend *be, float *dx, float *dgamma, float *
 #pragma omp parallel for schedule(static) if ((size_t)N * C * S > CPU_PARALLEL_MIN)
     for (int c = 0; c < C; c++) {
         double sum_d, sum_dx; /* sum(dout), sum(dout * x) */
-        channel_sums(&sum_d, &sum_dx, dout, x, N, C, S, c);
+        cpu_bn_channel_sums(&sum_d, &sum_dx, dout, x, N, C, S, c);
         dgamma[c] = (float)((sum_dx - mean[c] * sum_d) * inv_std[c]);
         dbeta[c] = (float)sum_d;
         dx_channel(dx, dout, x, gamma, mean, inv_std, sum_d, sum_dx, (double)N * S, N, C, S, c);
@@ -108,7 +112,7 @@ void cpu_batchnorm_sums(const Backend *be, double *sums, const float *a, const f
 {
     (void)be;
 #pragma omp parallel for schedule(static) if ((size_t)N * C * S > CPU_PARALLEL_MIN)
-    for (int c = 0; c < C; c++) channel_sums(&sums[c], &sums[C + c], a, b, N, C, S, c);
+    for (int c = 0; c < C; c++) cpu_bn_channel_sums(&sums[c], &sums[C + c], a, b, N, C, S, c);
 }
 
 void cpu_batchnorm_forward_sums(const Backend *be, float *out, float *mean, float *inv_std, float *running_mean,

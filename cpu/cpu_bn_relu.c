@@ -32,26 +32,10 @@ static Affine1 channel_affine(float *mean, float *inv_std, float *running_mean, 
                               const float *x, const float *gamma, const float *beta, const BNConfig *cfg,
                               int N, int C, int S, int c)
 {
-    double mu, var;
-    if (cfg->train) {
-        double sum = 0, sq = 0;
-        for (int n = 0; n < N; n++) {
-            const float *xs = x + AT(n, c);
-#pragma omp simd reduction(+ : sum, sq)
-            for (int s = 0; s < S; s++) sum += xs[s], sq += (double)xs[s] * xs[s];
-        }
-        double count = (double)N * S;
-        mu = sum / count;
-        var = sq / count - mu * mu;
-        if (var < 0) var = 0;
-        running_mean[c] = cfg->momentum * running_mean[c] + (1 - cfg->momentum) * (float)mu;
-        running_var[c] = cfg->momentum * running_var[c] + (1 - cfg->momentum) * (float)var;
-    } else {
-        mu = running_mean[c];
-        var = running_var[c];
-    }
-    float m = (float)mu, istd = (float)(1.0 / sqrt(var + cfg->eps));
-    if (cfg->train) mean[c] = m, inv_std[c] = istd;
+    double sum = 0, sq = 0;
+    if (cfg->train) cpu_bn_channel_sums(&sum, &sq, x, NULL, N, C, S, c);
+    float m, istd;
+    cpu_bn_channel_stats(&m, &istd, mean, inv_std, running_mean, running_var, sum, sq, (double)N * S, cfg, c);
     return (Affine1){m, gamma[c] * istd, beta[c]};
 }
 

@@ -67,6 +67,12 @@ void cpu_batchnorm_forward(const Backend *be, float *out, float *mean, float *in
 void cpu_batchnorm_backward(const Backend *be, float *dx, float *dgamma, float *dbeta, const float *dout,
                             const float *x, const float *gamma, const float *mean,
                             const float *inv_std, int N, int C, int S);
+/* Channel c's sum and sum of products a*b (b NULL: a*a) over (N, S), in double. */
+void cpu_bn_channel_sums(double *s1, double *s2, const float *a, const float *b, int N, int C, int S, int c);
+/* Channel c's mean and 1/std: from its sums over count values in training (the running
+ * statistics updated, mean and inv_std kept for backward), else the running statistics. */
+void cpu_bn_channel_stats(float *m, float *istd, float *mean, float *inv_std, float *running_mean,
+                          float *running_var, double sum, double sq, double count, const BNConfig *cfg, int c);
 void cpu_batchnorm_sums(const Backend *be, double *sums, const float *a, const float *b, int N, int C, int S);
 void cpu_batchnorm_forward_sums(const Backend *be, float *out, float *mean, float *inv_std, float *running_mean,
                                 float *running_var, const float *x, const float *gamma, const float *beta,
