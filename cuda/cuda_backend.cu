@@ -85,6 +85,8 @@ static Backend make_table(void)
     b.max_pool_backward = cuda_max_pool_backward;
     b.batchnorm_forward = cuda_batchnorm_forward;
     b.batchnorm_backward = cuda_batchnorm_backward;
+    b.bn_relu_pool_forward = cuda_bn_relu_pool_forward;
+    b.bn_relu_pool_backward = cuda_bn_relu_pool_backward;
     b.global_avg_pool_forward = cuda_global_avg_pool_forward;
     b.global_avg_pool_backward = cuda_global_avg_pool_backward;
     b.gelu_forward = cuda_gelu_forward;

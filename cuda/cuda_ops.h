@@ -99,6 +99,12 @@ void cuda_batchnorm_forward_sums(const Backend *be, float *out, float *mean, flo
 void cuda_batchnorm_backward_sums(const Backend *be, float *dx, float *dgamma, float *dbeta, const float *dout,
                                   const float *x, const float *gamma, const float *mean, const float *inv_std,
                                   const double *local, const double *global, double count, int N, int C, int S);
+void cuda_bn_relu_pool_forward(const Backend *be, float *out, float *mean, float *inv_std, float *running_mean,
+                               float *running_var, const float *x, const float *gamma, const float *beta,
+                               const BNConfig *cfg, const PoolGeom *pool, int N, int C, int S);
+void cuda_bn_relu_pool_backward(const Backend *be, float *dx, float *dgamma, float *dbeta, const float *dout,
+                                const float *out, const float *x, const float *gamma, const float *beta,
+                                const float *mean, const float *inv_std, const PoolGeom *pool, int N, int C, int S);
 /* NCCL all-reduce on device memory (cuda_nccl.cu; the Backend's allreduce slot) and the end of
  * the instance's NCCL communicator. */
 int cuda_nccl_allreduce(const Backend *be, Comm *c, void *buf, size_t n, int t, int op);

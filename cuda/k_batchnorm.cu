@@ -4,22 +4,14 @@
 // order (deterministic) into the channel's sums; (3) one thread per channel derives the statistics
 // from the sums; (4) an elementwise kernel applies them. Synchronised batchnorm (--sync-bn) adds
 // every process's sums between (2) and (3): batchnorm_sums, then the *_sums ops.
-#include "cuda_ops.h"
-
-/* Blocks per channel. The SIMT host runs blocks one after another, so there two slices suffice to
- * exercise the combining step without paying for sixteen. */
-#ifdef NNDL_SIMT_HOST
-#define BN_SLICES 2
-#else
-#define BN_SLICES 16
-#endif
+#include "k_bn_common.h"
 
 // Slice `blockIdx.y` of channel `blockIdx.x`: sums of a and of a*b (b == NULL: of a*a).
 __global__ void bn_partials_kernel(double *partials, const float *a, const float *b, int N, int C, int S)
 {
     int c = blockIdx.x;
-    size_t count = (size_t)N * S, per = (count + gridDim.y - 1) / gridDim.y;
-    size_t lo = blockIdx.y * per, hi = lo + per < count ? lo + per : count;
+    size_t lo, hi;
+    bn_slice(&lo, &hi, (size_t)N * S, blockIdx.y, gridDim.y);
     double s1 = 0, s2 = 0;
     for (size_t k = lo + threadIdx.x; k < hi; k += blockDim.x) {
         size_t at = ((k / S) * C + c) * S + k % S;
@@ -38,9 +30,7 @@ __global__ void bn_partials_kernel(double *partials, const float *a, const float
 __global__ void bn_combine_kernel(double *sums, const double *partials, int C)
 {
     for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < C; c += gridDim.x * blockDim.x) {
-        double s1 = 0, s2 = 0;
-        for (int k = 0; k < BN_SLICES; k++) s1 += partials[2 * (c * BN_SLICES + k)], s2 += partials[2 * (c * BN_SLICES + k) + 1];
-        sums[c] = s1, sums[C + c] = s2;
+        bn_combine(&sums[c], &sums[C + c], partials, c);
     }
 }
 
@@ -52,20 +42,11 @@ __global__ void bn_stats_kernel(float *mean, float *inv_std, float *running_mean
                                 BNConfig cfg, int C, double count)
 {
     for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < C; c += gridDim.x * blockDim.x) {
-        double mu, var;
-        if (cfg.train) {
-            mu = sums[c] / count;
-            var = fmax(sums[C + c] / count - mu * mu, 0.0);
-            running_mean[c] = cfg.momentum * running_mean[c] + (1 - cfg.momentum) * (float)mu;
-            running_var[c] = cfg.momentum * running_var[c] + (1 - cfg.momentum) * (float)var;
-        } else {
-            mu = running_mean[c];
-            var = running_var[c];
-        }
-        float istd = (float)(1.0 / sqrt(var + cfg.eps));
-        if (cfg.train) mean[c] = (float)mu, inv_std[c] = istd;
+        float mu, istd;
+        bn_channel_stats(&mu, &istd, mean, inv_std, running_mean, running_var, sums[c], sums[C + c], count, cfg, c,
+                         true);
         scale[c] = gamma[c] * istd;
-        shift[c] = (float)mu;
+        shift[c] = mu;
     }
 }
 
@@ -103,14 +84,7 @@ __global__ void bn_dx_kernel(float *dx, const float *dout, const float *x, const
     }
 }
 
-// The instance's partial-sum scratch, laid out as the slices (2 C BN_SLICES doubles), then 2 C
-// doubles of sums, then 2 C floats of per-channel values.
-typedef struct BnScratch {
-    double *partials, *sums;
-    float *a, *b;
-} BnScratch;
-
-static BnScratch bn_scratch(const Backend *be, int C)
+BnScratch cuda_bn_scratch(const Backend *be, int C)
 {
     double *p = cuda_partials(be, 2 * (size_t)C * BN_SLICES + 2 * (size_t)C + (size_t)C);
     BnScratch s;
@@ -121,10 +95,15 @@ static BnScratch bn_scratch(const Backend *be, int C)
     return s;
 }
 
+void cuda_bn_partials(double *partials, const float *a, const float *b, int N, int C, int S)
+{
+    NNDL_LAUNCH(bn_partials_kernel, dim3(C, BN_SLICES), CUDA_BLOCK, 0, partials, a, b, N, C, S);
+}
+
 void cuda_batchnorm_sums(const Backend *be, double *sums, const float *a, const float *b, int N, int C, int S)
 {
-    double *partials = bn_scratch(be, C).partials;
-    NNDL_LAUNCH(bn_partials_kernel, dim3(C, BN_SLICES), CUDA_BLOCK, 0, partials, a, b, N, C, S);
+    double *partials = cuda_bn_scratch(be, C).partials;
+    cuda_bn_partials(partials, a, b, N, C, S);
     NNDL_LAUNCH(bn_combine_kernel, cuda_grid((size_t)C), CUDA_BLOCK, 0, sums, (const double *)partials, C);
 }
 
@@ -132,7 +111,7 @@ void cuda_batchnorm_forward_sums(const Backend *be, float *out, float *mean, flo
                                  float *running_var, const float *x, const float *gamma, const float *beta,
                                  const double *sums, double count, const BNConfig *cfg, int N, int C, int S)
 {
-    BnScratch t = bn_scratch(be, C);
+    BnScratch t = cuda_bn_scratch(be, C);
     NNDL_LAUNCH(bn_stats_kernel, cuda_grid((size_t)C), CUDA_BLOCK, 0, mean, inv_std, running_mean, running_var, t.a,
                 t.b, sums, gamma, *cfg, C, count);
     NNDL_LAUNCH(bn_apply_kernel, cuda_grid((size_t)N * C * S), CUDA_BLOCK, 0, out, x, (const float *)t.a,
@@ -143,7 +122,7 @@ void cuda_batchnorm_forward(const Backend *be, float *out, float *mean, float *i
                             const float *x, const float *gamma, const float *beta, const BNConfig *cfg, int N,
                             int C, int S)
 {
-    double *sums = bn_scratch(be, C).sums;
+    double *sums = cuda_bn_scratch(be, C).sums;
     if (cfg->train) cuda_batchnorm_sums(be, sums, x, NULL, N, C, S);
     cuda_batchnorm_forward_sums(be, out, mean, inv_std, running_mean, running_var, x, gamma, beta, sums,
                                 (double)N * S, cfg, N, C, S);
@@ -153,7 +132,7 @@ void cuda_batchnorm_backward_sums(const Backend *be, float *dx, float *dgamma, f
                                   const float *x, const float *gamma, const float *mean, const float *inv_std,
                                   const double *local, const double *global, double count, int N, int C, int S)
 {
-    BnScratch t = bn_scratch(be, C);
+    BnScratch t = cuda_bn_scratch(be, C);
     NNDL_LAUNCH(bn_grad_stats_kernel, cuda_grid((size_t)C), CUDA_BLOCK, 0, dgamma, dbeta, local, mean, inv_std, C);
     const float *sum_dxhat = dgamma, *sum_d = dbeta;
     if (global != local) { // the group's sums for dx
@@ -167,7 +146,7 @@ void cuda_batchnorm_backward_sums(const Backend *be, float *dx, float *dgamma, f
 void cuda_batchnorm_backward(const Backend *be, float *dx, float *dgamma, float *dbeta, const float *dout, const float *x,
                              const float *gamma, const float *mean, const float *inv_std, int N, int C, int S)
 {
-    double *sums = bn_scratch(be, C).sums;
+    double *sums = cuda_bn_scratch(be, C).sums;
     cuda_batchnorm_sums(be, sums, dout, x, N, C, S);
     cuda_batchnorm_backward_sums(be, dx, dgamma, dbeta, dout, x, gamma, mean, inv_std, sums, sums, (double)N * S, N, C,
                                  S);

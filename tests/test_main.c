@@ -30,12 +30,14 @@ void register_run_outputs_suite(void);
 void register_data_sources_suite(void);
 void register_predict_suite(void);
 void register_distributed_suite(void);
+void register_cuda_fused_suite(void);
 
 static const SuiteRegistrar registrars[] = {
     register_gradcheck_suite,  register_seed_suite,  register_reference_grad_suite,
     register_cpu_backend_suite, register_optim_suite, register_bad_input_suite, register_kernel_suite,
     register_model_suite, register_spec_suite, register_training_suite, register_checkpoint_suite,
-    register_data_suite, register_golden_suite, register_cuda_backend_suite, register_check_suite,
+    register_data_suite, register_golden_suite, register_cuda_backend_suite, register_cuda_fused_suite,
+    register_check_suite,
     register_faults_suite, register_program_suite, register_fuzz_found_suite, register_data_sources_suite,
     register_predict_suite, register_export_suite, register_run_outputs_suite,
     register_recipe_suite, register_distributed_suite,
