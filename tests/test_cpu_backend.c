@@ -197,15 +197,17 @@ static void test_optional_op_fallback(void)
 }
 
 /* Winograd F(2x2, 3x3), forced on every 3x3 stride-1 pad-1 shape, against the double reference:
- * out and dx (the two products it computes) within the float tolerance of every op,
- * CHECK_FLOAT_TOL = 1e-4 of max(1, |ref|) — the same as im2col's; dw, db from im2col alongside. */
+ * out, dx and dw (its three products; db is a plain sum beside them) within the float tolerance
+ * of every op, CHECK_FLOAT_TOL = 1e-4 of max(1, |ref|) — the same as im2col's. The last three
+ * shapes have small maps and batches of several chunks (a short last one): images share GEMMs. */
 static void test_winograd_vs_reference(void)
 {
     const Backend *be = test_backend("cpu");
     CU_ASSERT_FATAL(be != NULL);
     static const int shapes[][5] = {/* N, C, H, W, F: odd sizes (clipped edge tiles), 1x1, wide */
                                     {2, 3, 7, 5, 4}, {1, 1, 1, 1, 1}, {3, 16, 8, 8, 16}, {2, 32, 6, 9, 24},
-                                    {1, 5, 2, 3, 7}, {4, 64, 16, 16, 64}};
+                                    {1, 5, 2, 3, 7}, {4, 64, 16, 16, 64}, {37, 8, 5, 5, 8},
+                                    {70, 9, 3, 2, 8}, {9, 12, 7, 7, 10}};
     Rng r;
     rng_seed(&r, 31);
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
@@ -233,7 +235,8 @@ static void test_winograd_vs_reference(void)
         ASSERT_BELOW(float_error(fo, out, no), 1e-4, what);
         snprintf(what, sizeof what, "winograd x(%d,%d,%d,%d) F %d: dx", d[0], d[1], d[2], d[3], d[4]);
         ASSERT_BELOW(float_error(fdx, dx, nx), 1e-4, what);
-        ASSERT_BELOW(float_error(fdw, dw, nw), 1e-4, "dw beside winograd");
+        snprintf(what, sizeof what, "winograd x(%d,%d,%d,%d) F %d: dw", d[0], d[1], d[2], d[3], d[4]);
+        ASSERT_BELOW(float_error(fdw, dw, nw), 1e-4, what);
         ASSERT_BELOW(float_error(fdb, db, g.F), 1e-4, "db beside winograd");
         /* the automatic choice: Winograd from 8 channels in and out, im2col below */
         float *auto_out = malloc(no * sizeof *auto_out);
