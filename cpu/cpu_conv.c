@@ -78,7 +78,8 @@ static int wino_chunk(const ConvGeom *g, int threads)
 
 /* Winograd's scratch per thread: V and M for a chunk of wino_images images (the forward: C in,
  * F out; dx: F in, C out; dW: x's V and dout's dM), then a partial dU (16, F, C) and db (F);
- * the shared U (16, F, C). Bounded: 16 (C + F) max(T, 256 + T) floats for the chunk. */
+ * the shared U (16, F, C). Bounded: 16 (C + F) max(T, 256 + T) floats for the chunk
+ * (4 MiB per thread for 128 -> 128 channels at 7x7: 16 images of 16 tiles). */
 static size_t wino_dwb_size(const ConvGeom *g) { return 16 * (size_t)g->F * g->C + g->F; }
 static size_t wino_size(const ConvGeom *g)
 {

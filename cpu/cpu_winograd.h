@@ -8,8 +8,8 @@
 /* 2x2 output tiles of an H x W image (edge tiles clipped). */
 int winograd_tiles(int H, int W);
 
-/* Images whose tiles one GEMM should gather: 1 for maps of 256 tiles or more (32x32), else
- * enough for ~256 tiles (16 at 8x8, 64 at 3x3). */
+/* Images whose tiles one GEMM should gather: 1 for maps of 64 tiles or more (15x15 and up),
+ * else enough for ~256 tiles (16 at 7x7 or 8x8, 64 at 3x3). */
 int winograd_chunk_images(int H, int W);
 
 /* U (16, F, C) from filters w (F, C, 3, 3) for the forward; with for_dx, U (16, C, F) from the
