@@ -15,6 +15,7 @@ typedef struct StepVars {
     int32_t loss_slot;      /* index of the loss slot this step writes */
     int32_t t;              /* Adam's step count for this step's update (already incremented) */
     float learning_rate;    /* of every parameter's update */
+    int64_t epoch;          /* keys this epoch's augmentation draws (written once per epoch) */
 } StepVars;
 
 #endif

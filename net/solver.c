@@ -383,12 +383,12 @@ static int finish(Solver *s, int rc)
     return rc;
 }
 
-/* The device-resident path runs the seed's step; the training recipe's per-step work
- * (augmentation, per-step learning-rate schedules, moving averages, decoupled weight decay,
- * test-time views) stays on the host-batch path until the device path learns it. */
+/* The device-resident path runs the seed's step with augmentation, dropout and test-time views;
+ * the rest of the training recipe's per-step work (per-step learning-rate schedules, moving
+ * averages, decoupled weight decay) stays on the host-batch path until the device path learns it. */
 static int device_path_fits(const Solver *s)
 {
-    int plain = !s->aug_src && !s->ema_w && s->cfg.schedule.kind == SCHEDULE_EPOCH_DECAY && !s->model->tta &&
+    int plain = !s->ema_w && s->cfg.schedule.kind == SCHEDULE_EPOCH_DECAY &&
                 !dp_active(s->cfg.dp); /* a group's share and all-reduce are on the host-batch path */
     for (int i = 0; plain && i < s->model->n_params; i++) plain = s->opt[i].weight_decay == 0;
     return plain;

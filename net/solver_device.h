@@ -6,12 +6,13 @@
  *   so the device's batch is the host's, bit for bit), else as float32;
  * - each epoch's order (the host shuffle, unchanged) is uploaded once per epoch; a step gathers
  *   its minibatch by index on the device, and the values that change from step to step (batch
- *   position, loss slot, Adam's t, learning rate: StepVars) live on the device and are advanced by
- *   the step itself, so a step copies nothing between host and device;
- * - where the backend has graphs and the model's ops do not depend on the step number (no
- *   dropout), the step (gather, forward, loss, backward, update, step_finish) is recorded once
- *   per batch size and replayed: one graph launch per step;
- * - accuracy checks gather, score and count on the device and bring back one count.
+ *   position, loss slot, Adam's t, learning rate, the iteration that keys dropout masks: StepVars)
+ *   live on the device and are advanced by the step itself, so a step copies nothing between host
+ *   and device; the epoch that keys augmentation draws is written with them once per epoch;
+ * - where the backend has graphs, the step (gather, augmentation, forward, loss, backward, update,
+ *   step_finish) is recorded once per batch size and replayed: one graph launch per step;
+ * - accuracy checks gather, score (test-time augmentation included) and count on the device and
+ *   bring back one count.
  * When the device cannot hold the data, setup frees what it allocated and the Solver copies
  * minibatches from the host as before (saying so on its output when verbose).
  * The host keeps a mirror of StepVars (the Solver's iteration, loss slots, OptimConfig.t and
@@ -39,7 +40,7 @@ struct SolverDevice {
     int *count;
     int positioned_b;           /* the minibatch StepVars point at on the device; -1: unknown */
     int uniform;                /* every parameter has the same learning rate and t (StepVars holds one) */
-    int use_graph;              /* the backend records graphs and the model's step allows it */
+    int use_graph;              /* the backend records graphs */
     BackendGraph *graph;
     int graph_n;                /* the batch size the graph was recorded for */
     int graphs_recorded;        /* captures so far (one per batch size) */
