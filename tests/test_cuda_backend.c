@@ -562,6 +562,24 @@ static void test_device_recipe_step_costs(void)
     }
 }
 
+/* Test-time views on the device: the count of an accuracy check is the host's (model_count_correct)
+ * at every level, and the views change it (so the check tells a device check without them). */
+static void test_device_tta_counts(void)
+{
+    DevRun r;
+    devrun_setup_recipe(&r, "cuda", "conv4x3-relu-pool2-affine10", 200, 0, &(DevRecipe){.tta = 2});
+    CU_ASSERT_FATAL(solver_epoch_begin(&r.s) == NNDL_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r.s.dev);
+    int counts[3];
+    for (int tta = 0; tta <= 2; tta++) {
+        r.m.tta = tta;
+        counts[tta] = solver_device_correct(&r.s, &r.train, NULL, r.train.n);
+        CU_ASSERT_EQUAL(counts[tta], model_count_correct(&r.m, r.train.x, r.train.y, r.train.n));
+    }
+    CU_ASSERT(counts[1] != counts[0] && counts[2] != counts[0]);
+    devrun_free(&r);
+}
+
 /* A device that cannot hold the data: the device copy's allocations fail, what was allocated is
  * freed, and training goes on from the host's copy with the host path's losses. */
 static const Backend *real_cuda;
@@ -710,6 +728,7 @@ void register_cuda_backend_suite(void)
         {"short last batch re-recorded, a dropout model too; both = host path", test_device_recapture_and_dropout},
         {"device path with augmentation, tta, dropout = host path, ~ cpu", test_device_recipe_matches_host_path},
         {"device recipe step: no copy, allocation or sync; one graph launch", test_device_recipe_step_costs},
+        {"device accuracy with test-time views = host count, views matter", test_device_tta_counts},
         {"device data too large: freed, host path, same losses", test_device_data_too_large_falls_back},
         {"conv in chunks of 1 and 2 images (short last chunk) vs reference", test_conv_in_chunks},
         {"tf32 precision: gradients within 1e-2 of cpu, fp32 within 1e-4", test_tf32_precision},
