@@ -4,7 +4,10 @@
 L2 1e-3 on weights, Adam 1e-3, float32, synthetic CIFAR-shaped data. Prints one line per batch
 size: "torch batch B: X images/s" (eager), and with --compile also "torch.compile batch B: X
 images/s" where torch.compile works. Arguments: cpu (default) or cuda; seed (default) or wide (the
-wide 3x3 net below); --batches 50,1000 (default 50,1000); --compile. Needs PyTorch (Debian's
+wide 3x3 net below) or preset (the net of `nndl train --preset cifar-fast`, from
+torch_cifar_fast.py); --batches 50,1000 (default 50,1000); --compile; --channels-last (also times
+the model and the batch in channels_last memory format, where PyTorch's oneDNN convolutions are
+fastest on a CPU). Needs PyTorch (Debian's
 python3-torch on the CPU); nndl itself does not."""
 import os
 import sys
@@ -63,17 +66,28 @@ BATCHES = [50, 1000]
 if "--batches" in args:
     BATCHES = [int(b) for b in args[args.index("--batches") + 1].split(",")]
     del args[args.index("--batches"):args.index("--batches") + 2]
-args = [a for a in args if a != "--compile"]
+CHANNELS_LAST = "--channels-last" in args
+args = [a for a in args if a not in ("--compile", "--channels-last")]
 DEVICE = args[0] if args else "cpu"
 NET = args[1] if len(args) > 1 else "seed"
 
 
-def bench(batch, seconds, compiled=False):
-    model = (WideNet() if NET == "wide" else SeedCNN()).to(DEVICE)
+def make_model():
+    if NET == "preset":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from torch_cifar_fast import Net  # the preset's net, defined once
+        return Net()
+    return WideNet() if NET == "wide" else SeedCNN()
+
+
+def bench(batch, seconds, compiled=False, channels_last=False):
+    model = make_model().to(DEVICE)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(memory_format=layout)
     forward = torch.compile(model) if compiled else model
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
     weights = [p for n, p in model.named_parameters() if n.endswith("weight") and p.dim() > 1]
-    x = 60 * torch.randn(batch, 3, 32, 32, device=DEVICE)
+    x = (60 * torch.randn(batch, 3, 32, 32, device=DEVICE)).contiguous(memory_format=layout)
     y = torch.randint(0, 10, (batch,), device=DEVICE)
 
     def step():
@@ -96,6 +110,9 @@ for batch in BATCHES:
     seconds = 5.0 if batch <= 100 else 10.0
     print(f"torch batch {batch}: {bench(batch, seconds):.1f} images/s")
     sys.stdout.flush()
+    if CHANNELS_LAST:
+        print(f"torch channels_last batch {batch}: {bench(batch, seconds, channels_last=True):.1f} images/s")
+        sys.stdout.flush()
     if COMPILE:
         try:
             bench(batch, 1.0, compiled=True)  # compiles (and warms up) outside the timed run

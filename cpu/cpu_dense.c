@@ -45,26 +45,6 @@ void cpu_relu_backward(const Backend *be, float *dx, const float *dout, const fl
     for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0 ? dout[i] : 0;
 }
 
-/* Exact GELU in float; erff and expf are accurate to a few ulp. */
-void cpu_gelu_forward(const Backend *be, float *out, const float *x, size_t n)
-{
-    (void)be;
-#pragma omp parallel for simd if (n > CPU_PARALLEL_MIN / 8)
-    for (size_t i = 0; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
-}
-
-/* d/dx x Phi(x) = Phi(x) + x phi(x) */
-void cpu_gelu_backward(const Backend *be, float *dx, const float *dout, const float *x, size_t n)
-{
-    (void)be;
-    const float inv_sqrt_2pi = 0.3989422804014327f;
-#pragma omp parallel for simd if (n > CPU_PARALLEL_MIN / 8)
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i], cdf = 0.5f * (1.0f + erff(v * (float)M_SQRT1_2));
-        dx[i] = dout[i] * (cdf + v * inv_sqrt_2pi * expf(-0.5f * v * v));
-    }
-}
-
 void cpu_scale(const Backend *be, float *out, const float *x, float alpha, size_t n)
 {
     (void)be;
