@@ -400,7 +400,7 @@ int model_tta_views(int tta, AugmentConfig *views)
 }
 
 /* Test-mode scores of the batch in m->x, summed over the views of m->tta in grad[1] (free outside
- * a training step and at least a batch of scores): the batch is moved to grad[0] (as large as an
+ * a training step and at least a batch of scores): the batch is copied to grad[0] (as large as an
  * input batch), and each view is built from it into m->x. */
 const float *model_scores_on_device(Model *m, int N)
 {

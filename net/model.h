@@ -127,7 +127,7 @@ double model_loss(Model *m, const float *X, const int *y, int N, uint64_t step);
 int model_scores(Model *m, float *scores, const float *X, int N);
 
 /* Test mode on the batch already in m->x: the scores (N, classes; with m->tta summed over the
- * views, as model_scores), device memory. m->x is overwritten. */
+ * views, as model_scores, which overwrites m->x), device memory. */
 const float *model_scores_on_device(Model *m, int N);
 
 /* Predicted labels for N examples (model_scores), in batches of at most max_batch. */
