@@ -37,9 +37,12 @@ int bench_conv(void)
     }
     static const int shapes[][5] = {/* N, C, H (= W), F */
                                     {100, 3, 32, 64},  {100, 16, 32, 16}, {100, 32, 32, 32}, {100, 64, 16, 64},
-                                    {100, 128, 16, 128}, {100, 128, 8, 128}, {100, 8, 32, 8}};
+                                    {100, 128, 16, 128}, {100, 128, 8, 128}, {100, 8, 32, 8},
+                                    /* issue #13's net: odd maps, 15x15 to 3x3 */
+                                    {100, 24, 31, 32}, {100, 32, 15, 128}, {100, 128, 15, 128},
+                                    {100, 128, 7, 128}, {100, 128, 3, 128}};
     printf("nndl bench conv — 3x3 stride 1 pad 1 on the cpu: im2col + sgemm vs Winograd F(2x2,3x3),\n"
-           "alternated, best of 5 (ms); backward includes dx (the weight gradient is im2col in both)\n\n");
+           "alternated, best of 5 (ms); backward is dW and dx, both by the column's algorithm\n\n");
     printf("| x (N, C, H, W)      | F   | fwd im2col | fwd winograd | ratio | bwd im2col | bwd winograd | ratio | auto     |\n");
     printf("|---------------------|-----|------------|--------------|-------|------------|--------------|-------|----------|\n");
     Rng r;

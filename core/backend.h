@@ -78,7 +78,9 @@ typedef struct DeviceCounters {
 } DeviceCounters;
 
 /* All five update rules share one signature so they can be indexed by UpdateRule; a rule
- * ignores the state arrays it does not use. Adam expects c->t already incremented. */
+ * ignores the state arrays it does not use. Adam expects c->t already incremented. Each first
+ * applies the decoupled weight decay, w *= 1 - lr * c->weight_decay with the step's rate (on the
+ * device, from c->vars when given, so that a recorded step replays with the current rate). */
 typedef void (*UpdateFn)(const Backend *be, float *w, const float *dw, float *s1, float *s2,
                          size_t n, const OptimConfig *c);
 
@@ -229,8 +231,13 @@ struct Backend {
     void (*count_correct)(const Backend *be, int *count, const float *scores, const int *y, int N, int C,
                           int accumulate);
     /* The end of a step on the device: loss_slots[v->loss_slot] = *loss, then v advances to the
-     * next step (iteration, loss_slot and t by one, batch_start by batch). */
+     * next step (iteration, loss_slot and t by one, batch_start by batch; the rates from the
+     * schedule's table when v->lr_table is set). */
     void (*step_finish)(const Backend *be, StepVars *v, double *loss_slots, const double *loss, int batch);
+    /* OPTIONAL, for a run with a moving average of the weights on that path: axpby's
+     * avg = (1 - d) * w + d * avg with d = ema_decay(ema, v->iteration) (step_vars.h), the decay
+     * of the step the device is at when it runs */
+    void (*ema_step)(const Backend *be, float *avg, const float *w, size_t n, float ema, const StepVars *v);
 
     /* ---- OPTIONAL: graphs. capture runs record(ctx) with the backend's ops recorded instead of
      * run (nothing may synchronise or allocate meanwhile) and returns the recording, or NULL
@@ -248,12 +255,11 @@ struct Backend {
 };
 
 /* One update of w (n floats, on be's device) from dw; s1/s2 are the rule's state arrays. The
- * decoupled weight decay is one pass of its own before the rule (PyTorch's AdamW order). */
+ * decoupled weight decay comes first, inside the rule's op (PyTorch's AdamW order). */
 static inline void backend_update(const Backend *be, OptimConfig *c, float *w, const float *dw,
                                   float *s1, float *s2, size_t n)
 {
     if (c->rule == UPDATE_ADAM) c->t++;
-    if (c->weight_decay > 0) be->scale(be, w, w, 1.0f - c->learning_rate * c->weight_decay, n);
     be->update[c->rule](be, w, dw, s1, s2, n, c);
 }
 

@@ -30,10 +30,11 @@ typedef struct OptimConfig {
      * rule's step, apart from the gradient and its moments; 0: none (the seed) */
     float weight_decay;
     /* NULL: the update uses learning_rate and t above. Otherwise a device StepVars whose
-     * learning_rate and t the update reads on the device when it runs (a backend without graphs
-     * may use the fields above, which the Solver keeps equal): a recorded step then replays
-     * with the current values. */
+     * learning_rate[vars_rate] and t the update reads on the device when it runs (a backend
+     * without graphs may use the fields above, which the Solver keeps equal): a recorded step
+     * then replays with the current values. */
     const StepVars *vars;
+    int vars_rate;             /* with vars: which of its learning_rate[2] (0 weights, 1 the others) */
 } OptimConfig;
 
 /* Unknown names are an error naming the valid ones. */

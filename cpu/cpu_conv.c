@@ -11,7 +11,9 @@
  * the thread count of each call: a raised thread count grows it (or, when memory is short, runs on
  * as many threads as it has slices for) instead of writing past its end. The sgemm inside the
  * parallel loop runs single-threaded (OpenBLAS's OpenMP build), so the two cores work on
- * different images. Any stride, pad and non-square filter work since nothing assumes HH == WW. */
+ * different images. Any stride, pad and non-square filter work since nothing assumes HH == WW.
+ * 3x3 stride-1 pad-1 convolutions of 8+ channels take Winograd instead (below), in chunks of
+ * images spread over the threads the same way. */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,11 +30,11 @@ static size_t cols_size(const ConvGeom *g) { return (rows_k(g) + 1) * g->Ho * g-
 static size_t dcols_size(const ConvGeom *g) { return rows_k(g) * g->Ho * g->Wo; }
 static size_t wb_size(const ConvGeom *g) { return (size_t)g->F * (rows_k(g) + 1); } /* [W | b] */
 
-/* Winograd F(2x2, 3x3) (cpu_winograd.c) replaces the forward and the dx product of 3x3, stride-1,
- * pad-1 convolutions whose GEMMs are wide enough for its 16 smaller GEMMs to pay: measured on
- * the 2-core development machine (`nndl bench conv`, docs/benchmarks.md), faster from 8 channels
- * in and out (1.1x to 1.7x), slower with 3 input channels (0.5x). The
- * weight gradient stays im2col + sgemm. */
+/* Winograd F(2x2, 3x3) (cpu_winograd.c) replaces the forward and the backward (dx and dW) of 3x3,
+ * stride-1, pad-1 convolutions whose GEMMs are wide enough for its 16 smaller GEMMs to pay:
+ * measured on the 2-core development machine (`nndl bench conv`, docs/benchmarks.md), faster from
+ * 8 channels in and out, slower with 3 input channels. Small maps gather several images into
+ * each GEMM (winograd_chunk_images). */
 static int winograd_geometry(const ConvGeom *g)
 {
     return g->HH == 3 && g->WW == 3 && g->stride == 1 && g->pad == 1 && g->Ho == g->H && g->Wo == g->W;
@@ -47,9 +49,42 @@ static int use_winograd(const Backend *be, const ConvGeom *g)
 
 int cpu_conv_uses_winograd(const Backend *be, const ConvGeom *g) { return use_winograd(be, g); }
 
-/* Winograd's scratch per thread: V (16, Cin, T) and M (16, Cout, T) for the forward (C in, F out)
- * or the dx product (F in, C out); the shared U (16, F, C). */
-static size_t wino_size(const ConvGeom *g) { return winograd_scratch(g->C, g->F, g->H, g->W); }
+/* dW by Winograd too, unless the output has more than twice the input's channels: then the
+ * transformed dout (16 values per 2x2 tile and channel) outweighs the GEMM's saving (measured:
+ * 32 -> 128 channels on 15x15 maps ran ~20% slower than im2col's dW). Forced Winograd takes it
+ * everywhere (the tests' reference comparison). */
+static int use_winograd_dw(const Backend *be, const ConvGeom *g)
+{
+    int algo = ((CpuContext *)be->ctx)->conv_algo;
+    return use_winograd(be, g) && (algo == CPU_CONV_WINOGRAD || g->F <= 2 * g->C);
+}
+
+/* Images per Winograd chunk at most (no more than the batch). */
+static int wino_images(const ConvGeom *g)
+{
+    int most = winograd_chunk_images(g->H, g->W);
+    return most < g->N ? most : g->N;
+}
+
+/* Images per chunk for this call: at most wino_images, and chunks spread evenly over the
+ * threads (a multiple of them where the batch allows). */
+static int wino_chunk(const ConvGeom *g, int threads)
+{
+    int most = wino_images(g), chunks = (g->N + most - 1) / most;
+    chunks = (chunks + threads - 1) / threads * threads;
+    if (chunks > g->N) chunks = g->N;
+    return (g->N + chunks - 1) / chunks;
+}
+
+/* Winograd's scratch per thread: V and M for a chunk of wino_images images (the forward: C in,
+ * F out; dx: F in, C out; dW: x's V and dout's dM), then a partial dU (16, F, C) and db (F);
+ * the shared U (16, F, C). Bounded: 16 (C + F) max(T, 256 + T) floats for the chunk
+ * (4 MiB per thread for 128 -> 128 channels at 7x7: 16 images of 16 tiles). */
+static size_t wino_dwb_size(const ConvGeom *g) { return 16 * (size_t)g->F * g->C + g->F; }
+static size_t wino_size(const ConvGeom *g)
+{
+    return winograd_scratch(g->C, g->F, g->H, g->W, wino_images(g)) + wino_dwb_size(g);
+}
 static size_t wino_u_size(const ConvGeom *g) { return 16 * (size_t)g->F * g->C; }
 
 /* Per-thread slice: cols, dcols, partial [dW | db], Winograd's V and M, then room shared by all
@@ -154,83 +189,166 @@ static void fill_ones(float *cols, const ConvGeom *g)
     for (int p = 0; p < g->Ho * g->Wo; p++) ones[p] = 1;
 }
 
+/* Winograd's forward over the batch, chunk by chunk across the threads; U is in `shared`. */
+static void wino_forward(float *out, const float *x, const float *U, const float *b, const ConvGeom *g,
+                         float *ws, int threads)
+{
+    int B = wino_chunk(g, threads), chunks = (g->N + B - 1) / B;
+    size_t plane = (size_t)g->H * g->W, slice = slice_size(g);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int k = 0; k < chunks; k++) {
+        float *wv = ws + (size_t)omp_get_thread_num() * slice + cols_size(g) + dcols_size(g) + wb_size(g);
+        int n = k * B, count = g->N - n < B ? g->N - n : B;
+        winograd_forward(out + (size_t)n * g->F * plane, x + (size_t)n * g->C * plane, U, b, g->C, g->F, g->H,
+                         g->W, count, wv);
+    }
+}
+
 void cpu_conv_forward(const Backend *be, float *out, const float *x, const float *w, const float *b,
                       const ConvGeom *g)
 {
-    int K = (int)rows_k(g), P = g->Ho * g->Wo, threads = conv_threads(be, g), wino = use_winograd(be, g);
+    int K = (int)rows_k(g), P = g->Ho * g->Wo, threads = conv_threads(be, g);
     float *ws = ((CpuContext *)be->ctx)->conv_ws;
     float *shared = ws + slice_size(g) - shared_size(g); /* in the first slice, read by every thread */
-    if (wino) {
+    if (use_winograd(be, g)) {
         winograd_weights(shared, w, g->F, g->C, 0);
-    } else {
-        for (int f = 0; f < g->F; f++) {
-            memcpy(shared + (size_t)f * (K + 1), w + (size_t)f * K, (size_t)K * sizeof *w);
-            shared[(size_t)f * (K + 1) + K] = b[f];
-        }
+        wino_forward(out, x, shared, b, g, ws, threads);
+        return;
+    }
+    for (int f = 0; f < g->F; f++) {
+        memcpy(shared + (size_t)f * (K + 1), w + (size_t)f * K, (size_t)K * sizeof *w);
+        shared[(size_t)f * (K + 1) + K] = b[f];
     }
 #pragma omp parallel num_threads(threads)
     {
         float *cols = ws + (size_t)omp_get_thread_num() * slice_size(g);
-        float *wv = cols + cols_size(g) + dcols_size(g) + wb_size(g);
-        if (!wino) fill_ones(cols, g);
+        fill_ones(cols, g);
 #pragma omp for schedule(static)
         for (int n = 0; n < g->N; n++) {
-            const float *x_n = x + (size_t)n * g->C * g->H * g->W;
-            float *out_n = out + (size_t)n * g->F * P;
-            if (wino) {
-                winograd_image(out_n, x_n, shared, b, g->C, g->F, g->H, g->W, wv);
-                continue;
-            }
-            im2col(cols, x_n, g);
+            im2col(cols, x + (size_t)n * g->C * g->H * g->W, g);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->F, P, K + 1, 1.0f, shared, K + 1, cols, P,
-                        0.0f, out_n, P);
+                        0.0f, out + (size_t)n * g->F * P, P);
         }
     }
 }
 
-void cpu_conv_backward(const Backend *be, float *dx, float *dw, float *db, const float *dout, const float *x,
-                       const float *w, const ConvGeom *g)
+/* im2col's weight gradient of one image into the thread's partial [dW | db] (cols' ones row
+ * sums dout into db). */
+static void im2col_dw_image(float *dwb_part, float *cols, const float *dout_n, const float *x_n, const ConvGeom *g)
 {
-    int K = (int)rows_k(g), P = g->Ho * g->Wo, threads = conv_threads(be, g), wino = dx && use_winograd(be, g);
-    float *ws = ((CpuContext *)be->ctx)->conv_ws;
-    size_t slice = slice_size(g), nwb = wb_size(g);
-    float *shared = ws + slice - shared_size(g);
-    if (wino) winograd_weights(shared, w, g->F, g->C, 1);
-    int team = 1; /* the threads that really ran (OpenMP may give fewer than asked) */
-#pragma omp parallel num_threads(threads)
-    {
-#pragma omp single
-        team = omp_get_num_threads();
-        float *cols = ws + (size_t)omp_get_thread_num() * slice, *dcols = cols + cols_size(g);
-        float *dwb_part = dcols + dcols_size(g), *wv = dwb_part + nwb;
-        memset(dwb_part, 0, nwb * sizeof *dwb_part);
-        fill_ones(cols, g);
-#pragma omp for schedule(static)
-        for (int n = 0; n < g->N; n++) {
-            const float *dout_n = dout + (size_t)n * g->F * P;
-            size_t img = (size_t)n * g->C * g->H * g->W;
-            im2col(cols, x + img, g);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->F, K + 1, P, 1.0f, dout_n, P,
-                        cols, P, 1.0f, dwb_part, K + 1);
-            if (!dx) continue;
-            if (wino) { /* dx = dout convolved with the turned filters, F channels in, C out */
-                winograd_image(dx + img, dout_n, shared, NULL, g->F, g->C, g->H, g->W, wv);
-                continue;
-            }
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, g->F, 1.0f, w, K, dout_n,
-                        P, 0.0f, dcols, P);
-            col2im(dx + img, dcols, g);
-        }
-    }
-    /* partial sums in thread order: deterministic for a fixed thread count */
+    int K = (int)rows_k(g), P = g->Ho * g->Wo;
+    im2col(cols, x_n, g);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->F, K + 1, P, 1.0f, dout_n, P, cols, P, 1.0f, dwb_part,
+                K + 1);
+}
+
+/* dw, db from the threads' partial [dW | db], summed in thread order: deterministic for a fixed
+ * thread count. */
+static void im2col_dw_sum(float *dw, float *db, const float *ws, int team, const ConvGeom *g)
+{
+    int K = (int)rows_k(g);
     memset(dw, 0, (size_t)g->F * K * sizeof *dw);
     memset(db, 0, (size_t)g->F * sizeof *db);
     for (int t = 0; t < team; t++) {
-        const float *part = ws + (size_t)t * slice + cols_size(g) + dcols_size(g);
+        const float *part = ws + (size_t)t * slice_size(g) + cols_size(g) + dcols_size(g);
         for (int f = 0; f < g->F; f++) {
             const float *row = part + (size_t)f * (K + 1);
             for (int k = 0; k < K; k++) dw[(size_t)f * K + k] += row[k];
             db[f] += row[K];
         }
     }
+}
+
+/* Winograd's dW and db of one chunk into the thread's partial dU and db. */
+static void wino_dw_chunk(float *dU, const float *dout_n, const float *x_n, int count, const ConvGeom *g,
+                          float *wv)
+{
+    size_t plane = (size_t)g->H * g->W;
+    float *dbp = dU + 16 * (size_t)g->F * g->C;
+    winograd_weight_grad(dU, dout_n, x_n, g->C, g->F, g->H, g->W, count, wv);
+    for (int i = 0; i < count; i++)
+        for (int f = 0; f < g->F; f++) {
+            const float *d = dout_n + ((size_t)i * g->F + f) * plane;
+            float s = 0;
+            for (size_t p = 0; p < plane; p++) s += d[p];
+            dbp[f] += s;
+        }
+}
+
+/* Winograd's backward, chunk by chunk: dx through the turned filters' U (in `shared`) when dx is
+ * wanted, and dW by Winograd (wdw: partial dU, db per thread, summed in thread order and turned
+ * into dw) or by im2col, image by image. */
+static void wino_backward(float *dx, float *dw, float *db, const float *dout, const float *x, const float *U,
+                          int wdw, const ConvGeom *g, float *ws, int threads)
+{
+    int B = wino_chunk(g, threads), chunks = (g->N + B - 1) / B, team = 1;
+    size_t plane = (size_t)g->H * g->W, slice = slice_size(g);
+    size_t at = cols_size(g) + dcols_size(g) + wb_size(g), part = at + wino_size(g) - wino_dwb_size(g);
+#pragma omp parallel num_threads(threads)
+    {
+#pragma omp single
+        team = omp_get_num_threads();
+        float *cols = ws + (size_t)omp_get_thread_num() * slice, *dwb_part = cols + cols_size(g) + dcols_size(g);
+        float *wv = cols + at, *dU = cols + part;
+        if (wdw) memset(dU, 0, wino_dwb_size(g) * sizeof *dU);
+        else memset(dwb_part, 0, wb_size(g) * sizeof *dwb_part), fill_ones(cols, g);
+#pragma omp for schedule(static)
+        for (int k = 0; k < chunks; k++) {
+            int n = k * B, count = g->N - n < B ? g->N - n : B;
+            const float *dout_n = dout + (size_t)n * g->F * plane, *x_n = x + (size_t)n * g->C * plane;
+            if (wdw) wino_dw_chunk(dU, dout_n, x_n, count, g, wv);
+            else
+                for (int i = 0; i < count; i++)
+                    im2col_dw_image(dwb_part, cols, dout_n + (size_t)i * g->F * plane,
+                                    x_n + (size_t)i * g->C * plane, g);
+            if (dx) /* dx = dout convolved with the turned filters, F channels in, C out */
+                winograd_forward(dx + (size_t)n * g->C * plane, dout_n, U, NULL, g->F, g->C, g->H, g->W, count, wv);
+        }
+    }
+    if (!wdw) {
+        im2col_dw_sum(dw, db, ws, team, g);
+        return;
+    }
+    float *sum = ws + part; /* thread 0's partials collect the others' */
+    for (int t = 1; t < team; t++) {
+        const float *p = ws + (size_t)t * slice + part;
+        for (size_t i = 0; i < wino_dwb_size(g); i++) sum[i] += p[i];
+    }
+    winograd_weight_grad_finish(dw, sum, g->F, g->C);
+    memcpy(db, sum + 16 * (size_t)g->F * g->C, (size_t)g->F * sizeof *db);
+}
+
+void cpu_conv_backward(const Backend *be, float *dx, float *dw, float *db, const float *dout, const float *x,
+                       const float *w, const ConvGeom *g)
+{
+    int K = (int)rows_k(g), P = g->Ho * g->Wo, threads = conv_threads(be, g);
+    float *ws = ((CpuContext *)be->ctx)->conv_ws;
+    size_t slice = slice_size(g);
+    if (use_winograd(be, g)) {
+        float *shared = ws + slice - shared_size(g);
+        if (dx) winograd_weights(shared, w, g->F, g->C, 1);
+        wino_backward(dx, dw, db, dout, x, shared, use_winograd_dw(be, g), g, ws, threads);
+        return;
+    }
+    int team = 1; /* the threads that really ran (OpenMP may give fewer than asked) */
+#pragma omp parallel num_threads(threads)
+    {
+#pragma omp single
+        team = omp_get_num_threads();
+        float *cols = ws + (size_t)omp_get_thread_num() * slice, *dcols = cols + cols_size(g);
+        float *dwb_part = dcols + dcols_size(g);
+        memset(dwb_part, 0, wb_size(g) * sizeof *dwb_part);
+        fill_ones(cols, g);
+#pragma omp for schedule(static)
+        for (int n = 0; n < g->N; n++) {
+            const float *dout_n = dout + (size_t)n * g->F * P;
+            size_t img = (size_t)n * g->C * g->H * g->W;
+            im2col_dw_image(dwb_part, cols, dout_n, x + img, g);
+            if (!dx) continue;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, g->F, 1.0f, w, K, dout_n,
+                        P, 0.0f, dcols, P);
+            col2im(dx + img, dcols, g);
+        }
+    }
+    im2col_dw_sum(dw, db, ws, team, g);
 }

@@ -1,13 +1,24 @@
-/* cpu_optim.c — the five update rules, elementwise (the seed's formulas). */
+/* cpu_optim.c — the five update rules, elementwise (the seed's formulas), each after the
+ * decoupled weight decay. */
 #include <math.h>
 
 #include "cpu_ops.h"
 #include "cpu_parallel.h"
 
+/* w *= 1 - lr * weight_decay, a pass of its own before the rule's step (PyTorch's AdamW order) */
+static void decay(float *w, size_t n, const OptimConfig *c)
+{
+    if (!(c->weight_decay > 0)) return;
+    float keep = 1.0f - c->learning_rate * c->weight_decay;
+#pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
+    for (size_t i = 0; i < n; i++) w[i] = keep * w[i];
+}
+
 void cpu_sgd(const Backend *be, float *w, const float *dw, float *s1, float *s2, size_t n, const OptimConfig *c)
 {
     (void)be;
     (void)s1, (void)s2;
+    decay(w, n, c);
 #pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) w[i] -= c->learning_rate * dw[i];
 }
@@ -17,6 +28,7 @@ void cpu_sgd_momentum(const Backend *be, float *w, const float *dw, float *v, fl
 {
     (void)be;
     (void)s2;
+    decay(w, n, c);
 #pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) {
         v[i] = c->momentum * v[i] - c->learning_rate * dw[i];
@@ -29,6 +41,7 @@ void cpu_sgd_nesterov_momentum(const Backend *be, float *w, const float *dw, flo
 {
     (void)be;
     (void)s2;
+    decay(w, n, c);
 #pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) {
         float v_old = v[i];
@@ -42,6 +55,7 @@ void cpu_rmsprop(const Backend *be, float *w, const float *dw, float *cache, flo
 {
     (void)be;
     (void)s2;
+    decay(w, n, c);
 #pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) {
         cache[i] = c->decay_rate * cache[i] + (1 - c->decay_rate) * dw[i] * dw[i];
@@ -54,6 +68,7 @@ void cpu_adam(const Backend *be, float *w, const float *dw, float *m, float *v, 
     (void)be;
     float bias1 = (float)(1.0 - pow(c->beta1, c->t)), bias2 = (float)(1.0 - pow(c->beta2, c->t));
     float step = c->learning_rate / bias1, inv_bias2 = 1.0f / bias2;
+    decay(w, n, c);
 #pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) {
         m[i] = c->beta1 * m[i] + (1 - c->beta1) * dw[i];

@@ -5,8 +5,11 @@
  * The output is cut into 2x2 tiles, each computed from the 4x4 input patch around it (zero
  * outside the image): with d the patch and g a filter, the tile is Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A.
  * Over channels this is, for each of the 16 positions ξ of the 4x4 transformed tile, one matrix
- * product M[ξ] (Cout, T) = U[ξ] (Cout, Cin) · V[ξ] (Cin, T), T the tiles of an image:
+ * product M[ξ] (Cout, T) = U[ξ] (Cout, Cin) · V[ξ] (Cin, T), T the tiles of a chunk of images
+ * (several small images share each GEMM, so that its T is in the hundreds):
  *   U = G g Gᵀ per (out, in) filter, V = Bᵀ d B per (in channel, tile), tile = Aᵀ M A.
+ * The weight gradient is this map's adjoint: dM = A dY Aᵀ per (out channel, tile) from dout's
+ * 2x2 tile dY, dU[ξ] (Cout, Cin) = Σ_tiles dM[ξ] · V[ξ]ᵀ (again one GEMM per ξ), dW = Gᵀ dU G.
  * The transforms only add, subtract and halve, so the error stays at float rounding of the
  * sums (checked against the double reference in the cpu backend suite). */
 #include <cblas.h>
@@ -14,11 +17,23 @@
 
 #include "cpu_winograd.h"
 
+/* Tiles worth gathering into one GEMM: sgemm with a few dozen columns runs far below its rate
+ * (the 7x7 and 3x3 maps of a CIFAR net give 16 and 4 tiles per image). From WINOGRAD_ALONE_TILES
+ * (15x15) an image goes alone: 4 images of 128 channels at 15x15 ran ~10% slower forward than
+ * one at a time (their V and M, 4 MiB, leave the 512 KiB L2). */
+#define WINOGRAD_CHUNK_TILES 256
+#define WINOGRAD_ALONE_TILES 64
+
 /* The 4 rows of Bᵀ d (or the 4 columns of t B): Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. */
 #define BT(v0, v1, v2, v3, o0, o1, o2, o3) (o0 = v0 - v2, o1 = v1 + v2, o2 = v2 - v1, o3 = v1 - v3)
 
 int winograd_tiles(int H, int W) { return ((H + 1) / 2) * ((W + 1) / 2); }
 
+int winograd_chunk_images(int H, int W)
+{
+    int T = winograd_tiles(H, W);
+    return T >= WINOGRAD_ALONE_TILES ? 1 : (WINOGRAD_CHUNK_TILES + T - 1) / T;
+}
 void winograd_weights(float *U, const float *w, int F, int C, int for_dx)
 {
     int rows = for_dx ? C : F, cols = for_dx ? F : C; /* U[ξ] is (rows, cols) */
@@ -50,18 +65,19 @@ void winograd_weights(float *U, const float *w, int F, int C, int for_dx)
  * compiler vectorises: the 4 input rows of a tile row are first combined down the columns
  * (Bᵀ d), then split into even and odd columns, so that each tile's 4 columns are E[t], O[t],
  * E[t+1], O[t+1] and the row transform ((Bᵀ d) B) reads contiguous arrays. */
-size_t winograd_scratch(int Cin, int Cout, int H, int W)
+size_t winograd_scratch(int Cin, int Cout, int H, int W, int images)
 {
     int tw = (W + 1) / 2;
-    return 16 * (size_t)(Cin + Cout) * winograd_tiles(H, W) + 4 * (size_t)(2 * tw + 2) + 8 * (size_t)(tw + 1);
+    return 16 * (size_t)(Cin + Cout) * winograd_tiles(H, W) * images + 4 * (size_t)(2 * tw + 2) +
+           8 * (size_t)(tw + 1);
 }
 
-/* V[ξ][c][t] = (Bᵀ d B)[ξ] for every channel and tile of one image; row (4 x (2 tw + 2)) and eo
- * (8 x (tw + 1)) are scratch. */
-static void input_transform(float *V, const float *img, int C, int H, int W, float *row, float *eo)
+/* V[ξ][c][t] = (Bᵀ d B)[ξ] for every channel and tile of one image, rows of V ld apart (the
+ * chunk's tiles); row (4 x (2 tw + 2)) and eo (8 x (tw + 1)) are scratch. */
+static void input_transform(float *V, const float *img, int C, int H, int W, int ld, float *row, float *eo)
 {
-    int tw = (W + 1) / 2, th = (H + 1) / 2, T = th * tw, wp = 2 * tw + 2;
-    size_t step = (size_t)C * T;
+    int tw = (W + 1) / 2, th = (H + 1) / 2, wp = 2 * tw + 2;
+    size_t step = (size_t)C * ld;
     for (int c = 0; c < C; c++) {
         const float *plane = img + (size_t)c * H * W;
         for (int ty = 0; ty < th; ty++) {
@@ -83,7 +99,7 @@ static void input_transform(float *V, const float *img, int C, int H, int W, flo
             }
             for (int i = 0; i < 4; i++) {
                 const float *e = eo + (size_t)(2 * i) * (tw + 1), *o = e + tw + 1;
-                float *v = V + (size_t)(4 * i) * step + (size_t)c * T + (size_t)ty * tw;
+                float *v = V + (size_t)(4 * i) * step + (size_t)c * ld + (size_t)ty * tw;
 #pragma omp simd
                 for (int t = 0; t < tw; t++) {
                     v[t] = e[t] - e[t + 1];
@@ -96,17 +112,17 @@ static void input_transform(float *V, const float *img, int C, int H, int W, flo
     }
 }
 
-/* out[f] tiles = Aᵀ M[·][f][t] A (+ bias[f]), Aᵀ = [1 1 1 0; 0 1 -1 -1]; edge tiles clipped.
- * s (8 x tw) is scratch: Aᵀ M for a row of tiles. */
-static void output_transform(float *out, const float *M, const float *bias, int F, int H, int W, float *s)
+/* out[f] tiles = Aᵀ M[·][f][t] A (+ bias[f]), Aᵀ = [1 1 1 0; 0 1 -1 -1]; edge tiles clipped;
+ * rows of M ld apart. s (8 x tw) is scratch: Aᵀ M for a row of tiles. */
+static void output_transform(float *out, const float *M, const float *bias, int F, int H, int W, int ld, float *s)
 {
-    int tw = (W + 1) / 2, th = (H + 1) / 2, T = th * tw;
-    size_t step = (size_t)F * T;
+    int tw = (W + 1) / 2, th = (H + 1) / 2;
+    size_t step = (size_t)F * ld;
     for (int f = 0; f < F; f++) {
         float b = bias ? bias[f] : 0;
         float *plane = out + (size_t)f * H * W;
         for (int ty = 0; ty < th; ty++) {
-            const float *m = M + (size_t)f * T + (size_t)ty * tw;
+            const float *m = M + (size_t)f * ld + (size_t)ty * tw;
             for (int j = 0; j < 4; j++) {
                 const float *m0 = m + j * step, *m1 = m + (4 + j) * step, *m2 = m + (8 + j) * step,
                             *m3 = m + (12 + j) * step;
@@ -128,14 +144,93 @@ static void output_transform(float *out, const float *M, const float *bias, int 
     }
 }
 
-void winograd_image(float *out, const float *in, const float *U, const float *bias, int Cin, int Cout, int H,
-                    int W, float *scratch)
+/* The output transform's adjoint: dM[ξ][f][t] = (A dY Aᵀ)[ξ] for every channel and tile of one
+ * image, dY the tile's 2x2 of dout, zero past the edge (where the forward clipped); rows of dM
+ * ld apart. row (2 x 2 tw) and eo (4 x tw) are scratch. */
+static void grad_transform(float *dM, const float *dout, int F, int H, int W, int ld, float *row, float *eo)
 {
-    int T = winograd_tiles(H, W), tw = (W + 1) / 2;
-    float *V = scratch, *M = V + 16 * (size_t)Cin * T, *rows = M + 16 * (size_t)Cout * T;
-    input_transform(V, in, Cin, H, W, rows, rows + 4 * (size_t)(2 * tw + 2));
+    int tw = (W + 1) / 2, th = (H + 1) / 2, wp = 2 * tw;
+    size_t step = (size_t)F * ld;
+    float *e0 = eo, *o0 = e0 + tw, *e1 = o0 + tw, *o1 = e1 + tw;
+    for (int f = 0; f < F; f++) {
+        const float *plane = dout + (size_t)f * H * W;
+        for (int ty = 0; ty < th; ty++) {
+            for (int i = 0; i < 2; i++) { /* the tile row's two dout rows, zero-padded to 2 tw */
+                float *r = row + (size_t)i * wp;
+                int y = 2 * ty + i;
+                memset(r, 0, (size_t)wp * sizeof *r);
+                if (y < H) memcpy(r, plane + (size_t)y * W, (size_t)W * sizeof *r);
+            }
+            for (int t = 0; t < tw; t++) {
+                e0[t] = row[2 * t], o0[t] = row[2 * t + 1];
+                e1[t] = row[wp + 2 * t], o1[t] = row[wp + 2 * t + 1];
+            }
+            float *m = dM + (size_t)f * ld + (size_t)ty * tw;
+#pragma omp simd
+            for (int t = 0; t < tw; t++) { /* A dY down the columns (re, ro), then A along the rows */
+                float re[4] = {e0[t], e0[t] + e1[t], e0[t] - e1[t], -e1[t]};
+                float ro[4] = {o0[t], o0[t] + o1[t], o0[t] - o1[t], -o1[t]};
+                for (int a = 0; a < 4; a++) {
+                    m[(size_t)(4 * a) * step + t] = re[a];
+                    m[(size_t)(4 * a + 1) * step + t] = re[a] + ro[a];
+                    m[(size_t)(4 * a + 2) * step + t] = re[a] - ro[a];
+                    m[(size_t)(4 * a + 3) * step + t] = -ro[a];
+                }
+            }
+        }
+    }
+}
+
+void winograd_forward(float *out, const float *in, const float *U, const float *bias, int Cin, int Cout, int H,
+                      int W, int images, float *scratch)
+{
+    int T = winograd_tiles(H, W), ld = T * images, tw = (W + 1) / 2;
+    size_t plane = (size_t)H * W;
+    float *V = scratch, *M = V + 16 * (size_t)Cin * ld, *rows = M + 16 * (size_t)Cout * ld;
+    for (int n = 0; n < images; n++)
+        input_transform(V + (size_t)n * T, in + (size_t)n * Cin * plane, Cin, H, W, ld, rows,
+                        rows + 4 * (size_t)(2 * tw + 2));
     for (int xi = 0; xi < 16; xi++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Cout, T, Cin, 1.0f, U + (size_t)xi * Cout * Cin, Cin,
-                    V + (size_t)xi * Cin * T, T, 0.0f, M + (size_t)xi * Cout * T, T);
-    output_transform(out, M, bias, Cout, H, W, rows);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Cout, ld, Cin, 1.0f, U + (size_t)xi * Cout * Cin, Cin,
+                    V + (size_t)xi * Cin * ld, ld, 0.0f, M + (size_t)xi * Cout * ld, ld);
+    for (int n = 0; n < images; n++)
+        output_transform(out + (size_t)n * Cout * plane, M + (size_t)n * T, bias, Cout, H, W, ld, rows);
+}
+
+void winograd_weight_grad(float *dU, const float *dout, const float *x, int C, int F, int H, int W, int images,
+                          float *scratch)
+{
+    int T = winograd_tiles(H, W), ld = T * images, tw = (W + 1) / 2;
+    size_t plane = (size_t)H * W;
+    float *V = scratch, *dM = V + 16 * (size_t)C * ld, *rows = dM + 16 * (size_t)F * ld;
+    float *eo = rows + 4 * (size_t)(2 * tw + 2);
+    for (int n = 0; n < images; n++) {
+        input_transform(V + (size_t)n * T, x + (size_t)n * C * plane, C, H, W, ld, rows, eo);
+        grad_transform(dM + (size_t)n * T, dout + (size_t)n * F * plane, F, H, W, ld, rows, eo);
+    }
+    for (int xi = 0; xi < 16; xi++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, C, ld, 1.0f, dM + (size_t)xi * F * ld, ld,
+                    V + (size_t)xi * C * ld, ld, 1.0f, dU + (size_t)xi * F * C, C);
+}
+
+void winograd_weight_grad_finish(float *dw, const float *dU, int F, int C)
+{
+    size_t step = (size_t)F * C;
+    for (int f = 0; f < F; f++)
+        for (int c = 0; c < C; c++) {
+            const float *u = dU + (size_t)f * C + c;
+            float t[3][4]; /* Gᵀ dU, then (Gᵀ dU) G: the adjoint of winograd_weights' G g Gᵀ */
+            for (int j = 0; j < 4; j++) {
+                float d0 = u[j * step], d1 = u[(4 + j) * step], d2 = u[(8 + j) * step], d3 = u[(12 + j) * step];
+                t[0][j] = d0 + 0.5f * (d1 + d2);
+                t[1][j] = 0.5f * (d1 - d2);
+                t[2][j] = 0.5f * (d1 + d2) + d3;
+            }
+            float *k = dw + ((size_t)f * C + c) * 9;
+            for (int i = 0; i < 3; i++) {
+                k[i * 3] = t[i][0] + 0.5f * (t[i][1] + t[i][2]);
+                k[i * 3 + 1] = 0.5f * (t[i][1] - t[i][2]);
+                k[i * 3 + 2] = 0.5f * (t[i][1] + t[i][2]) + t[i][3];
+            }
+        }
 }

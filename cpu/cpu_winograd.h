@@ -8,16 +8,29 @@
 /* 2x2 output tiles of an H x W image (edge tiles clipped). */
 int winograd_tiles(int H, int W);
 
+/* Images whose tiles one GEMM should gather: 1 for maps of 64 tiles or more (15x15 and up),
+ * else enough for ~256 tiles (16 at 7x7 or 8x8, 64 at 3x3). */
+int winograd_chunk_images(int H, int W);
+
 /* U (16, F, C) from filters w (F, C, 3, 3) for the forward; with for_dx, U (16, C, F) from the
  * filters turned 180 degrees, which convolve dout into dx. */
 void winograd_weights(float *U, const float *w, int F, int C, int for_dx);
 
-/* Floats of scratch winograd_image needs for these sizes (the transformed input and products). */
-size_t winograd_scratch(int Cin, int Cout, int H, int W);
+/* Floats of scratch winograd_forward and winograd_weight_grad need for a chunk of `images`
+ * images: 16 (Cin + Cout) tiles * images, plus two rows of tiles. */
+size_t winograd_scratch(int Cin, int Cout, int H, int W, int images);
 
-/* One image: out (Cout, H, W) = in (Cin, H, W) convolved (3x3, stride 1, pad 1) through U
- * (16, Cout, Cin), plus bias (Cout) unless NULL. */
-void winograd_image(float *out, const float *in, const float *U, const float *bias, int Cin, int Cout, int H,
-                    int W, float *scratch);
+/* `images` consecutive images: out (images, Cout, H, W) = in (images, Cin, H, W) convolved
+ * (3x3, stride 1, pad 1) through U (16, Cout, Cin), plus bias (Cout) unless NULL. */
+void winograd_forward(float *out, const float *in, const float *U, const float *bias, int Cin, int Cout, int H,
+                      int W, int images, float *scratch);
+
+/* dU (16, F, C) += the gradient, in the transformed domain, of the forward's U over `images`
+ * images: x (images, C, H, W) and dout (images, F, H, W). */
+void winograd_weight_grad(float *dU, const float *dout, const float *x, int C, int F, int H, int W, int images,
+                          float *scratch);
+
+/* dw (F, C, 3, 3) = Gᵀ dU G for each filter: the summed dU back to the filters. */
+void winograd_weight_grad_finish(float *dw, const float *dU, int F, int C);
 
 #endif

@@ -108,6 +108,7 @@ static Backend make_table(void)
     b.gather = cuda_gather;
     b.count_correct = cuda_count_correct;
     b.step_finish = cuda_step_finish;
+    b.ema_step = cuda_ema_step;
     b.capture = cuda_capture;
     b.graph_launch = cuda_graph_launch;
     b.graph_destroy = cuda_graph_destroy;

@@ -128,6 +128,7 @@ void cuda_sgd_momentum(const Backend *be, float *w, const float *dw, float *v, f
 void cuda_sgd_nesterov_momentum(const Backend *be, float *w, const float *dw, float *v, float *s2, size_t n, const OptimConfig *c);
 void cuda_rmsprop(const Backend *be, float *w, const float *dw, float *cache, float *s2, size_t n, const OptimConfig *c);
 void cuda_adam(const Backend *be, float *w, const float *dw, float *m, float *v, size_t n, const OptimConfig *c);
+void cuda_ema_step(const Backend *be, float *avg, const float *w, size_t n, float ema, const StepVars *v);
 
 /* Block-wide sum of one double per thread (blockDim.x == CUDA_BLOCK); thread 0 gets the total. */
 __device__ inline double block_sum(double v)

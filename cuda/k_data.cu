@@ -55,6 +55,11 @@ __global__ void step_finish_kernel(StepVars *v, double *loss_slots, const double
 {
     loss_slots[v->loss_slot] = *loss;
     v->iteration++, v->loss_slot++, v->t++, v->batch_start += batch;
+    if (v->lr_table) { // the next step's rates, as the host's schedule gives them
+        int64_t k = v->iteration - v->lr_first;
+        float base = v->lr_table[k < 0 ? 0 : k < v->lr_n ? k : v->lr_n - 1];
+        v->learning_rate[0] = base * v->lr_mult[0], v->learning_rate[1] = base * v->lr_mult[1];
+    }
 }
 
 void cuda_step_finish(const Backend *, StepVars *v, double *loss_slots, const double *loss, int batch)

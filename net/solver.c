@@ -59,10 +59,23 @@ static int check_config(const SolverConfig *c, const Dataset *train)
     return dp_check_batch(c->dp, c->batch_size);
 }
 
+float solver_lr_mult(const Solver *s, int nonweight) { return nonweight ? s->cfg.nonweight_lr_mult : 1.0f; }
+
 /* A parameter's factor on the peak learning rate: nonweight_lr_mult for biases and batchnorm. */
-static float lr_mult(const Solver *s, int i)
+static float lr_mult(const Solver *s, int i) { return solver_lr_mult(s, !s->model->params[i].is_weight); }
+
+float solver_scheduled_rate(const Solver *s, long t)
 {
-    return s->model->params[i].is_weight ? 1.0f : s->cfg.nonweight_lr_mult;
+    long per_epoch = solver_iterations_per_epoch(s);
+    return (float)(s->cfg.optim.learning_rate * schedule_factor(&s->cfg.schedule, t, per_epoch,
+                                                                (long)s->cfg.num_epochs * per_epoch));
+}
+
+void solver_apply_schedule(Solver *s)
+{
+    if (s->cfg.schedule.kind == SCHEDULE_EPOCH_DECAY) return; /* decayed at epoch ends instead */
+    float rate = solver_scheduled_rate(s, s->iteration);
+    for (int i = 0; i < s->model->n_params; i++) s->opt[i].learning_rate = rate * lr_mult(s, i);
 }
 
 /* The loss layers index the scores by label: a label outside the model's classes would read
@@ -203,7 +216,7 @@ static void update_runs(Solver *s, const StepVars *vars, int recorded)
         float *s2 = s->state_block[1] ? s->state_block[1] + at : NULL;
         if (recorded) { /* a copy: the host configs stay as they are (the caller advances t) */
             OptimConfig c = s->opt[i];
-            c.vars = vars;
+            c.vars = vars, c.vars_rate = !m->params[i].is_weight; /* a run shares one rate */
             backend_update(m->be, &c, m->param_block + at, m->grad_block + at, s1, s2, n);
         } else {
             backend_update(m->be, &s->opt[i], m->param_block + at, m->grad_block + at, s1, s2, n);
@@ -215,6 +228,18 @@ static void update_runs(Solver *s, const StepVars *vars, int recorded)
 
 void solver_update(Solver *s) { update_runs(s, NULL, 0); }
 void solver_update_recorded(Solver *s, const StepVars *vars) { update_runs(s, vars, 1); }
+
+void solver_average(Solver *s, const StepVars *vars)
+{
+    Model *m = s->model;
+    float d = (float)solver_ema_decay(s->cfg.ema, s->iteration);
+    for (int i = 0; s->ema_w && i < m->n_params; i++) {
+        if (vars) m->be->ema_step(m->be, s->ema_w[i], m->params[i].w, m->params[i].n, s->cfg.ema, vars);
+        else m->be->axpby(m->be, s->ema_w[i], 1 - d, m->params[i].w, d, m->params[i].n);
+    }
+}
+
+double solver_ema_decay(float ema, long steps) { return ema_decay(ema, steps); }
 
 int solver_step(Solver *s, const int *idx, int n)
 {
@@ -240,22 +265,14 @@ int solver_step(Solver *s, const int *idx, int n)
     if (dp_average_gradients(s->cfg.dp) != NNDL_OK) return NNDL_ERR;
     s->pending++;
     if (s->dev) s->dev->positioned_b = -1; /* the device's StepVars did not advance */
-    if (s->cfg.schedule.kind != SCHEDULE_EPOCH_DECAY) {
-        int per_epoch = solver_iterations_per_epoch(s);
-        double f = schedule_factor(&s->cfg.schedule, s->iteration, per_epoch, (long)s->cfg.num_epochs * per_epoch);
-        for (int i = 0; i < m->n_params; i++)
-            s->opt[i].learning_rate = (float)(s->cfg.optim.learning_rate * f) * lr_mult(s, i);
-    }
+    solver_apply_schedule(s);
     double t = m->profile ? now_seconds() : 0;
     solver_update(s);
     if (m->profile) {
         if (m->be->synchronize) m->be->synchronize(m->be);
         m->profile->update += now_seconds() - t;
     }
-    if (s->ema_w) {
-        float d = (float)solver_ema_decay(s->cfg.ema, s->iteration);
-        for (int i = 0; i < m->n_params; i++) m->be->axpby(m->be, s->ema_w[i], 1 - d, m->params[i].w, d, m->params[i].n);
-    }
+    solver_average(s, NULL);
     return NNDL_OK;
 }
 
@@ -271,12 +288,6 @@ static int *pick_subsample(Solver *s, const Dataset *d, int n)
         all[i] = all[j], all[j] = t;
     }
     return all;
-}
-
-double solver_ema_decay(float ema, long steps)
-{
-    double warm = (1.0 + steps) / (10.0 + steps);
-    return ema < warm ? ema : warm;
 }
 
 /* Exchanges the model's parameters with their moving averages (pointers only: the layers read
@@ -383,14 +394,12 @@ static int finish(Solver *s, int rc)
     return rc;
 }
 
-/* The device-resident path runs the seed's step with augmentation, dropout and test-time views;
- * the rest of the training recipe's per-step work (per-step learning-rate schedules, moving
- * averages, decoupled weight decay) stays on the host-batch path until the device path learns it. */
+/* The device-resident path runs the seed's step and the recipe's schedules, decoupled weight
+ * decay, moving average (with the backend's ema_step), augmentation, dropout and test-time views. */
 static int device_path_fits(const Solver *s)
 {
-    int plain = !s->ema_w && s->cfg.schedule.kind == SCHEDULE_EPOCH_DECAY &&
+    int plain = (!s->ema_w || s->model->be->ema_step) &&
                 !dp_active(s->cfg.dp); /* a group's share and all-reduce are on the host-batch path */
-    for (int i = 0; plain && i < s->model->n_params; i++) plain = s->opt[i].weight_decay == 0;
     return plain;
 }
 

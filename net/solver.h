@@ -125,6 +125,18 @@ void solver_update(Solver *s);
  * configs are left unchanged (that step advances t itself), and vars non-NULL makes the rate
  * and Adam's t read from the device's StepVars when the update runs. */
 void solver_update_recorded(Solver *s, const StepVars *vars);
+/* The moving average's step after an update (with cfg.ema; its decay: solver_ema_decay): of
+ * s->iteration on the host (vars NULL), or of the device's StepVars when it runs (the backend's
+ * ema_step). */
+void solver_average(Solver *s, const StepVars *vars);
+/* The factor on the peak learning rate of weights (nonweight 0) or of biases and batchnorm
+ * parameters (1: nonweight_lr_mult). */
+float solver_lr_mult(const Solver *s, int nonweight);
+/* A per-iteration schedule's rate for the step of iteration t, before that factor. */
+float solver_scheduled_rate(const Solver *s, long t);
+/* With a per-iteration schedule, every parameter's rate for the step of s->iteration (the
+ * host's configs; the device-resident step keeps them as its mirror); else nothing. */
+void solver_apply_schedule(Solver *s);
 /* Starts an epoch: a new shuffle of the training set from the Solver's RNG (and, on the
  * device-resident path, set up at the first epoch, its upload). */
 int solver_epoch_begin(Solver *s);
@@ -187,8 +199,7 @@ static inline const SolverConfig *solver_config(const Solver *s) { return &s->cf
 static inline const float *solver_input_mean(const Solver *s) { return s->input_mean; }
 static inline int solver_epoch(const Solver *s) { return s->epoch; }
 
-/* The decay of the moving average after `steps` updates: cfg.ema, or less early on so that the
- * average is not held near the initial weights, min(ema, (1 + steps) / (10 + steps)). */
+/* The decay of the moving average after `steps` updates (ema_decay, step_vars.h). */
 double solver_ema_decay(float ema, long steps);
 
 /* Sets the peak learning rate (a resumed run given a new one): every parameter's rate, times

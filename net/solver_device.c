@@ -53,6 +53,10 @@ void device_set_free(DeviceSet *set, const Backend *be)
     memset(set, 0, sizeof *set);
 }
 
+/* A per-iteration schedule's rates for the steps of one epoch from wherever it is positioned
+ * (every step of an epoch, a short last one too, and the next epoch's first). */
+static int lr_table_length(const Solver *s) { return (s->train->n + s->cfg.batch_size - 1) / s->cfg.batch_size + 1; }
+
 int solver_device_setup(Solver *s)
 {
     const Backend *be = s->model->be;
@@ -69,7 +73,10 @@ int solver_device_setup(Solver *s)
     if (!(d->order = be->alloc(be, (size_t)s->train->n * sizeof *d->order)) ||
         !(d->picked = be->alloc(be, (size_t)most * sizeof *d->picked)) ||
         !(d->vars = be->alloc(be, sizeof *d->vars)) || !(d->step_loss = be->alloc(be, sizeof *d->step_loss)) ||
-        !(d->count = be->alloc(be, sizeof *d->count))) {
+        !(d->count = be->alloc(be, sizeof *d->count)) ||
+        (s->cfg.schedule.kind != SCHEDULE_EPOCH_DECAY &&
+         (!(d->lr_host = malloc((size_t)(d->lr_n = lr_table_length(s)) * sizeof *d->lr_host)) ||
+          !(d->lr_table = be->alloc(be, (size_t)d->lr_n * sizeof *d->lr_table))))) {
         nndl_fail("solver: out of %s memory for the device training buffers", be->name);
         goto fail;
     }
@@ -87,9 +94,10 @@ void solver_device_free(Solver *s)
     if (d->graph) be->graph_destroy(be, d->graph);
     device_set_free(&d->train, be);
     device_set_free(&d->val, be);
-    void *bufs[] = {d->order, d->picked, d->vars, d->step_loss, d->count};
+    void *bufs[] = {d->order, d->picked, d->vars, d->step_loss, d->count, d->lr_table};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         if (bufs[i]) be->release(be, bufs[i]);
+    free(d->lr_host);
     free(d);
     s->dev = NULL;
 }
@@ -101,17 +109,29 @@ void solver_device_epoch(Solver *s)
     s->dev->positioned_b = -1; /* a new epoch starts at position 0 */
 }
 
-/* The host mirror of StepVars for minibatch b, written to the device (outside any step). */
+/* The host mirror of StepVars for minibatch b, written to the device (outside any step): the
+ * rates are the host configs' (of this step: solver_apply_schedule has run), one per class of
+ * parameters, and a per-iteration schedule's next rates go up with them as a table. */
 static void position(Solver *s, int b)
 {
     SolverDevice *d = s->dev;
-    int uniform = 1;
-    for (int i = 1; i < s->model->n_params; i++)
-        uniform &= s->opt[i].t == s->opt[0].t && s->opt[i].learning_rate == s->opt[0].learning_rate;
+    const Model *m = s->model;
+    const Backend *be = m->be;
     StepVars v = {.iteration = s->iteration, .batch_start = b * s->cfg.batch_size, .loss_slot = s->slot_next,
-                  .t = s->opt[0].t + (s->opt[0].rule == UPDATE_ADAM), .learning_rate = s->opt[0].learning_rate,
-                  .epoch = s->epoch};
-    s->model->be->to_device(s->model->be, d->vars, &v, sizeof v);
+                  .t = s->opt[0].t + (s->opt[0].rule == UPDATE_ADAM), .epoch = s->epoch};
+    int first[2] = {-1, -1}, uniform = 1;
+    for (int i = 0; i < m->n_params; i++) {
+        int k = !m->params[i].is_weight;
+        if (first[k] < 0) first[k] = i, v.learning_rate[k] = s->opt[i].learning_rate;
+        uniform &= s->opt[i].t == s->opt[0].t && s->opt[i].learning_rate == v.learning_rate[k];
+    }
+    if (d->lr_table) {
+        for (int k = 0; k < d->lr_n; k++) d->lr_host[k] = solver_scheduled_rate(s, s->iteration + k);
+        be->to_device(be, d->lr_table, d->lr_host, (size_t)d->lr_n * sizeof *d->lr_host);
+        v.lr_table = d->lr_table, v.lr_first = s->iteration, v.lr_n = d->lr_n;
+        v.lr_mult[0] = solver_lr_mult(s, 0), v.lr_mult[1] = solver_lr_mult(s, 1);
+    }
+    be->to_device(be, d->vars, &v, sizeof v);
     d->uniform = uniform;
     d->positioned_b = b;
 }
@@ -139,6 +159,7 @@ static void record_step(void *ctx)
      * the rate and t read on the device when the update runs; without uniform configs the
      * step is not recorded and the host's values stand */
     solver_update_recorded(s, d->uniform ? d->vars : NULL);
+    solver_average(s, d->vars);
     be->step_finish(be, d->vars, s->loss_slots, d->step_loss, n);
 }
 
@@ -147,6 +168,7 @@ int solver_device_step(Solver *s, int b, int n)
     SolverDevice *d = s->dev;
     const Backend *be = s->model->be;
     if (s->slot_next == s->loss_cap && solver_read_losses(s) != NNDL_OK) return NNDL_ERR;
+    solver_apply_schedule(s); /* the host mirror of the rates the device's step takes */
     if (d->positioned_b != b) position(s, b);
     d->record_n = n;
     if (d->use_graph && d->uniform) {

@@ -218,15 +218,18 @@ static void test_gelu_accuracy(void)
 }
 
 /* Winograd F(2x2, 3x3), forced on every 3x3 stride-1 pad-1 shape, against the double reference:
- * out and dx (the two products it computes) within the float tolerance of every op,
- * CHECK_FLOAT_TOL = 1e-4 of max(1, |ref|) — the same as im2col's; dw, db from im2col alongside. */
+ * out, dx and dw (its three products; db is a plain sum beside them) within the float tolerance
+ * of every op, CHECK_FLOAT_TOL = 1e-4 of max(1, |ref|) — the same as im2col's. Three of the
+ * shapes have small maps and batches of several chunks (a short last one): images share GEMMs;
+ * the automatic choice's backward is checked too. */
 static void test_winograd_vs_reference(void)
 {
     const Backend *be = test_backend("cpu");
     CU_ASSERT_FATAL(be != NULL);
     static const int shapes[][5] = {/* N, C, H, W, F: odd sizes (clipped edge tiles), 1x1, wide */
                                     {2, 3, 7, 5, 4}, {1, 1, 1, 1, 1}, {3, 16, 8, 8, 16}, {2, 32, 6, 9, 24},
-                                    {1, 5, 2, 3, 7}, {4, 64, 16, 16, 64}};
+                                    {1, 5, 2, 3, 7}, {4, 64, 16, 16, 64}, {37, 8, 5, 5, 8},
+                                    {70, 9, 3, 2, 8}, {9, 12, 7, 7, 10}, {6, 8, 5, 4, 20}};
     Rng r;
     rng_seed(&r, 31);
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
@@ -254,7 +257,8 @@ static void test_winograd_vs_reference(void)
         ASSERT_BELOW(float_error(fo, out, no), 1e-4, what);
         snprintf(what, sizeof what, "winograd x(%d,%d,%d,%d) F %d: dx", d[0], d[1], d[2], d[3], d[4]);
         ASSERT_BELOW(float_error(fdx, dx, nx), 1e-4, what);
-        ASSERT_BELOW(float_error(fdw, dw, nw), 1e-4, "dw beside winograd");
+        snprintf(what, sizeof what, "winograd x(%d,%d,%d,%d) F %d: dw", d[0], d[1], d[2], d[3], d[4]);
+        ASSERT_BELOW(float_error(fdw, dw, nw), 1e-4, what);
         ASSERT_BELOW(float_error(fdb, db, g.F), 1e-4, "db beside winograd");
         /* the automatic choice: Winograd from 8 channels in and out, im2col below */
         float *auto_out = malloc(no * sizeof *auto_out);
@@ -262,6 +266,10 @@ static void test_winograd_vs_reference(void)
         be->conv_forward(be, auto_out, fx, fw, fb, &g);
         const float *want = g.C >= 8 && g.F >= 8 ? fo : im2col_out;
         CU_ASSERT(memcmp(auto_out, want, no * sizeof *want) == 0);
+        /* and its backward: dW by im2col beside Winograd's dx where F > 2 C (the last shape) */
+        be->conv_backward(be, fdx, fdw, fdb, fd, fx, fw, &g);
+        snprintf(what, sizeof what, "auto x(%d,%d,%d,%d) F %d: dx, dw", d[0], d[1], d[2], d[3], d[4]);
+        ASSERT_BELOW(fmax(float_error(fdx, dx, nx), float_error(fdw, dw, nw)), 1e-4, what);
         free(x), free(w), free(b), free(dout), free(out), free(dx), free(dw), free(db);
         free(fx), free(fw), free(fb), free(fd), free(fo), free(fdx), free(fdw), free(fdb), free(im2col_out);
         free(auto_out);

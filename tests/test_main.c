@@ -20,6 +20,7 @@ void register_checkpoint_suite(void);
 void register_data_suite(void);
 void register_golden_suite(void);
 void register_cuda_backend_suite(void);
+void register_device_recipe_suite(void);
 void register_check_suite(void);
 void register_faults_suite(void);
 void register_program_suite(void);
@@ -35,7 +36,8 @@ static const SuiteRegistrar registrars[] = {
     register_gradcheck_suite,  register_seed_suite,  register_reference_grad_suite,
     register_cpu_backend_suite, register_optim_suite, register_bad_input_suite, register_kernel_suite,
     register_model_suite, register_spec_suite, register_training_suite, register_checkpoint_suite,
-    register_data_suite, register_golden_suite, register_cuda_backend_suite, register_check_suite,
+    register_data_suite, register_golden_suite, register_cuda_backend_suite, register_device_recipe_suite,
+    register_check_suite,
     register_faults_suite, register_program_suite, register_fuzz_found_suite, register_data_sources_suite,
     register_predict_suite, register_export_suite, register_run_outputs_suite,
     register_recipe_suite, register_distributed_suite,
