@@ -438,7 +438,7 @@ static void check_dropout_op(CheckRun *run)
     float *fx = up(be, x, n), *fd = up(be, dout, n), *fo = dev_zeros(be, n), *fdx = dev_zeros(be, n);
     float p_keeps[] = {0.25f, 0.5f, 0.8f};
     for (int k = 0; k < 3; k++) {
-        DropoutConfig d = {1, p_keeps[k], 77, (uint64_t)k + 3};
+        DropoutConfig d = {1, p_keeps[k], 77, (uint64_t)k + 3, NULL};
         ref_dropout_forward(out, x, n, d.p_keep, d.seed, d.step, 1);
         ref_dropout_backward(dx, dout, n, d.p_keep, d.seed, d.step, 1);
         be->dropout_forward(be, fo, fx, n, &d);
@@ -455,6 +455,14 @@ static void check_dropout_op(CheckRun *run)
         test.train = 0;
         be->dropout_forward(be, fo, fx, n, &test);
         check_expect(run, "dropout", shape, "identity in test mode", err(be, fo, x, n), 0);
+        /* the step read from device memory (a recorded step) overrides d.step */
+        int64_t step = (int64_t)d.step, *fstep = be->alloc(be, sizeof *fstep);
+        be->to_device(be, fstep, &step, sizeof step);
+        DropoutConfig at = d;
+        at.step = 0, at.step_at = fstep;
+        be->dropout_forward(be, fo, fx, n, &at);
+        check_expect(run, "dropout", shape, "out, step read from the device", err(be, fo, out, n), 1e-6);
+        be->release(be, fstep);
     }
     free(x), free(dout), free(out), free(dx);
     be->release(be, fx), be->release(be, fd), be->release(be, fo), be->release(be, fdx);
@@ -562,6 +570,19 @@ static void check_augment_op(CheckRun *run)
         char shape[96];
         snprintf(shape, sizeof shape, "x(%d,%d,%d,%d) %s", N, C, H, W, cases[k].name);
         check_expect(run, "augment", shape, "out (exact)", err(be, fout, want, n), 0);
+        if (!cases[k].a.fixed) { /* epoch and examples from device StepVars: a recorded step */
+            int order[10] = {5, 6};
+            for (int i = 0; i < N; i++) order[2 + i] = examples[i];
+            StepVars v = {.batch_start = 2, .epoch = (int64_t)cases[k].a.epoch}, *fv = be->alloc(be, sizeof *fv);
+            int *forder = up_labels(be, order, N + 2);
+            be->to_device(be, fv, &v, sizeof v);
+            AugmentConfig a = cases[k].a;
+            a.epoch += 1, a.vars = fv;
+            be->fill(be, fout, 0, n);
+            be->augment(be, fout, fx, forder, N, C, H, W, &a);
+            check_expect(run, "augment", shape, "out, epoch and examples read from the device", err(be, fout, want, n), 0);
+            be->release(be, fv), be->release(be, forder);
+        }
         free(x), free(want);
         if (fex) be->release(be, fex);
         be->release(be, fx), be->release(be, fout);

@@ -16,6 +16,7 @@
 
 #include "dropout_mask.h"
 #include "hd.h"
+#include "step_vars.h"
 
 typedef enum PadMode { PAD_ZERO, PAD_REFLECT } PadMode;
 
@@ -27,6 +28,10 @@ typedef struct AugmentConfig {
     uint64_t seed, epoch;       /* keys of the draws */
     /* a fixed transform instead of draws (test-time augmentation) */
     int fixed, fixed_dy, fixed_dx, fixed_flip;
+    /* NULL: epoch above, and the op's examples are the batch's. Otherwise device StepVars read
+     * when the op runs: epoch vars->epoch, the batch's examples from examples[vars->batch_start]
+     * (an epoch order), so a recorded step replays with the current ones */
+    const StepVars *vars;
 } AugmentConfig;
 
 /* What one example gets: output pixel (y, x) shows input pixel (y + dy, x' + dx), where x' is
@@ -38,6 +43,16 @@ typedef struct AugmentDraw {
 static inline NNDL_HD int augment_active(const AugmentConfig *a)
 {
     return a->fixed || a->pad > 0 || a->flip || a->cutout > 0;
+}
+
+/* Resolves a->vars (see AugmentConfig) into a plain config and the batch's example indices. */
+static inline NNDL_HD const int *augment_resolve(AugmentConfig *a, const int *examples)
+{
+    if (!a->vars) return examples;
+    a->epoch = (uint64_t)a->vars->epoch;
+    if (examples) examples += a->vars->batch_start;
+    a->vars = 0;
+    return examples;
 }
 
 /* Uniform in [0, n) from 64 hashed bits (the bias of the modulo is below 2^-50 for small n). */

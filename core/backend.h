@@ -27,6 +27,7 @@
 #include "comm.h"
 #include "augment.h"
 #include "geometry.h"
+#include "hd.h"
 #include "optim.h"
 
 #ifdef __cplusplus
@@ -42,7 +43,15 @@ typedef struct DropoutConfig {
     int train;              /* test mode is the identity */
     float p_keep;           /* the seed's p: probability of keeping a unit */
     uint64_t seed, step;    /* inputs of the shared counter-based mask (dropout_mask.h) */
+    /* NULL: step above. Otherwise device memory holding the step, read when the op runs, so
+     * that a recorded step replays with the current mask */
+    const int64_t *step_at;
 } DropoutConfig;
+
+static inline NNDL_HD uint64_t dropout_step(const DropoutConfig *d)
+{
+    return d->step_at ? (uint64_t)*d->step_at : d->step;
+}
 
 typedef struct Backend Backend;
 
@@ -173,7 +182,7 @@ struct Backend {
 
     /* training-batch augmentation (augment.h): out (N, C, H, W) from in, a different array;
      * examples (device, N ints) the images' indices in their dataset, which key the draws
-     * (NULL for a fixed transform) */
+     * (NULL for a fixed transform); with a->vars, an epoch order read from vars->batch_start */
     void (*augment)(const Backend *be, float *out, const float *in, const int *examples, int N,
                     int C, int H, int W, const AugmentConfig *a);
 

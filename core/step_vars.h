@@ -26,6 +26,7 @@ typedef struct StepVars {
     int64_t lr_first;
     int32_t lr_n;
     float lr_mult[2];
+    int64_t epoch;          /* keys this epoch's augmentation draws (written once per epoch) */
 } StepVars;
 
 /* The decay of the moving average of the weights after `steps` updates: ema, or less early on

@@ -5,9 +5,11 @@
 #include "cpu_parallel.h"
 
 void cpu_augment(const Backend *be, float *out, const float *in, const int *examples, int N, int C, int H, int W,
-                 const AugmentConfig *a)
+                 const AugmentConfig *config)
 {
     (void)be;
+    AugmentConfig resolved = *config, *a = &resolved;
+    examples = augment_resolve(a, examples);
     size_t plane = (size_t)H * W;
 #pragma omp parallel for if ((size_t)N * C * plane > CPU_PARALLEL_MIN)
     for (int n = 0; n < N; n++) {

@@ -63,9 +63,10 @@ void cpu_add(const Backend *be, float *out, const float *a, const float *b, size
 static void dropout_apply(float *y, const float *v, size_t n, const DropoutConfig *d)
 {
     float scale = 1.0f / d->p_keep;
+    uint64_t step = dropout_step(d);
 #pragma omp parallel for if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++)
-        y[i] = !d->train ? v[i] : dropout_keep(d->seed, d->step, i, d->p_keep) ? v[i] * scale : 0;
+        y[i] = !d->train ? v[i] : dropout_keep(d->seed, step, i, d->p_keep) ? v[i] * scale : 0;
 }
 
 void cpu_dropout_forward(const Backend *be, float *out, const float *x, size_t n, const DropoutConfig *d)

@@ -1,6 +1,7 @@
 // k_augment.cu — training-batch augmentation on the GPU: one thread per output value, each
 // recomputing its image's draw from (seed, epoch, example) with the formulas the CPU uses
-// (core/augment.h), so both devices build the very same batch.
+// (core/augment.h), so both devices build the very same batch. The epoch and the batch's place in
+// the epoch order may be read from device StepVars (AugmentConfig.vars): a recorded step.
 #include "cuda_ops.h"
 
 #include "augment.h"
@@ -9,6 +10,7 @@ __global__ void augment_kernel(float *out, const float *in, const int *examples,
                                AugmentConfig a)
 {
     size_t plane = (size_t)H * W, total = (size_t)N * C * plane;
+    examples = augment_resolve(&a, examples);
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
         size_t image = i / plane;
         int n = (int)(image / C), y = (int)(i % plane / W), x = (int)(i % W);

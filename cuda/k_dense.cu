@@ -124,21 +124,23 @@ void cuda_add(const Backend *, float *out, const float *a, const float *b, size_
 }
 
 // Forward and backward are the same masked scaling, with the mask of dropout_mask.h.
-__global__ void dropout_kernel(float *y, const float *v, size_t n, int train, float p_keep, uint64_t seed, uint64_t step)
+// The step may be read from device memory (DropoutConfig.step_at): a recorded step.
+__global__ void dropout_kernel(float *y, const float *v, size_t n, DropoutConfig d)
 {
-    float scale = 1.0f / p_keep;
+    float scale = 1.0f / d.p_keep;
+    uint64_t step = dropout_step(&d);
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
-        y[i] = !train ? v[i] : dropout_keep(seed, step, i, p_keep) ? v[i] * scale : 0.0f;
+        y[i] = !d.train ? v[i] : dropout_keep(d.seed, step, i, d.p_keep) ? v[i] * scale : 0.0f;
 }
 
 void cuda_dropout_forward(const Backend *, float *out, const float *x, size_t n, const DropoutConfig *d)
 {
-    if (n) NNDL_LAUNCH(dropout_kernel, cuda_grid(n), CUDA_BLOCK, 0, out, x, n, d->train, d->p_keep, d->seed, d->step);
+    if (n) NNDL_LAUNCH(dropout_kernel, cuda_grid(n), CUDA_BLOCK, 0, out, x, n, *d);
 }
 
 void cuda_dropout_backward(const Backend *, float *dx, const float *dout, size_t n, const DropoutConfig *d)
 {
-    if (n) NNDL_LAUNCH(dropout_kernel, cuda_grid(n), CUDA_BLOCK, 0, dx, dout, n, d->train, d->p_keep, d->seed, d->step);
+    if (n) NNDL_LAUNCH(dropout_kernel, cuda_grid(n), CUDA_BLOCK, 0, dx, dout, n, *d);
 }
 
 // dw += reg * w, and each block's share of sum(w^2) into partials[blockIdx.x].

@@ -225,8 +225,7 @@ int model_create(Model *m, const Backend *be, const ModelConfig *cfg)
     m->grad[0] = be->alloc(be, batch_values * sizeof(float));
     m->grad[1] = be->alloc(be, batch_values * sizeof(float));
     m->loss_slot = be->alloc(be, sizeof *m->loss_slot);
-    /* two batches of scores: test-time augmentation adds one view's scores to the others' */
-    m->host_scores = nndl_alloc(2 * (size_t)max_batch * m->num_classes, sizeof(float), "host scores");
+    m->host_scores = nndl_alloc((size_t)max_batch * m->num_classes, sizeof(float), "host scores");
     if (!m->x || !m->labels || !m->grad[0] || !m->grad[1] || !m->loss_slot || !m->host_scores) goto oom;
     return NNDL_OK;
 oom:
@@ -257,10 +256,11 @@ void model_free(Model *m)
 }
 
 /* What layer i's forward or backward call sees: its parameters and the model's scratch. */
-static LayerCall layer_call(const Model *m, int i, int N, int train, uint64_t step)
+static LayerCall layer_call(const Model *m, int i, int N, int train, uint64_t step, const int64_t *step_at)
 {
     const Layer *l = &m->layers[i];
-    LayerCall c = {.be = m->be, .N = N, .index = i, .train = train, .seed = m->seed, .step = step, .sync = m->sync_bn};
+    LayerCall c = {.be = m->be, .N = N, .index = i, .train = train, .seed = m->seed, .step = step,
+                   .step_at = step_at, .sync = m->sync_bn};
     for (int j = 0; j < l->spec.kind->n_params; j++) {
         if (l->param[j] < 0) continue;
         c.w[j] = m->params[l->param[j]].w;
@@ -295,13 +295,13 @@ static void profile_lap(const Model *m, double *t, double *slot)
 static int span(const Model *m, int i) { return m->sync_bn ? 1 : m->group[i]; }
 
 /* Runs every layer (or fused group) on m->x (N examples); returns the scores (device). */
-static const float *forward(Model *m, int N, int train, uint64_t step)
+static const float *forward(Model *m, int N, int train, uint64_t step, const int64_t *step_at)
 {
     const float *in = m->x;
     double t = m->profile ? profile_clock(m) : 0;
     for (int i = 0; i < m->n_layers; i += span(m, i)) {
         const Layer *l = &m->layers[i];
-        LayerCall c = layer_call(m, i, N, train, step);
+        LayerCall c = layer_call(m, i, N, train, step, step_at);
         if (span(m, i) > 1) fused_group_forward(l, span(m, i), &c, in);
         else l->spec.kind->forward(l, &c, l->act, in);
         in = m->layers[i + span(m, i) - 1].act;
@@ -311,7 +311,7 @@ static const float *forward(Model *m, int N, int train, uint64_t step)
 }
 
 /* From dscores in grad[0] back to the first layer, whose input gradient is not needed. */
-static void backward(Model *m, int N, uint64_t step)
+static void backward(Model *m, int N, uint64_t step, const int64_t *step_at)
 {
     int cur = 0;
     double t = m->profile ? profile_clock(m) : 0;
@@ -320,7 +320,7 @@ static void backward(Model *m, int N, uint64_t step)
         while (span(m, i) == 0) i--; /* the group's first layer */
         const Layer *l = &m->layers[i];
         const float *in = i ? m->layers[i - 1].act : m->x;
-        LayerCall c = layer_call(m, i, N, 1, step);
+        LayerCall c = layer_call(m, i, N, 1, step, step_at);
         c.spare = m->grad[1 - cur];
         if (span(m, i) > 1) {
             float *dx = fused_group_backward(l, span(m, i), &c, m->grad[cur], m->grad[1 - cur], in);
@@ -352,21 +352,21 @@ void model_loss_on_input(Model *m, double *loss, const int *y, int N, uint64_t s
     double t = m->profile ? profile_clock(m) : 0;
     m->be->to_device(m->be, m->labels, y, (size_t)N * sizeof *y);
     if (m->profile) m->profile->upload += profile_clock(m) - t;
-    model_loss_on_device(m, loss, N, step);
+    model_loss_on_device(m, loss, N, step, NULL);
 }
 
-void model_loss_on_device(Model *m, double *loss, int N, uint64_t step)
+void model_loss_on_device(Model *m, double *loss, int N, uint64_t step, const int64_t *step_at)
 {
     const Backend *be = m->be;
     double t = 0;
-    const float *scores = forward(m, N, 1, step);
+    const float *scores = forward(m, N, 1, step, step_at);
     if (m->profile) t = profile_clock(m);
     if (m->loss == LOSS_SVM) be->svm_loss(be, m->grad[0], loss, scores, m->labels, N, m->num_classes);
     else if (m->label_smoothing > 0)
         be->softmax_smoothed_loss(be, m->grad[0], loss, scores, m->labels, N, m->num_classes, m->label_smoothing);
     else be->softmax_loss(be, m->grad[0], loss, scores, m->labels, N, m->num_classes);
     if (m->profile) profile_lap(m, &t, &m->profile->loss);
-    backward(m, N, step);
+    backward(m, N, step, step_at);
     if (m->profile) t = profile_clock(m);
     for (int i = 0; i < m->n_params; i++) {
         Param *p = &m->params[i];
@@ -387,16 +387,6 @@ double model_loss(Model *m, const float *X, const int *y, int N, uint64_t step)
     return loss;
 }
 
-const float *model_scores_on_device(Model *m, int N) { return forward(m, N, 0, 0); }
-
-int model_uses_step(const Model *m)
-{
-    const LayerKind *dropout = layer_kind_find("dropout");
-    for (int i = 0; i < m->n_layers; i++)
-        if (m->layers[i].spec.kind == dropout) return 1;
-    return 0;
-}
-
 int model_tta_views(int tta, AugmentConfig *views)
 {
     int n = 0;
@@ -409,35 +399,32 @@ int model_tta_views(int tta, AugmentConfig *views)
     return n;
 }
 
-/* Test-mode scores summed over the views of m->tta. The batch is uploaded once into grad[0]
- * (free outside a training step, and at least as large as an input batch); each view is built
- * from it into the input array, its scores read into the second half of host_scores. */
-static void tta_scores(Model *m, float *scores, const float *X, int N)
+/* Test-mode scores of the batch in m->x, summed over the views of m->tta in grad[1] (free outside
+ * a training step and at least a batch of scores): the batch is copied to grad[0] (as large as an
+ * input batch), and each view is built from it into m->x. */
+const float *model_scores_on_device(Model *m, int N)
 {
+    if (m->tta == 0) return forward(m, N, 0, 0, NULL);
     const Backend *be = m->be;
     AugmentConfig views[MODEL_TTA_MAX_VIEWS];
     int n_views = model_tta_views(m->tta, views);
     size_t n_scores = (size_t)N * m->num_classes;
-    float *view_scores = m->host_scores + (size_t)m->max_batch * m->num_classes;
-    be->to_device(be, m->grad[0], X, (size_t)N * m->in_c * m->in_h * m->in_w * sizeof(float));
+    be->copy(be, m->grad[0], m->x, (size_t)N * m->in_c * m->in_h * m->in_w * sizeof(float));
     for (int v = 0; v < n_views; v++) {
         be->augment(be, m->x, m->grad[0], NULL, N, m->in_c, m->in_h, m->in_w, &views[v]);
-        const float *s = forward(m, N, 0, 0);
-        be->to_host(be, v ? view_scores : scores, s, n_scores * sizeof *scores);
-        for (size_t i = 0; v && i < n_scores; i++) scores[i] += view_scores[i];
+        const float *s = forward(m, N, 0, 0, NULL);
+        if (v) be->add(be, m->grad[1], m->grad[1], s, n_scores);
+        else be->copy(be, m->grad[1], s, n_scores * sizeof *s);
     }
+    return m->grad[1];
 }
 
 int model_scores(Model *m, float *scores, const float *X, int N)
 {
     if (N > m->max_batch)
         return nndl_fail("model: %d examples exceed the batch of %d it was built for", N, m->max_batch);
-    if (m->tta > 0) {
-        tta_scores(m, scores, X, N);
-        return NNDL_OK;
-    }
     upload_batch(m, X, N);
-    const float *s = forward(m, N, 0, 0);
+    const float *s = model_scores_on_device(m, N);
     m->be->to_host(m->be, scores, s, (size_t)N * m->num_classes * sizeof *scores);
     return NNDL_OK;
 }

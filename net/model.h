@@ -65,7 +65,7 @@ typedef struct Model {
     int *labels;                /* device */
     float *grad[2];             /* ping-pong activation gradients, device */
     double *loss_slot;          /* model_loss's loss, device */
-    float *host_scores;         /* (2, max_batch, classes): test-time augmentation sums views */
+    float *host_scores;         /* (max_batch, classes): scores read back for predictions */
     Comm *sync_bn;              /* batchnorm statistics over the whole group (--sync-bn); NULL:
                                  * over this process's batch */
 } Model;
@@ -114,8 +114,10 @@ void model_loss_into(Model *m, double *loss, const float *X, const int *y, int N
 void model_loss_on_input(Model *m, double *loss, const int *y, int N, uint64_t step);
 /* The device array (max_batch examples) the model reads its input batch from. */
 static inline float *model_input(Model *m) { return m->x; }
-/* The same on the batch already in m->x and m->labels (the backend's gather put it there). */
-void model_loss_on_device(Model *m, double *loss, int N, uint64_t step);
+/* The same on the batch already in m->x and m->labels (the backend's gather put it there).
+ * step_at: device memory holding the step number, read when the ops run (dropout masks), so a
+ * recorded step replays with the current one; NULL: `step`. */
+void model_loss_on_device(Model *m, double *loss, int N, uint64_t step, const int64_t *step_at);
 /* The same with the loss read back (one device-to-host copy): for tests and single steps. */
 double model_loss(Model *m, const float *X, const int *y, int N, uint64_t step);
 
@@ -124,12 +126,9 @@ double model_loss(Model *m, const float *X, const int *y, int N, uint64_t step);
  * copies). */
 int model_scores(Model *m, float *scores, const float *X, int N);
 
-/* Test mode on the batch already in m->x: the scores (N, classes), device memory. */
+/* Test mode on the batch already in m->x: the scores (N, classes; with m->tta summed over the
+ * views, as model_scores, which overwrites m->x), device memory. */
 const float *model_scores_on_device(Model *m, int N);
-
-/* Whether a training step's ops depend on the step number (dropout masks): such a step cannot be
- * recorded once and replayed. */
-int model_uses_step(const Model *m);
 
 /* Predicted labels for N examples (model_scores), in batches of at most max_batch. */
 int model_predict(Model *m, int *pred, const float *X, int N);

@@ -395,11 +395,10 @@ static int finish(Solver *s, int rc)
 }
 
 /* The device-resident path runs the seed's step and the recipe's schedules, decoupled weight
- * decay and moving average (with the backend's ema_step); the rest of the recipe's per-step work
- * (augmentation, test-time views) stays on the host-batch path until the device path learns it. */
+ * decay, moving average (with the backend's ema_step), augmentation, dropout and test-time views. */
 static int device_path_fits(const Solver *s)
 {
-    int plain = !s->aug_src && (!s->ema_w || s->model->be->ema_step) && !s->model->tta &&
+    int plain = (!s->ema_w || s->model->be->ema_step) &&
                 !dp_active(s->cfg.dp); /* a group's share and all-reduce are on the host-batch path */
     return plain;
 }

@@ -94,7 +94,8 @@ struct Solver {
     float *batch_x;
     int *batch_y;
     float *aug_src;             /* device: the gathered batch before augmentation; NULL: none */
-    int *aug_examples;          /* device: the batch's dataset indices, which key the draws */
+    int *aug_examples;          /* device: the batch's dataset indices, which key the draws (host-batch
+                                 * path; the device path reads them from its epoch order) */
     float **ema_w;              /* per parameter (device), with cfg.ema; NULL otherwise */
     /* Losses stay on the device until read back in bulk (solver_read_losses): one slot per
      * iteration of an epoch, `pending` of them written and not yet in the loss History. */

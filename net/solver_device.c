@@ -65,7 +65,7 @@ int solver_device_setup(Solver *s)
     s->dev = d;
     d->solver = s;
     d->positioned_b = -1;
-    d->use_graph = be->capture && be->graph_launch && be->graph_destroy && !model_uses_step(s->model);
+    d->use_graph = be->capture && be->graph_launch && be->graph_destroy;
     int most = s->val && s->val->n > s->train->n ? s->val->n : s->train->n;
     if (device_set_upload(&d->train, be, s->train, s->input_mean) != NNDL_OK ||
         (s->val && s->val->n && device_set_upload(&d->val, be, s->val, s->input_mean) != NNDL_OK))
@@ -118,7 +118,7 @@ static void position(Solver *s, int b)
     const Model *m = s->model;
     const Backend *be = m->be;
     StepVars v = {.iteration = s->iteration, .batch_start = b * s->cfg.batch_size, .loss_slot = s->slot_next,
-                  .t = s->opt[0].t + (s->opt[0].rule == UPDATE_ADAM)};
+                  .t = s->opt[0].t + (s->opt[0].rule == UPDATE_ADAM), .epoch = s->epoch};
     int first[2] = {-1, -1}, uniform = 1;
     for (int i = 0; i < m->n_params; i++) {
         int k = !m->params[i].is_weight;
@@ -144,11 +144,17 @@ static void record_step(void *ctx)
     Model *m = s->model;
     const Backend *be = m->be;
     int n = d->record_n;
-    be->gather(be, m->x, m->labels, &d->train.ex, d->order, &d->vars->batch_start, 0, n);
-    /* Augmentation of the training recipe goes here: an op on the float batch m->x (n images)
-     * drawing from (model seed, d->vars->iteration) on the device, so that it is recorded with
-     * the step and draws as the cpu path does. */
-    model_loss_on_device(m, d->step_loss, n, (uint64_t)s->iteration);
+    /* with augmentation the batch is gathered aside and augmented into the model's input, its
+     * draws keyed by the epoch and the examples' indices read from the device's StepVars */
+    be->gather(be, s->aug_src ? s->aug_src : model_input(m), m->labels, &d->train.ex, d->order,
+               &d->vars->batch_start, 0, n);
+    if (s->aug_src) {
+        AugmentConfig a = s->cfg.augment;
+        a.seed = s->cfg.seed, a.vars = d->vars;
+        be->augment(be, model_input(m), s->aug_src, d->order, n, s->train->c, s->train->h, s->train->w, &a);
+    }
+    /* dropout masks from the device's step number, so that a replay draws this step's */
+    model_loss_on_device(m, d->step_loss, n, (uint64_t)s->iteration, &d->vars->iteration);
     /* the flat update of the host path (one call per run of parameters sharing a config), with
      * the rate and t read on the device when the update runs; without uniform configs the
      * step is not recorded and the host's values stand */

@@ -6,15 +6,17 @@
  *   so the device's batch is the host's, bit for bit), else as float32;
  * - each epoch's order (the host shuffle, unchanged) is uploaded once per epoch; a step gathers
  *   its minibatch by index on the device, and the values that change from step to step (batch
- *   position, loss slot, Adam's t, learning rates: StepVars) live on the device and are advanced by
- *   the step itself, so a step copies nothing between host and device; a per-iteration schedule
- *   goes up as a table of one epoch's rates with StepVars, which step_finish indexes by the
- *   iteration; the decoupled weight decay reads the rate in the update kernels, and the moving
- *   average of the weights is updated by the step (ema_step) with the decay of its iteration;
- * - where the backend has graphs and the model's ops do not depend on the step number (no
- *   dropout), the step (gather, forward, loss, backward, update, step_finish) is recorded once
- *   per batch size and replayed: one graph launch per step;
- * - accuracy checks gather, score and count on the device and bring back one count.
+ *   position, loss slot, Adam's t, learning rates, the iteration that keys dropout masks:
+ *   StepVars) live on the device and are advanced by the step itself, so a step copies nothing
+ *   between host and device; the epoch that keys augmentation draws is written with them once per
+ *   epoch; a per-iteration schedule goes up as a table of one epoch's rates with StepVars, which
+ *   step_finish indexes by the iteration; the decoupled weight decay reads the rate in the update
+ *   kernels, and the moving average of the weights is updated by the step (ema_step) with the
+ *   decay of its iteration;
+ * - where the backend has graphs, the step (gather, augmentation, forward, loss, backward, update,
+ *   step_finish) is recorded once per batch size and replayed: one graph launch per step;
+ * - accuracy checks gather, score (test-time augmentation included) and count on the device and
+ *   bring back one count.
  * When the device cannot hold the data, setup frees what it allocated and the Solver copies
  * minibatches from the host as before (saying so on its output when verbose).
  * The host keeps a mirror of StepVars (the Solver's iteration, loss slots, OptimConfig.t and
@@ -45,7 +47,7 @@ struct SolverDevice {
     int lr_n;
     int positioned_b;           /* the minibatch StepVars point at on the device; -1: unknown */
     int uniform;                /* every parameter has its class's learning rate and the same t (StepVars holds them) */
-    int use_graph;              /* the backend records graphs and the model's step allows it */
+    int use_graph;              /* the backend records graphs */
     BackendGraph *graph;
     int graph_n;                /* the batch size the graph was recorded for */
     int graphs_recorded;        /* captures so far (one per batch size) */

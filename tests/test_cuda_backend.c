@@ -355,7 +355,14 @@ typedef struct DevRun {
     Solver s;
 } DevRun;
 
-static void devrun_setup(DevRun *r, const char *device, const char *spec, int n, int host_batches)
+/* The training recipe's features the device path runs: augmentation and test-time views. */
+typedef struct DevRecipe {
+    AugmentConfig augment;
+    int tta;
+} DevRecipe;
+
+static void devrun_setup_recipe(DevRun *r, const char *device, const char *spec, int n, int host_batches,
+                                const DevRecipe *recipe)
 {
     float val_mean[192]; /* the val set's own mean: its values do not reproduce from the training mean */
     make_byte_dataset(&r->train, r->mean, n, 21);
@@ -366,8 +373,14 @@ static void devrun_setup(DevRun *r, const char *device, const char *spec, int n,
     cfg.optim = optim_config_default(UPDATE_ADAM);
     cfg.lr_decay = 0.5f, cfg.batch_size = 10, cfg.num_epochs = 2, cfg.verbose = 0;
     cfg.num_train_samples = 6, cfg.host_batches = host_batches, cfg.seed = 8;
+    if (recipe) cfg.augment = recipe->augment, r->m.tta = recipe->tta;
     CU_ASSERT_FATAL(solver_init(&r->s, &r->m, &r->train, &r->val, &cfg) == NNDL_OK);
     r->s.input_mean = r->mean;
+}
+
+static void devrun_setup(DevRun *r, const char *device, const char *spec, int n, int host_batches)
+{
+    devrun_setup_recipe(r, device, spec, n, host_batches, NULL);
 }
 
 static void devrun_free(DevRun *r)
@@ -441,8 +454,8 @@ static void test_device_step_costs(void)
 }
 
 /* A short last minibatch records a second graph for its size; the steps still give the host
- * path's losses. A model with dropout (masks of the step number) runs its steps unrecorded,
- * with the host path's losses too. */
+ * path's losses. A model with dropout (masks of the step number, read on the device) is recorded
+ * and replayed alike, with the host path's losses too. */
 static void test_device_recapture_and_dropout(void)
 {
     const char *specs[2] = {"conv4x3-relu-pool2-affine10", "affine12-relu-dropout0.7-affine10"};
@@ -457,14 +470,114 @@ static void test_device_recapture_and_dropout(void)
             }
             CU_ASSERT(solver_read_losses(&r[h].s) == NNDL_OK);
         }
-        CU_ASSERT_EQUAL(r[0].s.dev->use_graph, k == 0);
-        CU_ASSERT_EQUAL(r[0].s.dev->graphs_recorded, k == 0 ? 2 : 0);
-        CU_ASSERT_EQUAL(r[0].s.dev->graph_n, k == 0 ? 5 : 0);
+        CU_ASSERT_EQUAL(r[0].s.dev->use_graph, 1);
+        CU_ASSERT_EQUAL(r[0].s.dev->graphs_recorded, 2);
+        CU_ASSERT_EQUAL(r[0].s.dev->graph_n, 5);
         CU_ASSERT(same_history(&r[0].s.loss, &r[1].s.loss));
         CU_ASSERT_EQUAL(r[0].s.loss.n, 3);
         ASSERT_ERROR_MENTIONS(solver_epoch_step(&r[0].s, 3), "past the epoch's 25 examples");
         for (int h = 0; h < 2; h++) devrun_free(&r[h]);
     }
+}
+
+/* Small models with each feature of the training recipe that the device path runs. */
+static const struct {
+    const char *name, *spec;
+    DevRecipe recipe;
+} recipe_cases[] = {
+    {"flip, crop 2 reflect", "conv4x3-bn-relu-pool2-affine10",
+     {.augment = {.flip = 1, .pad = 2, .pad_mode = PAD_REFLECT}}},
+    {"crop 1 zero, cutout 3", "conv4x3-bn-relu-pool2-affine10", {.augment = {.pad = 1, .pad_mode = PAD_ZERO, .cutout = 3}}},
+    {"tta 2", "conv4x3-bn-relu-pool2-affine10", {.tta = 2}},
+    {"dropout", "conv4x3-relu-pool2-affine12-relu-dropout0.6-affine10", {.tta = 0}},
+    {"dropout, flip, crop 1, cutout 2, tta 1", "conv4x3-relu-pool2-affine12-relu-dropout0.6-affine10",
+     {.augment = {.flip = 1, .pad = 1, .pad_mode = PAD_REFLECT, .cutout = 2}, .tta = 1}},
+};
+
+/* Each feature on the device path (two epochs: the draws of the second differ; one recording
+ * replayed across the epoch boundary) gives the host path's losses, accuracies and parameters
+ * exactly, and the cpu's losses within float tolerance. */
+static void test_device_recipe_matches_host_path(void)
+{
+    for (size_t k = 0; k < sizeof recipe_cases / sizeof *recipe_cases; k++) {
+        DevRun r[3];
+        const char *devices[3] = {"cuda", "cuda", "cpu"};
+        for (int h = 0; h < 3; h++) {
+            devrun_setup_recipe(&r[h], devices[h], recipe_cases[k].spec, 30, h == 1, &recipe_cases[k].recipe);
+            CU_ASSERT_FATAL(solver_train(&r[h].s) == NNDL_OK);
+        }
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r[0].s.dev);
+        CU_ASSERT_PTR_NULL(r[1].s.dev);
+        CU_ASSERT_EQUAL(r[0].s.dev->graphs_recorded, 1);
+        CU_ASSERT_EQUAL(r[0].s.loss.n, 6);
+        int same = same_history(&r[0].s.loss, &r[1].s.loss) && same_history(&r[0].s.train_acc, &r[1].s.train_acc) &&
+                   same_history(&r[0].s.val_acc, &r[1].s.val_acc);
+        size_t n = model_state_size(&r[0].m);
+        float *p[2] = {malloc(n * sizeof(float)), malloc(n * sizeof(float))};
+        for (int h = 0; h < 2; h++) model_state_save(&r[h].m, p[h]);
+        same &= memcmp(p[0], p[1], n * sizeof(float)) == 0;
+        if (!same) fprintf(stderr, "\n  device path != host path with %s\n", recipe_cases[k].name);
+        CU_ASSERT(same);
+        for (int i = 0; i < r[0].s.loss.n; i++)
+            ASSERT_BELOW(fabs(r[0].s.loss.v[i] - r[2].s.loss.v[i]) / r[2].s.loss.v[i], 1e-5, "device path vs cpu loss");
+        free(p[0]), free(p[1]);
+        for (int h = 0; h < 3; h++) devrun_free(&r[h]);
+    }
+}
+
+/* With each feature, a step after setup, in the first epoch and the next, copies nothing,
+ * allocates nothing, synchronises nothing and is one graph launch; an accuracy check with
+ * test-time views brings back only the count. */
+static void test_device_recipe_step_costs(void)
+{
+    KcCounters c;
+    if (kc_counters(&c) != 0) return;
+    for (size_t k = 0; k < sizeof recipe_cases / sizeof *recipe_cases; k++) {
+        DevRun r;
+        devrun_setup_recipe(&r, "cuda", recipe_cases[k].spec, 40, 0, &recipe_cases[k].recipe);
+        for (int e = 0; e < 2; e++, r.s.epoch++) {
+            CU_ASSERT_FATAL(solver_epoch_begin(&r.s) == NNDL_OK);
+            CU_ASSERT_FATAL(solver_epoch_step(&r.s, 0) == NNDL_OK);
+            r.s.iteration++;
+            kc_reset_counters();
+            for (int b = 1; b < 4; b++, r.s.iteration++) CU_ASSERT(solver_epoch_step(&r.s, b) == NNDL_OK);
+            kc_counters(&c);
+            CU_ASSERT_EQUAL(c.h2d_bytes, 0);
+            CU_ASSERT_EQUAL(c.d2h, 0);
+            CU_ASSERT_EQUAL(c.allocs, 0);
+            CU_ASSERT_EQUAL(c.syncs, 0);
+            CU_ASSERT_EQUAL(c.graph_launches, 3);
+            CU_ASSERT_EQUAL(c.launches, 0);
+        }
+        CU_ASSERT_EQUAL(r.s.dev->graphs_recorded, 1);
+        kc_reset_counters();
+        CU_ASSERT(solver_check_accuracy(&r.s, &r.val, 0) >= 0);
+        kc_counters(&c);
+        CU_ASSERT_EQUAL(c.h2d_bytes, 0);
+        CU_ASSERT_EQUAL(c.d2h_bytes, sizeof(int));
+        CU_ASSERT_EQUAL(c.allocs, 0);
+        CU_ASSERT(solver_read_losses(&r.s) == NNDL_OK);
+        CU_ASSERT_EQUAL(r.s.loss.n, 8);
+        devrun_free(&r);
+    }
+}
+
+/* Test-time views on the device: the count of an accuracy check is the host's (model_count_correct)
+ * at every level, and the views change it (so the check tells a device check without them). */
+static void test_device_tta_counts(void)
+{
+    DevRun r;
+    devrun_setup_recipe(&r, "cuda", "conv4x3-relu-pool2-affine10", 200, 0, &(DevRecipe){.tta = 2});
+    CU_ASSERT_FATAL(solver_epoch_begin(&r.s) == NNDL_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r.s.dev);
+    int counts[3];
+    for (int tta = 0; tta <= 2; tta++) {
+        r.m.tta = tta;
+        counts[tta] = solver_device_correct(&r.s, &r.train, NULL, r.train.n);
+        CU_ASSERT_EQUAL(counts[tta], model_count_correct(&r.m, r.train.x, r.train.y, r.train.n));
+    }
+    CU_ASSERT(counts[1] != counts[0] && counts[2] != counts[0]);
+    devrun_free(&r);
 }
 
 /* A device that cannot hold the data: the device copy's allocations fail, what was allocated is
@@ -612,7 +725,10 @@ void register_cuda_backend_suite(void)
         {"device data: the gathered batch is the host's, bytes or floats", test_device_batch_is_host_batch},
         {"device path (graph replay, device accuracy) = host path, ~ cpu", test_device_path_matches_host_path},
         {"device step after setup: no copy, allocation or sync; one graph launch", test_device_step_costs},
-        {"short last batch re-recorded; dropout model unrecorded; both = host path", test_device_recapture_and_dropout},
+        {"short last batch re-recorded, a dropout model too; both = host path", test_device_recapture_and_dropout},
+        {"device path with augmentation, tta, dropout = host path, ~ cpu", test_device_recipe_matches_host_path},
+        {"device recipe step: no copy, allocation or sync; one graph launch", test_device_recipe_step_costs},
+        {"device accuracy with test-time views = host count, views matter", test_device_tta_counts},
         {"device data too large: freed, host path, same losses", test_device_data_too_large_falls_back},
         {"conv in chunks of 1 and 2 images (short last chunk) vs reference", test_conv_in_chunks},
         {"tf32 precision: gradients within 1e-2 of cpu, fp32 within 1e-4", test_tf32_precision},

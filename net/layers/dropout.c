@@ -26,14 +26,14 @@ static uint64_t mask_seed(uint64_t model_seed, int index) { return model_seed ^ 
 
 static void forward(const Layer *l, const LayerCall *c, float *out, const float *in)
 {
-    DropoutConfig d = {c->train, l->spec.p_keep, mask_seed(c->seed, c->index), c->step};
+    DropoutConfig d = {c->train, l->spec.p_keep, mask_seed(c->seed, c->index), c->step, c->step_at};
     c->be->dropout_forward(c->be, out, in, layer_shape_size(l->out) * c->N, &d);
 }
 
 static void backward(const Layer *l, const LayerCall *c, float *dx, const float *dout, const float *in)
 {
     (void)in;
-    DropoutConfig d = {1, l->spec.p_keep, mask_seed(c->seed, c->index), c->step};
+    DropoutConfig d = {1, l->spec.p_keep, mask_seed(c->seed, c->index), c->step, c->step_at};
     if (dx) c->be->dropout_backward(c->be, dx, dout, layer_shape_size(l->in) * c->N, &d);
 }
 

@@ -86,6 +86,7 @@ typedef struct LayerCall {
     const Backend *be;
     int N, index, train;                /* batch; the layer's position (0-based); train mode */
     uint64_t seed, step;                /* the model's seed and the training step (dropout) */
+    const int64_t *step_at;             /* device: the step, read when the op runs; NULL: step */
     float *w[LAYER_MAX_PARAMS], *dw[LAYER_MAX_PARAMS]; /* the layer's params, in kind order */
     float *spare;                       /* backward: room for dx, free to use when dx is NULL */
     Comm *sync;                         /* train-mode batchnorm statistics over this group's
