@@ -117,6 +117,9 @@ FLAGS_STAMP := $(BUILD)/compile-flags
 $(shell mkdir -p $(BUILD) && echo '$(CC) $(CFLAGS) $(CXX) $(CXXFLAGS)' | cmp -s - $(FLAGS_STAMP) || \
         echo '$(CC) $(CFLAGS) $(CXX) $(CXXFLAGS)' > $(FLAGS_STAMP))
 
+# GELU's element loops (cpu/cpu_gelu.c) vectorise only when the compiler may evaluate both sides
+# of a select; nndl never reads floating-point exception flags.
+$(BUILD)/cpu/cpu_gelu.c.o: CFLAGS += -fno-trapping-math
 $(BUILD)/%.c.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
