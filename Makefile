@@ -26,7 +26,10 @@ INCLUDES := -Icore -Idata -Icpu -Icpu/reference -Icuda -Inet -Inet/layers -Ichec
             -I$(BLAS_INC)
 # -fPIC: the same objects make libnndl.so; -fvisibility=hidden: the library exports only what
 # api/nndl.h marks NNDL_API (the nndl_ functions), not the internal names.
-CFLAGS   := $(OPT) -std=c11 -D_GNU_SOURCE -fopenmp -fno-math-errno -fPIC -fvisibility=hidden -Wall -Wextra -MMD -MP \
+# -fno-trapping-math: loops with selects (relu masks, max pooling, GELU) vectorise only when the
+# compiler may evaluate both sides of a select; nndl never reads floating-point exception flags.
+# Neither flag reorders arithmetic, so results are unchanged.
+CFLAGS   := $(OPT) -std=c11 -D_GNU_SOURCE -fopenmp -fno-math-errno -fno-trapping-math -fPIC -fvisibility=hidden -Wall -Wextra -MMD -MP \
             $(INCLUDES)
 CXXFLAGS := $(OPT) -std=c++17 -fopenmp -fPIC -fvisibility=hidden -Wall -Wextra -MMD -MP -pthread $(INCLUDES)
 # GPU code for current data-centre GPUs (A100: 80, H100/H200: 90) plus PTX of the last one, which
@@ -117,9 +120,6 @@ FLAGS_STAMP := $(BUILD)/compile-flags
 $(shell mkdir -p $(BUILD) && echo '$(CC) $(CFLAGS) $(CXX) $(CXXFLAGS)' | cmp -s - $(FLAGS_STAMP) || \
         echo '$(CC) $(CFLAGS) $(CXX) $(CXXFLAGS)' > $(FLAGS_STAMP))
 
-# GELU's element loops (cpu/cpu_gelu.c) vectorise only when the compiler may evaluate both sides
-# of a select; nndl never reads floating-point exception flags.
-$(BUILD)/cpu/cpu_gelu.c.o: CFLAGS += -fno-trapping-math
 $(BUILD)/%.c.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@

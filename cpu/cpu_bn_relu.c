@@ -51,6 +51,19 @@ static void pool_plane(float *o, const float *xs, Affine1 a, const PoolGeom *g)
         float r[PLANE_BUF];
 #pragma omp simd
         for (int s = 0; s < S; s++) r[s] = relu(bn_y(a, xs[s]));
+        if (g->ph == 2 && g->pw == 2) { /* the common window, in a loop the compiler vectorises */
+            for (int i = 0; i < g->Ho; i++) {
+                const float *r0 = r + (size_t)2 * i * g->W, *r1 = r0 + g->W;
+                float *oi = o + (size_t)i * g->Wo;
+#pragma omp simd
+                for (int j = 0; j < g->Wo; j++) {
+                    float m0 = r0[2 * j] > r0[2 * j + 1] ? r0[2 * j] : r0[2 * j + 1];
+                    float m1 = r1[2 * j] > r1[2 * j + 1] ? r1[2 * j] : r1[2 * j + 1];
+                    oi[j] = m0 > m1 ? m0 : m1;
+                }
+            }
+            return;
+        }
         for (int i = 0; i < g->Ho; i++)
             for (int j = 0; j < g->Wo; j++) {
                 const float *p = r + (size_t)i * g->ph * g->W + (size_t)j * g->pw;
@@ -110,12 +123,13 @@ static void pooled_dy(float *dys, const float *xs, const float *ds, Affine1 a, c
             const float *d = ds + (size_t)i * g->Wo;
 #pragma omp simd
             for (int j = 0; j < g->Wo; j++) {
-                float a0 = r0[2 * j], a1 = r0[2 * j + 1], b0 = r1[2 * j], b1 = r1[2 * j + 1];
+                /* every load unconditional and & instead of &&: no branch, so it vectorises */
+                float a0 = r0[2 * j], a1 = r0[2 * j + 1], b0 = r1[2 * j], b1 = r1[2 * j + 1], dj = d[j];
                 float m0 = a0 > a1 ? a0 : a1, m1 = b0 > b1 ? b0 : b1, m = m0 > m1 ? m0 : m1;
-                r0[2 * j] = a0 > 0 && a0 == m ? d[j] : 0;
-                r0[2 * j + 1] = a1 > 0 && a1 == m ? d[j] : 0;
-                r1[2 * j] = b0 > 0 && b0 == m ? d[j] : 0;
-                r1[2 * j + 1] = b1 > 0 && b1 == m ? d[j] : 0;
+                r0[2 * j] = ((a0 > 0) & (a0 == m)) ? dj : 0.0f;
+                r0[2 * j + 1] = ((a1 > 0) & (a1 == m)) ? dj : 0.0f;
+                r1[2 * j] = ((b0 > 0) & (b0 == m)) ? dj : 0.0f;
+                r1[2 * j + 1] = ((b1 > 0) & (b1 == m)) ? dj : 0.0f;
             }
         }
         return;
@@ -157,7 +171,10 @@ void cpu_bn_relu_pool_backward(const Backend *be, float *dx, float *dgamma, floa
             } else {
                 const float *os = out + AT(n, c);
 #pragma omp simd
-                for (int s = 0; s < S; s++) dys[s] = os[s] > 0 ? ds[s] : 0;
+                for (int s = 0; s < S; s++) {
+                    float d = ds[s]; /* loaded unconditionally: the select vectorises */
+                    dys[s] = os[s] > 0 ? d : 0.0f;
+                }
             }
 #pragma omp simd reduction(+ : sum_d, sum_dx)
             for (int s = 0; s < S; s++) sum_d += dys[s], sum_dx += (double)dys[s] * xs[s];
