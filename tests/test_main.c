@@ -45,14 +45,20 @@ static const SuiteRegistrar registrars[] = {
     register_recipe_suite, register_distributed_suite,
 };
 
-/* With arguments, only the suites whose names contain one of them run (make test runs all). */
+/* With arguments, only the suites whose names contain one of them run (make test runs all); an
+ * argument "-NAME" instead leaves out the suites whose names contain NAME. */
 static void select_suites(int argc, char **argv)
 {
     if (argc < 2) return;
+    int includes = 0;
+    for (int i = 1; i < argc; i++) includes += argv[i][0] != '-';
     CU_set_fail_on_inactive(CU_FALSE);
     for (CU_pSuite s = CU_get_registry()->pSuite; s; s = s->pNext) {
-        int wanted = 0;
-        for (int i = 1; i < argc; i++) wanted |= strstr(s->pName, argv[i]) != NULL;
+        int wanted = !includes;
+        for (int i = 1; i < argc; i++) {
+            if (argv[i][0] == '-' && strstr(s->pName, argv[i] + 1)) wanted = 0, i = argc;
+            else if (argv[i][0] != '-' && strstr(s->pName, argv[i])) wanted = 1;
+        }
         CU_set_suite_active(s, wanted ? CU_TRUE : CU_FALSE);
     }
 }
