@@ -489,11 +489,12 @@ static void test_recipe_resume_through_the_program(void)
     }
     snprintf(args, sizeof args, "%s --epochs 3 --crop-pad 1 --resume %s/run_epoch_2.ckpt", base, dir);
     expect_cli(args, 0, "resume: --crop-pad 1 applied (the checkpoint's run used 3)");
-    /* eval takes the run's test-time augmentation unless told otherwise */
+    /* eval takes the run's test-time augmentation unless told otherwise (on the cpu, which a CUDA=1
+     * build would otherwise not pick) */
     CU_ASSERT_FATAL(write_cifar_batch(dir, "test_batch.bin", 3, (long)CIFAR10_RECORDS_PER_FILE * CIFAR10_RECORD_BYTES) == 0);
-    snprintf(args, sizeof args, "eval %s/run_epoch_2.ckpt --data %s --num-test 50", dir, dir);
+    snprintf(args, sizeof args, "eval %s/run_epoch_2.ckpt --data %s --num-test 50 --device cpu", dir, dir);
     expect_cli(args, 0, "/ 50, on cpu, flip and shift tta)");
-    snprintf(args, sizeof args, "eval %s/run_epoch_2.ckpt --data %s --num-test 50 --tta=0", dir, dir);
+    snprintf(args, sizeof args, "eval %s/run_epoch_2.ckpt --data %s --num-test 50 --tta=0 --device cpu", dir, dir);
     expect_cli(args, 0, "/ 50, on cpu)");
     snprintf(args, sizeof args, "%s --epochs 3 --ema 0 --resume %s/run_epoch_2.ckpt", base, dir);
     expect_cli(args, 2, "trained with a moving average of the parameters");

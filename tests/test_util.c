@@ -154,6 +154,12 @@ void expect_cli(const char *args, int want_status, const char *fragment)
     CU_ASSERT(found);
 }
 
+int cli_has_cuda(void)
+{
+    char out[4096];
+    return run_cli("--version", out, sizeof out) == 0 && strstr(out, "\ncuda: ") && !strstr(out, "\ncuda: unavailable");
+}
+
 void make_random_dataset(Dataset *d, int n, int c, int h, int w, uint64_t seed)
 {
     dataset_alloc(d, n, c, h, w);

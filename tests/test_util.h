@@ -53,6 +53,9 @@ int run_cli(const char *args, char *out, size_t size);
 /* A shell command line the same way (stdout + stderr into out; the exit status, -1 when killed). */
 int run_shell(const char *command, char *out, size_t size);
 void expect_cli(const char *args, int want_status, const char *fragment);
+/* Whether the program under test has a usable cuda device (a CUDA=1 build on a machine with a
+ * GPU; `--version` says so): command-line tests that name no device then run on it. */
+int cli_has_cuda(void);
 
 /* Suites register themselves from test_main.c; tests is a CU_TEST_INFO_NULL-terminated array. */
 typedef void (*SuiteRegistrar)(void);
