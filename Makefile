@@ -63,12 +63,26 @@ ifneq ($(NCCL_INC),)
 NVFLAGS  += -DNNDL_NCCL -I$(dir $(NCCL_INC))
 endif
 
+# cuDNN (the cuda backend's convolutions, cuda/conv_cudnn.cu) wherever nvcc finds cudnn.h; without it
+# (and on the SIMT host) the convolutions are k_conv.cu's im2col + cuBLAS. CUDNN=0 leaves it out.
+CUDNN    ?= 1
+CUDNN_INC := $(if $(filter 1,$(CUDNN)),$(firstword $(wildcard $(CUDA_HOME)/include/cudnn.h /usr/include/cudnn.h \
+               /usr/include/$(MULTIARCH)/cudnn.h)))
+CUDNN_LIB := $(patsubst %/,%,$(dir $(firstword $(wildcard $(CUDA_HOME)/lib64/libcudnn.so $(CUDA_HOME)/lib/libcudnn.so \
+               /usr/lib/$(MULTIARCH)/libcudnn.so))))
+ifneq ($(CUDNN_INC),)
+NVFLAGS  += -DNNDL_CUDNN -I$(dir $(CUDNN_INC))
+endif
+
 ifeq ($(CUDA),1)
 BUILD    ?= build-cuda
 BUILD_FACTS := -DNNDL_BUILD_CUDA=1 -DNNDL_CUDA_ARCHS='"$(CUDA_ARCHS_TEXT)"'
 LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublas
 ifneq ($(NCCL_INC),)
 LDLIBS   += -L$(NCCL_LIB) -Wl,-rpath,$(NCCL_LIB) -lnccl
+endif
+ifneq ($(CUDNN_INC),)
+LDLIBS   += -L$(CUDNN_LIB) -Wl,-rpath,$(CUDNN_LIB) -lcudnn
 endif
 else
 BUILD    ?= build
@@ -139,7 +153,8 @@ $(BUILD)/%.cu.o: %.cu $(FLAGS_STAMP)
 endif
 
 # --version and `nndl check` say how this binary was built.
-$(BUILD)/cli/build_info.c.o: CFLAGS += $(BUILD_FACTS) -DNNDL_BUILD_NCCL=$(if $(NCCL_INC),1,0)
+$(BUILD)/cli/build_info.c.o: CFLAGS += $(BUILD_FACTS) -DNNDL_BUILD_NCCL=$(if $(NCCL_INC),1,0) \
+    -DNNDL_BUILD_CUDNN=$(if $(CUDNN_INC),1,0)
 
 $(LIB): $(call obj,$(LIB_SRC))
 	rm -f $@ && ar rcs $@ $^
@@ -178,7 +193,9 @@ ARCHIVE  := $(BUILD)/lib/libnndl.a
 LIB_OBJ  := $(call obj,$(LIB_SRC)) $(PROGRAM_DEVICE)
 PC_LIBS  := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lstb -lcjson -lz -lm -lpthread -lgomp
 ifeq ($(CUDA),1)
-PC_LIBS  += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublas -lstdc++
+PC_LIBS  += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublas -lstdc++ \
+            $(if $(NCCL_INC),-L$(NCCL_LIB) -Wl,-rpath,$(NCCL_LIB) -lnccl) \
+            $(if $(CUDNN_INC),-L$(CUDNN_LIB) -Wl,-rpath,$(CUDNN_LIB) -lcudnn)
 endif
 
 library: $(SO) $(ARCHIVE)

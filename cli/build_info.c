@@ -10,16 +10,21 @@
 #ifndef NNDL_BUILD_CUDA
 #define NNDL_BUILD_CUDA 0
 #endif
-#ifndef NNDL_BUILD_NCCL
-#define NNDL_BUILD_NCCL 0
+#if NNDL_BUILD_NCCL
+#define NNDL_BUILD_NCCL_TEXT " with NCCL"
+#else
+#define NNDL_BUILD_NCCL_TEXT " without NCCL"
+#endif
+#if NNDL_BUILD_CUDNN
+#define NNDL_BUILD_CUDNN_TEXT ", cuDNN convolutions"
+#else
+#define NNDL_BUILD_CUDNN_TEXT ", im2col convolutions (no cuDNN)"
 #endif
 
 void build_info(char *buf, size_t size)
 {
-#if NNDL_BUILD_CUDA && NNDL_BUILD_NCCL
-    const char *cuda = "cuda backend for " NNDL_CUDA_ARCHS " with NCCL";
-#elif NNDL_BUILD_CUDA
-    const char *cuda = "cuda backend for " NNDL_CUDA_ARCHS " without NCCL";
+#if NNDL_BUILD_CUDA
+    const char *cuda = "cuda backend for " NNDL_CUDA_ARCHS NNDL_BUILD_NCCL_TEXT NNDL_BUILD_CUDNN_TEXT;
 #else
     const char *cuda = "no cuda backend (build with `make CUDA=1`)";
 #endif

@@ -4,6 +4,7 @@
 // the Makefile links exactly one of the two.
 #include "cuda_ops.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
@@ -134,6 +135,9 @@ static void cuda_fini(Backend *be)
     cuda_nccl_free(be);
     if (c->blas) cublasDestroy(c->blas);
     cudaFree(c->partials);
+#if NNDL_CUDNN_ENGINE
+    cudnn_free(c);
+#endif
     cudaFree(c->conv_ws);
     cudaFree(c->blas_ws);
     free(c);
@@ -186,6 +190,13 @@ static int cuda_init(Backend *be)
         cuda_fini(be);
         return nndl_fail("cuda: cannot give cuBLAS its stream and workspace");
     }
+#if NNDL_CUDNN_ENGINE
+    // convolutions through cuDNN unless NNDL_CUDA_CONV=im2col; a cuDNN that cannot start leaves
+    // the im2col engine, said once on stderr
+    const char *engine = getenv("NNDL_CUDA_CONV");
+    if (!(engine && strcmp(engine, "im2col") == 0) && cudnn_init(c) != NNDL_OK)
+        fprintf(stderr, "nndl: %s; convolutions use the im2col engine\n", nndl_last_error());
+#endif
     c->partials_cap = CUDA_PARTIALS_START;
     c->conv_chunk_floats = CUDA_CONV_CHUNK_FLOATS;
     if (cudaMalloc(&c->partials, c->partials_cap * sizeof *c->partials) != cudaSuccess) {

@@ -30,7 +30,13 @@ static __global__ void arch_probe_kernel(int *flag)
 
 void cuda_describe(const Backend *be, char *buf, size_t size)
 {
+    char conv_engine[48] = "im2col + cuBLAS";
+#if NNDL_CUDNN_ENGINE
+    size_t v = cudnn_version_number();
+    if (be && cuda_ctx(be)->cudnn) snprintf(conv_engine, sizeof conv_engine, "cuDNN %zu.%zu", v / 10000, v / 100 % 100);
+#else
     (void)be;
+#endif
     int dev = 0, driver = 0, runtime = 0;
     cudaDeviceProp p;
     size_t free_bytes = 0, total = 0;
@@ -43,10 +49,10 @@ void cuda_describe(const Backend *be, char *buf, size_t size)
     cudaMemGetInfo(&free_bytes, &total);
     snprintf(buf, size,
              "cuda: %s (compute capability %d.%d, %d SMs), %.1f GiB (%.1f free), driver %d.%d, "
-             "runtime %d.%d; built for %s",
+             "runtime %d.%d; built for %s; convolutions %s",
              p.name, p.major, p.minor, p.multiProcessorCount, total / 1073741824.0,
              free_bytes / 1073741824.0, driver / 1000, driver % 1000 / 10, runtime / 1000,
-             runtime % 1000 / 10, NNDL_CUDA_ARCHS);
+             runtime % 1000 / 10, NNDL_CUDA_ARCHS, conv_engine);
 }
 
 int cuda_check_device(void)

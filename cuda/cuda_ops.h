@@ -24,6 +24,8 @@ static inline unsigned cuda_grid(size_t n)
     return b == 0 ? 1 : b > CUDA_MAX_BLOCKS ? CUDA_MAX_BLOCKS : b;
 }
 
+typedef struct CudnnState CudnnState; /* conv_cudnn.cu */
+
 /* The cuda instance's context: its cuBLAS handle, the partial-sum buffer and the conv
  * workspace, created with the instance and freed with it. */
 typedef struct CudaContext {
@@ -36,6 +38,7 @@ typedef struct CudaContext {
     void *blas_ws;              /* cuBLAS's workspace, given to it so that a capture never allocates */
     void *nccl;                 /* ncclComm_t, made on the first all-reduce (cuda_nccl.cu) */
     const Comm *nccl_group;     /* the process group it was made from */
+    CudnnState *cudnn;          /* the cuDNN conv engine, or NULL: k_conv.cu's im2col + cuBLAS */
 } CudaContext;
 
 /* One line on the GPU (name, compute capability, memory, driver and runtime versions, the
@@ -76,6 +79,23 @@ void cuda_fill(const Backend *be, float *x, float value, size_t n);
 void cuda_l2_penalty(const Backend *be, float *dw, double *loss, const float *w, float reg, size_t n);
 
 int cuda_conv_reserve(const Backend *be, const ConvGeom *g);
+/* db[f] = the sum of dout (N, F, Ho, Wo) over n and the pixels, in a fixed order (both engines). */
+void cuda_conv_bias_grad(float *db, const float *dout, const ConvGeom *g);
+#if defined(NNDL_CUDNN) && !defined(NNDL_SIMT_HOST)
+/* The cuDNN engine (conv_cudnn.cu): a handle on the backend's stream in c->cudnn; plans made by
+ * conv_reserve; the precision its plans follow; the library's version (e.g. 91900). */
+int cudnn_init(CudaContext *c);
+void cudnn_free(CudaContext *c);
+void cudnn_set_tf32(CudaContext *c, int tf32);
+size_t cudnn_version_number(void);
+int cudnn_conv_reserve(const Backend *be, const ConvGeom *g);
+void cudnn_conv_forward(const Backend *be, float *out, const float *x, const float *w, const float *b, const ConvGeom *g);
+void cudnn_conv_backward(const Backend *be, float *dx, float *dw, float *db, const float *dout, const float *x,
+                         const float *w, const ConvGeom *g);
+#define NNDL_CUDNN_ENGINE 1
+#else
+#define NNDL_CUDNN_ENGINE 0
+#endif
 void cuda_conv_forward(const Backend *be, float *out, const float *x, const float *w, const float *b, const ConvGeom *g);
 void cuda_conv_backward(const Backend *be, float *dx, float *dw, float *db, const float *dout, const float *x,
                         const float *w, const ConvGeom *g);

@@ -17,6 +17,11 @@ extern "C" {
  * conv_reserve; tests make it small to run many chunks and a short last one. */
 void cuda_conv_set_chunk_floats(const Backend *be, size_t floats);
 
+/* The conv engine: cudnn 1 (the default of CUDA=1 builds that have cuDNN), 0 the im2col + cuBLAS
+ * kernels of k_conv.cu (the only one elsewhere; NNDL_CUDA_CONV=im2col picks it at creation). Set
+ * before the first conv_reserve. Asking for cuDNN where the build has none is an error. */
+int cuda_conv_set_engine(const Backend *be, int cudnn);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,4 +1,6 @@
-// k_conv.cu — convolution on the GPU as im2col + cuBLAS, a chunk of images at a time.
+// k_conv.cu — convolution on the GPU as im2col + cuBLAS, a chunk of images at a time: the engine of
+// the SIMT host and of builds without cuDNN; in builds with it, conv_cudnn.cu serves the ops unless
+// the im2col engine is chosen (cuda_conv_set_engine, NNDL_CUDA_CONV=im2col).
 //
 // The batch is cut into chunks of nc images whose im2col columns fit the conv workspace (a budget
 // sized to stay in L2, cuda_ops.h), instead of one (N, K, P) buffer for the whole batch (K =
@@ -47,9 +49,33 @@ extern "C" void cuda_conv_set_chunk_floats(const Backend *be, size_t floats)
     cuda_ctx(be)->conv_chunk_floats = floats ? floats : 1;
 }
 
+extern "C" int cuda_conv_set_engine(const Backend *be, int cudnn)
+{
+    CudaContext *c = cuda_ctx(be);
+#if NNDL_CUDNN_ENGINE
+    if (!cudnn) {
+        cudnn_free(c);
+        return NNDL_OK;
+    }
+    if (c->cudnn) return NNDL_OK;
+    if (cudnn_init(c) != NNDL_OK) return NNDL_ERR;
+    int tf32 = 0;
+    cublasMath_t mode;
+    if (cublasGetMathMode(cuda_blas(be), &mode) == CUBLAS_STATUS_SUCCESS) tf32 = mode == CUBLAS_TF32_TENSOR_OP_MATH;
+    cudnn_set_tf32(c, tf32);
+    return NNDL_OK;
+#else
+    (void)c;
+    return cudnn ? nndl_fail("cuda conv: this build has no cuDNN (a CUDA=1 build where cudnn.h is found has)") : NNDL_OK;
+#endif
+}
+
 int cuda_conv_reserve(const Backend *be, const ConvGeom *g)
 {
     CudaContext *c = cuda_ctx(be);
+#if NNDL_CUDNN_ENGINE
+    if (c->cudnn) return cudnn_conv_reserve(be, g);
+#endif
     size_t want = workspace_floats(be, g);
     if (want <= c->conv_ws_floats) return NNDL_OK;
     float *ws = NULL;
@@ -141,8 +167,16 @@ __global__ void conv_db_kernel(float *db, const float *dout, int N, int F, size_
     if (threadIdx.x == 0) db[f] = (float)total;
 }
 
+void cuda_conv_bias_grad(float *db, const float *dout, const ConvGeom *g)
+{
+    NNDL_LAUNCH(conv_db_kernel, g->F, CUDA_BLOCK, 0, db, dout, g->N, g->F, (size_t)g->Ho * g->Wo);
+}
+
 void cuda_conv_forward(const Backend *be, float *out, const float *x, const float *w, const float *b, const ConvGeom *g)
 {
+#if NNDL_CUDNN_ENGINE
+    if (cuda_ctx(be)->cudnn) return cudnn_conv_forward(be, out, x, w, b, g);
+#endif
     const float one = 1.0f;
     float *cols = workspace(be, g);
     int K = g->C * g->HH * g->WW, P = g->Ho * g->Wo, chunk = forward_chunk(be, g);
@@ -160,11 +194,14 @@ void cuda_conv_forward(const Backend *be, float *out, const float *x, const floa
 void cuda_conv_backward(const Backend *be, float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
                         const ConvGeom *g)
 {
+#if NNDL_CUDNN_ENGINE
+    if (cuda_ctx(be)->cudnn) return cudnn_conv_backward(be, dx, dw, db, dout, x, w, g);
+#endif
     const float one = 1.0f, zero = 0.0f;
     float *ws = workspace(be, g);
     int K = g->C * g->HH * g->WW, P = g->Ho * g->Wo, chunk = backward_chunk(be, g);
     float *cols = ws, *dout_t = ws + (size_t)chunk * cols_per_image(g);
-    NNDL_LAUNCH(conv_db_kernel, g->F, CUDA_BLOCK, 0, db, dout, g->N, g->F, (size_t)P);
+    cuda_conv_bias_grad(db, dout, g);
     for (int n0 = 0; n0 < g->N; n0 += chunk) {
         int nc = g->N - n0 < chunk ? g->N - n0 : chunk;
         NNDL_LAUNCH(im2col_chunk_kernel, cuda_grid((size_t)nc * cols_per_image(g)), CUDA_BLOCK, 0, cols, x, *g, n0, nc);

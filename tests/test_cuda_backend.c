@@ -678,7 +678,31 @@ static void test_conv_in_chunks(void)
     for (int k = 0; k < 2; k++) {
         Backend *be = backend_create("cuda");
         CU_ASSERT_FATAL(be != NULL);
+        CU_ASSERT_EQUAL_FATAL(cuda_conv_set_engine(be, 0), NNDL_OK); /* the chunks are the im2col engine's */
         cuda_conv_set_chunk_floats(be, budgets[k]);
+        CheckRun run = {.be = be};
+        conv->run(&run);
+        CU_ASSERT(run.rows >= 40);
+        CU_ASSERT_EQUAL(run.failed, 0);
+        backend_destroy(be);
+    }
+}
+
+/* Both conv engines match the double reference on every conv case of the op checks: im2col +
+ * cuBLAS everywhere, and cuDNN in CUDA=1 builds that have it (deterministic algorithms, FMA math
+ * in fp32); a build without cuDNN refuses it with a message that says so. */
+static void test_conv_engines(void)
+{
+    const OpCheck *conv = op_check_find("conv");
+    CU_ASSERT_FATAL(conv != NULL);
+    for (int cudnn = 0; cudnn <= 1; cudnn++) {
+        Backend *be = backend_create("cuda");
+        CU_ASSERT_FATAL(be != NULL);
+        if (cuda_conv_set_engine(be, cudnn) != NNDL_OK) {
+            CU_ASSERT(cudnn == 1 && strstr(nndl_last_error(), "has no cuDNN") != NULL);
+            backend_destroy(be);
+            continue;
+        }
         CheckRun run = {.be = be};
         conv->run(&run);
         CU_ASSERT(run.rows >= 40);
@@ -731,6 +755,7 @@ void register_cuda_backend_suite(void)
         {"device accuracy with test-time views = host count, views matter", test_device_tta_counts},
         {"device data too large: freed, host path, same losses", test_device_data_too_large_falls_back},
         {"conv in chunks of 1 and 2 images (short last chunk) vs reference", test_conv_in_chunks},
+        {"conv engines (im2col; cuDNN where built) vs reference", test_conv_engines},
         {"tf32 precision: gradients within 1e-2 of cpu, fp32 within 1e-4", test_tf32_precision},
         {"no device: the same reason on every call, auto falls back", test_no_device_reason_kept},
         CU_TEST_INFO_NULL};
