@@ -14,7 +14,10 @@ recipe, written with nndl's formulas where PyTorch's differ:
     a reflect-padded image, flip test-time augmentation.
 Prints the wall time of training and of the evaluation, and the accuracy on the first N test
 images (1000). Run: /usr/bin/python3 bench/torch_cifar_fast.py --data DIR [--epochs 8]
-[--num-train 50000] [--num-test 1000] [--threads N]. Needs PyTorch (Debian's python3-torch) and
+[--num-train 50000] [--num-test 1000] [--threads N] [--tta 0|1|2: none, flip (the default), flip
+and one-pixel diagonal shifts of a reflect-padded image, nndl's --tta levels] [--channels-last:
+the net and batches in channels_last memory format, where PyTorch's CPU convolutions (oneDNN) are
+often faster]. Needs PyTorch (Debian's python3-torch) and
 numpy; nndl itself does not."""
 import argparse
 import math
@@ -97,7 +100,10 @@ def main():
     ap.add_argument("--num-test", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tta", type=int, default=1, choices=(0, 1, 2))
+    ap.add_argument("--channels-last", action="store_true")
     a = ap.parse_args()
+    layout = torch.channels_last if a.channels_last else torch.contiguous_format
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     gen = torch.Generator().manual_seed(a.seed)
@@ -107,7 +113,7 @@ def main():
     x, xt = torch.from_numpy(x - mean), torch.from_numpy(xt - mean)
     y, yt = torch.from_numpy(y), torch.from_numpy(yt)
 
-    net = Net()
+    net = Net().to(memory_format=layout)
     params = [p for p in net.parameters() if p.requires_grad]
     mult = [1.0 if p.dim() > 1 else HYP["bias_lr_mult"] for p in params]  # weights vs biases / bn beta
     vel = [torch.zeros_like(p) for p in params]
@@ -121,7 +127,7 @@ def main():
         order = torch.randperm(x.shape[0], generator=gen)
         for b in range(per_epoch):
             idx = order[b * bs:(b + 1) * bs]
-            out = net(augment(x[idx], gen))
+            out = net(augment(x[idx], gen).contiguous(memory_format=layout))
             loss = F.cross_entropy(out, y[idx], label_smoothing=HYP["label_smoothing"])
             net.zero_grad(set_to_none=True)
             loss.backward()
@@ -141,7 +147,13 @@ def main():
     with torch.no_grad():
         for s in range(0, xt.shape[0], 1000):
             xb = xt[s:s + 1000]
-            scores = net(xb) + net(xb.flip(-1))  # flip test-time augmentation
+            padded = F.pad(xb, (1, 1, 1, 1), mode="reflect")
+            scores = 0
+            for d in ((0, -1, 1) if a.tta >= 2 else (0,)):  # nndl's views (net/model.c, model_tta_views)
+                view = padded[:, :, 1 + d:33 + d, 1 + d:33 + d]
+                for flip in ((0, 1) if a.tta >= 1 else (0,)):
+                    v = view.flip(-1) if flip else view
+                    scores = scores + net(v.contiguous(memory_format=layout))
             correct += (scores.argmax(1) == yt[s:s + 1000]).sum().item()
     total_s = time.time() - t0
     print("torch cifar-fast: %d epochs of %d images, train %.1f s, total %.1f s, test acc %.4f (%d / %d)"

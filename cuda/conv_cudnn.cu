@@ -158,17 +158,6 @@ static const CudnnPlan *plan(const Backend *be, const ConvGeom *g)
     return q;
 }
 
-static int grow_workspace(CudaContext *c, size_t bytes)
-{
-    size_t floats = (bytes + sizeof(float) - 1) / sizeof(float);
-    if (floats <= c->conv_ws_floats) return NNDL_OK;
-    float *ws = NULL;
-    if (cudaMalloc(&ws, floats * sizeof *ws) != cudaSuccess)
-        return nndl_fail("out of cuda memory for the cuDNN workspace (%zu bytes)", bytes);
-    if (c->conv_ws) CUDA_CHECK(cudaFree(c->conv_ws));
-    c->conv_ws = ws, c->conv_ws_floats = floats;
-    return NNDL_OK;
-}
 
 // One call of each of the plan's algorithms on zeroed scratch tensors, outside any capture.
 static int warm_up(const Backend *be, const CudnnPlan *p)
@@ -200,7 +189,7 @@ int cudnn_conv_reserve(const Backend *be, const ConvGeom *g)
     for (int tf32 = 0; tf32 <= 1; tf32++) { // both precisions: set_precision may come after setup
         if (find_plan(s, g, tf32)) continue;
         CudnnPlan *p = new_slot(s);
-        if (plan_make(p, s->handle, g, tf32, CUDNN_WORKSPACE_LIMIT) != NNDL_OK || grow_workspace(cuda_ctx(be), p->ws_bytes) != NNDL_OK ||
+        if (plan_make(p, s->handle, g, tf32, CUDNN_WORKSPACE_LIMIT) != NNDL_OK || cuda_conv_workspace_grow(cuda_ctx(be), (p->ws_bytes + sizeof(float) - 1) / sizeof(float)) != NNDL_OK ||
             warm_up(be, p) != NNDL_OK) {
             plan_free(p);
             p->g.N = -1; // never found again

@@ -79,6 +79,8 @@ void cuda_fill(const Backend *be, float *x, float value, size_t n);
 void cuda_l2_penalty(const Backend *be, float *dw, double *loss, const float *w, float reg, size_t n);
 
 int cuda_conv_reserve(const Backend *be, const ConvGeom *g);
+/* The conv workspace (shared by both engines) made at least floats long; allocates only to grow. */
+int cuda_conv_workspace_grow(CudaContext *c, size_t floats);
 /* db[f] = the sum of dout (N, F, Ho, Wo) over n and the pixels, in a fixed order (both engines). */
 void cuda_conv_bias_grad(float *db, const float *dout, const ConvGeom *g);
 #if defined(NNDL_CUDNN) && !defined(NNDL_SIMT_HOST)

@@ -76,13 +76,17 @@ int cuda_conv_reserve(const Backend *be, const ConvGeom *g)
 #if NNDL_CUDNN_ENGINE
     if (c->cudnn) return cudnn_conv_reserve(be, g);
 #endif
-    size_t want = workspace_floats(be, g);
-    if (want <= c->conv_ws_floats) return NNDL_OK;
+    return cuda_conv_workspace_grow(c, workspace_floats(be, g));
+}
+
+int cuda_conv_workspace_grow(CudaContext *c, size_t floats)
+{
+    if (floats <= c->conv_ws_floats) return NNDL_OK;
     float *ws = NULL;
-    if (cudaMalloc(&ws, want * sizeof *ws) != cudaSuccess)
-        return nndl_fail("out of cuda memory for the conv workspace (%zu floats)", want);
+    if (cudaMalloc(&ws, floats * sizeof *ws) != cudaSuccess)
+        return nndl_fail("out of cuda memory for the conv workspace (%zu floats)", floats);
     if (c->conv_ws) CUDA_CHECK(cudaFree(c->conv_ws));
-    c->conv_ws = ws, c->conv_ws_floats = want;
+    c->conv_ws = ws, c->conv_ws_floats = floats;
     return NNDL_OK;
 }
 

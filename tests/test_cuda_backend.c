@@ -10,6 +10,7 @@
 #include "backend_checks.h"
 #include "cuda/kernel_checks.h"
 #include "cuda_tuning.h"
+#include "device_run.h"
 #include "op_checks.h"
 #include "error.h"
 #include "model.h"
@@ -345,15 +346,9 @@ static void test_device_batch_is_host_batch(void)
     dataset_free(&bytes), dataset_free(&floats);
 }
 
-/* Training on a backend of its own: n byte-made examples, a validation set, the given spec,
- * Adam with lr decay, one epoch; host_batches chooses the path. */
-typedef struct DevRun {
-    Dataset train, val;
-    float mean[192];
-    Backend *be;
-    Model m;
-    Solver s;
-} DevRun;
+/* Training on a backend of its own (DeviceRun, tests/support/device_run.h): n byte-made examples,
+ * a validation set, the given spec, Adam with lr decay, two epochs; host_batches chooses the path. */
+typedef DeviceRun DevRun;
 
 /* The training recipe's features the device path runs: augmentation and test-time views. */
 typedef struct DevRecipe {
@@ -383,18 +378,6 @@ static void devrun_setup(DevRun *r, const char *device, const char *spec, int n,
     devrun_setup_recipe(r, device, spec, n, host_batches, NULL);
 }
 
-static void devrun_free(DevRun *r)
-{
-    solver_free(&r->s);
-    model_free(&r->m);
-    backend_destroy(r->be);
-    dataset_free(&r->train), dataset_free(&r->val);
-}
-
-static int same_history(const History *a, const History *b)
-{
-    return a->n == b->n && memcmp(a->v, b->v, (size_t)a->n * sizeof *a->v) == 0;
-}
 
 /* Two epochs (lr decay, Adam's t, a train subsample and the val set on the device) from the
  * device's copy of the data, recorded once and replayed, give the host path's losses and
@@ -419,7 +402,7 @@ static void test_device_path_matches_host_path(void)
     CU_ASSERT_EQUAL(r[0].s.opt[0].t, 6);
     for (int i = 0; i < r[0].s.loss.n; i++)
         ASSERT_BELOW(fabs(r[0].s.loss.v[i] - r[2].s.loss.v[i]) / r[2].s.loss.v[i], 1e-5, "device path vs cpu loss");
-    for (int k = 0; k < 3; k++) devrun_free(&r[k]);
+    for (int k = 0; k < 3; k++) device_run_free(&r[k]);
 }
 
 /* After setup (the first step records the graph), a step copies nothing between host and
@@ -436,21 +419,14 @@ static void test_device_step_costs(void)
     kc_reset_counters();
     for (int b = 1; b < 4; b++) CU_ASSERT(solver_epoch_step(&r.s, b) == NNDL_OK);
     kc_counters(&c);
-    CU_ASSERT_EQUAL(c.h2d, 0);
-    CU_ASSERT_EQUAL(c.h2d_bytes, 0);
-    CU_ASSERT_EQUAL(c.d2h, 0);
-    CU_ASSERT_EQUAL(c.allocs, 0);
-    CU_ASSERT_EQUAL(c.syncs, 0);
-    CU_ASSERT_EQUAL(c.graph_launches, 3);
-    CU_ASSERT_EQUAL(c.launches, 0);
-    CU_ASSERT_EQUAL(c.blas_calls, 0);
+    assert_replayed_steps_cost_nothing(&c, 3);
     kc_reset_counters();
     CU_ASSERT(solver_read_losses(&r.s) == NNDL_OK);
     kc_counters(&c);
     CU_ASSERT_EQUAL(c.d2h, 1);
     CU_ASSERT_EQUAL(c.d2h_bytes, 4 * sizeof(double));
     CU_ASSERT_EQUAL(r.s.loss.n, 4);
-    devrun_free(&r);
+    device_run_free(&r);
 }
 
 /* A short last minibatch records a second graph for its size; the steps still give the host
@@ -476,7 +452,7 @@ static void test_device_recapture_and_dropout(void)
         CU_ASSERT(same_history(&r[0].s.loss, &r[1].s.loss));
         CU_ASSERT_EQUAL(r[0].s.loss.n, 3);
         ASSERT_ERROR_MENTIONS(solver_epoch_step(&r[0].s, 3), "past the epoch's 25 examples");
-        for (int h = 0; h < 2; h++) devrun_free(&r[h]);
+        for (int h = 0; h < 2; h++) device_run_free(&r[h]);
     }
 }
 
@@ -521,7 +497,7 @@ static void test_device_recipe_matches_host_path(void)
         for (int i = 0; i < r[0].s.loss.n; i++)
             ASSERT_BELOW(fabs(r[0].s.loss.v[i] - r[2].s.loss.v[i]) / r[2].s.loss.v[i], 1e-5, "device path vs cpu loss");
         free(p[0]), free(p[1]);
-        for (int h = 0; h < 3; h++) devrun_free(&r[h]);
+        for (int h = 0; h < 3; h++) device_run_free(&r[h]);
     }
 }
 
@@ -542,12 +518,7 @@ static void test_device_recipe_step_costs(void)
             kc_reset_counters();
             for (int b = 1; b < 4; b++, r.s.iteration++) CU_ASSERT(solver_epoch_step(&r.s, b) == NNDL_OK);
             kc_counters(&c);
-            CU_ASSERT_EQUAL(c.h2d_bytes, 0);
-            CU_ASSERT_EQUAL(c.d2h, 0);
-            CU_ASSERT_EQUAL(c.allocs, 0);
-            CU_ASSERT_EQUAL(c.syncs, 0);
-            CU_ASSERT_EQUAL(c.graph_launches, 3);
-            CU_ASSERT_EQUAL(c.launches, 0);
+            assert_replayed_steps_cost_nothing(&c, 3);
         }
         CU_ASSERT_EQUAL(r.s.dev->graphs_recorded, 1);
         kc_reset_counters();
@@ -558,7 +529,7 @@ static void test_device_recipe_step_costs(void)
         CU_ASSERT_EQUAL(c.allocs, 0);
         CU_ASSERT(solver_read_losses(&r.s) == NNDL_OK);
         CU_ASSERT_EQUAL(r.s.loss.n, 8);
-        devrun_free(&r);
+        device_run_free(&r);
     }
 }
 
@@ -577,7 +548,7 @@ static void test_device_tta_counts(void)
         CU_ASSERT_EQUAL(counts[tta], model_count_correct(&r.m, r.train.x, r.train.y, r.train.n));
     }
     CU_ASSERT(counts[1] != counts[0] && counts[2] != counts[0]);
-    devrun_free(&r);
+    device_run_free(&r);
 }
 
 /* A device that cannot hold the data: the device copy's allocations fail, what was allocated is
@@ -629,7 +600,7 @@ static void test_device_data_too_large_falls_back(void)
     model_free(&r[0].m);
     backend_destroy(r[0].be);
     dataset_free(&r[0].train), dataset_free(&r[0].val);
-    devrun_free(&r[1]);
+    device_run_free(&r[1]);
 }
 
 /* --precision tf32: the matrix products round their inputs to TF32 (emulated on the SIMT host),

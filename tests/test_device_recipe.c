@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cuda/kernel_checks.h"
+#include "device_run.h"
 #include "error.h"
 #include "model.h"
 #include "solver.h"
@@ -19,12 +20,7 @@
 
 #define SPEC "conv4x3-bn-relu-pool2-affine8-relu-affine10"
 
-typedef struct Run {
-    Dataset train, val;
-    Backend *be;
-    Model m;
-    Solver s;
-} Run;
+typedef DeviceRun Run; /* tests/support/device_run.h */
 
 /* A recipe: an update rule at its default rate, a schedule (warm-up over half an epoch from 0.1;
  * epoch-decay halves the rate each epoch), decay, the nonweight factor and the average. */
@@ -54,18 +50,6 @@ static void run_start(Run *r, const char *device, const Recipe *rc, int host_bat
     CU_ASSERT_FATAL(solver_init(&r->s, &r->m, &r->train, &r->val, &cfg) == NNDL_OK);
 }
 
-static void run_free(Run *r)
-{
-    solver_free(&r->s);
-    model_free(&r->m);
-    backend_destroy(r->be);
-    dataset_free(&r->train), dataset_free(&r->val);
-}
-
-static int same_history(const History *a, const History *b)
-{
-    return a->n == b->n && memcmp(a->v, b->v, (size_t)a->n * sizeof *a->v) == 0;
-}
 
 static double worst_diff(const float *a, const float *b, size_t n)
 {
@@ -130,7 +114,7 @@ static void test_recipes_device_path_is_host_path(void)
         ASSERT_BELOW(state_diff(&r[0], &r[1]), 1e-6, rc->what);
         for (int i = 0; i < r[0].s.loss.n; i++)
             ASSERT_BELOW(fabs(r[0].s.loss.v[i] - r[2].s.loss.v[i]) / r[2].s.loss.v[i], 1e-4, rc->what);
-        for (int h = 0; h < 3; h++) run_free(&r[h]);
+        for (int h = 0; h < 3; h++) device_run_free(&r[h]);
     }
 }
 
@@ -214,18 +198,11 @@ static void test_recipe_step_costs(void)
             r.s.iteration++;
         }
         kc_counters(&c);
-        CU_ASSERT_EQUAL(c.h2d, 0);
-        CU_ASSERT_EQUAL(c.h2d_bytes, 0);
-        CU_ASSERT_EQUAL(c.d2h, 0);
-        CU_ASSERT_EQUAL(c.allocs, 0);
-        CU_ASSERT_EQUAL(c.syncs, 0);
-        CU_ASSERT_EQUAL(c.graph_launches, 2);
-        CU_ASSERT_EQUAL(c.launches, 0);
-        CU_ASSERT_EQUAL(c.blas_calls, 0);
+        assert_replayed_steps_cost_nothing(&c, 2);
     }
     CU_ASSERT_PTR_NOT_NULL_FATAL(r.s.dev);
     CU_ASSERT_EQUAL(r.s.dev->graphs_recorded, 1);
-    run_free(&r);
+    device_run_free(&r);
 }
 
 void register_device_recipe_suite(void)

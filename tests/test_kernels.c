@@ -13,7 +13,7 @@
     for (int s_ = 0; s_ < kc_schedule_count(); s_++)                                              \
         for (const char *sched_name = kc_use_schedule(s_); sched_name; sched_name = NULL)
 
-static void reset_schedule(void) { kc_use_schedule(0); }
+static void reset_schedule(void) { kc_reset_schedule(); }
 
 static float *rand_floats(Rng *r, int n)
 {

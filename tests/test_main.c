@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "test_util.h"
 
@@ -63,6 +64,48 @@ static void select_suites(int argc, char **argv)
     }
 }
 
+/* Wall time per suite, printed slowest first after the run, so that CI's time has an address.
+ * CUnit's handlers take no context, hence file-scope state (of this runner only). */
+#define MAX_SUITES 64
+typedef struct SuiteTime {
+    const char *name;
+    double seconds;
+} SuiteTime;
+static SuiteTime suite_times[MAX_SUITES];
+static int n_suite_times;
+static double suite_started_at;
+
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+static void suite_started(const CU_pSuite s)
+{
+    (void)s;
+    suite_started_at = now_seconds();
+}
+static void suite_completed(const CU_pSuite s, const CU_pFailureRecord f)
+{
+    (void)f;
+    if (s->fActive && n_suite_times < MAX_SUITES) {
+        suite_times[n_suite_times].name = s->pName;
+        suite_times[n_suite_times++].seconds = now_seconds() - suite_started_at;
+    }
+}
+static int slower_first(const void *a, const void *b)
+{
+    double x = ((const SuiteTime *)a)->seconds, y = ((const SuiteTime *)b)->seconds;
+    return (x < y) - (x > y);
+}
+static void print_suite_times(void)
+{
+    qsort(suite_times, (size_t)n_suite_times, sizeof suite_times[0], slower_first);
+    printf("\nwall time per suite, slowest first:\n");
+    for (int i = 0; i < n_suite_times; i++) printf("  %8.1f s  %s\n", suite_times[i].seconds, suite_times[i].name);
+}
+
 int main(int argc, char **argv)
 {
     if (CU_initialize_registry() != CUE_SUCCESS) return 2;
@@ -78,7 +121,10 @@ int main(int argc, char **argv)
     if (make_temp_dir(runs, sizeof runs, "nndl_runs") != 0) return 2;
     setenv("NNDL_RUNS_DIR", runs, 1);
     CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_set_suite_start_handler(suite_started);
+    CU_set_suite_complete_handler(suite_completed);
     CU_basic_run_tests();
+    print_suite_times();
     unsigned failures = CU_get_number_of_failure_records();
     CU_cleanup_registry();
     remove_tree(runs);

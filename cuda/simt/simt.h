@@ -121,6 +121,8 @@ namespace simt {
 enum class Schedule { Concurrent, Ascending, Descending };
 void set_schedule(Schedule s);
 Schedule schedule();
+/* The order a process starts in: ascending (fibers), or concurrent in sanitizer builds. */
+Schedule default_schedule();
 
 struct ThreadState {
     dim3 thread_idx, block_idx, block_dim, grid_dim;
@@ -129,7 +131,11 @@ struct ThreadState {
 };
 ThreadState &self();
 
-void launch(dim3 grid, dim3 block, size_t dynamic_shared, const char *kernel_name,
+/* kernel identifies the kernel function: once a launch of it under the concurrent schedule
+ * reached no barrier (__syncthreads, warp exchange or vote), its later blocks run their threads
+ * one after another on the launching thread (as the ascending schedule would, without 256 OS
+ * threads per block); a barrier reached then is reported as a launch failure. */
+void launch(dim3 grid, dim3 block, size_t dynamic_shared, const char *kernel_name, const void *kernel,
             const std::function<void()> &body);
 void *dynamic_shared();
 /* Device work (a kernel's blocks, a cuBLAS call): run now, or recorded while a capture is
@@ -144,7 +150,7 @@ template <class... Params, class... Args>
 void launch_kernel(void (*kernel)(Params...), dim3 grid, dim3 block, size_t dynamic_shared,
                    const char *name, Args... args)
 {
-    launch(grid, block, dynamic_shared, name, [=] { kernel(args...); });
+    launch(grid, block, dynamic_shared, name, (const void *)kernel, [=] { kernel(args...); });
 }
 
 void syncthreads(const char *file, int line);

@@ -4,13 +4,36 @@
 #include "simt.h"
 #include "simt_internal.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+#include <ucontext.h>
+
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
+// The serialized schedules run a block's threads as fibers on the launching thread (one OS
+// thread, a context switch per barrier) instead of 256 OS threads handing a baton through
+// condition variables, which spent most of `make test` in the kernel. Sanitizer builds keep
+// the threads: ASan and TSan do not follow makecontext/swapcontext stacks.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SIMT_FIBERS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SIMT_FIBERS 0
+#endif
+#endif
+#ifndef SIMT_FIBERS
+#define SIMT_FIBERS 1
+#endif
+
 namespace simt {
+
+class Fibers;
+static void fiber_yield(Fibers *f, int me);
 
 // ---- one block's threads: barriers and the scheduler --------------------------------------
 
@@ -28,9 +51,12 @@ enum RunState : char { RUNNABLE, BLOCKED, EXITED };
 struct Block {
     std::mutex m;
     std::condition_variable released;  // concurrent schedule: barrier releases
-    std::vector<std::unique_ptr<std::condition_variable>> *turn; // serialized: one per thread
+    std::vector<std::unique_ptr<std::condition_variable>> *turn = nullptr; // serialized threads: one each
+    Fibers *fibers = nullptr;          // serialized fibers: the scheduler to yield to
     int n = 0;
     Schedule sched = Schedule::Concurrent;
+    bool in_turn = false; // threads run one after another on the launching thread: no barriers
+    bool reached_barrier = false;
     bool aborted = false; // after a reported fault, barriers no longer wait
     int baton = -1;       // serialized: the one thread allowed to run
     std::vector<char> state;
@@ -68,7 +94,7 @@ struct Block {
     {
         baton = next_runnable();
         if (baton >= 0) {
-            (*turn)[baton]->notify_all();
+            if (turn) (*turn)[baton]->notify_all();
             return;
         }
         for (int t = 0; t < n; t++)
@@ -84,7 +110,15 @@ struct Block {
 
     void wait_turn(std::unique_lock<std::mutex> &lk, int me)
     {
-        while (!aborted && !(baton == me && state[me] == RUNNABLE)) (*turn)[me]->wait(lk);
+        while (!aborted && !(baton == me && state[me] == RUNNABLE)) {
+            if (!fibers) {
+                (*turn)[me]->wait(lk);
+                continue;
+            }
+            lk.unlock(); // the fiber that runs next takes it
+            fiber_yield(fibers, me);
+            lk.lock();
+        }
     }
 
     void divergence(const Barrier &b, const char *what)
@@ -98,7 +132,17 @@ struct Block {
 
     void arrive(Barrier &b, int me, const char *file, int line)
     {
+        if (in_turn) { // a kernel learnt to be barrier-free reached one: say so, never wait
+            if (!aborted)
+                report(cudaErrorLaunchFailure,
+                   "kernel %s, block (%u,%u,%u): barrier at %s:%d in a kernel whose earlier launch reached "
+                   "none, so the SIMT host runs its threads one after another; a barrier must not depend "
+                   "on the launch's arguments", kernel, idx.x, idx.y, idx.z, file, line);
+            aborted = true;
+            return;
+        }
         std::unique_lock<std::mutex> lk(m);
+        reached_barrier = true;
         if (aborted) return;
         if (b.arrived == 0) {
             b.file = file;
@@ -293,7 +337,98 @@ static Pool &pool()
     return *p;
 }
 
-static Schedule current_schedule = Schedule::Concurrent;
+// ---- fibers: the serialized schedules on the launching thread ------------------------------
+
+class Fibers {
+  public:
+    // Runs body once per thread of the block (serialized: b.baton says who runs) and returns
+    // when all have returned.
+    void run_block(Block &b, const std::function<void()> &body)
+    {
+        grow(b.n);
+        b.fibers = this;
+        block_ = &b;
+        body_ = &body;
+        for (int t = 0; t < b.n; t++) {
+            getcontext(&ctx_[t]);
+            ctx_[t].uc_stack.ss_sp = stacks_[t];
+            ctx_[t].uc_stack.ss_size = kStack;
+            ctx_[t].uc_link = &scheduler_;
+            makecontext(&ctx_[t], (void (*)())entry, 1, t);
+        }
+        ThreadState saved = current;
+        running = this;
+        for (;;) {
+            int t = -1;
+            {
+                std::lock_guard<std::mutex> g(b.m);
+                if (b.aborted) { // a fault: everyone runs to the end, in order
+                    for (int k = 0; k < b.n && t < 0; k++)
+                        if (b.state[k] != EXITED) t = k;
+                } else if (b.baton >= 0 && b.state[b.baton] != EXITED) {
+                    t = b.baton;
+                }
+            }
+            if (t < 0) break;
+            unsigned bx = b.dim.x, by = b.dim.y;
+            current.thread_idx = dim3(t % bx, (t / bx) % by, t / (bx * by));
+            current.block_idx = b.idx, current.block_dim = b.dim, current.grid_dim = b.grid;
+            current.linear = (unsigned)t, current.block = &b;
+            swapcontext(&scheduler_, &ctx_[t]);
+        }
+        running = nullptr;
+        current = saved;
+    }
+
+    void yield(int me) { swapcontext(&ctx_[me], &scheduler_); }
+
+  private:
+    static constexpr size_t kStack = 256 << 10; // a kernel thread's stack; a guard page below it
+
+    static void entry(int t)
+    {
+        Fibers *f = running;
+        (*f->body_)();
+        f->block_->exit(t);
+    } // returns to scheduler_ (uc_link)
+
+    void grow(int n)
+    {
+        long page = sysconf(_SC_PAGESIZE);
+        while ((int)stacks_.size() < n) {
+            char *m = (char *)mmap(nullptr, kStack + page, PROT_READ | PROT_WRITE,
+                                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (m == MAP_FAILED) {
+                fprintf(stderr, "simt: cannot map a fiber stack\n");
+                abort();
+            }
+            mprotect(m, page, PROT_NONE); // an overflow faults instead of writing the next stack
+            stacks_.push_back(m + page);
+        }
+        ctx_.resize(stacks_.size());
+    }
+
+    static thread_local Fibers *running;
+    ucontext_t scheduler_;
+    std::vector<ucontext_t> ctx_;
+    std::vector<char *> stacks_;
+    Block *block_ = nullptr;
+    const std::function<void()> *body_ = nullptr;
+};
+thread_local Fibers *Fibers::running = nullptr;
+
+static void fiber_yield(Fibers *f, int me) { f->yield(me); }
+
+static Fibers &fibers()
+{
+    static thread_local Fibers f; // launches run on the thread that issues them (or replays)
+    return f;
+}
+
+// Fiber builds start in the ascending schedule (deterministic and fast); the kernel checks run
+// every schedule, the concurrent one on OS threads included.
+Schedule default_schedule() { return SIMT_FIBERS ? Schedule::Ascending : Schedule::Concurrent; }
+static Schedule current_schedule = default_schedule();
 void set_schedule(Schedule s) { current_schedule = s; }
 Schedule schedule() { return current_schedule; }
 
@@ -301,8 +436,26 @@ Schedule schedule() { return current_schedule; }
 
 static std::mutex launch_mutex;
 
+// Kernels whose launch under the concurrent or ascending schedule reached no barrier in any block (guarded by
+// launch_mutex): their later blocks run in turn (Block::in_turn).
+static std::unordered_map<const void *, bool> barrier_free;
+
+// One block's threads in order on this thread, each to its end.
+static void run_in_turn(Block &b, const std::function<void()> &body)
+{
+    ThreadState saved = current;
+    unsigned bx = b.dim.x, by = b.dim.y;
+    current.block_idx = b.idx, current.block_dim = b.dim, current.grid_dim = b.grid, current.block = &b;
+    for (int t = 0; t < b.n; t++) {
+        current.thread_idx = dim3(t % bx, (t / bx) % by, t / (bx * by));
+        current.linear = (unsigned)t;
+        body();
+    }
+    current = saved;
+}
+
 // Runs every block of one launch (now, or when a captured graph is replayed).
-static void run_launch(dim3 grid, dim3 block, size_t dynamic_shared, const char *kernel,
+static void run_launch(dim3 grid, dim3 block, size_t dynamic_shared, const char *kernel, const void *kernel_id,
                        const std::function<void()> &body)
 {
     std::lock_guard<std::mutex> g(launch_mutex);
@@ -326,6 +479,11 @@ static void run_launch(dim3 grid, dim3 block, size_t dynamic_shared, const char 
     }
     // Uninitialised shared memory reads as NaN / -1, never as a convenient zero.
     std::vector<unsigned char> shared(dynamic_shared ? dynamic_shared : 1, 0xFF);
+    // both run a barrier-free block's threads to their ends one after another in the end
+    bool learns = current_schedule == Schedule::Concurrent || current_schedule == Schedule::Ascending;
+    auto known = barrier_free.find(kernel_id);
+    bool in_turn = learns && known != barrier_free.end() && known->second;
+    bool reached_barrier = false;
     for (unsigned z = 0; z < grid.z; z++)
         for (unsigned y = 0; y < grid.y; y++)
             for (unsigned x = 0; x < grid.x; x++) {
@@ -344,18 +502,26 @@ static void run_launch(dim3 grid, dim3 block, size_t dynamic_shared, const char 
                 b.dim = block;
                 b.grid = grid;
                 b.kernel = kernel;
+                b.in_turn = in_turn;
                 if (b.serialized()) b.baton = b.next_runnable();
-                pool().run_block(b, body);
+                if (in_turn)
+                    run_in_turn(b, body);
+                else if (SIMT_FIBERS && b.serialized())
+                    fibers().run_block(b, body);
+                else
+                    pool().run_block(b, body);
+                reached_barrier |= b.reached_barrier;
             }
+    if (learns && known == barrier_free.end()) barrier_free[kernel_id] = !reached_barrier;
     check_all_guards(kernel);
 }
 
 // A launch issued by the host: counted and run, or recorded into the capture in progress.
-void launch(dim3 grid, dim3 block, size_t dynamic_shared, const char *kernel,
+void launch(dim3 grid, dim3 block, size_t dynamic_shared, const char *kernel, const void *kernel_id,
             const std::function<void()> &body)
 {
     if (!capturing()) count_launch();
-    device_work([=] { run_launch(grid, block, dynamic_shared, kernel, body); });
+    device_work([=] { run_launch(grid, block, dynamic_shared, kernel, kernel_id, body); });
 }
 
 } // namespace simt

@@ -492,3 +492,10 @@ extern "C" const char *kc_use_schedule(int i)
     return "gpu";
 #endif
 }
+
+extern "C" void kc_reset_schedule(void)
+{
+#ifdef NNDL_SIMT_HOST
+    simt::set_schedule(simt::default_schedule());
+#endif
+}

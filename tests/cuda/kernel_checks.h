@@ -11,6 +11,7 @@ extern "C" {
 int kc_on_simt_host(void);          /* 1: kernels run on the CPU; 0: on a GPU */
 int kc_schedule_count(void);        /* thread orders to try: 3 on the SIMT host, 1 on a GPU */
 const char *kc_use_schedule(int i); /* selects one and returns its name */
+void kc_reset_schedule(void);       /* back to the one the process started in */
 const char *kc_last_error(void);
 
 /* The SIMT runtime's counters (simt::counters): 0 and *c filled on the SIMT host, -1 on a GPU,
