@@ -278,6 +278,15 @@ static void test_divergent_syncthreads_reported(void)
     reset_schedule();
 }
 
+/* The SIMT host runs the threads of a kernel whose first launch reached no barrier one after
+ * another; one that reaches a barrier later is reported, not run wrongly or hung. */
+static void test_barrier_after_barrier_free_launch(void)
+{
+    if (!kc_on_simt_host()) return;
+    CU_ASSERT_EQUAL(kc_barrier_after_barrier_free_launch(), 719 /* cudaErrorLaunchFailure */);
+    CU_ASSERT_PTR_NOT_NULL(strstr(kc_last_error(), "whose earlier launch reached none"));
+}
+
 static void test_bad_launch_configuration(void)
 {
     /* CUDA 13.0 on an H100 answers cudaErrorInvalidValue (1); older runtimes documented
@@ -441,6 +450,7 @@ void register_kernel_suite(void)
         {"planted bug: missing __syncthreads is caught", test_planted_missing_syncthreads},
         {"planted bug: out-of-range write is reported", test_planted_out_of_range_write},
         {"__syncthreads in divergent code is reported, not hung", test_divergent_syncthreads_reported},
+        {"a barrier in a kernel learnt barrier-free is reported", test_barrier_after_barrier_free_launch},
         CU_TEST_INFO_NULL};
     static const CU_TestInfo gpu_planted[] = {
         {"planted bugs run for compute-sanitizer (not asserted)", test_planted_missing_syncthreads},

@@ -405,6 +405,24 @@ extern "C" int kc_divergent_syncthreads(void)
     return finish();
 }
 
+// A barrier only when asked: illegal only in spirit on a GPU (uniform), but the SIMT host learns from
+// the first launch that the kernel has none and runs the next one's threads one after another.
+__global__ void barrier_if_kernel(float *out, int sync)
+{
+    if (sync) __syncthreads();
+    out[threadIdx.x] = 2.0f;
+}
+
+extern "C" int kc_barrier_after_barrier_free_launch(void)
+{
+    DeviceBuffer<float> d(64);
+    NNDL_LAUNCH(barrier_if_kernel, 1, 64, 0, d.p, 0);
+    int rc = finish();
+    if (rc != 0) return -rc; // the first launch must pass
+    NNDL_LAUNCH(barrier_if_kernel, 1, 64, 0, d.p, 1);
+    return finish();
+}
+
 extern "C" int kc_launch_too_many_threads(void)
 {
     DeviceBuffer<float> d(64);

@@ -56,6 +56,8 @@ int kc_index3d(int *out, int nx, int ny, int nz, int bx, int by, int bz);
 /* Planted bugs and bad launches, reported rather than silently wrong or hung. */
 int kc_write_past_end(int n);             /* a bounds check off by one */
 int kc_divergent_syncthreads(void);       /* __syncthreads() inside if (threadIdx.x < 16) */
+/* A kernel launched without reaching its barrier, then with it: the second launch's result. */
+int kc_barrier_after_barrier_free_launch(void);
 int kc_launch_too_many_threads(void);     /* a block of 2048 threads */
 
 /* Graphs: a kernel that adds 1 to each of n ints and an sgemm recorded once on the captured stream
