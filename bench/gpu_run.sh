@@ -37,7 +37,7 @@ B=$OUT/bench.log
 step nndl-seed-fp32 45 "$B" "$G/nndl" bench train cuda --batches 50,100,1000
 step nndl-seed-tf32 45 "$B" "$G/nndl" bench train cuda --precision tf32 --batches 50,100,1000
 step torch-seed 60 "$B" python3 bench/torch_train_bench.py cuda seed --batches 50,100,1000
-PRESET="conv24x2(pad=0,nobias)-bn(noscale)-gelu-conv32x3(nobias)-pool2-bn(noscale)-gelu-conv32x3(nobias)-bn(noscale)-gelu-conv128x3(nobias)-pool2-bn(noscale)-gelu-conv128x3(nobias)-bn(noscale)-gelu-conv128x3(nobias)-pool2-bn(noscale)-gelu-conv128x3(nobias)-bn(noscale)-gelu-gmp-affine10-scale0.125"
+PRESET=$("$G/nndl" train --help | sed -n 's/^ *--model \([^ ]*\)$/\1/p' | head -1) # the cifar-fast preset's net
 step nndl-preset-fp32 45 "$B" "$G/nndl" bench train cuda --model "$PRESET" --batches 128,512
 step nndl-preset-tf32 45 "$B" "$G/nndl" bench train cuda --precision tf32 --model "$PRESET" --batches 128,512
 step torch-preset 70 "$B" python3 bench/torch_train_bench.py cuda preset --channels-last --batches 128,512

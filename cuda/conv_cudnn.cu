@@ -39,12 +39,18 @@ struct CudnnState {
     cudnnHandle_t handle;
     CudnnPlan plans[CUDNN_PLANS];
     int n_plans, next_evict;
-    int tf32; // the backend's precision (set_precision)
 };
 
 #define DNN_OK(call) ((call) == CUDNN_STATUS_SUCCESS)
 
 static CudnnState *state(const Backend *be) { return cuda_ctx(be)->cudnn; }
+
+// The backend's precision, which set_precision keeps as cuBLAS's math mode.
+static int backend_tf32(const Backend *be)
+{
+    cublasMath_t mode;
+    return cublasGetMathMode(cuda_blas(be), &mode) == CUBLAS_STATUS_SUCCESS && mode == CUBLAS_TF32_TENSOR_OP_MATH;
+}
 
 static int same_geom(const ConvGeom *a, const ConvGeom *b) { return memcmp(a, b, sizeof *a) == 0; }
 
@@ -148,10 +154,11 @@ static CudnnPlan *new_slot(CudnnState *s)
 static const CudnnPlan *plan(const Backend *be, const ConvGeom *g)
 {
     CudnnState *s = state(be);
-    const CudnnPlan *p = find_plan(s, g, s->tf32);
+    int tf32 = backend_tf32(be);
+    const CudnnPlan *p = find_plan(s, g, tf32);
     if (p) return p;
     CudnnPlan *q = new_slot(s);
-    if (plan_make(q, s->handle, g, s->tf32, cuda_ctx(be)->conv_ws_floats * sizeof(float)) != NNDL_OK) {
+    if (plan_make(q, s->handle, g, tf32, cuda_ctx(be)->conv_ws_floats * sizeof(float)) != NNDL_OK) {
         fprintf(stderr, "cuda conv (cuDNN): %s, within the reserved workspace (conv_reserve)\n", nndl_last_error());
         abort();
     }
@@ -189,7 +196,8 @@ int cudnn_conv_reserve(const Backend *be, const ConvGeom *g)
     for (int tf32 = 0; tf32 <= 1; tf32++) { // both precisions: set_precision may come after setup
         if (find_plan(s, g, tf32)) continue;
         CudnnPlan *p = new_slot(s);
-        if (plan_make(p, s->handle, g, tf32, CUDNN_WORKSPACE_LIMIT) != NNDL_OK || cuda_conv_workspace_grow(cuda_ctx(be), (p->ws_bytes + sizeof(float) - 1) / sizeof(float)) != NNDL_OK ||
+        if (plan_make(p, s->handle, g, tf32, CUDNN_WORKSPACE_LIMIT) != NNDL_OK ||
+            cuda_conv_workspace_grow(cuda_ctx(be), (p->ws_bytes + sizeof(float) - 1) / sizeof(float)) != NNDL_OK ||
             warm_up(be, p) != NNDL_OK) {
             plan_free(p);
             p->g.N = -1; // never found again
@@ -241,11 +249,6 @@ int cudnn_init(CudaContext *c)
     }
     c->cudnn = s;
     return NNDL_OK;
-}
-
-void cudnn_set_tf32(CudaContext *c, int tf32)
-{
-    if (c->cudnn) c->cudnn->tf32 = tf32;
 }
 
 void cudnn_free(CudaContext *c)

@@ -53,9 +53,6 @@ int cuda_set_precision(const Backend *be, Precision p)
     cublasMath_t mode = p == PRECISION_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
     if (cublasSetMathMode(cuda_blas(be), mode) != CUBLAS_STATUS_SUCCESS)
         return nndl_fail("cuda: cuBLAS refused the %s math mode", p == PRECISION_TF32 ? "tf32" : "fp32");
-#if NNDL_CUDNN_ENGINE
-    cudnn_set_tf32(cuda_ctx(be), p == PRECISION_TF32);
-#endif
     return NNDL_OK;
 }
 

@@ -85,10 +85,10 @@ int cuda_conv_workspace_grow(CudaContext *c, size_t floats);
 void cuda_conv_bias_grad(float *db, const float *dout, const ConvGeom *g);
 #if defined(NNDL_CUDNN) && !defined(NNDL_SIMT_HOST)
 /* The cuDNN engine (conv_cudnn.cu): a handle on the backend's stream in c->cudnn; plans made by
- * conv_reserve; the precision its plans follow; the library's version (e.g. 91900). */
+ * conv_reserve (for the precision of the backend's cuBLAS math mode); the library's version
+ * (e.g. 91900). */
 int cudnn_init(CudaContext *c);
 void cudnn_free(CudaContext *c);
-void cudnn_set_tf32(CudaContext *c, int tf32);
 size_t cudnn_version_number(void);
 int cudnn_conv_reserve(const Backend *be, const ConvGeom *g);
 void cudnn_conv_forward(const Backend *be, float *out, const float *x, const float *w, const float *b, const ConvGeom *g);

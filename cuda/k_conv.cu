@@ -57,13 +57,7 @@ extern "C" int cuda_conv_set_engine(const Backend *be, int cudnn)
         cudnn_free(c);
         return NNDL_OK;
     }
-    if (c->cudnn) return NNDL_OK;
-    if (cudnn_init(c) != NNDL_OK) return NNDL_ERR;
-    int tf32 = 0;
-    cublasMath_t mode;
-    if (cublasGetMathMode(cuda_blas(be), &mode) == CUBLAS_STATUS_SUCCESS) tf32 = mode == CUBLAS_TF32_TENSOR_OP_MATH;
-    cudnn_set_tf32(c, tf32);
-    return NNDL_OK;
+    return c->cudnn ? NNDL_OK : cudnn_init(c);
 #else
     (void)c;
     return cudnn ? nndl_fail("cuda conv: this build has no cuDNN (a CUDA=1 build where cudnn.h is found has)") : NNDL_OK;

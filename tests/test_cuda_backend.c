@@ -378,7 +378,6 @@ static void devrun_setup(DevRun *r, const char *device, const char *spec, int n,
     devrun_setup_recipe(r, device, spec, n, host_batches, NULL);
 }
 
-
 /* Two epochs (lr decay, Adam's t, a train subsample and the val set on the device) from the
  * device's copy of the data, recorded once and replayed, give the host path's losses and
  * accuracies exactly, and the cpu's within float tolerance. */

@@ -50,7 +50,6 @@ static void run_start(Run *r, const char *device, const Recipe *rc, int host_bat
     CU_ASSERT_FATAL(solver_init(&r->s, &r->m, &r->train, &r->val, &cfg) == NNDL_OK);
 }
 
-
 static double worst_diff(const float *a, const float *b, size_t n)
 {
     double worst = 0;

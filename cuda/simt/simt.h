@@ -131,8 +131,8 @@ struct ThreadState {
 };
 ThreadState &self();
 
-/* kernel identifies the kernel function: once a launch of it under the concurrent schedule
- * reached no barrier (__syncthreads, warp exchange or vote), its later blocks run their threads
+/* kernel identifies the kernel function: once a launch of it under the concurrent or ascending
+ * schedule reached no barrier (__syncthreads, warp exchange or vote), its later blocks run their threads
  * one after another on the launching thread (as the ascending schedule would, without 256 OS
  * threads per block); a barrier reached then is reported as a launch failure. */
 void launch(dim3 grid, dim3 block, size_t dynamic_shared, const char *kernel_name, const void *kernel,

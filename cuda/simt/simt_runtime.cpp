@@ -222,6 +222,18 @@ ThreadState &self() { return current; }
 
 unsigned lane_id() { return current.linear % 32; }
 
+// This OS thread now runs thread t of block b (its threadIdx, the block's indices).
+static void become(Block &b, int t)
+{
+    unsigned bx = b.dim.x, by = b.dim.y;
+    current.thread_idx = dim3(t % bx, (t / bx) % by, t / (bx * by));
+    current.block_idx = b.idx;
+    current.block_dim = b.dim;
+    current.grid_dim = b.grid;
+    current.linear = (unsigned)t;
+    current.block = &b;
+}
+
 void syncthreads(const char *file, int line)
 {
     Block &b = *current.block;
@@ -305,13 +317,7 @@ class Pool {
 
     static void run_thread(Block &b, int idx, const std::function<void()> &body)
     {
-        unsigned bx = b.dim.x, by = b.dim.y;
-        current.thread_idx = dim3(idx % bx, (idx / bx) % by, idx / (bx * by));
-        current.block_idx = b.idx;
-        current.block_dim = b.dim;
-        current.grid_dim = b.grid;
-        current.linear = (unsigned)idx;
-        current.block = &b;
+        become(b, idx);
         if (b.serialized()) {
             std::unique_lock<std::mutex> lk(b.m);
             b.wait_turn(lk, idx);
@@ -370,10 +376,7 @@ class Fibers {
                 }
             }
             if (t < 0) break;
-            unsigned bx = b.dim.x, by = b.dim.y;
-            current.thread_idx = dim3(t % bx, (t / bx) % by, t / (bx * by));
-            current.block_idx = b.idx, current.block_dim = b.dim, current.grid_dim = b.grid;
-            current.linear = (unsigned)t, current.block = &b;
+            become(b, t);
             swapcontext(&scheduler_, &ctx_[t]);
         }
         running = nullptr;
@@ -436,19 +439,16 @@ Schedule schedule() { return current_schedule; }
 
 static std::mutex launch_mutex;
 
-// Kernels whose launch under the concurrent or ascending schedule reached no barrier in any block (guarded by
-// launch_mutex): their later blocks run in turn (Block::in_turn).
+// Kernels whose launch under the concurrent or ascending schedule reached no barrier in any block
+// (guarded by launch_mutex): their later blocks run in turn (Block::in_turn).
 static std::unordered_map<const void *, bool> barrier_free;
 
 // One block's threads in order on this thread, each to its end.
 static void run_in_turn(Block &b, const std::function<void()> &body)
 {
     ThreadState saved = current;
-    unsigned bx = b.dim.x, by = b.dim.y;
-    current.block_idx = b.idx, current.block_dim = b.dim, current.grid_dim = b.grid, current.block = &b;
     for (int t = 0; t < b.n; t++) {
-        current.thread_idx = dim3(t % bx, (t / bx) % by, t / (bx * by));
-        current.linear = (unsigned)t;
+        become(b, t);
         body();
     }
     current = saved;
