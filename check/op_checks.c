@@ -40,12 +40,17 @@ static int *up_labels(const Backend *be, const int *y, int n)
     return d;
 }
 
-static float *dev_zeros(const Backend *be, size_t n)
+static float *dev_filled(const Backend *be, float value, size_t n)
 {
     float *d = be->alloc(be, (n ? n : 1) * sizeof *d);
-    be->fill(be, d, 0, n);
+    be->fill(be, d, value, n);
     return d;
 }
+static float *dev_zeros(const Backend *be, size_t n) { return dev_filled(be, 0, n); }
+
+/* Left in an output buffer before an op runs: an element the op fails to write shows as an
+ * error of this size (buffers are reused, so ops must write every element). */
+#define STALE 1e6f
 
 double device_error(const Backend *be, ErrorMeasure measure, const float *dev, const double *ref, size_t n)
 {
@@ -230,7 +235,7 @@ static void check_pool(CheckRun *run, const char *op, const int s[7], double *x_
     double *dout = rand_float_exact(r, no, 1, 0), *out = zeros(no), *dx = zeros(nx);
     ref_max_pool_forward_naive(out, x, &g);
     ref_max_pool_backward_naive(dx, dout, x, &g);
-    float *fx = up(be, x, nx), *fd = up(be, dout, no), *fo = dev_zeros(be, no), *fdx = dev_zeros(be, nx);
+    float *fx = up(be, x, nx), *fd = up(be, dout, no), *fo = dev_filled(be, STALE, no), *fdx = dev_filled(be, STALE, nx);
     be->max_pool_forward(be, fo, fx, &g);
     be->max_pool_backward(be, fdx, fd, fx, fo, &g);
     char shape[96];

@@ -13,11 +13,12 @@
 
 #include "cpu_ops.h"
 #include "cpu_parallel.h"
+#include "cpu_simd.h"
 
 #define AT(n, c) (((size_t)(n) * C + (c)) * S)
 
 /* sum(a) and sum(a * b) over channel c (b NULL: sum(a * a)) */
-void cpu_bn_channel_sums(double *s1, double *s2, const float *a, const float *b, int N, int C, int S, int c)
+CPU_VECTOR_CLONES void cpu_bn_channel_sums(double *s1, double *s2, const float *a, const float *b, int N, int C, int S, int c)
 {
     double sum = 0, sq = 0;
     for (int n = 0; n < N; n++) {
@@ -48,7 +49,7 @@ void cpu_bn_channel_stats(float *m, float *istd, float *mean, float *inv_std, fl
 
 /* channel c of the forward pass from its sums over count values (train) or the running
  * statistics (test) */
-static void forward_channel(float *out, float *mean, float *inv_std, float *running_mean, float *running_var,
+CPU_VECTOR_CLONES static void forward_channel(float *out, float *mean, float *inv_std, float *running_mean, float *running_var,
                             const float *x, const float *gamma, const float *beta, double sum, double sq,
                             double count, const BNConfig *cfg, int N, int C, int S, int c)
 {
@@ -64,7 +65,7 @@ static void forward_channel(float *out, float *mean, float *inv_std, float *runn
 }
 
 /* channel c of dx from the sums sum(dout), sum(dout * x) over count values */
-static void dx_channel(float *dx, const float *dout, const float *x, const float *gamma, const float *mean,
+CPU_VECTOR_CLONES static void dx_channel(float *dx, const float *dout, const float *x, const float *gamma, const float *mean,
                        const float *inv_std, double sum_d, double sum_dx, double count, int N, int C, int S, int c)
 {
     double sum_dxhat = (sum_dx - mean[c] * sum_d) * inv_std[c];

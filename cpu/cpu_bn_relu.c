@@ -16,6 +16,7 @@
 
 #include "cpu_ops.h"
 #include "cpu_parallel.h"
+#include "cpu_simd.h"
 
 #define AT(n, c) (((size_t)(n) * C + (c)) * S)
 
@@ -88,6 +89,25 @@ static void pool_plane(float *o, const float *xs, Affine1 a, const PoolGeom *g)
         }
 }
 
+/* Channel c of the fused forward. */
+CPU_VECTOR_CLONES static void forward_channel(float *out, float *mean, float *inv_std, float *running_mean,
+                                              float *running_var, const float *x, const float *gamma,
+                                              const float *beta, const BNConfig *cfg, const PoolGeom *pool, int N,
+                                              int C, int S, int So, int c)
+{
+    Affine1 a = channel_affine(mean, inv_std, running_mean, running_var, x, gamma, beta, cfg, N, C, S, c);
+    for (int n = 0; n < N; n++) {
+        const float *xs = x + AT(n, c);
+        float *os = out + ((size_t)n * C + c) * So;
+        if (pool) {
+            pool_plane(os, xs, a, pool);
+            continue;
+        }
+#pragma omp simd
+        for (int s = 0; s < S; s++) os[s] = relu(bn_y(a, xs[s]));
+    }
+}
+
 void cpu_bn_relu_pool_forward(const Backend *be, float *out, float *mean, float *inv_std, float *running_mean,
                               float *running_var, const float *x, const float *gamma, const float *beta,
                               const BNConfig *cfg, const PoolGeom *pool, int N, int C, int S)
@@ -95,19 +115,8 @@ void cpu_bn_relu_pool_forward(const Backend *be, float *out, float *mean, float 
     (void)be;
     int So = pool ? pool->Ho * pool->Wo : S;
 #pragma omp parallel for schedule(static) if ((size_t)N * C * S > CPU_PARALLEL_MIN)
-    for (int c = 0; c < C; c++) {
-        Affine1 a = channel_affine(mean, inv_std, running_mean, running_var, x, gamma, beta, cfg, N, C, S, c);
-        for (int n = 0; n < N; n++) {
-            const float *xs = x + AT(n, c);
-            float *os = out + ((size_t)n * C + c) * So;
-            if (pool) {
-                pool_plane(os, xs, a, pool);
-                continue;
-            }
-#pragma omp simd
-            for (int s = 0; s < S; s++) os[s] = relu(bn_y(a, xs[s]));
-        }
-    }
+    for (int c = 0; c < C; c++)
+        forward_channel(out, mean, inv_std, running_mean, running_var, x, gamma, beta, cfg, pool, N, C, S, So, c);
 }
 
 /* dy (the gradient at y = batchnorm(x)) of one pooled (n, c) plane, written into dys: a
@@ -149,8 +158,46 @@ static void pooled_dy(float *dys, const float *xs, const float *ds, Affine1 a, c
         }
 }
 
-/* Two passes per channel: the first writes dy into dx (the plane is in cache while it is summed),
- * the second turns it into dx in place. */
+/* Channel c of the fused backward, in two passes: the first writes dy into dx (the plane is in
+ * cache while it is summed), the second turns it into dx in place. */
+CPU_VECTOR_CLONES static void backward_channel(float *dx, float *dgamma, float *dbeta, const float *dout,
+                                               const float *out, const float *x, const float *gamma,
+                                               const float *beta, const float *mean, const float *inv_std,
+                                               const PoolGeom *pool, int N, int C, int S, int So, int c)
+{
+    double count = (double)N * S;
+    Affine1 a = {mean[c], gamma[c] * inv_std[c], beta[c]};
+    double sum_d = 0, sum_dx = 0; /* sum(dy), sum(dy * x) */
+    for (int n = 0; n < N; n++) {
+        const float *xs = x + AT(n, c), *ds = dout + ((size_t)n * C + c) * So;
+        float *dys = dx + AT(n, c);
+        if (pool) {
+            pooled_dy(dys, xs, ds, a, pool);
+        } else {
+            const float *os = out + AT(n, c);
+#pragma omp simd
+            for (int s = 0; s < S; s++) {
+                float d = ds[s]; /* loaded unconditionally: the select vectorises */
+                dys[s] = os[s] > 0 ? d : 0.0f;
+            }
+        }
+#pragma omp simd reduction(+ : sum_d, sum_dx)
+        for (int s = 0; s < S; s++) sum_d += dys[s], sum_dx += (double)dys[s] * xs[s];
+    }
+    double sum_dxhat = (sum_dx - mean[c] * sum_d) * inv_std[c];
+    dgamma[c] = (float)sum_dxhat;
+    dbeta[c] = (float)sum_d;
+    /* dx = k * (M dy - sum(dy) - x_hat sum(dy x_hat)), as cpu_batchnorm.c */
+    float k = (float)(gamma[c] * inv_std[c] / count), M = (float)count;
+    float sd = (float)sum_d, sdh = (float)sum_dxhat, mu = mean[c], istd = inv_std[c];
+    for (int n = 0; n < N; n++) {
+        const float *xs = x + AT(n, c);
+        float *dxs = dx + AT(n, c);
+#pragma omp simd
+        for (int s = 0; s < S; s++) dxs[s] = k * (M * dxs[s] - sd - (xs[s] - mu) * istd * sdh);
+    }
+}
+
 void cpu_bn_relu_pool_backward(const Backend *be, float *dx, float *dgamma, float *dbeta, const float *dout,
                                const float *out, const float *x, const float *gamma, const float *beta,
                                const float *mean, const float *inv_std, const PoolGeom *pool, int N, int C,
@@ -158,38 +205,7 @@ void cpu_bn_relu_pool_backward(const Backend *be, float *dx, float *dgamma, floa
 {
     (void)be;
     int So = pool ? pool->Ho * pool->Wo : S;
-    double count = (double)N * S;
 #pragma omp parallel for schedule(static) if ((size_t)N * C * S > CPU_PARALLEL_MIN)
-    for (int c = 0; c < C; c++) {
-        Affine1 a = {mean[c], gamma[c] * inv_std[c], beta[c]};
-        double sum_d = 0, sum_dx = 0; /* sum(dy), sum(dy * x) */
-        for (int n = 0; n < N; n++) {
-            const float *xs = x + AT(n, c), *ds = dout + ((size_t)n * C + c) * So;
-            float *dys = dx + AT(n, c);
-            if (pool) {
-                pooled_dy(dys, xs, ds, a, pool);
-            } else {
-                const float *os = out + AT(n, c);
-#pragma omp simd
-                for (int s = 0; s < S; s++) {
-                    float d = ds[s]; /* loaded unconditionally: the select vectorises */
-                    dys[s] = os[s] > 0 ? d : 0.0f;
-                }
-            }
-#pragma omp simd reduction(+ : sum_d, sum_dx)
-            for (int s = 0; s < S; s++) sum_d += dys[s], sum_dx += (double)dys[s] * xs[s];
-        }
-        double sum_dxhat = (sum_dx - mean[c] * sum_d) * inv_std[c];
-        dgamma[c] = (float)sum_dxhat;
-        dbeta[c] = (float)sum_d;
-        /* dx = k * (M dy - sum(dy) - x_hat sum(dy x_hat)), as cpu_batchnorm.c */
-        float k = (float)(gamma[c] * inv_std[c] / count), M = (float)count;
-        float sd = (float)sum_d, sdh = (float)sum_dxhat, mu = mean[c], istd = inv_std[c];
-        for (int n = 0; n < N; n++) {
-            const float *xs = x + AT(n, c);
-            float *dxs = dx + AT(n, c);
-#pragma omp simd
-            for (int s = 0; s < S; s++) dxs[s] = k * (M * dxs[s] - sd - (xs[s] - mu) * istd * sdh);
-        }
-    }
+    for (int c = 0; c < C; c++)
+        backward_channel(dx, dgamma, dbeta, dout, out, x, gamma, beta, mean, inv_std, pool, N, C, S, So, c);
 }

@@ -6,8 +6,7 @@
  * z ≥ 0 (absolute error ≤ 1.5e-7), and e^(-z²) from a range-reduced polynomial; the derivative
  * Φ(x) + x·φ(x) reuses the same exponential, since φ(x) = e^(-z²)/√(2π) with z = |x|/√2.
  * Measured against the double reference over [-12, 12]: see test_gelu_accuracy (cpu suite).
- * The element loops are built twice, for AVX2+FMA and for the baseline x86-64, and the loader
- * picks the one the CPU runs (GCC target_clones). */
+ * The element loops are built twice, for AVX2 and for the baseline x86-64 (cpu_simd.h). */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,12 +14,7 @@
 
 #include "cpu_ops.h"
 #include "cpu_parallel.h"
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define VECTOR_CLONES __attribute__((target_clones("arch=haswell", "default")))
-#else
-#define VECTOR_CLONES
-#endif
+#include "cpu_simd.h"
 
 /* e^x for x ≤ 0 (the only use here): x = n ln2 + r with |r| ≤ ln2/2, e^r by its Taylor series to
  * r^7 (relative error < 2e-9 before float rounding), 2^n from the exponent bits. Arguments below
@@ -53,7 +47,7 @@ static inline __attribute__((always_inline)) float normal_cdf(float x, float *ga
     return negative * half_erfc + (1.0f - negative) * (1.0f - half_erfc);
 }
 
-VECTOR_CLONES static void gelu_forward_range(float *out, const float *x, size_t lo, size_t hi)
+CPU_VECTOR_CLONES static void gelu_forward_range(float *out, const float *x, size_t lo, size_t hi)
 {
 #pragma omp simd
     for (size_t i = lo; i < hi; i++) {
@@ -62,7 +56,7 @@ VECTOR_CLONES static void gelu_forward_range(float *out, const float *x, size_t 
     }
 }
 
-VECTOR_CLONES static void gelu_backward_range(float *dx, const float *dout, const float *x, size_t lo, size_t hi)
+CPU_VECTOR_CLONES static void gelu_backward_range(float *dx, const float *dout, const float *x, size_t lo, size_t hi)
 {
     const float inv_sqrt_2pi = 0.3989422804f;
 #pragma omp simd

@@ -1,4 +1,4 @@
-/* cpu_pool.c — max pooling. A fast path when the windows tile the input (each pixel in exactly
+/* cpu_pool.c — max pooling. A fast path when the windows are disjoint (each pixel in at most
  * one window: straight loops, no window search on the way back) and a general path for
  * overlapping or gapped windows. Both give dout to every element equal to its window's max, as
  * the seed's naive mask does, so the two paths and the reference agree exactly. */
@@ -7,6 +7,7 @@
 
 #include "cpu_ops.h"
 #include "cpu_parallel.h"
+#include "cpu_simd.h"
 
 static float window_max(const float *plane, const PoolGeom *g, int i, int j)
 {
@@ -40,24 +41,37 @@ static inline float select_if_equal(float a, float b, float v)
     return v;
 }
 
-/* Tiled: every pixel lies in exactly one window, so each dx is written once (no clearing, no
- * accumulation) straight from its window's max and gradient. */
-static void backward_tiled(float *dx, const float *dout, const float *x, const float *out,
-                           const PoolGeom *g)
+/* Disjoint windows (the stride is the window): every pixel lies in at most one window, so each dx
+ * is written once (no clearing, no accumulation) straight from its window's max and gradient;
+ * pixels past the last window (a floor output size, pool2 on 31x31) get 0. */
+static int windows_disjoint(const PoolGeom *g) { return g->ph == g->stride && g->pw == g->stride; }
+
+/* One (n, c) plane of backward_disjoint. */
+CPU_VECTOR_CLONES static void backward_disjoint_plane(float *dx, const float *dout, const float *x, const float *out,
+                                                      const PoolGeom *g)
 {
-    size_t planes = (size_t)g->N * g->C;
-#pragma omp parallel for if (planes * g->H * g->W > CPU_PARALLEL_MIN)
+    int covered_w = g->Wo * g->pw, covered_h = g->Ho * g->ph;
+    for (int i = 0; i < g->Ho; i++)
+        for (int di = 0; di < g->ph; di++) {
+            size_t row = ((size_t)i * g->ph + di) * g->W;
+            const float *o = out + (size_t)i * g->Wo, *d = dout + (size_t)i * g->Wo;
+            for (int j = 0; j < g->Wo; j++)
+                for (int dj = 0; dj < g->pw; dj++) {
+                    size_t at = row + (size_t)j * g->pw + dj;
+                    dx[at] = select_if_equal(x[at], o[j], d[j]);
+                }
+            memset(dx + row + covered_w, 0, (size_t)(g->W - covered_w) * sizeof *dx);
+        }
+    memset(dx + (size_t)covered_h * g->W, 0, (size_t)(g->H - covered_h) * g->W * sizeof *dx);
+}
+
+static void backward_disjoint(float *dx, const float *dout, const float *x, const float *out,
+                              const PoolGeom *g)
+{
+    size_t planes = (size_t)g->N * g->C, in_plane = (size_t)g->H * g->W, out_plane = (size_t)g->Ho * g->Wo;
+#pragma omp parallel for if (planes * in_plane > CPU_PARALLEL_MIN)
     for (size_t nc = 0; nc < planes; nc++)
-        for (int i = 0; i < g->Ho; i++)
-            for (int di = 0; di < g->ph; di++) {
-                size_t row = (nc * g->H + (size_t)i * g->ph + di) * g->W;
-                const float *o = out + (nc * g->Ho + i) * g->Wo, *d = dout + (nc * g->Ho + i) * g->Wo;
-                for (int j = 0; j < g->Wo; j++)
-                    for (int dj = 0; dj < g->pw; dj++) {
-                        size_t at = row + (size_t)j * g->pw + dj;
-                        dx[at] = select_if_equal(x[at], o[j], d[j]);
-                    }
-            }
+        backward_disjoint_plane(dx + nc * in_plane, dout + nc * out_plane, x + nc * in_plane, out + nc * out_plane, g);
 }
 
 /* General: scatter each window's gradient to its maxima; overlapping windows accumulate. */
@@ -84,7 +98,7 @@ void cpu_max_pool_backward(const Backend *be, float *dx, const float *dout, cons
                            const PoolGeom *g)
 {
     (void)be;
-    if (pool_geom_tiles(g)) backward_tiled(dx, dout, x, out, g);
+    if (windows_disjoint(g)) backward_disjoint(dx, dout, x, out, g);
     else backward_general(dx, dout, x, out, g);
 }
 

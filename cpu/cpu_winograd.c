@@ -15,6 +15,7 @@
 #include <cblas.h>
 #include <string.h>
 
+#include "cpu_simd.h"
 #include "cpu_winograd.h"
 
 /* Tiles worth gathering into one GEMM: sgemm with a few dozen columns runs far below its rate
@@ -82,7 +83,7 @@ size_t winograd_scratch(int Cin, int Cout, int H, int W, int images)
 
 /* V[ξ][c][t] = (Bᵀ d B)[ξ] for every channel and tile of one image, rows of V ld apart (the
  * chunk's tiles); row (4 x (2 tw + 2)) and eo (8 x (tw + 1)) are scratch. */
-static void input_transform(float *V, const float *img, int C, int H, int W, int ld, float *row, float *eo)
+CPU_VECTOR_CLONES static void input_transform(float *V, const float *img, int C, int H, int W, int ld, float *row, float *eo)
 {
     int tw = (W + 1) / 2, th = (H + 1) / 2, wp = 2 * tw + 2;
     size_t step = xi_stride((size_t)C * ld);
@@ -122,7 +123,7 @@ static void input_transform(float *V, const float *img, int C, int H, int W, int
 
 /* out[f] tiles = Aᵀ M[·][f][t] A (+ bias[f]), Aᵀ = [1 1 1 0; 0 1 -1 -1]; edge tiles clipped;
  * rows of M ld apart. s (8 x tw) is scratch: Aᵀ M for a row of tiles. */
-static void output_transform(float *out, const float *M, const float *bias, int F, int H, int W, int ld, float *s)
+CPU_VECTOR_CLONES static void output_transform(float *out, const float *M, const float *bias, int F, int H, int W, int ld, float *s)
 {
     int tw = (W + 1) / 2, th = (H + 1) / 2;
     size_t step = xi_stride((size_t)F * ld);
@@ -155,7 +156,7 @@ static void output_transform(float *out, const float *M, const float *bias, int 
 /* The output transform's adjoint: dM[ξ][f][t] = (A dY Aᵀ)[ξ] for every channel and tile of one
  * image, dY the tile's 2x2 of dout, zero past the edge (where the forward clipped); rows of dM
  * ld apart. row (2 x 2 tw) and eo (4 x tw) are scratch. */
-static void grad_transform(float *dM, const float *dout, int F, int H, int W, int ld, float *row, float *eo)
+CPU_VECTOR_CLONES static void grad_transform(float *dM, const float *dout, int F, int H, int W, int ld, float *row, float *eo)
 {
     int tw = (W + 1) / 2, th = (H + 1) / 2, wp = 2 * tw;
     size_t step = xi_stride((size_t)F * ld);
