@@ -71,8 +71,8 @@ void winograd_weights(float *U, const float *w, int F, int C, int for_dx)
 
 /* Tile rows are transformed a whole row of tiles at a time, in loops over the tiles that the
  * compiler vectorises: the 4 input rows of a tile row are first combined down the columns
- * (Bᵀ d), then split into even and odd columns, so that each tile's 4 columns are E[t], O[t],
- * E[t+1], O[t+1] and the row transform ((Bᵀ d) B) reads contiguous arrays. */
+ * (Bᵀ d) into 4 padded rows (column p holds x = p - 1), then each tile's 4 columns p = 2t..2t+3
+ * are combined along the row ((Bᵀ d) B). */
 size_t winograd_scratch(int Cin, int Cout, int H, int W, int images)
 {
     int tw = (W + 1) / 2;
@@ -82,39 +82,34 @@ size_t winograd_scratch(int Cin, int Cout, int H, int W, int images)
 }
 
 /* V[ξ][c][t] = (Bᵀ d B)[ξ] for every channel and tile of one image, rows of V ld apart (the
- * chunk's tiles); row (4 x (2 tw + 2)) and eo (8 x (tw + 1)) are scratch. */
-CPU_VECTOR_CLONES static void input_transform(float *V, const float *img, int C, int H, int W, int ld, float *row, float *eo)
+ * chunk's tiles); row (4 x (2 tw + 2)) and zero (at least W floats) are scratch. */
+CPU_VECTOR_CLONES static void input_transform(float *V, const float *img, int C, int H, int W, int ld, float *row,
+                                              float *zero)
 {
     int tw = (W + 1) / 2, th = (H + 1) / 2, wp = 2 * tw + 2;
     size_t step = xi_stride((size_t)C * ld);
+    float *b[4]; /* Bᵀ d, row by row; the padding columns stay zero */
+    for (int i = 0; i < 4; i++) b[i] = row + (size_t)i * wp;
+    memset(row, 0, 4 * (size_t)wp * sizeof *row);
+    memset(zero, 0, (size_t)W * sizeof *zero);
     for (int c = 0; c < C; c++) {
         const float *plane = img + (size_t)c * H * W;
         for (int ty = 0; ty < th; ty++) {
-            /* padded rows: column p holds x = p - 1 (zero outside the image) */
-            float *d[4];
+            const float *d[4]; /* the tile row's 4 input rows, zero outside the image */
             for (int i = 0; i < 4; i++) {
-                d[i] = row + (size_t)i * wp;
                 int y = 2 * ty - 1 + i;
-                memset(d[i], 0, (size_t)wp * sizeof *d[i]);
-                if (y >= 0 && y < H) memcpy(d[i] + 1, plane + (size_t)y * W, (size_t)W * sizeof *d[i]);
+                d[i] = y >= 0 && y < H ? plane + (size_t)y * W : zero;
             }
-            for (int p = 0; p < wp; p++) { /* Bᵀ d down each column, in place */
-                float d0 = d[0][p], d1 = d[1][p], d2 = d[2][p], d3 = d[3][p];
-                BT(d0, d1, d2, d3, d[0][p], d[1][p], d[2][p], d[3][p]);
-            }
+            float *b0 = b[0] + 1, *b1 = b[1] + 1, *b2 = b[2] + 1, *b3 = b[3] + 1;
+#pragma omp simd
+            for (int x = 0; x < W; x++) BT(d[0][x], d[1][x], d[2][x], d[3][x], b0[x], b1[x], b2[x], b3[x]);
             for (int i = 0; i < 4; i++) {
-                float *e = eo + (size_t)(2 * i) * (tw + 1), *o = e + tw + 1;
-                for (int m = 0; m <= tw; m++) e[m] = d[i][2 * m], o[m] = d[i][2 * m + 1];
-            }
-            for (int i = 0; i < 4; i++) {
-                const float *e = eo + (size_t)(2 * i) * (tw + 1), *o = e + tw + 1;
+                const float *r = b[i];
                 float *v = V + (size_t)(4 * i) * step + (size_t)c * ld + (size_t)ty * tw;
 #pragma omp simd
                 for (int t = 0; t < tw; t++) {
-                    v[t] = e[t] - e[t + 1];
-                    v[step + t] = o[t] + e[t + 1];
-                    v[2 * step + t] = e[t + 1] - o[t];
-                    v[3 * step + t] = o[t] - o[t + 1];
+                    float r0 = r[2 * t], r1 = r[2 * t + 1], r2 = r[2 * t + 2], r3 = r[2 * t + 3];
+                    BT(r0, r1, r2, r3, v[t], v[step + t], v[2 * step + t], v[3 * step + t]);
                 }
             }
         }
