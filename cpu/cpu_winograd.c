@@ -138,6 +138,7 @@ CPU_VECTOR_CLONES static void output_transform(float *out, const float *M, const
                 const float *a0 = s + (size_t)(4 * i) * tw, *a1 = a0 + tw, *a2 = a1 + tw, *a3 = a2 + tw;
                 float *o = plane + (size_t)(2 * ty + i) * W;
                 int full = W / 2; /* tiles with both columns inside */
+#pragma omp simd
                 for (int t = 0; t < full; t++) {
                     o[2 * t] = a0[t] + a1[t] + a2[t] + b;
                     o[2 * t + 1] = a1[t] - a2[t] - a3[t] + b;
@@ -148,39 +149,37 @@ CPU_VECTOR_CLONES static void output_transform(float *out, const float *M, const
     }
 }
 
+/* dM of one tile from its 2x2 of dout (e0 o0 / e1 o1: rows, then even and odd columns): A dY
+ * down the columns (re, ro), then A along the rows; the 16 values go ξ-block by ξ-block. */
+static inline __attribute__((always_inline)) void grad_tile(float *m, size_t step, float e0, float o0, float e1,
+                                                            float o1)
+{
+    float re[4] = {e0, e0 + e1, e0 - e1, -e1};
+    float ro[4] = {o0, o0 + o1, o0 - o1, -o1};
+    for (int a = 0; a < 4; a++) {
+        m[(size_t)(4 * a) * step] = re[a];
+        m[(size_t)(4 * a + 1) * step] = re[a] + ro[a];
+        m[(size_t)(4 * a + 2) * step] = re[a] - ro[a];
+        m[(size_t)(4 * a + 3) * step] = -ro[a];
+    }
+}
+
 /* The output transform's adjoint: dM[ξ][f][t] = (A dY Aᵀ)[ξ] for every channel and tile of one
  * image, dY the tile's 2x2 of dout, zero past the edge (where the forward clipped); rows of dM
- * ld apart. row (2 x 2 tw) and eo (4 x tw) are scratch. */
-CPU_VECTOR_CLONES static void grad_transform(float *dM, const float *dout, int F, int H, int W, int ld, float *row, float *eo)
+ * ld apart. zero (at least W floats) is scratch. */
+CPU_VECTOR_CLONES static void grad_transform(float *dM, const float *dout, int F, int H, int W, int ld, float *zero)
 {
-    int tw = (W + 1) / 2, th = (H + 1) / 2, wp = 2 * tw;
+    int tw = (W + 1) / 2, th = (H + 1) / 2, full = W / 2; /* tiles with both columns inside */
     size_t step = xi_stride((size_t)F * ld);
-    float *e0 = eo, *o0 = e0 + tw, *e1 = o0 + tw, *o1 = e1 + tw;
+    memset(zero, 0, (size_t)W * sizeof *zero);
     for (int f = 0; f < F; f++) {
         const float *plane = dout + (size_t)f * H * W;
         for (int ty = 0; ty < th; ty++) {
-            for (int i = 0; i < 2; i++) { /* the tile row's two dout rows, zero-padded to 2 tw */
-                float *r = row + (size_t)i * wp;
-                int y = 2 * ty + i;
-                memset(r, 0, (size_t)wp * sizeof *r);
-                if (y < H) memcpy(r, plane + (size_t)y * W, (size_t)W * sizeof *r);
-            }
-            for (int t = 0; t < tw; t++) {
-                e0[t] = row[2 * t], o0[t] = row[2 * t + 1];
-                e1[t] = row[wp + 2 * t], o1[t] = row[wp + 2 * t + 1];
-            }
+            const float *r0 = plane + (size_t)2 * ty * W, *r1 = 2 * ty + 1 < H ? r0 + W : zero;
             float *m = dM + (size_t)f * ld + (size_t)ty * tw;
 #pragma omp simd
-            for (int t = 0; t < tw; t++) { /* A dY down the columns (re, ro), then A along the rows */
-                float re[4] = {e0[t], e0[t] + e1[t], e0[t] - e1[t], -e1[t]};
-                float ro[4] = {o0[t], o0[t] + o1[t], o0[t] - o1[t], -o1[t]};
-                for (int a = 0; a < 4; a++) {
-                    m[(size_t)(4 * a) * step + t] = re[a];
-                    m[(size_t)(4 * a + 1) * step + t] = re[a] + ro[a];
-                    m[(size_t)(4 * a + 2) * step + t] = re[a] - ro[a];
-                    m[(size_t)(4 * a + 3) * step + t] = -ro[a];
-                }
-            }
+            for (int t = 0; t < full; t++) grad_tile(m + t, step, r0[2 * t], r0[2 * t + 1], r1[2 * t], r1[2 * t + 1]);
+            if (full < tw) grad_tile(m + full, step, r0[2 * full], 0, r1[2 * full], 0);
         }
     }
 }
@@ -210,7 +209,7 @@ void winograd_weight_grad(float *dU, const float *dout, const float *x, int C, i
     float *eo = rows + 4 * (size_t)(2 * tw + 2);
     for (int n = 0; n < images; n++) {
         input_transform(V + (size_t)n * T, x + (size_t)n * C * plane, C, H, W, ld, rows, eo);
-        grad_transform(dM + (size_t)n * T, dout + (size_t)n * F * plane, F, H, W, ld, rows, eo);
+        grad_transform(dM + (size_t)n * T, dout + (size_t)n * F * plane, F, H, W, ld, eo);
     }
     for (int xi = 0; xi < 16; xi++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, C, ld, 1.0f, dM + xi * ms, ld, V + xi * vs, ld, 1.0f,
