@@ -1,11 +1,13 @@
-/* bench_conv.c — `nndl bench conv`: the cpu backend's two algorithms for 3x3, stride-1, pad-1
- * convolutions, im2col + sgemm and Winograd F(2x2, 3x3), on the same shapes, alternated (so a
- * loaded machine slows both alike) and best of 5: the measurement behind cpu_conv.c's choice. */
+/* bench_conv.c — `nndl bench conv`: the cpu backend's algorithms for 3x3, stride-1, pad-1
+ * convolutions, im2col + sgemm, Winograd F(2x2, 3x3) and F(4x4, 3x3), on the same shapes,
+ * alternated (so a loaded machine slows all alike) and best of 5: the measurement behind
+ * cpu_conv.c's choice. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "bench.h"
 #include "cpu_backend.h"
+#include "cpu_ops.h"
 #include "error.h"
 #include "progress.h"
 #include "rng.h"
@@ -41,10 +43,11 @@ int bench_conv(void)
                                     /* issue #13's net: odd maps, 15x15 to 3x3 */
                                     {100, 24, 31, 32}, {100, 32, 15, 128}, {100, 128, 15, 128},
                                     {100, 128, 7, 128}, {100, 128, 3, 128}};
-    printf("nndl bench conv — 3x3 stride 1 pad 1 on the cpu: im2col + sgemm vs Winograd F(2x2,3x3),\n"
-           "alternated, best of 5 (ms); backward is dW and dx, both by the column's algorithm\n\n");
-    printf("| x (N, C, H, W)      | F   | fwd im2col | fwd winograd | ratio | bwd im2col | bwd winograd | ratio | auto     |\n");
-    printf("|---------------------|-----|------------|--------------|-------|------------|--------------|-------|----------|\n");
+    static const int algos[3] = {CPU_CONV_IM2COL, CPU_CONV_WINOGRAD, CPU_CONV_WINOGRAD4};
+    printf("nndl bench conv — 3x3 stride 1 pad 1 on the cpu: im2col + sgemm vs Winograd F(2x2,3x3) and\n"
+           "F(4x4,3x3), alternated, best of 5 (ms); backward is dW and dx, both by the column's algorithm\n\n");
+    printf("| x (N, C, H, W)      | F   | fwd im2col | fwd F(2x2) | fwd F(4x4) | bwd im2col | bwd F(2x2) | bwd F(4x4) | auto     |\n");
+    printf("|---------------------|-----|------------|------------|------------|------------|------------|------------|----------|\n");
     Rng r;
     rng_seed(&r, 5);
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
@@ -60,24 +63,25 @@ int bench_conv(void)
             fprintf(stderr, "nndl bench conv: out of memory for x (%d, %d, %d, %d)\n", d[0], d[1], d[2], d[2]);
             return 1;
         }
-        cpu_backend_set_conv_algo(be, 0);
+        cpu_backend_set_conv_algo(be, CPU_CONV_AUTO);
         int auto_wino = cpu_conv_uses_winograd(be, &g);
-        double best[2][2] = {{1e30, 1e30}, {1e30, 1e30}}; /* [backward][winograd] */
+        double best[2][3] = {{1e30, 1e30, 1e30}, {1e30, 1e30, 1e30}}; /* [backward][algorithm] */
         for (int rep = 0; rep < 5; rep++)
             for (int bw = 0; bw < 2; bw++)
-                for (int w = 0; w < 2; w++) {
-                    double sec = time_conv(be, w ? 2 : 1, bw, t, &g);
-                    if (sec < best[bw][w]) best[bw][w] = sec;
+                for (int a = 0; a < 3; a++) {
+                    double sec = time_conv(be, algos[a], bw, t, &g);
+                    if (sec < best[bw][a]) best[bw][a] = sec;
                 }
         char x[32];
         snprintf(x, sizeof x, "(%d, %d, %d, %d)", d[0], d[1], d[2], d[2]);
-        printf("| %-19s | %3d | %10.1f | %12.1f | %4.2fx | %10.1f | %12.1f | %4.2fx | %-8s |\n", x, g.F,
-               1e3 * best[0][0], 1e3 * best[0][1], best[0][0] / best[0][1], 1e3 * best[1][0], 1e3 * best[1][1],
-               best[1][0] / best[1][1], auto_wino ? "winograd" : "im2col");
+        printf("| %-19s | %3d |", x, g.F);
+        for (int bw = 0; bw < 2; bw++)
+            for (int a = 0; a < 3; a++) printf(" %10.1f |", 1e3 * best[bw][a]);
+        printf(" %-8s |\n", auto_wino ? "F(2x2)" : "im2col");
         fflush(stdout);
         for (int i = 0; i < 7; i++) be->release(be, t[i]);
     }
-    cpu_backend_set_conv_algo(be, 0);
+    cpu_backend_set_conv_algo(be, CPU_CONV_AUTO);
     backend_destroy(be);
     return 0;
 }

@@ -30,11 +30,12 @@ static size_t cols_size(const ConvGeom *g) { return (rows_k(g) + 1) * g->Ho * g-
 static size_t dcols_size(const ConvGeom *g) { return rows_k(g) * g->Ho * g->Wo; }
 static size_t wb_size(const ConvGeom *g) { return (size_t)g->F * (rows_k(g) + 1); } /* [W | b] */
 
-/* Winograd F(2x2, 3x3) (cpu_winograd.c) replaces the forward and the backward (dx and dW) of 3x3,
- * stride-1, pad-1 convolutions whose GEMMs are wide enough for its 16 smaller GEMMs to pay:
- * measured on the 2-core development machine (`nndl bench conv`, docs/benchmarks.md), faster from
- * 8 channels in and out, slower with 3 input channels. Small maps gather several images into
- * each GEMM (winograd_chunk_images). */
+/* Winograd (cpu_winograd.c) replaces the forward and the backward (dx and dW) of 3x3, stride-1,
+ * pad-1 convolutions whose GEMMs are wide enough for its smaller GEMMs to pay: measured on the
+ * 2-core development machine (`nndl bench conv`, docs/benchmarks.md), faster from 8 channels in
+ * and out, slower with 3 input channels and on maps under 16 pixels (3x3, 128 -> 128 channels:
+ * backward 10.1 ms vs im2col's 7.1 at batch 100). Small maps gather several images into each
+ * GEMM (winograd_chunk_images). */
 static int winograd_geometry(const ConvGeom *g)
 {
     return g->HH == 3 && g->WW == 3 && g->stride == 1 && g->pad == 1 && g->Ho == g->H && g->Wo == g->W;
@@ -44,10 +45,19 @@ static int use_winograd(const Backend *be, const ConvGeom *g)
 {
     int algo = ((CpuContext *)be->ctx)->conv_algo;
     if (!winograd_geometry(g) || algo == CPU_CONV_IM2COL) return 0;
-    return algo == CPU_CONV_WINOGRAD || (g->C >= 8 && g->F >= 8);
+    return algo == CPU_CONV_WINOGRAD || algo == CPU_CONV_WINOGRAD4 || (g->C >= 8 && g->F >= 8 && g->H * g->W >= 16);
 }
 
 int cpu_conv_uses_winograd(const Backend *be, const ConvGeom *g) { return use_winograd(be, g); }
+
+/* The output tile: F(2x2, 3x3) unless F(4x4, 3x3) is forced. F(4x4) does 1.78x fewer multiplies
+ * but measured slower here on every shape of the cifar-fast net (docs/benchmarks.md): its
+ * transforms, vectorised over the tiles of a row (4 or fewer on 15x15 maps and below), cost more
+ * than the GEMMs save. */
+static int wino_m(const Backend *be)
+{
+    return ((CpuContext *)be->ctx)->conv_algo == CPU_CONV_WINOGRAD4 ? 4 : 2;
+}
 
 /* dW by Winograd too, unless the output has more than twice the input's channels: then the
  * transformed dout (16 values per 2x2 tile and channel) outweighs the GEMM's saving (measured:
@@ -56,36 +66,38 @@ int cpu_conv_uses_winograd(const Backend *be, const ConvGeom *g) { return use_wi
 static int use_winograd_dw(const Backend *be, const ConvGeom *g)
 {
     int algo = ((CpuContext *)be->ctx)->conv_algo;
-    return use_winograd(be, g) && (algo == CPU_CONV_WINOGRAD || g->F <= 2 * g->C);
+    return use_winograd(be, g) && (algo == CPU_CONV_WINOGRAD || algo == CPU_CONV_WINOGRAD4 || g->F <= 2 * g->C);
 }
 
 /* Images per Winograd chunk at most (no more than the batch). */
-static int wino_images(const ConvGeom *g)
+static int wino_images(int m, const ConvGeom *g)
 {
-    int most = winograd_chunk_images(g->H, g->W);
+    int most = winograd_chunk_images(m, g->H, g->W);
     return most < g->N ? most : g->N;
 }
 
 /* Images per chunk for this call: at most wino_images, and chunks spread evenly over the
  * threads (a multiple of them where the batch allows). */
-static int wino_chunk(const ConvGeom *g, int threads)
+static int wino_chunk(int m, const ConvGeom *g, int threads)
 {
-    int most = wino_images(g), chunks = (g->N + most - 1) / most;
+    int most = wino_images(m, g), chunks = (g->N + most - 1) / most;
     chunks = (chunks + threads - 1) / threads * threads;
     if (chunks > g->N) chunks = g->N;
     return (g->N + chunks - 1) / chunks;
 }
 
-/* Winograd's scratch per thread: V and M for a chunk of wino_images images (the forward: C in,
- * F out; dx: F in, C out; dW: x's V and dout's dM), then a partial dU (16, F, C) and db (F);
- * the shared U (16, F, C). Bounded: 16 (C + F) max(T, 256 + T) floats for the chunk
- * (4 MiB per thread for 128 -> 128 channels at 7x7: 16 images of 16 tiles). */
-static size_t wino_dwb_size(const ConvGeom *g) { return 16 * (size_t)g->F * g->C + g->F; }
+/* Winograd's scratch per thread, enough for either tile size: V and M for a chunk of
+ * wino_images images (the forward: C in, F out; dx: F in, C out; dW: x's V and dout's dM), then
+ * a partial dU (P, F, C) and db (F); the shared U (P, F, C). Bounded: P (C + F) max(T, 256 + T)
+ * floats for the chunk (9.4 MiB per thread for 128 -> 128 channels at 4x4 tiles). */
+static size_t wino_dwb_size(const ConvGeom *g) { return (size_t)winograd_points(4) * g->F * g->C + g->F; }
 static size_t wino_size(const ConvGeom *g)
 {
-    return winograd_scratch(g->C, g->F, g->H, g->W, wino_images(g)) + wino_dwb_size(g);
+    size_t f2 = winograd_scratch(2, g->C, g->F, g->H, g->W, wino_images(2, g)),
+           f4 = winograd_scratch(4, g->C, g->F, g->H, g->W, wino_images(4, g));
+    return (f2 > f4 ? f2 : f4) + wino_dwb_size(g);
 }
-static size_t wino_u_size(const ConvGeom *g) { return 16 * (size_t)g->F * g->C; }
+static size_t wino_u_size(const ConvGeom *g) { return (size_t)winograd_points(4) * g->F * g->C; }
 
 /* Per-thread slice: cols, dcols, partial [dW | db], Winograd's V and M, then room shared by all
  * threads (used in the first slice only): [W | b] or Winograd's U. Every slice has it, so the
@@ -190,17 +202,17 @@ static void fill_ones(float *cols, const ConvGeom *g)
 }
 
 /* Winograd's forward over the batch, chunk by chunk across the threads; U is in `shared`. */
-static void wino_forward(float *out, const float *x, const float *U, const float *b, const ConvGeom *g,
+static void wino_forward(int m, float *out, const float *x, const float *U, const float *b, const ConvGeom *g,
                          float *ws, int threads)
 {
-    int B = wino_chunk(g, threads), chunks = (g->N + B - 1) / B;
+    int B = wino_chunk(m, g, threads), chunks = (g->N + B - 1) / B;
     size_t plane = (size_t)g->H * g->W, slice = slice_size(g);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int k = 0; k < chunks; k++) {
         float *wv = ws + (size_t)omp_get_thread_num() * slice + cols_size(g) + dcols_size(g) + wb_size(g);
         int n = k * B, count = g->N - n < B ? g->N - n : B;
-        winograd_forward(out + (size_t)n * g->F * plane, x + (size_t)n * g->C * plane, U, b, g->C, g->F, g->H,
-                         g->W, count, wv);
+        winograd_forward(m, out + (size_t)n * g->F * plane, x + (size_t)n * g->C * plane, U, b, g->C, g->F,
+                         g->H, g->W, count, wv);
     }
 }
 
@@ -211,8 +223,9 @@ void cpu_conv_forward(const Backend *be, float *out, const float *x, const float
     float *ws = ((CpuContext *)be->ctx)->conv_ws;
     float *shared = ws + slice_size(g) - shared_size(g); /* in the first slice, read by every thread */
     if (use_winograd(be, g)) {
-        winograd_weights(shared, w, g->F, g->C, 0);
-        wino_forward(out, x, shared, b, g, ws, threads);
+        int m = wino_m(be);
+        winograd_weights(m, shared, w, g->F, g->C, 0);
+        wino_forward(m, out, x, shared, b, g, ws, threads);
         return;
     }
     for (int f = 0; f < g->F; f++) {
@@ -260,12 +273,12 @@ static void im2col_dw_sum(float *dw, float *db, const float *ws, int team, const
 }
 
 /* Winograd's dW and db of one chunk into the thread's partial dU and db. */
-static void wino_dw_chunk(float *dU, const float *dout_n, const float *x_n, int count, const ConvGeom *g,
+static void wino_dw_chunk(int m, float *dU, const float *dout_n, const float *x_n, int count, const ConvGeom *g,
                           float *wv)
 {
     size_t plane = (size_t)g->H * g->W;
-    float *dbp = dU + 16 * (size_t)g->F * g->C;
-    winograd_weight_grad(dU, dout_n, x_n, g->C, g->F, g->H, g->W, count, wv);
+    float *dbp = dU + (size_t)winograd_points(m) * g->F * g->C;
+    winograd_weight_grad(m, dU, dout_n, x_n, g->C, g->F, g->H, g->W, count, wv);
     for (int i = 0; i < count; i++)
         for (int f = 0; f < g->F; f++) {
             const float *d = dout_n + ((size_t)i * g->F + f) * plane;
@@ -278,10 +291,10 @@ static void wino_dw_chunk(float *dU, const float *dout_n, const float *x_n, int 
 /* Winograd's backward, chunk by chunk: dx through the turned filters' U (in `shared`) when dx is
  * wanted, and dW by Winograd (wdw: partial dU, db per thread, summed in thread order and turned
  * into dw) or by im2col, image by image. */
-static void wino_backward(float *dx, float *dw, float *db, const float *dout, const float *x, const float *U,
-                          int wdw, const ConvGeom *g, float *ws, int threads)
+static void wino_backward(int m, float *dx, float *dw, float *db, const float *dout, const float *x,
+                          const float *U, int wdw, const ConvGeom *g, float *ws, int threads)
 {
-    int B = wino_chunk(g, threads), chunks = (g->N + B - 1) / B, team = 1;
+    int B = wino_chunk(m, g, threads), chunks = (g->N + B - 1) / B, team = 1;
     size_t plane = (size_t)g->H * g->W, slice = slice_size(g);
     size_t at = cols_size(g) + dcols_size(g) + wb_size(g), part = at + wino_size(g) - wino_dwb_size(g);
 #pragma omp parallel num_threads(threads)
@@ -296,13 +309,14 @@ static void wino_backward(float *dx, float *dw, float *db, const float *dout, co
         for (int k = 0; k < chunks; k++) {
             int n = k * B, count = g->N - n < B ? g->N - n : B;
             const float *dout_n = dout + (size_t)n * g->F * plane, *x_n = x + (size_t)n * g->C * plane;
-            if (wdw) wino_dw_chunk(dU, dout_n, x_n, count, g, wv);
+            if (wdw) wino_dw_chunk(m, dU, dout_n, x_n, count, g, wv);
             else
                 for (int i = 0; i < count; i++)
                     im2col_dw_image(dwb_part, cols, dout_n + (size_t)i * g->F * plane,
                                     x_n + (size_t)i * g->C * plane, g);
             if (dx) /* dx = dout convolved with the turned filters, F channels in, C out */
-                winograd_forward(dx + (size_t)n * g->C * plane, dout_n, U, NULL, g->F, g->C, g->H, g->W, count, wv);
+                winograd_forward(m, dx + (size_t)n * g->C * plane, dout_n, U, NULL, g->F, g->C, g->H, g->W, count,
+                                 wv);
         }
     }
     if (!wdw) {
@@ -314,8 +328,8 @@ static void wino_backward(float *dx, float *dw, float *db, const float *dout, co
         const float *p = ws + (size_t)t * slice + part;
         for (size_t i = 0; i < wino_dwb_size(g); i++) sum[i] += p[i];
     }
-    winograd_weight_grad_finish(dw, sum, g->F, g->C);
-    memcpy(db, sum + 16 * (size_t)g->F * g->C, (size_t)g->F * sizeof *db);
+    winograd_weight_grad_finish(m, dw, sum, g->F, g->C);
+    memcpy(db, sum + (size_t)winograd_points(m) * g->F * g->C, (size_t)g->F * sizeof *db);
 }
 
 void cpu_conv_backward(const Backend *be, float *dx, float *dw, float *db, const float *dout, const float *x,
@@ -326,8 +340,9 @@ void cpu_conv_backward(const Backend *be, float *dx, float *dw, float *db, const
     size_t slice = slice_size(g);
     if (use_winograd(be, g)) {
         float *shared = ws + slice - shared_size(g);
-        if (dx) winograd_weights(shared, w, g->F, g->C, 1);
-        wino_backward(dx, dw, db, dout, x, shared, use_winograd_dw(be, g), g, ws, threads);
+        int m = wino_m(be);
+        if (dx) winograd_weights(m, shared, w, g->F, g->C, 1);
+        wino_backward(m, dx, dw, db, dout, x, shared, use_winograd_dw(be, g), g, ws, threads);
         return;
     }
     int team = 1; /* the threads that really ran (OpenMP may give fewer than asked) */

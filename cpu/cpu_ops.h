@@ -10,7 +10,8 @@
 typedef enum CpuConvAlgo {
     CPU_CONV_AUTO,          /* Winograd where it applies and pays (cpu_conv.c), else im2col */
     CPU_CONV_IM2COL,
-    CPU_CONV_WINOGRAD,      /* wherever the geometry allows (3x3, stride 1, pad 1) */
+    CPU_CONV_WINOGRAD,      /* F(2x2, 3x3) wherever the geometry allows (3x3, stride 1, pad 1) */
+    CPU_CONV_WINOGRAD4,     /* F(4x4, 3x3) wherever the geometry allows */
 } CpuConvAlgo;
 
 typedef struct CpuContext {
