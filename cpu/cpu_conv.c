@@ -33,9 +33,8 @@ static size_t wb_size(const ConvGeom *g) { return (size_t)g->F * (rows_k(g) + 1)
 /* Winograd (cpu_winograd.c) replaces the forward and the backward (dx and dW) of 3x3, stride-1,
  * pad-1 convolutions whose GEMMs are wide enough for its smaller GEMMs to pay: measured on the
  * 2-core development machine (`nndl bench conv`, docs/benchmarks.md), faster from 8 channels in
- * and out, slower with 3 input channels and on maps under 16 pixels (3x3, 128 -> 128 channels:
- * backward 10.1 ms vs im2col's 7.1 at batch 100). Small maps gather several images into each
- * GEMM (winograd_chunk_images). */
+ * and out, slower with 3 input channels. Small maps gather several images into each GEMM
+ * (winograd_chunk_images). */
 static int winograd_geometry(const ConvGeom *g)
 {
     return g->HH == 3 && g->WW == 3 && g->stride == 1 && g->pad == 1 && g->Ho == g->H && g->Wo == g->W;
@@ -45,18 +44,18 @@ static int use_winograd(const Backend *be, const ConvGeom *g)
 {
     int algo = ((CpuContext *)be->ctx)->conv_algo;
     if (!winograd_geometry(g) || algo == CPU_CONV_IM2COL) return 0;
-    return algo == CPU_CONV_WINOGRAD || algo == CPU_CONV_WINOGRAD4 || (g->C >= 8 && g->F >= 8 && g->H * g->W >= 16);
+    return algo == CPU_CONV_WINOGRAD || algo == CPU_CONV_WINOGRAD4 || (g->C >= 8 && g->F >= 8);
 }
 
 int cpu_conv_uses_winograd(const Backend *be, const ConvGeom *g) { return use_winograd(be, g); }
 
-/* The output tile: F(2x2, 3x3) unless F(4x4, 3x3) is forced. F(4x4) does 1.78x fewer multiplies
- * but measured slower here on every shape of the cifar-fast net (docs/benchmarks.md): its
- * transforms, vectorised over the tiles of a row (4 or fewer on 15x15 maps and below), cost more
- * than the GEMMs save. */
+/* The output tile: F(4x4, 3x3) unless F(2x2, 3x3) is forced. In the cifar-fast net's step
+ * (batch 512, `nndl bench train --profile`) F(4x4) took the 7x7 layers from 48 to 32 ms forward
+ * and 93-96 to 66 ms backward, the 15x15 ones 22-69 to 18-50 ms forward, and was level on the
+ * 31x31 one (docs/benchmarks.md). */
 static int wino_m(const Backend *be)
 {
-    return ((CpuContext *)be->ctx)->conv_algo == CPU_CONV_WINOGRAD4 ? 4 : 2;
+    return ((CpuContext *)be->ctx)->conv_algo == CPU_CONV_WINOGRAD ? 2 : 4;
 }
 
 /* dW by Winograd too, unless the output has more than twice the input's channels: then the

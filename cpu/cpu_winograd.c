@@ -60,48 +60,53 @@ void winograd_weights(int m, float *U, const float *w, int F, int C, int for_dx)
         }
 }
 
-/* Scratch of the transforms for a row of tiles: the input transform's rows (and the output
- * transform's), then a zero row. */
-static size_t row_scratch(int m, int W) { return (size_t)(m + 2) * (m * ((W + m - 1) / m) + 2); }
-static size_t zero_scratch(int m, int W) { return (size_t)(m + 2) * m * ((W + m - 1) / m + 1); }
-
 size_t winograd_scratch(int m, int Cin, int Cout, int H, int W, int images)
 {
+    const WinogradKernels *k = kernels(m);
     size_t ld = (size_t)winograd_tiles(m, H, W) * images;
-    return winograd_points(m) * (xi_stride(Cin * ld) + xi_stride(Cout * ld)) + row_scratch(m, W) +
-           zero_scratch(m, W);
+    return winograd_points(m) * (xi_stride(Cin * ld) + xi_stride(Cout * ld)) + k->scratch(Cin, Cout, H, W);
 }
 
 void winograd_forward(int m, float *out, const float *in, const float *U, const float *bias, int Cin, int Cout,
                       int H, int W, int images, float *scratch)
 {
     const WinogradKernels *k = kernels(m);
-    int T = winograd_tiles(m, H, W), ld = T * images, P = winograd_points(m);
+    int ld = winograd_tiles(m, H, W) * images, P = winograd_points(m);
     size_t plane = (size_t)H * W, vs = xi_stride((size_t)Cin * ld), ms = xi_stride((size_t)Cout * ld);
-    float *V = scratch, *M = V + P * vs, *rows = M + P * ms, *zero = rows + row_scratch(m, W);
-    for (int n = 0; n < images; n++)
-        k->input(V + (size_t)n * T, in + (size_t)n * Cin * plane, Cin, H, W, ld, vs, rows, zero);
-    for (int xi = 0; xi < P; xi++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Cout, ld, Cin, 1.0f, U + (size_t)xi * Cout * Cin, Cin,
-                    V + xi * vs, ld, 0.0f, M + xi * ms, ld);
-    for (int n = 0; n < images; n++)
-        k->output(out + (size_t)n * Cout * plane, M + (size_t)n * T, bias, Cout, H, W, ld, ms, rows);
+    float *V = scratch, *M = V + P * vs, *s = M + P * ms;
+    for (int n = 0; n < images; n++) k->input(V, in + (size_t)n * Cin * plane, Cin, H, W, n, ld, vs, s);
+    for (int xi = 0; xi < P; xi++) {
+        const float *u = U + (size_t)xi * Cout * Cin;
+        if (k->tiles_major) /* M (ld, Cout) = V (ld, Cin) Uᵀ */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ld, Cout, Cin, 1.0f, V + xi * vs, Cin, u, Cin, 0.0f,
+                        M + xi * ms, Cout);
+        else /* M (Cout, ld) = U (Cout, Cin) V */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Cout, ld, Cin, 1.0f, u, Cin, V + xi * vs, ld, 0.0f,
+                        M + xi * ms, ld);
+    }
+    for (int n = 0; n < images; n++) k->output(out + (size_t)n * Cout * plane, M, bias, Cout, H, W, n, ld, ms, s);
 }
 
 void winograd_weight_grad(int m, float *dU, const float *dout, const float *x, int C, int F, int H, int W,
                           int images, float *scratch)
 {
     const WinogradKernels *k = kernels(m);
-    int T = winograd_tiles(m, H, W), ld = T * images, P = winograd_points(m);
+    int ld = winograd_tiles(m, H, W) * images, P = winograd_points(m);
     size_t plane = (size_t)H * W, vs = xi_stride((size_t)C * ld), ms = xi_stride((size_t)F * ld);
-    float *V = scratch, *dM = V + P * vs, *rows = dM + P * ms, *zero = rows + row_scratch(m, W);
+    float *V = scratch, *dM = V + P * vs, *s = dM + P * ms;
     for (int n = 0; n < images; n++) {
-        k->input(V + (size_t)n * T, x + (size_t)n * C * plane, C, H, W, ld, vs, rows, zero);
-        k->grad(dM + (size_t)n * T, dout + (size_t)n * F * plane, F, H, W, ld, ms, zero);
+        k->input(V, x + (size_t)n * C * plane, C, H, W, n, ld, vs, s);
+        k->grad(dM, dout + (size_t)n * F * plane, F, H, W, n, ld, ms, s);
     }
-    for (int xi = 0; xi < P; xi++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, C, ld, 1.0f, dM + xi * ms, ld, V + xi * vs, ld, 1.0f,
-                    dU + (size_t)xi * F * C, C);
+    for (int xi = 0; xi < P; xi++) {
+        float *du = dU + (size_t)xi * F * C;
+        if (k->tiles_major) /* dU (F, C) += dMᵀ (F, ld) V (ld, C) */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, F, C, ld, 1.0f, dM + xi * ms, F, V + xi * vs, C, 1.0f,
+                        du, C);
+        else /* dU (F, C) += dM (F, ld) Vᵀ (ld, C) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, C, ld, 1.0f, dM + xi * ms, ld, V + xi * vs, ld, 1.0f,
+                        du, C);
+    }
 }
 
 void winograd_weight_grad_finish(int m, float *dw, const float *dU, int F, int C)

@@ -153,4 +153,28 @@ CPU_VECTOR_CLONES static void grad_transform(float *dM, const float *dout, int F
     }
 }
 
-const WinogradKernels winograd_f2 = {2, input_transform, output_transform, grad_transform, filter, filter_grad};
+/* The kernel interface (cpu_winograd_kernels.h): image n of the chunk starts at column n T of
+ * every row; the scratch holds the rows of one tile row and a zero row. */
+static size_t row_floats(int W) { return 4 * (size_t)(W + 3); } /* 4 x (2 tw + 2) */
+static size_t scratch(int Cin, int Cout, int H, int W)
+{
+    (void)Cin, (void)Cout, (void)H;
+    return row_floats(W) + 8 * (size_t)((W + 1) / 2 + 1);
+}
+static size_t image_at(int n, int H, int W) { return (size_t)n * ((H + 1) / 2) * ((W + 1) / 2); }
+
+static void input(float *V, const float *img, int C, int H, int W, int n, int ld, size_t step, float *s)
+{
+    input_transform(V + image_at(n, H, W), img, C, H, W, ld, step, s, s + row_floats(W));
+}
+static void output(float *out, const float *M, const float *bias, int F, int H, int W, int n, int ld, size_t step,
+                   float *s)
+{
+    output_transform(out, M + image_at(n, H, W), bias, F, H, W, ld, step, s);
+}
+static void grad(float *dM, const float *dout, int F, int H, int W, int n, int ld, size_t step, float *s)
+{
+    grad_transform(dM + image_at(n, H, W), dout, F, H, W, ld, step, s);
+}
+
+const WinogradKernels winograd_f2 = {2, 0, scratch, input, output, grad, filter, filter_grad};

@@ -10,7 +10,7 @@
  *        [0 -2 -1  2 1 0]       [1/24 1/12  1/6]        [0 1 -1 8 -8 1]
  *        [0  2 -1 -2 1 0]       [1/24 -1/12 1/6]
  *        [0  4  0 -5 0 1]       [   0    0    1]
- * The loops mirror cpu_winograd_f2.c's: a row of tiles at a time, vectorised over the tiles. */
+ */
 #include <string.h>
 
 #include "cpu_simd.h"
@@ -60,124 +60,199 @@ static void filter_grad(float *k, const float *u)
         GT6(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5], k[3 * i], k[3 * i + 1], k[3 * i + 2]);
 }
 
-/* V[ξ][c][t] = (Bᵀ d B)[ξ] for every channel and tile of one image: the 6 input rows of a tile
- * row go down the columns (Bᵀ d) into 6 padded rows (column p holds x = p - 1, the padding stays
- * zero), then each tile's 6 columns p = 4t..4t+5 go along the row. row (6 x (4 tw + 2)) and zero
- * (W floats) are scratch. */
-CPU_VECTOR_CLONES static void input_transform(float *V, const float *img, int C, int H, int W, int ld, size_t step,
-                                              float *row, float *zero)
+/* Tiles-major layout (cpu_winograd_kernels.h): every transform runs over the channels of one
+ * tile, contiguous in V, M and dM, in loops the compiler vectorises whatever the map size (the
+ * channels-major layout of F(2x2) vectorises over a row's tiles: 4 or fewer on 15x15 maps and
+ * below at m = 4). The image is first copied channels-last into a zero-bordered buffer. */
+static size_t tiles_w(int W) { return (size_t)(W + 3) / 4; }
+static size_t padded_floats(int H, int W, int C) { return (4 * tiles_w(H) + 2) * (4 * tiles_w(W) + 2) * C; }
+
+static size_t scratch(int Cin, int Cout, int H, int W)
 {
-    int tw = (W + 3) / 4, th = (H + 3) / 4, wp = 4 * tw + 2;
-    float *b[6];
-    for (int i = 0; i < 6; i++) b[i] = row + (size_t)i * wp;
-    memset(row, 0, 6 * (size_t)wp * sizeof *row);
-    memset(zero, 0, (size_t)W * sizeof *zero);
-    for (int c = 0; c < C; c++) {
-        const float *plane = img + (size_t)c * H * W;
-        for (int ty = 0; ty < th; ty++) {
-            const float *d[6]; /* the tile row's 6 input rows, zero outside the image */
-            for (int i = 0; i < 6; i++) {
-                int y = 4 * ty - 1 + i;
-                d[i] = y >= 0 && y < H ? plane + (size_t)y * W : zero;
+    int C = Cin > Cout ? Cin : Cout;
+    return padded_floats(H, W, C) + 40 * (size_t)C;
+}
+
+/* 8x8 transposes in GCC's generic vectors: 24 shuffles per 64 floats in the x86-64-v3 clone
+ * (unpack, shuffle, lane permute), where element-wise copies cost a load and a store each. */
+typedef float Vec8 __attribute__((vector_size(32)));
+typedef int Idx8 __attribute__((vector_size(32)));
+
+static inline __attribute__((always_inline)) void transpose8(Vec8 r[8])
+{
+    const Idx8 lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};
+    const Idx8 lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
+    const Idx8 lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
+    Vec8 t[8], u[8];
+    for (int k = 0; k < 8; k += 2) t[k] = __builtin_shuffle(r[k], r[k + 1], lo), t[k + 1] = __builtin_shuffle(r[k], r[k + 1], hi);
+    for (int k = 0; k < 8; k += 4) {
+        u[k] = __builtin_shuffle(t[k], t[k + 2], lo2), u[k + 1] = __builtin_shuffle(t[k], t[k + 2], hi2);
+        u[k + 2] = __builtin_shuffle(t[k + 1], t[k + 3], lo2), u[k + 3] = __builtin_shuffle(t[k + 1], t[k + 3], hi2);
+    }
+    for (int k = 0; k < 4; k++) r[k] = __builtin_shuffle(u[k], u[k + 4], lo4), r[k + 4] = __builtin_shuffle(u[k], u[k + 4], hi4);
+}
+
+/* pad (Hp, Wp, C) = img (C, H, W) channels-last at (y + 1, x + 1), zero elsewhere; blocks of 8
+ * channels x 8 columns go through transpose8. */
+CPU_VECTOR_CLONES static void pad_channels_last(float *pad, const float *img, int C, int H, int W)
+{
+    size_t Wp = 4 * tiles_w(W) + 2, Hp = 4 * tiles_w(H) + 2, row = Wp * C, plane = (size_t)H * W;
+    for (size_t py = 0; py < Hp; py++) {
+        float *r = pad + py * row;
+        if (py == 0 || py > (size_t)H) {
+            memset(r, 0, row * sizeof *r);
+            continue;
+        }
+        memset(r, 0, (size_t)C * sizeof *r);
+        memset(r + (size_t)(W + 1) * C, 0, (Wp - W - 1) * C * sizeof *r);
+    }
+    int C8 = C / 8 * 8, W8 = W / 8 * 8;
+    for (int y = 0; y < H; y++) {
+        float *dst = pad + ((size_t)(y + 1) * Wp + 1) * C;
+        const float *src = img + (size_t)y * W;
+        for (int c = 0; c < C8; c += 8) {
+            for (int x = 0; x < W8; x += 8) {
+                Vec8 r[8];
+                for (int k = 0; k < 8; k++) memcpy(&r[k], src + (c + k) * plane + x, sizeof r[k]);
+                transpose8(r);
+                for (int k = 0; k < 8; k++) memcpy(dst + (size_t)(x + k) * C + c, &r[k], sizeof r[k]);
             }
-            float *b0 = b[0] + 1, *b1 = b[1] + 1, *b2 = b[2] + 1, *b3 = b[3] + 1, *b4 = b[4] + 1, *b5 = b[5] + 1;
+            for (int x = W8; x < W; x++)
+                for (int k = 0; k < 8; k++) dst[(size_t)x * C + c + k] = src[(c + k) * plane + x];
+        }
+        for (int c = C8; c < C; c++)
+            for (int x = 0; x < W; x++) dst[(size_t)x * C + c] = src[c * plane + x];
+    }
+}
+
+/* V[ξ][t][c] = (Bᵀ d B)[ξ] for every tile and channel of image n. */
+CPU_VECTOR_CLONES static void input(float *V, const float *img, int C, int H, int W, int n, int ld, size_t step,
+                                    float *s)
+{
+    (void)ld;
+    int tw = (int)tiles_w(W), th = (int)tiles_w(H);
+    size_t Wp = 4 * (size_t)tw + 2, rs = Wp * C; /* floats from one padded row to the next */
+    float *pad = s, *d = s + padded_floats(H, W, C); /* d: Bᵀ d of one tile, row k column j at (6 k + j) C */
+    pad_channels_last(pad, img, C, H, W);
+    float *v0 = V + (size_t)n * th * tw * C;
+    for (int ty = 0; ty < th; ty++)
+        for (int tx = 0; tx < tw; tx++) {
+            const float *p = pad + ((size_t)(4 * ty) * Wp + 4 * (size_t)tx) * C;
+            for (int j = 0; j < 6; j++) { /* Bᵀ down column j */
+                const float *q = p + (size_t)j * C;
+                float *o = d + (size_t)j * C;
 #pragma omp simd
-            for (int x = 0; x < W; x++)
-                BT6(d[0][x], d[1][x], d[2][x], d[3][x], d[4][x], d[5][x], b0[x], b1[x], b2[x], b3[x], b4[x], b5[x]);
-            for (int i = 0; i < 6; i++) {
-                const float *r = b[i];
-                float *v = V + (size_t)(6 * i) * step + (size_t)c * ld + (size_t)ty * tw;
+                for (int c = 0; c < C; c++)
+                    BT6(q[c], q[rs + c], q[2 * rs + c], q[3 * rs + c], q[4 * rs + c], q[5 * rs + c], o[c], o[6 * C + c],
+                        o[12 * C + c], o[18 * C + c], o[24 * C + c], o[30 * C + c]);
+            }
+            float *v = v0 + ((size_t)ty * tw + tx) * C;
+            for (int k = 0; k < 6; k++) { /* B along row k */
+                const float *r = d + (size_t)(6 * k) * C;
+                float *o = v + (size_t)(6 * k) * step;
 #pragma omp simd
-                for (int t = 0; t < tw; t++) {
-                    const float *p = r + 4 * t;
-                    BT6(p[0], p[1], p[2], p[3], p[4], p[5], v[t], v[step + t], v[2 * step + t], v[3 * step + t],
-                        v[4 * step + t], v[5 * step + t]);
-                }
+                for (int c = 0; c < C; c++)
+                    BT6(r[c], r[C + c], r[2 * C + c], r[3 * C + c], r[4 * C + c], r[5 * C + c], o[c], o[step + c],
+                        o[2 * step + c], o[3 * step + c], o[4 * step + c], o[5 * step + c]);
             }
         }
-    }
 }
 
-/* out[f] tiles = Aᵀ M[·][f][t] A (+ bias[f]); edge tiles clipped. s (24 x tw) is scratch: Aᵀ M
- * for a row of tiles, row i and column j of every tile at s + (6 i + j) tw. */
-CPU_VECTOR_CLONES static void output_transform(float *out, const float *M, const float *bias, int F, int H, int W,
-                                               int ld, size_t step, float *s)
+/* out (F, H, W) of image n: each tile's Aᵀ M A (+ bias[f]), edge tiles clipped. */
+CPU_VECTOR_CLONES static void output(float *out, const float *M, const float *bias, int F, int H, int W, int n,
+                                     int ld, size_t step, float *s)
 {
-    int tw = (W + 3) / 4, th = (H + 3) / 4, full = W / 4; /* tiles with all 4 columns inside */
-    for (int f = 0; f < F; f++) {
-        float b = bias ? bias[f] : 0;
-        float *plane = out + (size_t)f * H * W;
-        for (int ty = 0; ty < th; ty++) {
-            const float *m = M + (size_t)f * ld + (size_t)ty * tw;
-            for (int j = 0; j < 6; j++) { /* Aᵀ down column j of every tile */
-                const float *m0 = m + j * step, *m1 = m + (6 + j) * step, *m2 = m + (12 + j) * step,
-                            *m3 = m + (18 + j) * step, *m4 = m + (24 + j) * step, *m5 = m + (30 + j) * step;
-                float *s0 = s + (size_t)j * tw, *s1 = s + (size_t)(6 + j) * tw, *s2 = s + (size_t)(12 + j) * tw,
-                      *s3 = s + (size_t)(18 + j) * tw;
+    (void)ld;
+    int tw = (int)tiles_w(W), th = (int)tiles_w(H);
+    float *a = s, *y = s + 24 * (size_t)F; /* Aᵀ M: row i column j at (6 i + j) F; the tile: (4 i + l) F */
+    const float *m0 = M + (size_t)n * th * tw * F;
+    for (int ty = 0; ty < th; ty++)
+        for (int tx = 0; tx < tw; tx++) {
+            const float *m = m0 + ((size_t)ty * tw + tx) * F;
+            for (int j = 0; j < 6; j++) { /* Aᵀ down column j */
+                const float *q = m + (size_t)j * step;
+                float *o = a + (size_t)j * F;
 #pragma omp simd
-                for (int t = 0; t < tw; t++) AT6(m0[t], m1[t], m2[t], m3[t], m4[t], m5[t], s0[t], s1[t], s2[t], s3[t]);
+                for (int f = 0; f < F; f++)
+                    AT6(q[f], q[6 * step + f], q[12 * step + f], q[18 * step + f], q[24 * step + f], q[30 * step + f],
+                        o[f], o[6 * F + f], o[12 * F + f], o[18 * F + f]);
             }
-            for (int i = 0; i < 4 && 4 * ty + i < H; i++) { /* Aᵀ along row i of every tile */
-                const float *a = s + (size_t)(6 * i) * tw;
-                float *o = plane + (size_t)(4 * ty + i) * W;
+            for (int i = 0; i < 4; i++) { /* A along row i */
+                const float *r = a + (size_t)(6 * i) * F;
+                float *o = y + (size_t)(4 * i) * F;
 #pragma omp simd
-                for (int t = 0; t < full; t++) {
-                    float y0, y1, y2, y3;
-                    AT6(a[t], a[tw + t], a[2 * tw + t], a[3 * tw + t], a[4 * tw + t], a[5 * tw + t], y0, y1, y2, y3);
-                    o[4 * t] = y0 + b, o[4 * t + 1] = y1 + b, o[4 * t + 2] = y2 + b, o[4 * t + 3] = y3 + b;
+                for (int f = 0; f < F; f++)
+                    AT6(r[f], r[F + f], r[2 * F + f], r[3 * F + f], r[4 * F + f], r[5 * F + f], o[f], o[F + f],
+                        o[2 * F + f], o[3 * F + f]);
+            }
+            int rows = H - 4 * ty < 4 ? H - 4 * ty : 4, cols = W - 4 * tx < 4 ? W - 4 * tx : 4;
+            int f8 = rows == 4 && cols == 4 ? F / 8 * 8 : 0; /* whole tiles: 8 channels x 2 rows at a time */
+            for (int f = 0; f < f8; f += 8)
+                for (int i = 0; i < 4; i += 2) {
+                    Vec8 r[8];
+                    for (int p = 0; p < 8; p++) memcpy(&r[p], y + (size_t)(4 * i + p) * F + f, sizeof r[p]);
+                    transpose8(r); /* r[k]: channel f + k, rows i and i + 1 */
+                    for (int k = 0; k < 8; k++) {
+                        float b = bias ? bias[f + k] : 0, *dst = out + ((size_t)(f + k) * H + 4 * ty + i) * W + 4 * tx;
+                        for (int l = 0; l < 4; l++) dst[l] = r[k][l] + b, dst[W + l] = r[k][4 + l] + b;
+                    }
                 }
-                if (full < tw) {
-                    float y[4];
-                    AT6(a[full], a[tw + full], a[2 * tw + full], a[3 * tw + full], a[4 * tw + full], a[5 * tw + full],
-                        y[0], y[1], y[2], y[3]);
-                    for (int x = 4 * full; x < W; x++) o[x] = y[x - 4 * full] + b;
-                }
+            for (int f = f8; f < F; f++) {
+                float b = bias ? bias[f] : 0;
+                float *dst = out + ((size_t)f * H + 4 * ty) * W + 4 * tx;
+                for (int i = 0; i < rows; i++)
+                    for (int l = 0; l < cols; l++) dst[(size_t)i * W + l] = y[(size_t)(4 * i + l) * F + f] + b;
             }
         }
-    }
 }
 
-/* dM of one tile from its 4x4 of dout (rows r[0..3], each read at columns 0..3): A down the
- * columns, then A along the rows; the 36 values go ξ-block by ξ-block. */
-static inline __attribute__((always_inline)) void grad_tile(float *m, size_t step, const float y[4][4])
+/* The output transform's adjoint: dM[ξ][t][f] = (A dY Aᵀ)[ξ] for every tile and channel of image
+ * n, dY the tile's 4x4 of dout, zero past the edge (where the forward clipped). */
+CPU_VECTOR_CLONES static void grad(float *dM, const float *dout, int F, int H, int W, int n, int ld, size_t step,
+                                   float *s)
 {
-    float c[6][4]; /* A dY */
-    for (int l = 0; l < 4; l++) A4(y[0][l], y[1][l], y[2][l], y[3][l], c[0][l], c[1][l], c[2][l], c[3][l], c[4][l], c[5][l]);
-    for (int k = 0; k < 6; k++) {
-        float *mk = m + (size_t)(6 * k) * step;
-        A4(c[k][0], c[k][1], c[k][2], c[k][3], mk[0], mk[step], mk[2 * step], mk[3 * step], mk[4 * step], mk[5 * step]);
-    }
-}
-
-/* The output transform's adjoint: dM[ξ][f][t] = (A dY Aᵀ)[ξ] for every channel and tile of one
- * image, dY the tile's 4x4 of dout, zero past the edge (where the forward clipped). zero (W
- * floats) is scratch. */
-CPU_VECTOR_CLONES static void grad_transform(float *dM, const float *dout, int F, int H, int W, int ld, size_t step,
-                                             float *zero)
-{
-    int tw = (W + 3) / 4, th = (H + 3) / 4, full = W / 4;
-    memset(zero, 0, (size_t)W * sizeof *zero);
-    for (int f = 0; f < F; f++) {
-        const float *plane = dout + (size_t)f * H * W;
-        for (int ty = 0; ty < th; ty++) {
-            const float *r[4];
-            for (int i = 0; i < 4; i++) r[i] = 4 * ty + i < H ? plane + (size_t)(4 * ty + i) * W : zero;
-            float *m = dM + (size_t)f * ld + (size_t)ty * tw;
-#pragma omp simd
-            for (int t = 0; t < full; t++) {
-                float y[4][4];
-                for (int i = 0; i < 4; i++)
-                    for (int l = 0; l < 4; l++) y[i][l] = r[i][4 * t + l];
-                grad_tile(m + t, step, y);
+    (void)ld;
+    int tw = (int)tiles_w(W), th = (int)tiles_w(H);
+    float *y = s, *c = s + 16 * (size_t)F; /* dY: (4 i + l) F; A dY: row k column l at (4 k + l) F */
+    float *m0 = dM + (size_t)n * th * tw * F;
+    for (int ty = 0; ty < th; ty++)
+        for (int tx = 0; tx < tw; tx++) {
+            int rows = H - 4 * ty < 4 ? H - 4 * ty : 4, cols = W - 4 * tx < 4 ? W - 4 * tx : 4;
+            int f8 = rows == 4 && cols == 4 ? F / 8 * 8 : 0; /* whole tiles: 8 channels x 2 rows at a time */
+            if (rows < 4 || cols < 4) memset(y, 0, 16 * (size_t)F * sizeof *y);
+            for (int f = 0; f < f8; f += 8)
+                for (int i = 0; i < 4; i += 2) {
+                    Vec8 r[8];
+                    for (int k = 0; k < 8; k++) {
+                        const float *src = dout + ((size_t)(f + k) * H + 4 * ty + i) * W + 4 * tx;
+                        for (int l = 0; l < 4; l++) r[k][l] = src[l], r[k][4 + l] = src[W + l];
+                    }
+                    transpose8(r); /* r[p]: position 4 i + p, channels f .. f + 7 */
+                    for (int p = 0; p < 8; p++) memcpy(y + (size_t)(4 * i + p) * F + f, &r[p], sizeof r[p]);
+                }
+            for (int f = f8; f < F; f++) {
+                const float *src = dout + ((size_t)f * H + 4 * ty) * W + 4 * tx;
+                for (int i = 0; i < rows; i++)
+                    for (int l = 0; l < cols; l++) y[(size_t)(4 * i + l) * F + f] = src[(size_t)i * W + l];
             }
-            if (full < tw) { /* the clipped last tile: columns past W are zero */
-                float y[4][4] = {{0}};
-                for (int i = 0; i < 4; i++)
-                    for (int x = 4 * full; x < W; x++) y[i][x - 4 * full] = r[i][x];
-                grad_tile(m + full, step, y);
+            for (int l = 0; l < 4; l++) { /* A down column l */
+                const float *q = y + (size_t)l * F;
+                float *o = c + (size_t)l * F;
+#pragma omp simd
+                for (int f = 0; f < F; f++)
+                    A4(q[f], q[4 * F + f], q[8 * F + f], q[12 * F + f], o[f], o[4 * F + f], o[8 * F + f], o[12 * F + f],
+                       o[16 * F + f], o[20 * F + f]);
+            }
+            float *m = m0 + ((size_t)ty * tw + tx) * F;
+            for (int k = 0; k < 6; k++) { /* A along row k */
+                const float *r = c + (size_t)(4 * k) * F;
+                float *o = m + (size_t)(6 * k) * step;
+#pragma omp simd
+                for (int f = 0; f < F; f++)
+                    A4(r[f], r[F + f], r[2 * F + f], r[3 * F + f], o[f], o[step + f], o[2 * step + f], o[3 * step + f],
+                       o[4 * step + f], o[5 * step + f]);
             }
         }
-    }
 }
 
-const WinogradKernels winograd_f4 = {4, input_transform, output_transform, grad_transform, filter, filter_grad};
+const WinogradKernels winograd_f4 = {4, 1, scratch, input, output, grad, filter, filter_grad};
