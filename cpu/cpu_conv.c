@@ -58,16 +58,6 @@ static int wino_m(const Backend *be)
     return ((CpuContext *)be->ctx)->conv_algo == CPU_CONV_WINOGRAD ? 2 : 4;
 }
 
-/* dW by Winograd too, unless the output has more than twice the input's channels: then the
- * transformed dout (16 values per 2x2 tile and channel) outweighs the GEMM's saving (measured:
- * 32 -> 128 channels on 15x15 maps ran ~20% slower than im2col's dW). Forced Winograd takes it
- * everywhere (the tests' reference comparison). */
-static int use_winograd_dw(const Backend *be, const ConvGeom *g)
-{
-    int algo = ((CpuContext *)be->ctx)->conv_algo;
-    return use_winograd(be, g) && (algo == CPU_CONV_WINOGRAD || algo == CPU_CONV_WINOGRAD4 || g->F <= 2 * g->C);
-}
-
 /* Images per Winograd chunk at most (no more than the batch). */
 static int wino_images(int m, const ConvGeom *g)
 {
@@ -288,10 +278,12 @@ static void wino_dw_chunk(int m, float *dU, const float *dout_n, const float *x_
 }
 
 /* Winograd's backward, chunk by chunk: dx through the turned filters' U (in `shared`) when dx is
- * wanted, and dW by Winograd (wdw: partial dU, db per thread, summed in thread order and turned
- * into dw) or by im2col, image by image. */
+ * wanted, and dW by Winograd: partial dU and db per thread, summed in thread order and turned
+ * into dw. (dW by Winograd pays also where the output has 4x the input's channels: 32 -> 128 on
+ * 15x15 maps, 160 -> 102-113 ms per cifar-fast step at F(4x4); at F(2x2) it ran ~20% slower
+ * than im2col's dW there.) */
 static void wino_backward(int m, float *dx, float *dw, float *db, const float *dout, const float *x,
-                          const float *U, int wdw, const ConvGeom *g, float *ws, int threads)
+                          const float *U, const ConvGeom *g, float *ws, int threads)
 {
     int B = wino_chunk(m, g, threads), chunks = (g->N + B - 1) / B, team = 1;
     size_t plane = (size_t)g->H * g->W, slice = slice_size(g);
@@ -300,27 +292,17 @@ static void wino_backward(int m, float *dx, float *dw, float *db, const float *d
     {
 #pragma omp single
         team = omp_get_num_threads();
-        float *cols = ws + (size_t)omp_get_thread_num() * slice, *dwb_part = cols + cols_size(g) + dcols_size(g);
-        float *wv = cols + at, *dU = cols + part;
-        if (wdw) memset(dU, 0, wino_dwb_size(g) * sizeof *dU);
-        else memset(dwb_part, 0, wb_size(g) * sizeof *dwb_part), fill_ones(cols, g);
+        float *wv = ws + (size_t)omp_get_thread_num() * slice + at, *dU = wv - at + part;
+        memset(dU, 0, wino_dwb_size(g) * sizeof *dU);
 #pragma omp for schedule(static)
         for (int k = 0; k < chunks; k++) {
             int n = k * B, count = g->N - n < B ? g->N - n : B;
             const float *dout_n = dout + (size_t)n * g->F * plane, *x_n = x + (size_t)n * g->C * plane;
-            if (wdw) wino_dw_chunk(m, dU, dout_n, x_n, count, g, wv);
-            else
-                for (int i = 0; i < count; i++)
-                    im2col_dw_image(dwb_part, cols, dout_n + (size_t)i * g->F * plane,
-                                    x_n + (size_t)i * g->C * plane, g);
+            wino_dw_chunk(m, dU, dout_n, x_n, count, g, wv);
             if (dx) /* dx = dout convolved with the turned filters, F channels in, C out */
                 winograd_forward(m, dx + (size_t)n * g->C * plane, dout_n, U, NULL, g->F, g->C, g->H, g->W, count,
                                  wv);
         }
-    }
-    if (!wdw) {
-        im2col_dw_sum(dw, db, ws, team, g);
-        return;
     }
     float *sum = ws + part; /* thread 0's partials collect the others' */
     for (int t = 1; t < team; t++) {
@@ -341,7 +323,7 @@ void cpu_conv_backward(const Backend *be, float *dx, float *dw, float *db, const
         float *shared = ws + slice - shared_size(g);
         int m = wino_m(be);
         if (dx) winograd_weights(m, shared, w, g->F, g->C, 1);
-        wino_backward(m, dx, dw, db, dout, x, shared, use_winograd_dw(be, g), g, ws, threads);
+        wino_backward(m, dx, dw, db, dout, x, shared, g, ws, threads);
         return;
     }
     int team = 1; /* the threads that really ran (OpenMP may give fewer than asked) */

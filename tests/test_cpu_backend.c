@@ -277,7 +277,7 @@ static void test_winograd_vs_reference(void)
         be->conv_forward(be, auto_out, fx, fw, fb, &g);
         const float *want = g.C >= 8 && g.F >= 8 ? f4_out : im2col_out;
         CU_ASSERT(memcmp(auto_out, want, no * sizeof *want) == 0);
-        /* and its backward: dW by im2col beside Winograd's dx where F > 2 C (the last shape) */
+        /* and its backward */
         be->conv_backward(be, fdx, fdw, fdb, fd, fx, fw, &g);
         char what[96];
         snprintf(what, sizeof what, "auto x(%d,%d,%d,%d) F %d: dx, dw", d[0], d[1], d[2], d[3], d[4]);
