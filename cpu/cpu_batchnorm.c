@@ -18,7 +18,7 @@
 #define AT(n, c) (((size_t)(n) * C + (c)) * S)
 
 /* sum(a) and sum(a * b) over channel c (b NULL: sum(a * a)) */
-CPU_VECTOR_CLONES void cpu_bn_channel_sums(double *s1, double *s2, const float *a, const float *b, int N, int C, int S, int c)
+CPU_VECTOR_CLONES static void channel_sums(double *s1, double *s2, const float *a, const float *b, int N, int C, int S, int c)
 {
     double sum = 0, sq = 0;
     for (int n = 0; n < N; n++) {
@@ -27,6 +27,13 @@ CPU_VECTOR_CLONES void cpu_bn_channel_sums(double *s1, double *s2, const float *
         for (int s = 0; s < S; s++) sum += as[s], sq += (double)as[s] * bs[s];
     }
     *s1 = sum, *s2 = sq;
+}
+
+/* The cloned loop behind a plain function: a global target_clones function would export its
+ * ifunc from libnndl (the library exports only nndl_ names). */
+void cpu_bn_channel_sums(double *s1, double *s2, const float *a, const float *b, int N, int C, int S, int c)
+{
+    channel_sums(s1, s2, a, b, N, C, S, c);
 }
 
 void cpu_bn_channel_stats(float *m, float *istd, float *mean, float *inv_std, float *running_mean,
@@ -88,7 +95,7 @@ void cpu_batchnorm_forward(const Backend *be, float *out, float *mean, float *in
 #pragma omp parallel for schedule(static) if ((size_t)N * C * S > CPU_PARALLEL_MIN)
     for (int c = 0; c < C; c++) {
         double sum = 0, sq = 0;
-        if (cfg->train) cpu_bn_channel_sums(&sum, &sq, x, NULL, N, C, S, c);
+        if (cfg->train) channel_sums(&sum, &sq, x, NULL, N, C, S, c);
         forward_channel(out, mean, inv_std, running_mean, running_var, x, gamma, beta, sum, sq, (double)N * S, cfg,
                         N, C, S, c);
     }
@@ -102,7 +109,7 @@ void cpu_batchnorm_backward(const Backend *be, float *dx, float *dgamma, float *
 #pragma omp parallel for schedule(static) if ((size_t)N * C * S > CPU_PARALLEL_MIN)
     for (int c = 0; c < C; c++) {
         double sum_d, sum_dx; /* sum(dout), sum(dout * x) */
-        cpu_bn_channel_sums(&sum_d, &sum_dx, dout, x, N, C, S, c);
+        channel_sums(&sum_d, &sum_dx, dout, x, N, C, S, c);
         dgamma[c] = (float)((sum_dx - mean[c] * sum_d) * inv_std[c]);
         dbeta[c] = (float)sum_d;
         dx_channel(dx, dout, x, gamma, mean, inv_std, sum_d, sum_dx, (double)N * S, N, C, S, c);
@@ -113,7 +120,7 @@ void cpu_batchnorm_sums(const Backend *be, double *sums, const float *a, const f
 {
     (void)be;
 #pragma omp parallel for schedule(static) if ((size_t)N * C * S > CPU_PARALLEL_MIN)
-    for (int c = 0; c < C; c++) cpu_bn_channel_sums(&sums[c], &sums[C + c], a, b, N, C, S, c);
+    for (int c = 0; c < C; c++) channel_sums(&sums[c], &sums[C + c], a, b, N, C, S, c);
 }
 
 void cpu_batchnorm_forward_sums(const Backend *be, float *out, float *mean, float *inv_std, float *running_mean,

@@ -45,7 +45,7 @@ static Affine1 channel_affine(float *mean, float *inv_std, float *running_mean, 
 #define PLANE_BUF 4096
 
 /* One (n, c) plane of H x W pooled into Ho x Wo (tiled windows). */
-static void pool_plane(float *o, const float *xs, Affine1 a, const PoolGeom *g)
+CPU_VECTOR_CLONES static void pool_plane(float *o, const float *xs, Affine1 a, const PoolGeom *g)
 {
     int S = g->H * g->W;
     if (S <= PLANE_BUF) {
@@ -121,7 +121,7 @@ void cpu_bn_relu_pool_forward(const Backend *be, float *out, float *mean, float 
 
 /* dy (the gradient at y = batchnorm(x)) of one pooled (n, c) plane, written into dys: a
  * window's dout goes to each element whose relu output is the window's max, and y > 0. */
-static void pooled_dy(float *dys, const float *xs, const float *ds, Affine1 a, const PoolGeom *g)
+CPU_VECTOR_CLONES static void pooled_dy(float *dys, const float *xs, const float *ds, Affine1 a, const PoolGeom *g)
 {
     int S = g->H * g->W;
 #pragma omp simd
