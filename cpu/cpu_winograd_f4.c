@@ -73,23 +73,27 @@ static size_t scratch(int Cin, int Cout, int H, int W)
     return padded_floats(H, W, C) + 40 * (size_t)C;
 }
 
-/* 8x8 transposes in GCC's generic vectors: 24 shuffles per 64 floats in the x86-64-v3 clone
- * (unpack, shuffle, lane permute), where element-wise copies cost a load and a store each. */
+/* 8x8 transposes in generic vectors (GCC 12 and clang both have __builtin_shufflevector): 24
+ * shuffles per 64 floats in the x86-64-v3 clone (unpack, shuffle, lane permute), where
+ * element-wise copies cost a load and a store each. */
 typedef float Vec8 __attribute__((vector_size(32)));
-typedef int Idx8 __attribute__((vector_size(32)));
+
+#define UNPACK_LO(a, b) __builtin_shufflevector(a, b, 0, 8, 1, 9, 4, 12, 5, 13)
+#define UNPACK_HI(a, b) __builtin_shufflevector(a, b, 2, 10, 3, 11, 6, 14, 7, 15)
+#define PAIRS_LO(a, b) __builtin_shufflevector(a, b, 0, 1, 8, 9, 4, 5, 12, 13)
+#define PAIRS_HI(a, b) __builtin_shufflevector(a, b, 2, 3, 10, 11, 6, 7, 14, 15)
+#define HALVES_LO(a, b) __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11)
+#define HALVES_HI(a, b) __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15)
 
 static inline __attribute__((always_inline)) void transpose8(Vec8 r[8])
 {
-    const Idx8 lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};
-    const Idx8 lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
-    const Idx8 lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
     Vec8 t[8], u[8];
-    for (int k = 0; k < 8; k += 2) t[k] = __builtin_shuffle(r[k], r[k + 1], lo), t[k + 1] = __builtin_shuffle(r[k], r[k + 1], hi);
+    for (int k = 0; k < 8; k += 2) t[k] = UNPACK_LO(r[k], r[k + 1]), t[k + 1] = UNPACK_HI(r[k], r[k + 1]);
     for (int k = 0; k < 8; k += 4) {
-        u[k] = __builtin_shuffle(t[k], t[k + 2], lo2), u[k + 1] = __builtin_shuffle(t[k], t[k + 2], hi2);
-        u[k + 2] = __builtin_shuffle(t[k + 1], t[k + 3], lo2), u[k + 3] = __builtin_shuffle(t[k + 1], t[k + 3], hi2);
+        u[k] = PAIRS_LO(t[k], t[k + 2]), u[k + 1] = PAIRS_HI(t[k], t[k + 2]);
+        u[k + 2] = PAIRS_LO(t[k + 1], t[k + 3]), u[k + 3] = PAIRS_HI(t[k + 1], t[k + 3]);
     }
-    for (int k = 0; k < 4; k++) r[k] = __builtin_shuffle(u[k], u[k + 4], lo4), r[k + 4] = __builtin_shuffle(u[k], u[k + 4], hi4);
+    for (int k = 0; k < 4; k++) r[k] = HALVES_LO(u[k], u[k + 4]), r[k + 4] = HALVES_HI(u[k], u[k + 4]);
 }
 
 /* pad (Hp, Wp, C) = img (C, H, W) channels-last at (y + 1, x + 1), zero elsewhere; blocks of 8
