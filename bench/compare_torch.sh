@@ -12,10 +12,8 @@ NET="${1:-seed}"
 BATCHES=50,100,1000
 [ "${2:-}" = "--batches" ] && BATCHES="$3"
 WIDE="conv32x3-pool2-bn-relu-conv32x3-bn-relu-conv128x3-pool2-bn-relu-conv128x3-bn-relu-conv128x3-pool2-bn-relu-conv128x3-bn-relu-affine10"
-# the --model of the cifar-fast preset (cli/train_presets.c)
-PRESET="conv24x2(pad=0,nobias)-bn(noscale)-gelu-conv32x3(nobias)-pool2-bn(noscale)-gelu-conv32x3(nobias)-bn(noscale)-gelu-\
-conv128x3(nobias)-pool2-bn(noscale)-gelu-conv128x3(nobias)-bn(noscale)-gelu-\
-conv128x3(nobias)-pool2-bn(noscale)-gelu-conv128x3(nobias)-bn(noscale)-gelu-gmp-affine10-scale0.125"
+# the --model of the cifar-fast preset, as `nndl train --help` prints it (cli/train_presets.c)
+PRESET=$(./nndl train --help | sed -n 's/^ *--model \([^ ]*\)$/\1/p' | head -1)
 case "$NET" in
 seed) nndl_out=$(./nndl bench train --batches "$BATCHES") ;;
 wide) nndl_out=$(./nndl bench train --batches "$BATCHES" --model "$WIDE") ;;

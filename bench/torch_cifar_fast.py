@@ -14,7 +14,7 @@ recipe, written with nndl's formulas where PyTorch's differ:
     a reflect-padded image, test-time views as nndl's --tta (six by default: flip x one-pixel
     diagonal shifts).
 Prints the wall time of training and of the evaluation, and the accuracy on the first N test
-images (1000). Run: /usr/bin/python3 bench/torch_cifar_fast.py --data DIR [--epochs 10]
+images (1000). Run: /usr/bin/python3 bench/torch_cifar_fast.py --data DIR [--epochs 12]
 [--num-train 50000] [--num-test 1000] [--threads N] [--tta 0|1|2: none, flip, flip and
 one-pixel diagonal shifts of a reflect-padded image (the default), nndl's --tta levels] [--channels-last:
 the net and batches in channels_last memory format, where PyTorch's CPU convolutions (oneDNN) are
@@ -30,7 +30,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-HYP = dict(epochs=10, batch=512, lr=0.75, momentum=0.85, weight_decay=0.009, bias_lr_mult=64.0,
+HYP = dict(epochs=12, batch=512, lr=0.75, momentum=0.85, weight_decay=0.009, bias_lr_mult=64.0,
            warmup_epochs=1.84, warmup_start=0.2, final=0.07, label_smoothing=0.2, translate=2,
            scale=0.125)
 

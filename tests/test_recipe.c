@@ -426,7 +426,7 @@ static void test_cifar_fast_preset(void)
     char *argv[] = {"train", "--preset", "cifar-fast", "--lr", "0.5", "--flip", NULL};
     CU_ASSERT_FATAL(train_options_parse(6, argv, &o) == NNDL_OK);
     CU_ASSERT(o.lr == 0.5f); /* given: overrides the preset's 0.75 */
-    CU_ASSERT(o.batch_size == 512 && o.epochs == 10 && o.num_train == 50000 && o.num_val == 0);
+    CU_ASSERT(o.batch_size == 512 && o.epochs == 12 && o.num_train == 50000 && o.num_val == 0);
     CU_ASSERT(strcmp(o.update, "sgd_nesterov_momentum") == 0 && o.momentum == 0.85f && o.reg == 0);
     CU_ASSERT(o.label_smoothing == 0.2f && o.weight_decay == 0.009f && o.nonweight_lr_mult == 64);
     CU_ASSERT(o.schedule.kind == SCHEDULE_ONECYCLE && o.schedule.warmup_epochs == 1.84f &&
