@@ -64,7 +64,7 @@ int bench_conv(void)
             return 1;
         }
         cpu_backend_set_conv_algo(be, CPU_CONV_AUTO);
-        int auto_wino = cpu_conv_uses_winograd(be, &g);
+        int auto_tile = cpu_conv_winograd_tile(be, &g);
         double best[2][3] = {{1e30, 1e30, 1e30}, {1e30, 1e30, 1e30}}; /* [backward][algorithm] */
         for (int rep = 0; rep < 5; rep++)
             for (int bw = 0; bw < 2; bw++)
@@ -77,7 +77,7 @@ int bench_conv(void)
         printf("| %-19s | %3d |", x, g.F);
         for (int bw = 0; bw < 2; bw++)
             for (int a = 0; a < 3; a++) printf(" %10.1f |", 1e3 * best[bw][a]);
-        printf(" %-8s |\n", auto_wino ? "F(2x2)" : "im2col");
+        printf(" %-8s |\n", auto_tile == 4 ? "F(4x4)" : auto_tile == 2 ? "F(2x2)" : "im2col");
         fflush(stdout);
         for (int i = 0; i < 7; i++) be->release(be, t[i]);
     }

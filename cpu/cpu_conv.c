@@ -47,8 +47,6 @@ static int use_winograd(const Backend *be, const ConvGeom *g)
     return algo == CPU_CONV_WINOGRAD || algo == CPU_CONV_WINOGRAD4 || (g->C >= 8 && g->F >= 8);
 }
 
-int cpu_conv_uses_winograd(const Backend *be, const ConvGeom *g) { return use_winograd(be, g); }
-
 /* The output tile: F(4x4, 3x3) unless F(2x2, 3x3) is forced. In the cifar-fast net's step
  * (batch 512, `nndl bench train --profile`) F(4x4) took the 7x7 layers from 48 to 32 ms forward
  * and 93-96 to 66 ms backward, the 15x15 ones 22-69 to 18-50 ms forward, and was level on the
@@ -57,6 +55,8 @@ static int wino_m(const Backend *be)
 {
     return ((CpuContext *)be->ctx)->conv_algo == CPU_CONV_WINOGRAD ? 2 : 4;
 }
+
+int cpu_conv_winograd_tile(const Backend *be, const ConvGeom *g) { return use_winograd(be, g) ? wino_m(be) : 0; }
 
 /* Images per Winograd chunk at most (no more than the batch). */
 static int wino_images(int m, const ConvGeom *g)
