@@ -78,10 +78,9 @@ int pool_geom_init_floor(PoolGeom *g, int N, int C, int H, int W, int ph, int pw
     return pool_geom(g, N, C, H, W, ph, pw, stride, 1);
 }
 
-int pool_geom_tiles(const PoolGeom *g)
-{
-    return g->ph == g->stride && g->pw == g->stride && g->H % g->ph == 0 && g->W % g->pw == 0;
-}
+int pool_geom_disjoint(const PoolGeom *g) { return g->ph == g->stride && g->pw == g->stride; }
+
+int pool_geom_tiles(const PoolGeom *g) { return pool_geom_disjoint(g) && g->H % g->ph == 0 && g->W % g->pw == 0; }
 
 int affine_check(int N, int x_row_size, int w_rows, int M)
 {

@@ -44,7 +44,10 @@ int pool_geom_init_floor(PoolGeom *g, int N, int C, int H, int W, int ph, int pw
 /* affine: an input of N rows of x_row_size values against weights (w_rows, M). */
 int affine_check(int N, int x_row_size, int w_rows, int M);
 
-/* True when the pooling windows tile the input exactly (no overlap, no gaps). */
+/* True when the pooling windows do not overlap (the stride is the window): each input element
+ * lies in at most one window; with a floor output size some lie in none. */
+int pool_geom_disjoint(const PoolGeom *g);
+/* True when the pooling windows tile the input exactly (disjoint, and no input past them). */
 int pool_geom_tiles(const PoolGeom *g);
 
 static inline size_t conv_in_size(const ConvGeom *g) { return (size_t)g->N * g->C * g->H * g->W; }

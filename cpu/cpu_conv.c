@@ -292,7 +292,7 @@ static void wino_backward(int m, float *dx, float *dw, float *db, const float *d
     {
 #pragma omp single
         team = omp_get_num_threads();
-        float *wv = ws + (size_t)omp_get_thread_num() * slice + at, *dU = wv - at + part;
+        float *mine = ws + (size_t)omp_get_thread_num() * slice, *wv = mine + at, *dU = mine + part;
         memset(dU, 0, wino_dwb_size(g) * sizeof *dU);
 #pragma omp for schedule(static)
         for (int k = 0; k < chunks; k++) {

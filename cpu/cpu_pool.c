@@ -41,12 +41,9 @@ static inline float select_if_equal(float a, float b, float v)
     return v;
 }
 
-/* Disjoint windows (the stride is the window): every pixel lies in at most one window, so each dx
- * is written once (no clearing, no accumulation) straight from its window's max and gradient;
- * pixels past the last window (a floor output size, pool2 on 31x31) get 0. */
-static int windows_disjoint(const PoolGeom *g) { return g->ph == g->stride && g->pw == g->stride; }
-
-/* One (n, c) plane of backward_disjoint. */
+/* Disjoint windows (pool_geom_disjoint): every pixel lies in at most one window, so each dx is
+ * written once (no clearing, no accumulation) straight from its window's max and gradient;
+ * pixels past the last window (a floor output size, pool2 on 31x31) get 0. One (n, c) plane. */
 CPU_VECTOR_CLONES static void backward_disjoint_plane(float *dx, const float *dout, const float *x, const float *out,
                                                       const PoolGeom *g)
 {
@@ -98,7 +95,7 @@ void cpu_max_pool_backward(const Backend *be, float *dx, const float *dout, cons
                            const PoolGeom *g)
 {
     (void)be;
-    if (windows_disjoint(g)) backward_disjoint(dx, dout, x, out, g);
+    if (pool_geom_disjoint(g)) backward_disjoint(dx, dout, x, out, g);
     else backward_general(dx, dout, x, out, g);
 }
 
