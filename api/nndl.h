@@ -77,8 +77,9 @@ typedef struct nndl_train_options {
 
 NNDL_API void nndl_train_options_init(nndl_train_options *o);
 /* Trains on n examples (x, y), choosing the best epoch by accuracy on (val_x, val_y) when n_val
- * > 0 (otherwise the final parameters are kept). Returns 0, or 1 when progress stopped it, or
- * -1 on failure (bad options, divergence, out of memory). */
+ * > 0 (otherwise the final parameters are kept). A model whose first layer is conv(whiten) and
+ * that holds no loaded weights gets its whitening filters from the first call's x. Returns 0, or
+ * 1 when progress stopped it, or -1 on failure (bad options, divergence, out of memory). */
 NNDL_API int nndl_train(nndl_model *m, const float *x, const int *y, int n, const float *val_x,
                         const int *val_y, int n_val, const nndl_train_options *o);
 

@@ -14,6 +14,7 @@
 #include "safetensors.h"
 #include "solver.h"
 #include "version.h"
+#include "whiten.h"
 
 #define DEFAULT_MAX_BATCH 256
 
@@ -21,6 +22,8 @@ struct nndl_model {
     Backend *be;
     Model model;
     float *mean;                /* C*H*W, or NULL */
+    int unwhitened;             /* a conv(whiten) first layer waits for nndl_train's images
+                                 * (cleared by that and by loading weights) */
 };
 
 NNDL_API const char *nndl_version(void) { return NNDL_VERSION; }
@@ -46,6 +49,7 @@ static nndl_model *create(const char *spec, int c, int h, int w, const char *dev
         free(m);
         return NULL;
     }
+    m->unwhitened = (m->model.layers[0].spec.flags & LAYER_WHITEN) != 0;
     return m;
 }
 
@@ -81,6 +85,7 @@ static int load(nndl_model *m, const char *path)
     int rc = is_checkpoint(path) ? checkpoint_load_model(&m->model, &mean, path)
                                  : safetensors_load_model(&m->model, &mean, path);
     if (rc == NNDL_OK && mean) free(m->mean), m->mean = mean;
+    if (rc == NNDL_OK) m->unwhitened = 0;
     return rc;
 }
 
@@ -237,7 +242,8 @@ NNDL_API int nndl_train(nndl_model *m, const float *x, const int *y, int n, cons
     cfg.on_epoch = on_epoch, cfg.on_epoch_ctx = &p, cfg.stop = &p.stop;
     m->model.reg = o->reg;
     Solver s;
-    int rc = solver_init(&s, &m->model, &train, &val, &cfg);
+    int rc = m->unwhitened ? model_whiten(&m->model, &train, WHITEN_IMAGES) : NNDL_OK;
+    if (rc == NNDL_OK) m->unwhitened = 0, rc = solver_init(&s, &m->model, &train, &val, &cfg);
     if (rc == NNDL_OK) {
         rc = solver_train(&s);
         rc = rc == SOLVER_STOPPED ? 1 : rc == NNDL_OK ? 0 : NNDL_ERR;

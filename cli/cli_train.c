@@ -22,6 +22,7 @@
 #include "stop_signals.h"
 #include "train_options.h"
 #include "train_group.h"
+#include "whiten.h"
 
 /* ---- --resume: every setting that differs from the checkpoint's run is applied and announced,
  * or refused; none is silently ignored. Returns an exit status (2: flags that conflict with the
@@ -519,7 +520,15 @@ static int run_train(const TrainOptions *given, Comm *comm, int argc, char **arg
     cfg.on_epoch = run_outputs_on_epoch, cfg.on_epoch_ctx = &out;
     DataParallel dp = {0};
     Solver solver = {0};
-    int rc = join_group(comm, o, &model, &dp, &cfg) == NNDL_OK ? 0 : 2;
+    int rc = 0;
+    if (!o->resume && !o->init_from && (model.layers[0].spec.flags & LAYER_WHITEN)) { /* a fresh start only */
+        rc = model_whiten(&model, &data.train, WHITEN_IMAGES) == NNDL_OK ? 0 : 1;
+        if (rc == 0 && comm->rank == 0)
+            printf("init: layer 1's filters whiten the %dx%d patches of the first %d training images\n",
+                   model.layers[0].spec.size, model.layers[0].spec.size,
+                   data.train.n < WHITEN_IMAGES ? data.train.n : WHITEN_IMAGES);
+    }
+    if (rc == 0) rc = join_group(comm, o, &model, &dp, &cfg) == NNDL_OK ? 0 : 2;
     if (rc == 0) rc = solver_init(&solver, &model, &data.train, &data.val, &cfg) == NNDL_OK ? 0 : 2;
     if (rc == 0) {
         solver.input_mean = data.mean_image;

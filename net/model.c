@@ -15,12 +15,13 @@
 static size_t param_room(size_t n) { return (n + 15) / 16 * 16; }
 
 /* The next parameter, placed at the blocks' first free offset (*used). */
-static int add_param(Model *m, size_t *used, const char *name, int number, size_t n, int is_weight)
+static int add_param(Model *m, size_t *used, const char *name, int number, size_t n, int is_weight, int frozen)
 {
     Param *p = &m->params[m->n_params++];
     snprintf(p->name, sizeof p->name, "%s%d", name, number);
     p->n = n;
     p->is_weight = is_weight;
+    p->frozen = frozen;
     p->w = m->param_block + *used;
     p->dw = m->grad_block + *used;
     *used += param_room(n);
@@ -66,12 +67,14 @@ static float *device_array(const Backend *be, size_t n, float value)
     return p;
 }
 
-/* Host draw of weight_scale * N(0, 1), then upload. */
-static int init_gaussian(const Backend *be, float *dev, size_t n, float scale, Rng *r)
+/* Host draw of weight_scale * N(0, 1), the kind's structured start over it, then upload. */
+static int init_gaussian(const Backend *be, float *dev, size_t n, float scale, Rng *r, const ParamKind *pk,
+                         const Layer *l)
 {
     float *h = nndl_alloc(n, sizeof *h, "initial weights");
     if (!h) return NNDL_ERR;
     for (size_t i = 0; i < n; i++) h[i] = (float)(scale * rng_gaussian(r));
+    if (pk->shape_init) pk->shape_init(l, h);
     be->to_device(be, dev, h, n * sizeof *h);
     free(h);
     return NNDL_OK;
@@ -89,11 +92,12 @@ static int alloc_layer(Model *m, Layer *l, int *number, size_t *used, const Mode
         const ParamKind *pk = &k->params[j];
         if (!param_present(pk, l)) continue;
         size_t n = pk->size(l);
-        l->param[j] = add_param(m, used, pk->name, *number, n, pk->is_weight);
+        l->param[j] = add_param(m, used, pk->name, *number, n, pk->is_weight,
+                                pk->is_weight && (l->spec.flags & LAYER_FROZEN));
         float *w = m->params[l->param[j]].w;
         if (pk->init == PARAM_GAUSSIAN) {
             float scale = cfg->init == INIT_HE ? (float)sqrt(2.0 / (double)pk->fan_in(l)) : cfg->weight_scale;
-            if (init_gaussian(be, w, n, scale, r) != NNDL_OK) return NNDL_ERR;
+            if (init_gaussian(be, w, n, scale, r, pk, l) != NNDL_OK) return NNDL_ERR;
         } else {
             be->fill(be, w, pk->init == PARAM_ONES ? 1 : 0, n);
         }
@@ -370,7 +374,7 @@ void model_loss_on_device(Model *m, double *loss, int N, uint64_t step, const in
     if (m->profile) t = profile_clock(m);
     for (int i = 0; i < m->n_params; i++) {
         Param *p = &m->params[i];
-        if (!p->is_weight || m->reg == 0) continue;
+        if (!p->is_weight || p->frozen || m->reg == 0) continue; /* frozen: a constant, no gradient */
         be->l2_penalty(be, p->dw, loss, p->w, m->reg, p->n);
     }
     if (m->profile) {

@@ -24,7 +24,8 @@ typedef enum LossKind { LOSS_SOFTMAX, LOSS_SVM } LossKind;
 typedef struct Param {
     char name[16];
     size_t n;
-    int is_weight;              /* L2 regularised */
+    int is_weight;              /* L2 regularised (unless frozen: a constant) */
+    int frozen;                 /* conv(frozen) filters: never updated, averaged or penalised */
     float *w, *dw;              /* device */
 } Param;
 

@@ -3,7 +3,8 @@
  * Every model nndl trains is a stack of layers written as tokens joined by '-', with groups
  * repeated by [ ... ]xN. The tokens are those of the registered layer kinds (net/layers/):
  *   conv<F>x<K>   F filters of KxK; options conv<F>x<K>(stride=S,pad=P,nobias): stride 1, pad
- *                 (K-1)/2 (none for even K) and a bias by default; output floor((H+2P-K)/S)+1
+ *                 (K-1)/2 (none for even K) and a bias by default; output floor((H+2P-K)/S)+1;
+ *                 starts: whiten (first layer), dirac, and frozen filters (net/layers/conv.c)
  *   pool<k>       k x k max pool, stride k; output floor(H / k) (input past the last window left out)
  *   affine<M>     fully connected to M units (flattens a spatial input); also fc<M>
  *   relu, gelu    rectified linear unit; GELU x*Phi(x) (exact, erf)

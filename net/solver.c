@@ -208,7 +208,12 @@ static void update_runs(Solver *s, const StepVars *vars, int recorded)
     Model *m = s->model;
     s->update_calls = 0;
     for (int i = 0, j; i < m->n_params; i = j) {
-        for (j = i + 1; j < m->n_params && same_config(&s->opt[j], &s->opt[i]); j++) {}
+        if (m->params[i].frozen) { /* conv(frozen): never updated; its step count goes along */
+            if (!recorded && s->opt[i].rule == UPDATE_ADAM) s->opt[i].t++;
+            j = i + 1;
+            continue;
+        }
+        for (j = i + 1; j < m->n_params && !m->params[j].frozen && same_config(&s->opt[j], &s->opt[i]); j++) {}
         /* params i..j-1 lie one after another in the blocks (the gaps between them stay 0) */
         size_t at = (size_t)(m->params[i].w - m->param_block);
         size_t n = (size_t)(m->params[j - 1].w - m->param_block) + m->params[j - 1].n - at;
@@ -234,6 +239,7 @@ void solver_average(Solver *s, const StepVars *vars)
     Model *m = s->model;
     float d = (float)solver_ema_decay(s->cfg.ema, s->iteration);
     for (int i = 0; s->ema_w && i < m->n_params; i++) {
+        if (m->params[i].frozen) continue; /* its average is its start: rounding must not move it */
         if (vars) m->be->ema_step(m->be, s->ema_w[i], m->params[i].w, m->params[i].n, s->cfg.ema, vars);
         else m->be->axpby(m->be, s->ema_w[i], 1 - d, m->params[i].w, d, m->params[i].n);
     }
@@ -298,6 +304,15 @@ static void swap_ema(Solver *s)
         float *w = s->model->params[i].w;
         s->model->params[i].w = s->ema_w[i], s->ema_w[i] = w;
     }
+}
+
+/* The moving averages copied into the parameters: every array stays with its owner (a swap here
+ * would leave the model's parameters in the Solver's arrays, and solver_free would release the
+ * model's block piece by piece). */
+static void take_ema(Solver *s)
+{
+    for (int i = 0; s->ema_w && i < s->model->n_params; i++)
+        s->model->be->copy(s->model->be, s->model->params[i].w, s->ema_w[i], s->model->params[i].n * sizeof(float));
 }
 
 double solver_check_accuracy(Solver *s, const Dataset *d, int num_samples)
@@ -390,7 +405,7 @@ static int finish(Solver *s, int rc)
         if (read != NNDL_OK) rc = read;
     }
     if (rc != SOLVER_STOPPED && s->best_val_acc >= 0) model_state_load(s->model, s->best_state);
-    else if (rc == NNDL_OK) swap_ema(s); /* no best to restore: the final model is the average */
+    else if (rc == NNDL_OK) take_ema(s); /* no best to restore: the final model is the average */
     return rc;
 }
 

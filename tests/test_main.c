@@ -27,6 +27,7 @@ void register_faults_suite(void);
 void register_program_suite(void);
 void register_fuzz_found_suite(void);
 void register_recipe_suite(void);
+void register_whiten_suite(void);
 void register_export_suite(void);
 void register_run_outputs_suite(void);
 void register_data_sources_suite(void);
@@ -43,7 +44,7 @@ static const SuiteRegistrar registrars[] = {
     register_check_suite,
     register_faults_suite, register_program_suite, register_fuzz_found_suite, register_data_sources_suite,
     register_predict_suite, register_export_suite, register_run_outputs_suite,
-    register_recipe_suite, register_distributed_suite,
+    register_recipe_suite, register_whiten_suite, register_distributed_suite,
 };
 
 /* With arguments, only the suites whose names contain one of them run (make test runs all); an

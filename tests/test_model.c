@@ -48,7 +48,7 @@ static void test_spec_errors(void)
     CU_ASSERT(m.layers[2].out[1] == 8 && m.layers[2].out[2] == 8);
     model_free(&m);
     expect_spec_error("conv8x3(stride=0)-affine10", 3, 8, 8, "bad conv token");
-    expect_spec_error("conv8x3(stride=2,padding=1)-affine10", 3, 8, 8, "conv<F>x<K>[(stride=S,pad=P,nobias)]");
+    expect_spec_error("conv8x3(stride=2,padding=1)-affine10", 3, 8, 8, "conv<F>x<K>[(stride=S,pad=P,nobias,frozen,whiten,dirac)]");
     expect_spec_error("conv8x3(nobias-affine10", 3, 8, 8, "bad conv token");
     expect_spec_error("bn(eps=0)-affine10", 3, 8, 8, "bad bn token");
     expect_spec_error("bn(momentum=1)-affine10", 3, 8, 8, "bad bn token");

@@ -441,6 +441,29 @@ static void test_cifar_fast_preset(void)
     model_free(&m);
 }
 
+/* cifar94: cifar-fast's recipe at full width with airbench's starts, 14 epochs, the average; its
+ * net's stem whitens and is frozen, its 3x3 convs start as the identity. */
+static void test_cifar94_preset(void)
+{
+    TrainOptions o = train_options_default();
+    char *argv[] = {"train", "--preset", "cifar94", NULL};
+    CU_ASSERT_FATAL(train_options_parse(3, argv, &o) == NNDL_OK);
+    CU_ASSERT(o.batch_size == 512 && o.epochs == 14 && o.num_train == 50000 && o.num_val == 0 && o.lr == 0.75f);
+    CU_ASSERT(o.ema == 0.9f && o.schedule.warmup_epochs == 3.2f && o.tta == 2 && o.label_smoothing == 0.2f);
+    char spec[MODEL_SPEC_MAX];
+    CU_ASSERT_FATAL(train_options_spec(&o, spec, sizeof spec) == NNDL_OK);
+    Model m;
+    CU_ASSERT_FATAL(model_init(&m, test_backend("cpu"), spec, 3, 32, 32, 1e-3f, 0, LOSS_SOFTMAX, 0, 2) == NNDL_OK);
+    CU_ASSERT((m.layers[0].spec.flags & LAYER_WHITEN) && m.params[0].frozen && m.layers[0].spec.units == 24);
+    int dirac = 0, wide = 0;
+    for (int i = 0; i < m.n_layers; i++) {
+        dirac += (m.layers[i].spec.flags & LAYER_DIRAC) != 0;
+        wide += m.layers[i].spec.size == 3 && m.layers[i].spec.units == 256;
+    }
+    CU_ASSERT(dirac == 6 && wide == 4);
+    model_free(&m);
+}
+
 /* ---- the command line ---------------------------------------------------------------------- */
 
 static void test_recipe_flags_refused(void)
@@ -520,6 +543,7 @@ void register_recipe_suite(void)
         {"recipe flags: bad values refused, the preset in --help", test_recipe_flags_refused},
         {"a recipe run resumes through the program", test_recipe_resume_through_the_program},
         {"the cifar-fast preset: its values, a flag over it, its net", test_cifar_fast_preset},
+        {"the cifar94 preset: its values and its net's starts", test_cifar94_preset},
         CU_TEST_INFO_NULL};
     add_suite("recipe", tests);
 }

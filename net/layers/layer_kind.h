@@ -21,7 +21,14 @@ enum {
     LAYER_NO_BIAS = 1,      /* conv(nobias): no bias parameter (a batchnorm follows) */
     LAYER_NO_SCALE = 2,     /* bn(noscale): gamma fixed at 1, not a parameter */
     LAYER_PROJECT = 4,      /* res(proj): a 1x1 conv on the skip path when the shapes differ */
+    LAYER_FROZEN = 8,       /* conv(frozen): the filters keep their start (the bias trains) */
+    LAYER_WHITEN = 16,      /* conv(whiten): the filters start as a whitening of the training
+                             * images' patches (net/whiten.h) */
+    LAYER_DIRAC = 32,       /* conv(dirac): the first min(F, C) filters start as the identity */
 };
+
+/* conv(whiten): the most values of a patch (C K K) its eigenproblem takes (Jacobi is O(D^3)) */
+#define WHITEN_MAX_DIRECTIONS 192
 
 /* One layer as a spec writes it: its kind and the kind's arguments (unused ones stay 0). A
  * kind's parse_args fills in its defaults, so two specs of the same layer are equal. */
@@ -72,6 +79,8 @@ typedef struct ParamKind {
     /* whether this layer has the parameter (NULL: always); an absent one gets no name, no
      * number and no state, and the calls see w[j] = dw[j] = NULL */
     int (*present)(const Layer *l);
+    /* a structured start written over the drawn values, on the host (NULL: none) */
+    void (*shape_init)(const Layer *l, float *w);
 } ParamKind;
 
 /* An array a layer keeps besides its parameters, starting at `value` (0 unless set). */
