@@ -335,9 +335,14 @@ void register_whiten_suite(void)
         {"whiten: the filters decorrelate the patches they came from", test_whiten_filters_decorrelate_their_patches},
         {"conv options whiten, frozen, dirac: spec and refusals", test_spec_options_and_refusals},
         {"conv(dirac): the identity on the first channels", test_dirac_start},
-        {"conv(frozen): fixed on cpu, cuda host and cuda device paths", test_frozen_filters_on_every_path},
         {"C API: a new model whitens at its first nndl_train", test_api_whitens_at_the_first_train},
         {"moving average: the final model of a run without validation", test_final_average_without_validation},
         CU_TEST_INFO_NULL};
     add_suite("whiten, dirac and frozen starts", tests);
+    /* whole-model SIMT runs: a suite of its own, which `make asan` leaves out with the others
+     * ("cuda device path"; its kernels run alone under the sanitizers in other suites) */
+    static const CU_TestInfo device_tests[] = {
+        {"conv(frozen): fixed on cpu, cuda host and cuda device paths", test_frozen_filters_on_every_path},
+        CU_TEST_INFO_NULL};
+    add_suite("cuda device path: frozen starts", device_tests);
 }
