@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cifar10.h"
 #include "device_run.h"
 #include "error.h"
 #include "model.h"
@@ -328,6 +329,30 @@ static void test_final_average_without_validation(void)
     device_run_free(&r);
 }
 
+/* ---- through the program ----------------------------------------------------------------- */
+
+/* A fresh run whitens (and, with the average and no validation set, exits 0: the bug above ended
+ * it with an abort); resuming its checkpoint takes the saved filters and does not whiten again. */
+static void test_program_whitens_fresh_runs_only(void)
+{
+    char dir[64], base[512], args[1024], out[8192];
+    CU_ASSERT_FATAL(make_temp_dir(dir, sizeof dir, "nndl_whiten_cli") == 0);
+    CU_ASSERT_FATAL(write_cifar_batch(dir, "data_batch_1.bin", 0,
+                                      (long)CIFAR10_RECORDS_PER_FILE * CIFAR10_RECORD_BYTES) == 0);
+    snprintf(base, sizeof base, "train --data %s --num-train 40 --num-val 0 --num-test 0 --batch-size 10 "
+             "--print-every 0 --ema 0.9 --checkpoint %s/run", dir, dir);
+    snprintf(args, sizeof args, "%s --epochs 1 --model 'conv24x2(whiten,frozen)-relu-pool2-affine10'", base);
+    CU_ASSERT(run_cli(args, out, sizeof out) == 0);
+    int said = strstr(out, "init: layer 1's filters whiten the 2x2 patches of the first 40 training images") != NULL;
+    if (!said) fprintf(stderr, "\n%s\n", out);
+    CU_ASSERT(said);
+    snprintf(args, sizeof args, "%s --epochs 2 --resume %s/run_epoch_1.ckpt", base, dir);
+    CU_ASSERT(run_cli(args, out, sizeof out) == 0);
+    CU_ASSERT(strstr(out, "resumed from") != NULL);
+    CU_ASSERT(strstr(out, "whiten the") == NULL);
+    remove_tree(dir);
+}
+
 void register_whiten_suite(void)
 {
     static const CU_TestInfo tests[] = {
@@ -337,6 +362,7 @@ void register_whiten_suite(void)
         {"conv(dirac): the identity on the first channels", test_dirac_start},
         {"C API: a new model whitens at its first nndl_train", test_api_whitens_at_the_first_train},
         {"moving average: the final model of a run without validation", test_final_average_without_validation},
+        {"the program whitens fresh runs, not resumed ones", test_program_whitens_fresh_runs_only},
         CU_TEST_INFO_NULL};
     add_suite("whiten, dirac and frozen starts", tests);
     /* whole-model SIMT runs: a suite of its own, which `make asan` leaves out with the others
