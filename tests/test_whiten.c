@@ -134,18 +134,18 @@ static void test_spec_options_and_refusals(void)
     CU_ASSERT(m.params[0].frozen && !m.params[1].frozen); /* W1 fixed, b1 trains */
     for (int i = 2; i < m.n_params; i++) CU_ASSERT(!m.params[i].frozen);
     model_free(&m);
-    ASSERT_ERROR_MENTIONS(model_init(&m, be, "conv8x3-conv144x2(whiten)-affine10", 3, 8, 8, 1e-3f, 0, LOSS_SOFTMAX, 0, 4),
-                          "whiten is for the first layer");
-    ASSERT_ERROR_MENTIONS(model_init(&m, be, "conv16x2(whiten)-affine10", 3, 8, 8, 1e-3f, 0, LOSS_SOFTMAX, 0, 4),
-                          "2 x C x K x K = 24 filters");
-    ASSERT_ERROR_MENTIONS(model_init(&m, be, "conv486x9(whiten)-affine10", 3, 16, 16, 1e-3f, 0, LOSS_SOFTMAX, 0, 4),
-                          "eigenproblem's limit");
-    ASSERT_ERROR_MENTIONS(model_init(&m, be, "conv8x2(dirac)-affine10", 3, 8, 8, 1e-3f, 0, LOSS_SOFTMAX, 0, 4),
-                          "odd filter size");
-    ASSERT_ERROR_MENTIONS(model_init(&m, be, "conv54x3(whiten,dirac)-affine10", 3, 8, 8, 1e-3f, 0, LOSS_SOFTMAX, 0, 4),
-                          "choose one");
-    ASSERT_ERROR_MENTIONS(model_init(&m, be, "conv8x3(frozen=1)-affine10", 3, 8, 8, 1e-3f, 0, LOSS_SOFTMAX, 0, 4),
-                          "frozen");
+    struct { const char *spec; int side; const char *says; } refused[] = {
+        {"conv8x3-conv144x2(whiten)-affine10", 8, "whiten is for the first layer"},
+        {"conv16x2(whiten)-affine10", 8, "2 x C x K x K = 24 filters"},
+        {"conv486x9(whiten)-affine10", 16, "eigenproblem's limit"},
+        {"conv8x2(dirac)-affine10", 8, "odd filter size"},
+        {"conv54x3(whiten,dirac)-affine10", 8, "choose one"},
+        {"conv8x3(frozen=1)-affine10", 8, "frozen"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+        ASSERT_ERROR_MENTIONS(model_init(&m, be, refused[i].spec, 3, refused[i].side, refused[i].side, 1e-3f, 0,
+                                         LOSS_SOFTMAX, 0, 4),
+                              refused[i].says);
 }
 
 /* conv6x3(dirac) on 4 channels: filters 0-3 are the identity at the centre tap, exactly; filters
