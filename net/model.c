@@ -374,7 +374,7 @@ void model_loss_on_device(Model *m, double *loss, int N, uint64_t step, const in
     if (m->profile) t = profile_clock(m);
     for (int i = 0; i < m->n_params; i++) {
         Param *p = &m->params[i];
-        if (!p->is_weight || p->frozen || m->reg == 0) continue; /* frozen: a constant, no gradient */
+        if (!param_penalised(p) || m->reg == 0) continue;
         be->l2_penalty(be, p->dw, loss, p->w, m->reg, p->n);
     }
     if (m->profile) {

@@ -29,6 +29,9 @@ typedef struct Param {
     float *w, *dw;              /* device */
 } Param;
 
+/* Whether the L2 penalty (--reg) counts p: weights, not frozen ones (constants). */
+static inline int param_penalised(const Param *p) { return p->is_weight && !p->frozen; }
+
 /* Where a step's time goes, accumulated while Model.profile points here (NULL: nothing is timed
  * and the loops cost one branch per layer). Each entry waits for the device before and after
  * (Backend.synchronize), so on a GPU a profiled step is slower than a plain one. */

@@ -49,7 +49,7 @@ double ref_model_loss(const Model *m, double *const *params, double **grads, con
                   : m->label_smoothing > 0 ? ref_softmax_loss_smoothed(dout, acts[L], y, N, C, m->label_smoothing)
                                            : ref_softmax_loss(dout, acts[L], y, N, C);
     for (int i = 0; i < m->n_params; i++) {
-        if (!m->params[i].is_weight || m->params[i].frozen) continue;
+        if (!param_penalised(&m->params[i])) continue;
         for (size_t k = 0; k < m->params[i].n; k++) {
             loss += 0.5 * m->reg * params[i][k] * params[i][k];
         }
@@ -64,7 +64,7 @@ double ref_model_loss(const Model *m, double *const *params, double **grads, con
         dout = dx;
     }
     for (int i = 0; grads && i < m->n_params; i++)
-        if (m->params[i].is_weight && !m->params[i].frozen)
+        if (param_penalised(&m->params[i]))
             for (size_t k = 0; k < m->params[i].n; k++) grads[i][k] += m->reg * params[i][k];
     free(dout);
     for (int i = 1; i <= L; i++) free(acts[i]);

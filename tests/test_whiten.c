@@ -150,6 +150,13 @@ static void test_spec_options_and_refusals(void)
 
 /* conv6x3(dirac) on 4 channels: filters 0-3 are the identity at the centre tap, exactly; filters
  * 4 and 5 keep their random start. */
+static float *download_param(const Model *m, int i)
+{
+    float *w = malloc(m->params[i].n * sizeof *w);
+    m->be->to_host(m->be, w, m->params[i].w, m->params[i].n * sizeof *w);
+    return w;
+}
+
 static void test_dirac_start(void)
 {
     const Backend *be = test_backend("cpu");
@@ -164,6 +171,30 @@ static void test_dirac_start(void)
     for (int i = 4 * 36; i < 6 * 36; i++) random += w[i] != 0;
     CU_ASSERT(random == 2 * 36);
     model_free(&m);
+}
+
+/* The L2 penalty leaves frozen filters out (constants): the loss with reg minus the loss without
+ * is 0.5 reg sum(W^2) over the other weights, summed here in double. */
+static void test_l2_penalty_skips_frozen_filters(void)
+{
+    const Backend *be = test_backend("cpu");
+    Dataset d;
+    make_random_dataset(&d, 6, 3, 8, 8, 91);
+    Model m;
+    CU_ASSERT_FATAL(model_init(&m, be, "conv24x2(whiten,frozen)-relu-conv4x3-relu-affine10", 3, 8, 8, 1e-1f, 0,
+                               LOSS_SOFTMAX, 5, 6) == NNDL_OK);
+    double plain = model_loss(&m, d.x, d.y, 6, 0), sum = 0;
+    for (int i = 0; i < m.n_params; i++) {
+        if (!m.params[i].is_weight || m.params[i].frozen) continue;
+        float *w = download_param(&m, i);
+        for (size_t k = 0; k < m.params[i].n; k++) sum += (double)w[k] * w[k];
+        free(w);
+    }
+    m.reg = 0.5f;
+    double penalised = model_loss(&m, d.x, d.y, 6, 0);
+    ASSERT_BELOW(fabs(penalised - plain - 0.25 * sum) / (0.25 * sum), 1e-5, "L2 term - 0.5 reg sum(W^2) without W1");
+    model_free(&m);
+    dataset_free(&d);
 }
 
 /* ---- frozen filters on every path ----------------------------------------------------------- */
@@ -207,13 +238,7 @@ static void frozen_run_start(DeviceRun *r, const char *device, int host_batches,
     CU_ASSERT_FATAL(solver_init(&r->s, &r->m, &r->train, &r->val, &cfg) == NNDL_OK);
 }
 
-static float *download(const DeviceRun *r, int param)
-{
-    const Param *p = &r->m.params[param];
-    float *h = malloc(p->n * sizeof *h);
-    r->be->to_host(r->be, h, p->w, p->n * sizeof *h);
-    return h;
-}
+static float *download(const DeviceRun *r, int param) { return download_param(&r->m, param); }
 
 /* One rule on the cpu, the cuda host-batch path and the cuda device path (below). */
 static void frozen_filters_on_every_path(UpdateRule rule)
@@ -360,6 +385,7 @@ void register_whiten_suite(void)
         {"whiten: the filters decorrelate the patches they came from", test_whiten_filters_decorrelate_their_patches},
         {"conv options whiten, frozen, dirac: spec and refusals", test_spec_options_and_refusals},
         {"conv(dirac): the identity on the first channels", test_dirac_start},
+        {"L2 penalty: frozen filters left out", test_l2_penalty_skips_frozen_filters},
         {"C API: a new model whitens at its first nndl_train", test_api_whitens_at_the_first_train},
         {"moving average: the final model of a run without validation", test_final_average_without_validation},
         {"the program whitens fresh runs, not resumed ones", test_program_whitens_fresh_runs_only},
