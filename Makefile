@@ -15,6 +15,11 @@ CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 BLAS_INC := /usr/include/$(MULTIARCH)/openblas-openmp
 BLAS_LIB := /usr/lib/$(MULTIARCH)/openblas-openmp
+# oneDNN (libdnnl-dev): the CPU backend's matrix products (cpu/cpu_gemm.h), much faster than
+# OpenBLAS's on a small batch's thin shapes. On when dnnl.h is found, or DNNL=1 / DNNL=0; without
+# it every product is OpenBLAS's.
+DNNL     ?= $(if $(wildcard /usr/include/dnnl.h),1,0)
+DNNL_LIBS := $(if $(filter 1,$(DNNL)),-ldnnl)
 OPT      ?= -O3 -g
 # Floors, lowest first: core (table, geometry, RNG, errors; dist/, the process group's
 # implementations) < data, cpu, cuda (devices) < net
@@ -31,6 +36,7 @@ INCLUDES := -Icore -Idata -Icpu -Icpu/reference -Icuda -Inet -Inet/layers -Ichec
 # Neither flag reorders arithmetic, so results are unchanged.
 CFLAGS   := $(OPT) -std=c11 -D_GNU_SOURCE -fopenmp -fno-math-errno -fno-trapping-math -fPIC -fvisibility=hidden -Wall -Wextra -MMD -MP \
             $(INCLUDES)
+CFLAGS   += $(if $(filter 1,$(DNNL)),-DNNDL_DNNL)
 CXXFLAGS := $(OPT) -std=c++17 -fopenmp -fPIC -fvisibility=hidden -Wall -Wextra -MMD -MP -pthread $(INCLUDES)
 # GPU code for current data-centre GPUs (A100: 80, H100/H200: 90) plus PTX of the last one, which
 # the driver compiles for newer GPUs; CUDA_ARCH="86 89" overrides. No GPU is needed to build.
@@ -40,7 +46,7 @@ NVCC_ARCH ?= $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
 CUDA_ARCHS_TEXT := $(foreach a,$(CUDA_ARCH),sm_$(a)) + PTX compute_$(lastword $(CUDA_ARCH))
 NVFLAGS  := -O2 -std=c++17 $(NVCC_ARCH) -DNNDL_CUDA_ARCHS='"$(CUDA_ARCHS_TEXT)"' \
             -Xcompiler -Wall,-Wextra,-fopenmp,-fPIC,-fvisibility=hidden $(INCLUDES)
-LDLIBS   := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lstb -lcjson -lz -lm -lpthread
+LDLIBS   := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas $(DNNL_LIBS) -lstb -lcjson -lz -lm -lpthread
 
 # MPI (data-parallel training, `mpirun -np N ./nndl train`): on when mpicc is found, or MPI=1 /
 # MPI=0. Only dist/comm_mpi.c includes mpi.h; its flags come from the MPI compiler wrapper.
@@ -191,7 +197,7 @@ PREFIX   ?= /usr/local
 SO       := $(BUILD)/lib/libnndl.so
 ARCHIVE  := $(BUILD)/lib/libnndl.a
 LIB_OBJ  := $(call obj,$(LIB_SRC)) $(PROGRAM_DEVICE)
-PC_LIBS  := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lstb -lcjson -lz -lm -lpthread -lgomp
+PC_LIBS  := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas $(DNNL_LIBS) -lstb -lcjson -lz -lm -lpthread -lgomp
 ifeq ($(CUDA),1)
 PC_LIBS  += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublas -lstdc++ \
             $(if $(NCCL_INC),-L$(NCCL_LIB) -Wl,-rpath,$(NCCL_LIB) -lnccl) \
@@ -264,9 +270,11 @@ endif
 # The whole-model SIMT suites (two devices trained side by side for epochs) are left out here:
 # every kernel they run is also run alone under the sanitizers by "cuda backend vs reference" and
 # "kernels on the SIMT host", and under ASan these suites alone would take most of CI's time.
+# DNNL=0: this build runs every product on OpenBLAS, so the suites cover both libraries of
+# cpu/cpu_gemm.h (`make test`, oneDNN's where it is installed) at no extra cost.
 ASAN_SKIP := "-cuda vs cpu" "-cuda device path" "-cuda fused"
 asan:
-	$(MAKE) BUILD=build-asan PROGRAM=build-asan/nndl \
+	$(MAKE) BUILD=build-asan PROGRAM=build-asan/nndl DNNL=0 \
 	    OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" NVCC= EXAMPLE_CHECK=0 \
 	    TEST_SUITES='$(ASAN_SKIP)' test
 # ThreadSanitizer watches the threads of each SIMT block for data races. OpenMP runs on one

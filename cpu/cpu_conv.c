@@ -14,12 +14,12 @@
  * different images. Any stride, pad and non-square filter work since nothing assumes HH == WW.
  * 3x3 stride-1 pad-1 convolutions of 8+ channels take Winograd instead (below), in chunks of
  * images spread over the threads the same way. */
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cpu_backend.h"
+#include "cpu_gemm.h"
 #include "cpu_ops.h"
 #include "cpu_parallel.h"
 #include "cpu_winograd.h"
@@ -228,8 +228,7 @@ void cpu_conv_forward(const Backend *be, float *out, const float *x, const float
 #pragma omp for schedule(static)
         for (int n = 0; n < g->N; n++) {
             im2col(cols, x + (size_t)n * g->C * g->H * g->W, g);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->F, P, K + 1, 1.0f, shared, K + 1, cols, P,
-                        0.0f, out + (size_t)n * g->F * P, P);
+            cpu_sgemm(false, false, g->F, P, K + 1, 1.0f, shared, K + 1, cols, P, 0.0f, out + (size_t)n * g->F * P, P);
         }
     }
 }
@@ -240,8 +239,7 @@ static void im2col_dw_image(float *dwb_part, float *cols, const float *dout_n, c
 {
     int K = (int)rows_k(g), P = g->Ho * g->Wo;
     im2col(cols, x_n, g);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->F, K + 1, P, 1.0f, dout_n, P, cols, P, 1.0f, dwb_part,
-                K + 1);
+    cpu_sgemm(false, true, g->F, K + 1, P, 1.0f, dout_n, P, cols, P, 1.0f, dwb_part, K + 1);
 }
 
 /* dw, db from the threads' partial [dW | db], summed in thread order: deterministic for a fixed
@@ -341,8 +339,7 @@ void cpu_conv_backward(const Backend *be, float *dx, float *dw, float *db, const
             size_t img = (size_t)n * g->C * g->H * g->W;
             im2col_dw_image(dwb_part, cols, dout_n, x + img, g);
             if (!dx) continue;
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, g->F, 1.0f, w, K, dout_n,
-                        P, 0.0f, dcols, P);
+            cpu_sgemm(true, false, K, P, g->F, 1.0f, w, K, dout_n, P, 0.0f, dcols, P);
             col2im(dx + img, dcols, g);
         }
     }

@@ -1,8 +1,8 @@
 /* cpu_dense.c — affine (sgemm), relu, dropout, the losses and the L2 helpers on the CPU. */
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 
+#include "cpu_gemm.h"
 #include "cpu_ops.h"
 #include "cpu_parallel.h"
 #include "dropout_mask.h"
@@ -14,8 +14,7 @@ void cpu_affine_forward(const Backend *be, float *out, const float *x, const flo
     (void)be;
     for (int n = 0; n < N; n++)
         for (int m = 0; m < M; m++) out[(size_t)n * M + m] = b[m];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, M, D, 1.0f, x, D, w, M, 1.0f, out,
-                M);
+    cpu_sgemm(false, false, N, M, D, 1.0f, x, D, w, M, 1.0f, out, M);
 }
 
 void cpu_affine_backward(const Backend *be, float *dx, float *dw, float *db, const float *dout, const float *x,
@@ -25,17 +24,16 @@ void cpu_affine_backward(const Backend *be, float *dx, float *dw, float *db, con
     for (int m = 0; m < M; m++) db[m] = 0;
     for (int n = 0; n < N; n++)
         for (int m = 0; m < M; m++) db[m] += dout[(size_t)n * M + m];
-    /* A small batch makes both products thin (N rows, or N deep), and OpenBLAS's threads gain
-     * little on each (the seed's affine500 at batch 50: 61 GFLOP/s for the two); side by side,
-     * one thread each (OpenBLAS runs single-threaded inside a parallel region), the layer's
-     * backward took 18.5-19.8 ms instead of 26.9, the step's throughput 1-12 % higher
-     * (docs/benchmarks.md). */
+    /* A small batch makes both products thin (N rows, or N deep), and two threads gain little
+     * on each; side by side, one thread each (both GEMM libraries run single-threaded inside a
+     * parallel region), the seed's affine500 backward at batch 50 took 18.5-19.8 ms instead of
+     * 26.9 on OpenBLAS, and 13.4-13.9 instead of 15.2-17.8 on oneDNN (docs/benchmarks.md). */
 #pragma omp parallel sections num_threads(2) if (dx && N <= 256 && omp_get_max_threads() > 1)
     {
 #pragma omp section
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, M, N, 1.0f, x, D, dout, M, 0.0f, dw, M);
+        cpu_sgemm(true, false, D, M, N, 1.0f, x, D, dout, M, 0.0f, dw, M);
 #pragma omp section
-        if (dx) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, D, M, 1.0f, dout, M, w, M, 0.0f, dx, D);
+        if (dx) cpu_sgemm(false, true, N, D, M, 1.0f, dout, M, w, M, 0.0f, dx, D);
     }
 }
 

@@ -1,10 +1,10 @@
-/* cpu_describe.c — what the cpu backend runs on: the processor, OpenMP threads and the BLAS
- * (OpenBLAS's own configuration string and thread count), for `nndl check` and --version. */
-#include <cblas.h>
+/* cpu_describe.c — what the cpu backend runs on: the processor, OpenMP threads and the matrix
+ * product's libraries (cpu_gemm.h), for `nndl check` and --version. */
 #include <omp.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cpu_gemm.h"
 #include "cpu_ops.h"
 
 static void cpu_model_name(char *buf, size_t size)
@@ -28,8 +28,8 @@ static void cpu_model_name(char *buf, size_t size)
 void cpu_describe(const Backend *be, char *buf, size_t size)
 {
     (void)be;
-    char model[128];
+    char model[128], gemm[256];
     cpu_model_name(model, sizeof model);
-    snprintf(buf, size, "cpu: %s, %d OpenMP threads; BLAS %s, %d threads", model,
-             omp_get_max_threads(), openblas_get_config(), openblas_get_num_threads());
+    cpu_gemm_describe(gemm, sizeof gemm);
+    snprintf(buf, size, "cpu: %s, %d OpenMP threads; %s", model, omp_get_max_threads(), gemm);
 }

@@ -12,9 +12,9 @@
  * m x m tile dY, dU[ξ] (Cout, Cin) = Σ_tiles dM[ξ] · V[ξ]ᵀ (again one GEMM per ξ), dW = Gᵀ dU G.
  * This file drives the GEMMs; the transforms of each m are in cpu_winograd_f2.c and
  * cpu_winograd_f4.c (checked against the double reference in the cpu backend suite). */
-#include <cblas.h>
 #include <string.h>
 
+#include "cpu_gemm.h"
 #include "cpu_winograd.h"
 #include "cpu_winograd_kernels.h"
 
@@ -78,11 +78,9 @@ void winograd_forward(int m, float *out, const float *in, const float *U, const 
     for (int xi = 0; xi < P; xi++) {
         const float *u = U + (size_t)xi * Cout * Cin;
         if (k->tiles_major) /* M (ld, Cout) = V (ld, Cin) Uᵀ */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ld, Cout, Cin, 1.0f, V + xi * vs, Cin, u, Cin, 0.0f,
-                        M + xi * ms, Cout);
+            cpu_sgemm(false, true, ld, Cout, Cin, 1.0f, V + xi * vs, Cin, u, Cin, 0.0f, M + xi * ms, Cout);
         else /* M (Cout, ld) = U (Cout, Cin) V */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Cout, ld, Cin, 1.0f, u, Cin, V + xi * vs, ld, 0.0f,
-                        M + xi * ms, ld);
+            cpu_sgemm(false, false, Cout, ld, Cin, 1.0f, u, Cin, V + xi * vs, ld, 0.0f, M + xi * ms, ld);
     }
     for (int n = 0; n < images; n++) k->output(out + (size_t)n * Cout * plane, M, bias, Cout, H, W, n, ld, ms, s);
 }
@@ -101,11 +99,9 @@ void winograd_weight_grad(int m, float *dU, const float *dout, const float *x, i
     for (int xi = 0; xi < P; xi++) {
         float *du = dU + (size_t)xi * F * C;
         if (k->tiles_major) /* dU (F, C) += dMᵀ (F, ld) V (ld, C) */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, F, C, ld, 1.0f, dM + xi * ms, F, V + xi * vs, C, 1.0f,
-                        du, C);
+            cpu_sgemm(true, false, F, C, ld, 1.0f, dM + xi * ms, F, V + xi * vs, C, 1.0f, du, C);
         else /* dU (F, C) += dM (F, ld) Vᵀ (ld, C) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, C, ld, 1.0f, dM + xi * ms, ld, V + xi * vs, ld, 1.0f,
-                        du, C);
+            cpu_sgemm(false, true, F, C, ld, 1.0f, dM + xi * ms, ld, V + xi * vs, ld, 1.0f, du, C);
     }
 }
 

@@ -9,6 +9,7 @@
 #include "backend_checks.h"
 #include "compare.h"
 #include "cpu_backend.h"
+#include "cpu_gemm.h"
 #include "cpu_ops.h"
 #include "error.h"
 #include "model_check.h"
@@ -197,6 +198,47 @@ static void test_optional_op_fallback(void)
     free(x), free(w), free(b), free(fx), free(fw), free(fb);
 }
 
+/* The backend's one matrix product (oneDNN's or OpenBLAS's, cpu_gemm.h) against a product in
+ * double: each transpose of A and B, leading dimensions wider than the rows, beta 0 (C's old
+ * values, NaN here, must not leak in) and beta 1, alpha != 1, and the thin shapes of a small
+ * batch's affine layer, inside and outside an OpenMP parallel region. */
+static void test_gemm_vs_double(void)
+{
+    static const int shapes[][3] = {{5, 7, 3}, {50, 500, 300}, {300, 50, 50}, {50, 300, 500}, {1, 33, 17}};
+    Rng r;
+    rng_seed(&r, 11);
+    int checked = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+        for (int t = 0; t < 8; t++) {
+            bool ta = t & 1, tb = t & 2, accumulate = t & 4;
+            int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+            int ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
+            int lda = ac + 3, ldb = bc + 1, ldc = N + 2;
+            float *A = random_floats(&r, (size_t)ar * lda), *B = random_floats(&r, (size_t)br * ldb);
+            float *C = random_floats(&r, (size_t)M * ldc);
+            double *want = malloc((size_t)M * N * sizeof *want);
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++) {
+                    double sum = 0;
+                    for (int k = 0; k < K; k++)
+                        sum += (double)(ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]) *
+                               (tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j]);
+                    double old = C[(size_t)i * ldc + j];
+                    want[(size_t)i * N + j] = 0.5 * sum + (accumulate ? old : 0);
+                    if (!accumulate) C[(size_t)i * ldc + j] = NAN;
+                }
+            float *got = malloc((size_t)M * N * sizeof *got);
+#pragma omp parallel num_threads(2) if (s % 2)
+#pragma omp single
+            cpu_sgemm(ta, tb, M, N, K, 0.5f, A, lda, B, ldb, accumulate ? 1.0f : 0.0f, C, ldc);
+            for (int i = 0; i < M; i++) memcpy(got + (size_t)i * N, C + (size_t)i * ldc, (size_t)N * sizeof *got);
+            ASSERT_BELOW(float_error(got, want, (size_t)M * N), CHECK_FLOAT_TOL, "sgemm vs double");
+            checked++;
+            free(A), free(B), free(C), free(want), free(got);
+        }
+    CU_ASSERT_EQUAL(checked, 40);
+}
+
 /* GELU is computed from a polynomial form of erfc and a polynomial exponential (cpu_gelu.c), not
  * the C library: over a dense grid of [-12, 12] both the value and the derivative must stay
  * within 1e-6 of max(1, |ref|) of the double reference — 10x tighter than the float tolerance
@@ -310,6 +352,7 @@ void register_cpu_backend_suite(void)
         {"every allocation failure: clean error, nothing leaked", test_allocation_failures_are_clean},
         {"optional op: NULL falls back to the unfused ops", test_optional_op_fallback},
         {"Solver losses: read back in bulk, a NaN noted at its index", test_bulk_loss_read_back},
+        {"the matrix product vs double: each transpose, strided, beta 0 and 1, thin shapes", test_gemm_vs_double},
         {"gelu's polynomial erfc and exponential vs the double reference (1e-6)", test_gelu_accuracy},
         {"winograd F(2x2,3x3) and F(4x4,3x3) vs reference (1e-4, 1e-3), the automatic choice (F(4x4), 8+ channels)",
          test_winograd_vs_reference},
