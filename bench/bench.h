@@ -10,6 +10,8 @@ int bench_main(int argc, char **argv);
 /* json: one JSON object on stdout (cJSON) instead of the table, for scripts. */
 int bench_layers(int json);
 int bench_conv(void);
+/* the cpu's matrix products, oneDNN against OpenBLAS, on the seed net's shapes (bench_gemm.c) */
+int bench_gemm(void);
 
 #define BENCH_MAX_BATCHES 8
 

@@ -9,7 +9,7 @@
 
 static void bench_usage(FILE *f)
 {
-    fprintf(f, "usage: nndl bench layers | nndl bench conv\n"
+    fprintf(f, "usage: nndl bench layers | nndl bench conv | nndl bench gemm\n"
                "       nndl bench train [--device cpu|cuda] [--precision fp32|tf32] [--batches B,B,...]\n"
                "                        [--batch N] [--model SPEC] [--profile]   [cpu, fp32, 50,100,1000]\n"
                "       nndl bench allreduce [--device cpu|cuda]\n"
@@ -25,6 +25,7 @@ static void bench_usage(FILE *f)
                "          every op's time per step, share and rate (steps from host batches: the\n"
                "          device-resident graph step cannot be timed op by op)\n"
                "  conv    the cpu's 3x3 convolutions: im2col + sgemm vs Winograd F(2x2,3x3)\n"
+               "  gemm    the cpu's matrix products on oneDNN and OpenBLAS, the seed net's shapes\n"
                "  allreduce  the process group's all-reduce (under mpirun): every value checked on\n"
                "          sizes 1 to 4000001, time and bus bandwidth per size\n",
             SEED_CNN);
@@ -116,6 +117,7 @@ int bench_main(int argc, char **argv)
     int json = take_json(&argc, argv);
     if (argc == 2 && strcmp(argv[1], "layers") == 0) return bench_layers(json);
     if (argc == 2 && strcmp(argv[1], "conv") == 0 && !json) return bench_conv();
+    if (argc == 2 && strcmp(argv[1], "gemm") == 0 && !json) return bench_gemm();
     if (argc >= 2 && strcmp(argv[1], "train") == 0) {
         BenchTrainOptions o;
         if (train_options(argc - 2, argv + 2, &o) == 0) {
@@ -126,8 +128,8 @@ int bench_main(int argc, char **argv)
     } else if (argc >= 2 && strcmp(argv[1], "allreduce") == 0) {
         BenchTrainOptions d;
         if (train_options(argc - 2, argv + 2, &d) == 0) return bench_allreduce(d.device);
-    } else if (argc >= 2 && strcmp(argv[1], "conv") == 0) {
-        fprintf(stderr, "nndl bench: conv prints a table; it has no --json form\n");
+    } else if (argc >= 2 && (strcmp(argv[1], "conv") == 0 || strcmp(argv[1], "gemm") == 0)) {
+        fprintf(stderr, "nndl bench: %s prints a table and takes no arguments\n", argv[1]);
     } else if (argc >= 2 && strcmp(argv[1], "layers") != 0) {
         fprintf(stderr, "nndl bench: unknown benchmark '%s'\n", argv[1]);
     } else if (argc >= 2) {

@@ -198,11 +198,12 @@ static void test_optional_op_fallback(void)
     free(x), free(w), free(b), free(fx), free(fw), free(fb);
 }
 
-/* The backend's one matrix product (oneDNN's or OpenBLAS's, cpu_gemm.h) against a product in
- * double: each transpose of A and B, leading dimensions wider than the rows, beta 0 (C's old
- * values, NaN here, must not leak in) and beta 1, alpha != 1, and the thin shapes of a small
- * batch's affine layer, inside and outside an OpenMP parallel region. */
-static void test_gemm_vs_double(void)
+/* The backend's matrix product on each library of this build (OpenBLAS, and oneDNN where built
+ * with it: cpu_gemm.h) against a product in double: each transpose of A and B, leading
+ * dimensions wider than the rows, beta 0 (C's old values, NaN here, must not leak in) and beta 1,
+ * alpha != 1, and the thin shapes of a small batch's affine layer, inside and outside an OpenMP
+ * parallel region. */
+static void check_gemm_library(CpuGemmLibrary lib)
 {
     static const int shapes[][3] = {{5, 7, 3}, {50, 500, 300}, {300, 50, 50}, {50, 300, 500}, {1, 33, 17}};
     Rng r;
@@ -230,13 +231,19 @@ static void test_gemm_vs_double(void)
             float *got = malloc((size_t)M * N * sizeof *got);
 #pragma omp parallel num_threads(2) if (s % 2)
 #pragma omp single
-            cpu_sgemm(ta, tb, M, N, K, 0.5f, A, lda, B, ldb, accumulate ? 1.0f : 0.0f, C, ldc);
+            cpu_sgemm_on(lib, ta, tb, M, N, K, 0.5f, A, lda, B, ldb, accumulate ? 1.0f : 0.0f, C, ldc);
             for (int i = 0; i < M; i++) memcpy(got + (size_t)i * N, C + (size_t)i * ldc, (size_t)N * sizeof *got);
             ASSERT_BELOW(float_error(got, want, (size_t)M * N), CHECK_FLOAT_TOL, "sgemm vs double");
             checked++;
             free(A), free(B), free(C), free(want), free(got);
         }
     CU_ASSERT_EQUAL(checked, 40);
+}
+
+static void test_gemm_vs_double(void)
+{
+    check_gemm_library(CPU_GEMM_OPENBLAS);
+    if (cpu_gemm_has(CPU_GEMM_ONEDNN)) check_gemm_library(CPU_GEMM_ONEDNN);
 }
 
 /* GELU is computed from a polynomial form of erfc and a polynomial exponential (cpu_gelu.c), not
@@ -352,7 +359,8 @@ void register_cpu_backend_suite(void)
         {"every allocation failure: clean error, nothing leaked", test_allocation_failures_are_clean},
         {"optional op: NULL falls back to the unfused ops", test_optional_op_fallback},
         {"Solver losses: read back in bulk, a NaN noted at its index", test_bulk_loss_read_back},
-        {"the matrix product vs double: each transpose, strided, beta 0 and 1, thin shapes", test_gemm_vs_double},
+        {"the matrix product (each library) vs double: each transpose, strided, beta 0 and 1, thin shapes",
+         test_gemm_vs_double},
         {"gelu's polynomial erfc and exponential vs the double reference (1e-6)", test_gelu_accuracy},
         {"winograd F(2x2,3x3) and F(4x4,3x3) vs reference (1e-4, 1e-3), the automatic choice (F(4x4), 8+ channels)",
          test_winograd_vs_reference},
