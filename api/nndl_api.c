@@ -10,7 +10,6 @@
 
 #include "checkpoint.h"
 #include "error.h"
-#include "open_read.h"
 #include "safetensors.h"
 #include "solver.h"
 #include "version.h"
@@ -68,22 +67,11 @@ NNDL_API void nndl_model_free(nndl_model *m)
     free(m);
 }
 
-/* An nndl checkpoint starts with its magic; anything else is read as safetensors. */
-static int is_checkpoint(const char *path)
-{
-    char magic[8] = {0};
-    FILE *f = open_read(path);
-    if (!f) return 0;
-    int yes = fread(magic, 1, 8, f) == 8 && memcmp(magic, "NNDLCKPT", 8) == 0;
-    fclose(f);
-    return yes;
-}
-
 static int load(nndl_model *m, const char *path)
 {
     float *mean = NULL;
-    int rc = is_checkpoint(path) ? checkpoint_load_model(&m->model, &mean, path)
-                                 : safetensors_load_model(&m->model, &mean, path);
+    int rc = checkpoint_is_file(path) ? checkpoint_load_model(&m->model, &mean, path)
+                                      : safetensors_load_model(&m->model, &mean, path);
     if (rc == NNDL_OK && mean) free(m->mean), m->mean = mean;
     if (rc == NNDL_OK) m->unwhitened = 0;
     return rc;
@@ -95,7 +83,7 @@ NNDL_API nndl_model *nndl_model_open(const char *path, const char *dev)
     if (!path) return nndl_fail("nndl_model_open: no path"), NULL;
     char spec[MODEL_SPEC_MAX];
     int c, h, w, loss = LOSS_SOFTMAX;
-    if (is_checkpoint(path)) {
+    if (checkpoint_is_file(path)) {
         CheckpointInfo info;
         if (checkpoint_read_info(path, &info) != NNDL_OK) return NULL;
         snprintf(spec, sizeof spec, "%s", info.spec);
@@ -131,7 +119,7 @@ NNDL_API int nndl_model_save(const nndl_model *m, const char *path)
 NNDL_API int nndl_export_checkpoint(const char *checkpoint, const char *out)
 {
     nndl_clear_error();
-    if (!checkpoint || !is_checkpoint(checkpoint))
+    if (!checkpoint || !checkpoint_is_file(checkpoint))
         return nndl_fail("%s is not an nndl checkpoint", checkpoint ? checkpoint : "(null)");
     nndl_model *m = nndl_model_open(checkpoint, "cpu");
     if (!m) return NNDL_ERR;

@@ -1,6 +1,6 @@
-/* cli_eval.c — `nndl eval`: a checkpoint's accuracy on test data — top-1 and top-k, per class,
- * and the confusion matrix (text, JSON, an SVG heat map). The model is rebuilt from the spec
- * the checkpoint stores; the test images get the training mean image it stores. */
+/* cli_eval.c — `nndl eval`: a checkpoint's (or exported weights') accuracy on test data — top-1
+ * and top-k, per class, and the confusion matrix (text, JSON, an SVG heat map). The model is
+ * rebuilt from the spec the file stores; the test images get the training mean image it stores. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +17,8 @@
 static void eval_usage(FILE *f)
 {
     fprintf(f, "usage: nndl eval [--checkpoint] FILE [options]\n"
-               "  the checkpoint's accuracy on test data: top-1 and top-k, per class, confusion matrix\n"
+               "  the checkpoint's accuracy on test data: top-1 and top-k, per class, confusion matrix;\n"
+               "  FILE is a checkpoint or the .safetensors weights `nndl export` wrote\n"
                "  --data DIR           CIFAR-10 or CIFAR-100 directory (its test batch), or an image\n"
                "                       folder DIR/<class>/<image> (classes matched by name, images\n"
                "                       resized to the model's input) [data/cifar-10-batches-bin]\n"
@@ -58,8 +59,10 @@ static int report(const EvalOptions *o, const TrainedModel *t, const Evaluation 
         if (ck) {
             cJSON_AddItemToObject(j, "checkpoint", ck);
             cJSON_AddStringToObject(ck, "path", o->ckpt);
+            cJSON_AddStringToObject(ck, "format", t->weights_only ? "safetensors" : "checkpoint");
             cJSON_AddStringToObject(ck, "model", i->spec);
-            cJSON_AddNumberToObject(ck, "epoch", i->epoch);
+            if (t->weights_only) cJSON_AddNullToObject(ck, "epoch"); /* weights carry no run */
+            else cJSON_AddNumberToObject(ck, "epoch", i->epoch);
             if (i->best_val_acc == SOLVER_NO_BEST) cJSON_AddNullToObject(ck, "best_val_acc");
             else cJSON_AddNumberToObject(ck, "best_val_acc", i->best_val_acc);
             cJSON_AddStringToObject(j, "data", o->data.dir);
@@ -67,7 +70,8 @@ static int report(const EvalOptions *o, const TrainedModel *t, const Evaluation 
         }
         if (json_print_and_free(stdout, j) != NNDL_OK) return 1;
     } else {
-        if (i->best_val_acc == SOLVER_NO_BEST) /* saved before the first accuracy check */
+        if (t->weights_only) printf("weights %s: %s\n", o->ckpt, i->spec);
+        else if (i->best_val_acc == SOLVER_NO_BEST) /* saved before the first accuracy check */
             printf("checkpoint %s: %s, epoch %d, no val accuracy yet (its current parameters)\n", o->ckpt, i->spec,
                    i->epoch);
         else

@@ -1,6 +1,6 @@
 /* cli_predict.c — `nndl predict`: the top-k classes of images (PNG/JPEG, resized to the model's
  * input like an image folder's) or of CIFAR records (--record N of a batch file), with softmax
- * probabilities, from a checkpoint. */
+ * probabilities, from a checkpoint or the weights `nndl export` wrote. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +18,8 @@
 static void predict_usage(FILE *f)
 {
     fprintf(f, "usage: nndl predict --checkpoint CKPT [options] FILE...\n"
-               "  the top-k classes of each FILE with their probabilities (softmax of the scores)\n"
+               "  the top-k classes of each FILE with their probabilities (softmax of the scores);\n"
+               "  CKPT is a checkpoint or the .safetensors weights `nndl export` wrote\n"
                "  FILE                 a PNG or JPEG image (resized to the model's input: area when\n"
                "                       shrinking, bilinear when enlarging), or with --record a CIFAR-10\n"
                "                       or CIFAR-100 batch file\n"

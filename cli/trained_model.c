@@ -6,13 +6,31 @@
 
 #include "cifar10.h"
 #include "error.h"
+#include "safetensors.h"
+#include "solver.h"
+
+/* What a weights file says of its model, in a checkpoint's terms: no run behind it (epoch 0, no
+ * best accuracy, no test-time augmentation unless the caller asks). */
+static int weights_info(const char *path, CheckpointInfo *i)
+{
+    WeightsInfo w;
+    if (safetensors_read_info(path, &w) != NNDL_OK) return NNDL_ERR;
+    if (!w.spec[0] || !w.in_c)
+        return nndl_fail("%s is neither an nndl checkpoint nor weights that name their model (no spec or "
+                         "input_shape in the safetensors metadata: `nndl export` writes both)", path);
+    snprintf(i->spec, sizeof i->spec, "%s", w.spec);
+    i->in_c = w.in_c, i->in_h = w.in_h, i->in_w = w.in_w, i->loss = w.loss;
+    i->best_val_acc = SOLVER_NO_BEST;
+    return NNDL_OK;
+}
 
 int trained_model_open(TrainedModel *t, const char *path, const char *device)
 {
     memset(t, 0, sizeof *t);
     CheckpointInfo *i = &t->info;
+    t->weights_only = !checkpoint_is_file(path);
     if (!(t->be = backend_choose(device))) return NNDL_ERR;
-    if (checkpoint_read_info(path, i) != NNDL_OK) {
+    if ((t->weights_only ? weights_info(path, i) : checkpoint_read_info(path, i)) != NNDL_OK) {
         backend_destroy(t->be);
         return NNDL_ERR;
     }
@@ -22,14 +40,19 @@ int trained_model_open(TrainedModel *t, const char *path, const char *device)
         return NNDL_ERR;
     }
     t->model.tta = i->recipe.tta; /* the run's test-time augmentation, unless the caller says otherwise */
-    int rc = checkpoint_load_model(&t->model, &t->mean, path);
-    if (rc == NNDL_OK) rc = checkpoint_load_class_names(&t->classes, path);
+    int rc = t->weights_only ? safetensors_load_model(&t->model, &t->mean, path)
+                             : checkpoint_load_model(&t->model, &t->mean, path);
+    if (rc == NNDL_OK)
+        rc = t->weights_only ? safetensors_load_class_names(&t->classes, path)
+                             : checkpoint_load_class_names(&t->classes, path);
     if (rc == NNDL_OK && t->classes.n == 0) { /* format 2, trained on CIFAR-10, the only data it read */
         if (t->model.num_classes == CIFAR10_CLASSES)
             for (int c = 0; rc == NNDL_OK && c < CIFAR10_CLASSES; c++) rc = class_names_add(&t->classes, cifar10_class_names[c]);
         else
             rc = class_names_numbered(&t->classes, t->model.num_classes);
     }
+    if (rc == NNDL_OK && t->classes.n != t->model.num_classes)
+        rc = nndl_fail("%s names %d classes, but its model scores %d", path, t->classes.n, t->model.num_classes);
     if (rc != NNDL_OK) trained_model_close(t);
     return rc;
 }

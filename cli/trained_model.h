@@ -1,6 +1,7 @@
-/* trained_model.h — a checkpoint opened for use (eval, predict): the model rebuilt from its spec
- * on a device, with its best parameters when recorded, the training mean image and the class
- * names (a checkpoint without names: CIFAR-10's when it has 10 classes, numbers otherwise). */
+/* trained_model.h — a checkpoint, or the weights `nndl export` wrote (safetensors), opened for
+ * use (eval, predict): the model rebuilt from its spec on a device, with its best parameters when
+ * recorded, the training mean image and the class names (a file without names: CIFAR-10's when
+ * the model has 10 classes, numbers otherwise). */
 #ifndef NNDL_TRAINED_MODEL_H
 #define NNDL_TRAINED_MODEL_H
 
@@ -14,6 +15,7 @@ typedef struct TrainedModel {
     CheckpointInfo info;
     float *mean;                /* (c, h, w) or NULL: none stored */
     ClassNames classes;
+    int weights_only;           /* a safetensors file: info holds its model, no run (epoch 0, no best) */
 } TrainedModel;
 
 int trained_model_open(TrainedModel *t, const char *path, const char *device);

@@ -563,6 +563,16 @@ int checkpoint_load(Solver *s, const char *path)
     return rc;
 }
 
+int checkpoint_is_file(const char *path)
+{
+    char magic[8] = {0};
+    FILE *f = open_read(path);
+    if (!f) return 0;
+    int yes = fread(magic, 1, 8, f) == 8 && memcmp(magic, MAGIC, 8) == 0;
+    fclose(f);
+    return yes;
+}
+
 int checkpoint_read_info(const char *path, CheckpointInfo *info)
 {
     Contents c;

@@ -62,6 +62,8 @@ typedef struct CheckpointInfo {
 } CheckpointInfo;
 
 int checkpoint_read_info(const char *path, CheckpointInfo *info);
+/* Whether path starts with a checkpoint's magic (what else opens as weights is safetensors). */
+int checkpoint_is_file(const char *path);
 /* The model's state (its best parameters when recorded, else the moving average of its
  * parameters when the run kept one, else its current state) and the stored input mean (C*H*W
  * floats, malloc'd, or NULL when the checkpoint has none). */

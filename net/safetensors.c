@@ -389,9 +389,10 @@ int safetensors_read_info(const char *path, WeightsInfo *info)
     File F;
     memset(info, 0, sizeof *info);
     if (file_open(&F, path) != NNDL_OK) return NNDL_ERR;
-    const char *spec = meta(&F, "spec"), *shape = meta(&F, "input_shape");
+    const char *spec = meta(&F, "spec"), *shape = meta(&F, "input_shape"), *loss = meta(&F, "loss");
     int used = 0;
     if (spec) snprintf(info->spec, sizeof info->spec, "%s", spec);
+    info->loss = loss && strcmp(loss, "svm") == 0 ? LOSS_SVM : LOSS_SOFTMAX;
     if (shape && (sscanf(shape, "%d,%d,%d%n", &info->in_c, &info->in_h, &info->in_w, &used) != 3 ||
                   shape[used] || info->in_c < 1 || info->in_h < 1 || info->in_w < 1)) {
         nndl_fail("%s: input_shape '%.40s' is not C,H,W", path, shape); /* before the header is freed */
@@ -402,6 +403,24 @@ int safetensors_read_info(const char *path, WeightsInfo *info)
     info->n_tensors = cJSON_GetArraySize(F.root) - (cJSON_GetObjectItemCaseSensitive(F.root, "__metadata__") ? 1 : 0);
     file_close(&F);
     return NNDL_OK;
+}
+
+int safetensors_load_class_names(ClassNames *names, const char *path)
+{
+    File F;
+    memset(names, 0, sizeof *names);
+    if (file_open(&F, path) != NNDL_OK) return NNDL_ERR;
+    const char *text = meta(&F, "classes");
+    cJSON *list = text ? cJSON_Parse(text) : NULL;
+    int rc = NNDL_OK;
+    if (text && !cJSON_IsArray(list)) rc = nndl_fail("%s: the metadata's classes are not a JSON list", path);
+    for (const cJSON *c = list ? list->child : NULL; rc == NNDL_OK && c; c = c->next)
+        rc = cJSON_IsString(c) ? class_names_add(names, c->valuestring)
+                               : nndl_fail("%s: the metadata's classes hold a value that is not a name", path);
+    cJSON_Delete(list);
+    file_close(&F);
+    if (rc != NNDL_OK) class_names_free(names);
+    return rc;
 }
 
 static void format_shape(char *buf, size_t size, const cJSON *shape_json, const Tensor *t)

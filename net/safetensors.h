@@ -39,6 +39,7 @@
 typedef struct WeightsInfo {
     char spec[MODEL_SPEC_MAX];
     int in_c, in_h, in_w;
+    int loss;                   /* LossKind: "loss" svm, else softmax */
     int has_mean;
     int n_tensors;
 } WeightsInfo;
@@ -50,6 +51,10 @@ int safetensors_save_model(const Model *m, const float *mean, const ClassNames *
 
 /* Reads and validates the header. */
 int safetensors_read_info(const char *path, WeightsInfo *info);
+
+/* The class names of the metadata's "classes" (a JSON list of strings, as nndl export writes
+ * it); n = 0 when the file has none. A list that is not one of strings is an error. */
+int safetensors_load_class_names(ClassNames *names, const char *path);
 
 /* Loads every tensor of the model from path (names and shapes must match exactly, see above);
  * *mean gets the preprocess.mean tensor (malloc'd) or NULL; pass mean NULL to skip it. On

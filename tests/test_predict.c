@@ -2,7 +2,8 @@
  * values; evaluate() against a brute-force count over the model's own scores; and the program:
  * `nndl eval` (text, --json, --confusion-svg, the checkpoint without --checkpoint) and
  * `nndl predict` (images, CIFAR records, --json) on a short run over a generated image folder,
- * each command checked against the other; their refusals; `bench layers --json`. */
+ * each command checked against the other, and on the weights `nndl export` wrote; their
+ * refusals; `bench layers --json`. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,94 @@ static void test_eval_and_predict_agree(void)
     cJSON_Delete(p);
 }
 
+
+/* The exported weights of the checkpoint (nndl export), for eval and predict to read. */
+static const char *exported_weights(void)
+{
+    static char path[200];
+    char args[600], out[4096];
+    snprintf(path, sizeof path, "%s/run.safetensors", root);
+    snprintf(args, sizeof args, "export %s %s", ckpt, path);
+    if (access(path, R_OK) != 0 && run_cli(args, out, sizeof out) != 0) fprintf(stderr, "%s\n", out);
+    return path;
+}
+
+/* The same file as a string, and back (the weights' header patched in place). */
+static size_t slurp(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(buf, 1, size, f) : 0;
+    if (f) fclose(f);
+    return n;
+}
+
+static void spill(const char *path, const char *buf, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (f) fwrite(buf, 1, n, f), fclose(f);
+}
+
+/* eval and predict read the weights nndl export wrote as they read the checkpoint: the same
+ * counts, the same confusion matrix, the same predictions with the same probabilities, the
+ * class names from the weights' metadata; weights that do not name their model, or name
+ * fewer classes than it scores, are refused. */
+static void test_eval_and_predict_read_weights(void)
+{
+    const char *weights = exported_weights();
+    char args[1400];
+    int status;
+    cJSON *from[2][2]; /* [checkpoint, weights][eval, predict] */
+    for (int w = 0; w < 2; w++) {
+        const char *file = w ? weights : ckpt;
+        snprintf(args, sizeof args, "eval %s --data %s --json --top-k 2", file, folder);
+        from[w][0] = program_json(args, &status);
+        CU_ASSERT_EQUAL(status, 0);
+        int pos = snprintf(args, sizeof args, "predict --checkpoint %s --json --top-k 3", file);
+        for (int c = 0; c < 3; c++) pos += snprintf(args + pos, sizeof args - pos, " %s/%s/%d.png", folder, names[c], c);
+        from[w][1] = program_json(args, &status);
+        CU_ASSERT_EQUAL(status, 0);
+        CU_ASSERT_FATAL(from[w][0] && from[w][1]);
+    }
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(from[1][0], "checkpoint"),
+                                                                    "format")), "safetensors");
+    CU_ASSERT(number(from[0][0], "correct") == number(from[1][0], "correct"));
+    CU_ASSERT(number(from[0][0], "top_k_accuracy") == number(from[1][0], "top_k_accuracy"));
+    char *c0 = cJSON_PrintUnformatted(cJSON_GetObjectItem(from[0][0], "confusion"));
+    char *c1 = cJSON_PrintUnformatted(cJSON_GetObjectItem(from[1][0], "confusion"));
+    CU_ASSERT(c0 && c1 && strcmp(c0, c1) == 0);
+    cJSON_free(c0), cJSON_free(c1);
+    char *p0 = cJSON_PrintUnformatted(cJSON_GetObjectItem(from[0][1], "predictions"));
+    char *p1 = cJSON_PrintUnformatted(cJSON_GetObjectItem(from[1][1], "predictions"));
+    CU_ASSERT(p0 && p1 && strcmp(p0, p1) == 0); /* classes by name, probabilities to the digit */
+    CU_ASSERT(p1 && strstr(p1, "\"frog\"") != NULL);
+    cJSON_free(p0), cJSON_free(p1);
+    for (int w = 0; w < 2; w++) cJSON_Delete(from[w][0]), cJSON_Delete(from[w][1]);
+    snprintf(args, sizeof args, "eval %s --data %s", weights, folder);
+    expect_cli(args, 0, "weights ");
+
+    /* the class list cut to two names, in place: "dog","frog" becomes one name */
+    static char buf[1 << 16];
+    size_t n = slurp(weights, buf, sizeof buf);
+    CU_ASSERT_FATAL(n > 0 && n < sizeof buf);
+    char *two = memmem(buf, n, "dog\\\",\\\"frog", 12);
+    CU_ASSERT_FATAL(two != NULL);
+    memcpy(two, "dog_____frog", 12);
+    char cut[200], bare[200];
+    snprintf(cut, sizeof cut, "%s/two-names.safetensors", root);
+    spill(cut, buf, n);
+    snprintf(args, sizeof args, "predict --checkpoint %s %s/cat/0.png", cut, folder);
+    expect_cli(args, 1, "names 2 classes, but its model scores 3");
+    /* weights that do not say what model they are for (a file PyTorch could have written) */
+    static const char header[] = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+    unsigned char bytes[8 + sizeof header + 4] = {0};
+    bytes[0] = (unsigned char)(sizeof header - 1);
+    memcpy(bytes + 8, header, sizeof header - 1);
+    snprintf(bare, sizeof bare, "%s/bare.safetensors", root);
+    spill(bare, (const char *)bytes, 8 + sizeof header - 1 + 4);
+    snprintf(args, sizeof args, "eval %s --data %s", bare, folder);
+    expect_cli(args, 1, "no spec or input_shape in the safetensors metadata");
+}
+
 static void test_eval_text_and_svg(void)
 {
     char args[600], svg[160];
@@ -279,6 +368,7 @@ void register_predict_suite(void)
     add_suite("predictions and metrics", unit);
     static const CU_TestInfo program[] = {
         {"eval --json and predict --json agree on every image", test_eval_and_predict_agree},
+        {"eval and predict read exported weights as the checkpoint; refusals", test_eval_and_predict_read_weights},
         {"eval: text report and confusion SVG", test_eval_text_and_svg},
         {"predict: CIFAR records, resizing, refusals", test_predict_records_and_refusals},
         {"bench layers --json", test_bench_json},
