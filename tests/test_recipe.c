@@ -416,6 +416,55 @@ static void test_tta_averages_the_mirror(void)
     free(x), free(mirror);
 }
 
+/* The per-epoch accuracy check: the training subsample is scored without the test-time views
+ * (--tta is the val/test accuracy's; six views would cost six forward passes each), the val set
+ * with them. Checked at the epoch's end (on_epoch), on the whole of each set: the recorded
+ * figures are the plain and the augmented counts, which differ here. */
+typedef struct TtaCheck {
+    RecipeRun *r;
+    int checked;
+} TtaCheck;
+
+static int check_epoch_views(const Solver *cs, void *ctx)
+{
+    TtaCheck *t = ctx;
+    Solver *s = &t->r->s;
+    CU_ASSERT_FATAL(cs == s);
+    int tta = t->r->m.tta;
+    double train[3], val[3];
+    for (int level = 0; level < 3; level++) {
+        t->r->m.tta = level;
+        train[level] = solver_check_accuracy(s, &t->r->train, 0);
+        val[level] = solver_check_accuracy(s, &t->r->val, 0);
+    }
+    t->r->m.tta = tta;
+    CU_ASSERT(s->train_acc.v[s->train_acc.n - 1] == (float)train[0]);
+    CU_ASSERT(s->val_acc.v[s->val_acc.n - 1] == (float)val[2]);
+    CU_ASSERT(train[0] != train[2]); /* the views change the count: the test can tell */
+    t->checked++;
+    return NNDL_OK;
+}
+
+static void test_train_accuracy_without_views(void)
+{
+    RecipeRun r;
+    TtaCheck t = {&r, 0};
+    make_random_dataset(&r.train, 96, 3, 8, 8, 41);
+    make_random_dataset(&r.val, 64, 3, 8, 8, 42);
+    CU_ASSERT_FATAL(model_init(&r.m, test_backend("cpu"), RECIPE_SPEC, 3, 8, 8, 5e-2f, 0, LOSS_SOFTMAX, 3, 32) ==
+                    NNDL_OK);
+    r.m.tta = 2;
+    SolverConfig cfg = solver_config_default();
+    cfg.optim.learning_rate = 0.05f;
+    cfg.batch_size = 32, cfg.num_epochs = 2, cfg.verbose = 0, cfg.seed = 5;
+    cfg.num_train_samples = 0, cfg.num_val_samples = 0; /* all: no subsample drawn */
+    cfg.on_epoch = check_epoch_views, cfg.on_epoch_ctx = &t;
+    CU_ASSERT_FATAL(solver_init(&r.s, &r.m, &r.train, &r.val, &cfg) == NNDL_OK);
+    CU_ASSERT_FATAL(solver_train(&r.s) == NNDL_OK);
+    CU_ASSERT_EQUAL(t.checked, 2);
+    recipe_end(&r);
+}
+
 /* ---- the cifar-fast preset ----------------------------------------------------------------- */
 
 /* The preset's recipe values, an explicit flag overriding one, and its net built on CIFAR's input
@@ -540,6 +589,8 @@ void register_recipe_suite(void)
         {"biases and batchnorm: lr factor, decay divided by it", test_nonweight_lr_factor},
         {"moving average of the parameters, by hand", test_ema_of_the_parameters},
         {"test-time augmentation averages the mirror's scores", test_tta_averages_the_mirror},
+        {"the epoch's check: train accuracy without the test-time views, val with them",
+         test_train_accuracy_without_views},
         {"recipe flags: bad values refused, the preset in --help", test_recipe_flags_refused},
         {"a recipe run resumes through the program", test_recipe_resume_through_the_program},
         {"the cifar-fast preset: its values, a flag over it, its net", test_cifar_fast_preset},
