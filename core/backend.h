@@ -190,9 +190,12 @@ struct Backend {
     void (*axpby)(const Backend *be, float *y, float a, const float *x, float b, size_t n);
 
     UpdateFn update[UPDATE_RULE_COUNT];
+    /* 1: the update ops add OptimConfig.l2 * w to the gradient; 0: they ignore l2 (a Solver then
+     * leaves the penalty's gradient to l2_penalty) */
+    int update_folds_l2;
 
-    /* L2 regularisation in one pass over the weights: dw += reg * w, and the device double
-     * *loss += 0.5 * reg * sum(w^2) */
+    /* L2 regularisation in one pass over the weights: dw += reg * w (dw NULL: not, when the
+     * update adds it), and the device double *loss += 0.5 * reg * sum(w^2) */
     void (*l2_penalty)(const Backend *be, float *dw, double *loss, const float *w, float reg,
                        size_t n);
 

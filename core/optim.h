@@ -29,6 +29,11 @@ typedef struct OptimConfig {
     /* decoupled weight decay (AdamW, SGDW): w *= 1 - learning_rate * weight_decay before the
      * rule's step, apart from the gradient and its moments; 0: none (the seed) */
     float weight_decay;
+    /* The seed's L2 (--reg) folded into the step where the backend can (Backend.update_folds_l2):
+     * the rule sees the gradient dw + l2 * w, dw itself unchanged, in the same pass over w instead
+     * of a pass of its own (l2_penalty). A Solver sets it only without weight_decay (the penalty
+     * must see w before the decay). 0: none, or the penalty is already in dw. */
+    float l2;
     /* NULL: the update uses learning_rate and t above. Otherwise a device StepVars whose
      * learning_rate[vars_rate] and t the update reads on the device when it runs (a backend
      * without graphs may use the fields above, which the Solver keeps equal): a recorded step

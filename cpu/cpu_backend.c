@@ -92,6 +92,7 @@ static const Backend cpu_table = {
         [UPDATE_RMSPROP] = cpu_rmsprop,
         [UPDATE_ADAM] = cpu_adam,
     },
+    .update_folds_l2 = 1,
     .l2_penalty = cpu_l2_penalty,
     .allreduce = comm_allreduce_host_memory,
     .batchnorm_sums = cpu_batchnorm_sums,

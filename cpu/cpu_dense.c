@@ -124,10 +124,15 @@ void cpu_l2_penalty(const Backend *be, float *dw, double *loss, const float *w, 
 {
     (void)be;
     double s = 0;
+    if (!dw) { /* the update adds reg * w to the gradient (OptimConfig.l2): the loss's term alone */
 #pragma omp parallel for simd reduction(+ : s) if (n > CPU_PARALLEL_MIN)
-    for (size_t i = 0; i < n; i++) {
-        s += (double)w[i] * w[i];
-        dw[i] += reg * w[i];
+        for (size_t i = 0; i < n; i++) s += (double)w[i] * w[i];
+    } else {
+#pragma omp parallel for simd reduction(+ : s) if (n > CPU_PARALLEL_MIN)
+        for (size_t i = 0; i < n; i++) {
+            s += (double)w[i] * w[i];
+            dw[i] += reg * w[i];
+        }
     }
     *loss += 0.5 * reg * s;
 }

@@ -1,5 +1,6 @@
 /* cpu_optim.c — the five update rules, elementwise (the seed's formulas), each after the
- * decoupled weight decay. */
+ * decoupled weight decay, on the gradient g = dw + l2 * w (OptimConfig.l2: the L2 penalty folded
+ * into the update's pass over w; l2 is 0 when there is a decay, which must come after it). */
 #include <math.h>
 
 #include "cpu_ops.h"
@@ -19,8 +20,9 @@ void cpu_sgd(const Backend *be, float *w, const float *dw, float *s1, float *s2,
     (void)be;
     (void)s1, (void)s2;
     decay(w, n, c);
+    float l2 = c->l2;
 #pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
-    for (size_t i = 0; i < n; i++) w[i] -= c->learning_rate * dw[i];
+    for (size_t i = 0; i < n; i++) w[i] -= c->learning_rate * (dw[i] + l2 * w[i]);
 }
 
 void cpu_sgd_momentum(const Backend *be, float *w, const float *dw, float *v, float *s2, size_t n,
@@ -29,9 +31,10 @@ void cpu_sgd_momentum(const Backend *be, float *w, const float *dw, float *v, fl
     (void)be;
     (void)s2;
     decay(w, n, c);
+    float l2 = c->l2;
 #pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) {
-        v[i] = c->momentum * v[i] - c->learning_rate * dw[i];
+        v[i] = c->momentum * v[i] - c->learning_rate * (dw[i] + l2 * w[i]);
         w[i] += v[i];
     }
 }
@@ -42,10 +45,11 @@ void cpu_sgd_nesterov_momentum(const Backend *be, float *w, const float *dw, flo
     (void)be;
     (void)s2;
     decay(w, n, c);
+    float l2 = c->l2;
 #pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) {
         float v_old = v[i];
-        v[i] = c->momentum * v[i] - c->learning_rate * dw[i];
+        v[i] = c->momentum * v[i] - c->learning_rate * (dw[i] + l2 * w[i]);
         w[i] += v[i] + c->momentum * (v[i] - v_old);
     }
 }
@@ -56,10 +60,12 @@ void cpu_rmsprop(const Backend *be, float *w, const float *dw, float *cache, flo
     (void)be;
     (void)s2;
     decay(w, n, c);
+    float l2 = c->l2;
 #pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) {
-        cache[i] = c->decay_rate * cache[i] + (1 - c->decay_rate) * dw[i] * dw[i];
-        w[i] -= c->learning_rate * dw[i] / (sqrtf(cache[i]) + c->epsilon);
+        float g = dw[i] + l2 * w[i];
+        cache[i] = c->decay_rate * cache[i] + (1 - c->decay_rate) * g * g;
+        w[i] -= c->learning_rate * g / (sqrtf(cache[i]) + c->epsilon);
     }
 }
 
@@ -69,10 +75,12 @@ void cpu_adam(const Backend *be, float *w, const float *dw, float *m, float *v, 
     float bias1 = (float)(1.0 - pow(c->beta1, c->t)), bias2 = (float)(1.0 - pow(c->beta2, c->t));
     float step = c->learning_rate / bias1, inv_bias2 = 1.0f / bias2;
     decay(w, n, c);
+    float l2 = c->l2;
 #pragma omp parallel for simd if (n > CPU_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) {
-        m[i] = c->beta1 * m[i] + (1 - c->beta1) * dw[i];
-        v[i] = c->beta2 * v[i] + (1 - c->beta2) * dw[i] * dw[i];
+        float g = dw[i] + l2 * w[i];
+        m[i] = c->beta1 * m[i] + (1 - c->beta1) * g;
+        v[i] = c->beta2 * v[i] + (1 - c->beta2) * g * g;
         w[i] -= step * m[i] / (sqrtf(v[i] * inv_bias2) + c->epsilon);
     }
 }

@@ -375,7 +375,7 @@ void model_loss_on_device(Model *m, double *loss, int N, uint64_t step, const in
     for (int i = 0; i < m->n_params; i++) {
         Param *p = &m->params[i];
         if (!param_penalised(p) || m->reg == 0) continue;
-        be->l2_penalty(be, p->dw, loss, p->w, m->reg, p->n);
+        be->l2_penalty(be, m->l2_gradient_in_update ? NULL : p->dw, loss, p->w, m->reg, p->n);
     }
     if (m->profile) {
         profile_lap(m, &t, &m->profile->l2);

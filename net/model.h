@@ -48,6 +48,9 @@ typedef struct Model {
     char spec[MODEL_SPEC_MAX];  /* canonical spec text */
     int in_c, in_h, in_w, num_classes, max_batch;
     float reg;
+    /* 1 while a Solver's step runs whose update adds reg * w to the gradient (OptimConfig.l2):
+     * the loss then counts the penalty without adding its gradient to dw */
+    int l2_gradient_in_update;
     LossKind loss;
     float label_smoothing;      /* softmax targets (1 - e) one_hot + e / classes; 0: none (the seed) */
     int tta;                    /* test-time augmentation of predictions: 0 none, 1 flip, 2 flip + shifts */

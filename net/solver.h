@@ -121,10 +121,15 @@ int solver_step(Solver *s, const int *idx, int n);
  * one call for the whole model unless configs differ (--nonweight-lr-mult gives biases and
  * batchnorm their own rate); update_calls counts them. */
 void solver_update(Solver *s);
+/* Whether this Solver's steps fold the L2 penalty's gradient into the update (OptimConfig.l2):
+ * where the backend can, with a penalty and no weight decay. Its steps then compute their loss
+ * with Model.l2_gradient_in_update set; solver_update alone takes the gradients as they are. */
+int solver_folds_l2(const Solver *s);
 /* solver_update as the device-resident step runs or records it (solver_device.c): the host
  * configs are left unchanged (that step advances t itself), and vars non-NULL makes the rate
- * and Adam's t read from the device's StepVars when the update runs. */
-void solver_update_recorded(Solver *s, const StepVars *vars);
+ * and Adam's t read from the device's StepVars when the update runs; fold_l2: the step's loss
+ * left the penalty's gradient to the update (solver_folds_l2). */
+void solver_update_recorded(Solver *s, const StepVars *vars, int fold_l2);
 /* The moving average's step after an update (with cfg.ema; its decay: solver_ema_decay): of
  * s->iteration on the host (vars NULL), or of the device's StepVars when it runs (the backend's
  * ema_step). */

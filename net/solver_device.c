@@ -154,11 +154,14 @@ static void record_step(void *ctx)
         be->augment(be, model_input(m), s->aug_src, d->order, n, s->train->c, s->train->h, s->train->w, &a);
     }
     /* dropout masks from the device's step number, so that a replay draws this step's */
+    int fold_l2 = solver_folds_l2(s);
+    m->l2_gradient_in_update = fold_l2; /* for this step's loss only */
     model_loss_on_device(m, d->step_loss, n, (uint64_t)s->iteration, &d->vars->iteration);
+    m->l2_gradient_in_update = 0;
     /* the flat update of the host path (one call per run of parameters sharing a config), with
      * the rate and t read on the device when the update runs; without uniform configs the
      * step is not recorded and the host's values stand */
-    solver_update_recorded(s, d->uniform ? d->vars : NULL);
+    solver_update_recorded(s, d->uniform ? d->vars : NULL, fold_l2);
     solver_average(s, d->vars);
     be->step_finish(be, d->vars, s->loss_slots, d->step_loss, n);
 }

@@ -1,6 +1,7 @@
 /* test_training.c — the Solver end to end on small generated data: overfitting 100 examples,
  * checkpoint round trip, resume giving the very losses of an uninterrupted run, and the
  * refusals: checkpoints of another model or rule, damaged files, failed writes. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -250,6 +251,50 @@ static void test_checkpoint_refusals(void)
     remove_tree(tmpdir);
 }
 
+
+/* The L2 penalty's gradient folded into the update's pass (the cpu's Backend.update_folds_l2):
+ * for each rule, three Solver steps against the unfolded sequence (the loss with the penalty in
+ * the gradients, then solver_update) on a twin model: the same losses and parameters within
+ * float rounding, while the stepping Solver's gradients hold no penalty (so the fold ran). */
+static void test_l2_folded_into_update(void)
+{
+    Dataset train;
+    make_random_dataset(&train, 30, 3, 8, 8, 4);
+    for (int rule = 0; rule < UPDATE_RULE_COUNT; rule++) {
+        Model m[2];
+        Solver s[2];
+        SolverConfig cfg = quiet_config((UpdateRule)rule, 10, 1);
+        for (int k = 0; k < 2; k++) {
+            CU_ASSERT_FATAL(model_init(&m[k], test_backend("cpu"), "conv4x3-relu-pool2-affine12-relu-affine10", 3, 8,
+                                       8, 5e-2f, 0.05f, LOSS_SOFTMAX, 3, 10) == NNDL_OK);
+            CU_ASSERT_FATAL(solver_init(&s[k], &m[k], &train, NULL, &cfg) == NNDL_OK);
+        }
+        CU_ASSERT_FATAL(solver_folds_l2(&s[0]));
+        double unfolded[3];
+        for (int step = 0; step < 3; step++) {
+            int idx[10];
+            for (int i = 0; i < 10; i++) idx[i] = (7 * i + 3 * step) % 30;
+            CU_ASSERT_FATAL(solver_step(&s[0], idx, 10) == NNDL_OK);
+            /* the twin: s[0]'s minibatch, the penalty's own pass, the update alone */
+            unfolded[step] = model_loss(&m[1], s[0].batch_x, s[0].batch_y, 10, (uint64_t)step);
+            solver_update(&s[1]);
+        }
+        CU_ASSERT_FATAL(solver_read_losses(&s[0]) == NNDL_OK && s[0].loss.n == 3);
+        for (int step = 0; step < 3; step++)
+            ASSERT_BELOW(fabs(s[0].loss.v[step] - unfolded[step]), 1e-6 * unfolded[step], "folded step's loss");
+        size_t n = m[0].param_values;
+        double params = 0, grads = 0;
+        for (size_t i = 0; i < n; i++) {
+            params = fmax(params, fabs(m[0].param_block[i] - m[1].param_block[i]));
+            grads = fmax(grads, fabs(m[0].grad_block[i] - m[1].grad_block[i]));
+        }
+        ASSERT_BELOW(params, 1e-6, optim_rule_name((UpdateRule)rule));
+        CU_ASSERT(grads > 1e-4); /* reg * w is missing from the folded step's gradients */
+        for (int k = 0; k < 2; k++) solver_free(&s[k]), model_free(&m[k]);
+    }
+    dataset_free(&train);
+}
+
 void register_training_suite(void)
 {
     static const CU_TestInfo tests[] = {
@@ -258,6 +303,8 @@ void register_training_suite(void)
         {"checkpoint round trip restores every piece of state", test_checkpoint_round_trip},
         {"resume gives the losses of an uninterrupted run", test_resume_gives_the_same_losses},
         {"checkpoint refusals and atomic writes", test_checkpoint_refusals},
+        {"the L2 penalty folded into the update: the unfolded losses and steps, every rule",
+         test_l2_folded_into_update},
         CU_TEST_INFO_NULL};
     add_suite("training", tests);
 }
