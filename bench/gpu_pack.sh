@@ -5,7 +5,8 @@
 # (OpenBLAS xz-compressed, CUnit, stb, cJSON, gfortran, quadmath, gomp, zlib) into .gpu/, which
 # .git/info/exclude keeps out of git. Then, through the device tool:
 #   run(command="bash bench/gpu_run.sh", carry=[".gpu"])
-# MPI and NCCL are left out (the GPU machine has no OpenMPI); cuDNN is linked where found and
+# MPI and NCCL are left out (the GPU machine has no OpenMPI), and oneDNN (its 40 MB library; the
+# device runs the CPU side on OpenBLAS); cuDNN is linked where found and
 # taken on the device from PyTorch's copy (bench/gpu_run.sh sets LD_LIBRARY_PATH).
 #
 #   bench/gpu_pack.sh [--arch 90]
@@ -17,7 +18,7 @@ ROOT=$PWD
 SCRATCH=$(mktemp -d /tmp/nndl-gpu-pack.XXXXXX)
 trap 'rm -rf "$SCRATCH"' EXIT
 git clone -q "$ROOT" "$SCRATCH/src"
-make -C "$SCRATCH/src" -j"$(nproc)" CUDA=1 MPI=0 NCCL_INC= CUDA_ARCH="$ARCH" nndl build-cuda/test_nndl >"$SCRATCH/build.log" 2>&1 ||
+make -C "$SCRATCH/src" -j"$(nproc)" CUDA=1 MPI=0 DNNL=0 NCCL_INC= CUDA_ARCH="$ARCH" nndl build-cuda/test_nndl >"$SCRATCH/build.log" 2>&1 ||
     { tail -20 "$SCRATCH/build.log"; exit 1; }
 mkdir -p .gpu/lib .git/info
 grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >>.git/info/exclude
