@@ -35,6 +35,7 @@ static int run_export(const char *ckpt, const char *out)
         backend_destroy(be);
         return 1;
     }
+    m.tta = info.recipe.tta; /* written to the metadata: eval of the weights views as the run did */
     float *mean = NULL;
     ClassNames names = {0};
     int rc = checkpoint_load_model(&m, &mean, ckpt) == NNDL_OK && checkpoint_load_class_names(&names, ckpt) == NNDL_OK &&

@@ -10,7 +10,7 @@
 #include "solver.h"
 
 /* What a weights file says of its model, in a checkpoint's terms: no run behind it (epoch 0, no
- * best accuracy, no test-time augmentation unless the caller asks). */
+ * best accuracy) but its test-time augmentation, where the file names one. */
 static int weights_info(const char *path, CheckpointInfo *i)
 {
     WeightsInfo w;
@@ -19,7 +19,7 @@ static int weights_info(const char *path, CheckpointInfo *i)
         return nndl_fail("%s is neither an nndl checkpoint nor weights that name their model (no spec or "
                          "input_shape in the safetensors metadata: `nndl export` writes both)", path);
     snprintf(i->spec, sizeof i->spec, "%s", w.spec);
-    i->in_c = w.in_c, i->in_h = w.in_h, i->in_w = w.in_w, i->loss = w.loss;
+    i->in_c = w.in_c, i->in_h = w.in_h, i->in_w = w.in_w, i->loss = w.loss, i->recipe.tta = w.tta;
     i->best_val_acc = SOLVER_NO_BEST;
     return NNDL_OK;
 }

@@ -194,8 +194,9 @@ struct Backend {
      * leaves the penalty's gradient to l2_penalty) */
     int update_folds_l2;
 
-    /* L2 regularisation in one pass over the weights: dw += reg * w (dw NULL: not, when the
-     * update adds it), and the device double *loss += 0.5 * reg * sum(w^2) */
+    /* L2 regularisation in one pass over the weights: dw += reg * w, and the device double
+     * *loss += 0.5 * reg * sum(w^2). A backend with update_folds_l2 also takes dw NULL (the
+     * update adds reg * w): the loss's term alone; the others are never given NULL. */
     void (*l2_penalty)(const Backend *be, float *dw, double *loss, const float *w, float reg,
                        size_t n);
 

@@ -16,7 +16,7 @@ bool cpu_gemm_has(CpuGemmLibrary lib)
 #endif
 }
 
-void cpu_sgemm_on(CpuGemmLibrary lib, bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
+bool cpu_sgemm_on(CpuGemmLibrary lib, bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
                   int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
 #ifdef NNDL_DNNL
@@ -25,19 +25,18 @@ void cpu_sgemm_on(CpuGemmLibrary lib, bool trans_a, bool trans_b, int M, int N, 
     if (lib == CPU_GEMM_ONEDNN &&
         dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) ==
             dnnl_success)
-        return;
-#else
-    (void)lib;
+        return true;
 #endif
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,
                 alpha, A, lda, B, ldb, beta, C, ldc);
+    return lib == CPU_GEMM_OPENBLAS;
 }
 
 void cpu_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                int ldb, float beta, float *C, int ldc)
 {
-    cpu_sgemm_on(cpu_gemm_has(CPU_GEMM_ONEDNN) ? CPU_GEMM_ONEDNN : CPU_GEMM_OPENBLAS, trans_a, trans_b, M, N, K,
-                 alpha, A, lda, B, ldb, beta, C, ldc);
+    (void)cpu_sgemm_on(cpu_gemm_has(CPU_GEMM_ONEDNN) ? CPU_GEMM_ONEDNN : CPU_GEMM_OPENBLAS, trans_a, trans_b, M, N,
+                       K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 void cpu_gemm_describe(char *buf, size_t size)

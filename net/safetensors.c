@@ -172,6 +172,8 @@ static char *header_json(const Model *m, const TensorList *L, const ClassNames *
     cJSON_AddStringToObject(meta, "spec", m->spec);
     cJSON_AddStringToObject(meta, "input_shape", shape);
     cJSON_AddStringToObject(meta, "loss", m->loss == LOSS_SVM ? "svm" : "softmax");
+    if (m->tta > 0) /* the run's test-time augmentation, for nndl eval's default (absent: none) */
+        cJSON_AddStringToObject(meta, "tta", m->tta == 1 ? "1" : "2");
     if (classes && classes->n > 0) { /* a JSON list, as a string: metadata values are strings */
         cJSON *list = cJSON_CreateStringArray((const char *const *)classes->names, classes->n);
         char *text = list ? cJSON_PrintUnformatted(list) : NULL;
@@ -390,9 +392,11 @@ int safetensors_read_info(const char *path, WeightsInfo *info)
     memset(info, 0, sizeof *info);
     if (file_open(&F, path) != NNDL_OK) return NNDL_ERR;
     const char *spec = meta(&F, "spec"), *shape = meta(&F, "input_shape"), *loss = meta(&F, "loss");
+    const char *tta = meta(&F, "tta");
     int used = 0;
     if (spec) snprintf(info->spec, sizeof info->spec, "%s", spec);
     info->loss = loss && strcmp(loss, "svm") == 0 ? LOSS_SVM : LOSS_SOFTMAX;
+    info->tta = tta && strcmp(tta, "2") == 0 ? 2 : tta && strcmp(tta, "1") == 0 ? 1 : 0;
     if (shape && (sscanf(shape, "%d,%d,%d%n", &info->in_c, &info->in_h, &info->in_w, &used) != 3 ||
                   shape[used] || info->in_c < 1 || info->in_h < 1 || info->in_w < 1)) {
         nndl_fail("%s: input_shape '%.40s' is not C,H,W", path, shape); /* before the header is freed */

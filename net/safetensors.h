@@ -40,6 +40,7 @@ typedef struct WeightsInfo {
     char spec[MODEL_SPEC_MAX];
     int in_c, in_h, in_w;
     int loss;                   /* LossKind: "loss" svm, else softmax */
+    int tta;                    /* "tta" 1 or 2: the run's test-time augmentation; else 0 */
     int has_mean;
     int n_tensors;
 } WeightsInfo;

@@ -82,7 +82,8 @@ struct Solver {
                                  * into state_block[0] / [1], laid out as the model's param_block */
     float *state_block[2];
     int update_calls;           /* update-rule calls of the last step: 1 when every parameter's
-                                 * config agreed and one call covered the whole block */
+                                 * config agreed (no fold of the L2 penalty: solver_folds_l2) and
+                                 * one call covered the whole block */
     History loss, train_acc, val_acc;
     float best_val_acc;
     float *best_state;          /* model_state_save layout, host */
@@ -119,14 +120,16 @@ int solver_step(Solver *s, const int *idx, int n);
 /* The update rule applied to the model's current gradients (solver_step's update): one call per
  * run of consecutive parameters that share a config, over their stretch of the parameter block —
  * one call for the whole model unless configs differ (--nonweight-lr-mult gives biases and
- * batchnorm their own rate); update_calls counts them. */
+ * batchnorm their own rate; a step that folds the L2 penalty gives the weights theirs);
+ * update_calls counts them. */
 void solver_update(Solver *s);
 /* Whether this Solver's steps fold the L2 penalty's gradient into the update (OptimConfig.l2):
  * where the backend can, with a penalty and no weight decay. Its steps then compute their loss
  * with Model.l2_gradient_in_update set; solver_update alone takes the gradients as they are. */
 int solver_folds_l2(const Solver *s);
 /* solver_update as the device-resident step runs or records it (solver_device.c): the host
- * configs are left unchanged (that step advances t itself), and vars non-NULL makes the rate
+ * configs' rates and t are left unchanged (that step advances t itself; their l2 is set as for
+ * any update), and vars non-NULL makes the rate
  * and Adam's t read from the device's StepVars when the update runs; fold_l2: the step's loss
  * left the penalty's gradient to the update (solver_folds_l2). */
 void solver_update_recorded(Solver *s, const StepVars *vars, int fold_l2);

@@ -168,6 +168,7 @@ static void test_round_trip(void)
     float mean[C * H * W], *back = NULL;
     build(&a, SPEC, 3);
     golden_state(&a, mean);
+    a.tta = 2; /* the run's test-time augmentation goes along (nndl eval's default) */
     build(&b, SPEC, 4);
     char path[128];
     snprintf(path, sizeof path, "%s/rt.safetensors", dir);
@@ -182,6 +183,7 @@ static void test_round_trip(void)
     CU_ASSERT(safetensors_read_info(path, &info) == NNDL_OK);
     CU_ASSERT_STRING_EQUAL(info.spec, SPEC);
     CU_ASSERT(info.in_c == C && info.in_h == H && info.in_w == W && info.has_mean && info.n_tensors == 15);
+    CU_ASSERT(info.tta == 2 && info.loss == LOSS_SOFTMAX);
     free(sa), free(sb), free(back);
     model_free(&a), model_free(&b);
 }
