@@ -267,6 +267,7 @@ static int train_and_report(Solver *s, const Dataset *test, const TrainOptions *
 {
     int rc = 0;
     s->cfg.stop = stop_signals_install();
+    stop_signals_off_team();
     int outcome = solver_train(s);
     int sig = *s->cfg.stop;
     if (outcome == SOLVER_STOPPED && s->cfg.dp) /* the group stopped for a signal one of its ranks got */

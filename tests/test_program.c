@@ -1,6 +1,7 @@
 /* test_program.c — ./nndl end to end on generated CIFAR-10 files: splits that cross from one
  * batch file into the next, flags and their messages, the exit status of a diverged run, and
  * the program stopped by signals (a child process whose stdout is read until training runs). */
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -333,6 +334,28 @@ static void long_run_args(char *args, size_t size, const char *name)
 /* How long the program may take to save and exit after a signal (sanitizer builds are slow). */
 enum { STOP_DEADLINE_MS = 60000 };
 
+/* How many of the process's threads there are, and how many block SIGINT, SIGTERM and SIGHUP
+ * (/proc/PID/task/TID/status, SigBlk: a hex mask, bit n-1 for signal n). */
+static void threads_blocking_stop_signals(pid_t pid, int *threads, int *blocking)
+{
+    char path[96], line[256];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    *threads = *blocking = 0;
+    DIR *d = opendir(path);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "/proc/%d/task/%.16s/status", (int)pid, e->d_name);
+        FILE *f = fopen(path, "r");
+        unsigned long long mask = 0;
+        while (f && fgets(line, sizeof line, f))
+            if (sscanf(line, "SigBlk: %llx", &mask) == 1) break;
+        if (f) fclose(f);
+        unsigned long long want = 1ull << (SIGINT - 1) | 1ull << (SIGTERM - 1) | 1ull << (SIGHUP - 1);
+        *threads += 1, *blocking += (mask & want) == want;
+    }
+    if (d) closedir(d);
+}
+
 /* Starts a long run, waits for its first loss line, sends the signals; returns the status. */
 static int interrupt_run(const char *name, const int *sigs, int n_sigs, char **err)
 {
@@ -345,6 +368,12 @@ static int interrupt_run(const char *name, const int *sigs, int n_sigs, char **e
     CU_ASSERT_FATAL(pid > 0);
     int started = read_until(fd, text, sizeof text, &len, "(Iteration 2 /");
     CU_ASSERT(started);
+    /* while it trains, no computing thread runs the handler: every thread blocks the signals but
+     * the module's own, whose sigwait opens them while it waits (cli/stop_signals.c says why) */
+    int threads, blocking;
+    threads_blocking_stop_signals(pid, &threads, &blocking);
+    CU_ASSERT(threads >= 2 && blocking == threads - 1);
+    if (blocking != threads - 1) fprintf(stderr, "\n    %d of %d threads block the stop signals\n", blocking, threads);
     for (int i = 0; started && i < n_sigs; i++) kill(pid, sigs[i]);
     /* drain stdout while waiting; a program that ignores the signals is killed after a while */
     fcntl(fd, F_SETFL, O_NONBLOCK);
@@ -419,8 +448,16 @@ static void test_second_signal_exits(void)
     free(err);
 }
 
-/* The handlers themselves, in a child process: the first signal only sets the flag (its
- * number) and the process goes on; the second kills it. */
+/* Waits up to two seconds for the flag to read want (the signals are taken by a thread of their
+ * own, so a signal sent to the process sets it a moment later). */
+static int flag_becomes(const volatile sig_atomic_t *flag, int want)
+{
+    for (int i = 0; i < 2000 && *flag != want; i++) usleep(1000);
+    return *flag == want;
+}
+
+/* The handlers themselves, in a child process: the first signal sent to the process only sets
+ * the flag (its number) and the process goes on; the second kills it. */
 static void test_stop_signal_handlers(void)
 {
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
@@ -430,10 +467,11 @@ static void test_stop_signal_handlers(void)
         if (pid == 0) {
             const volatile sig_atomic_t *flag = stop_signals_install();
             if (*flag != 0) _exit(10);
-            raise(sigs[k]);
-            if (*flag != sigs[k]) _exit(11);
-            raise(sigs[(k + 1) % 3]);
-            _exit(12); /* not reached: the second signal ends the process */
+            kill(getpid(), sigs[k]);
+            if (!flag_becomes(flag, sigs[k])) _exit(11);
+            kill(getpid(), sigs[(k + 1) % 3]);
+            flag_becomes(flag, 0); /* two seconds for the second signal to end the process */
+            _exit(12);
         }
         int status;
         waitpid(pid, &status, 0);
@@ -452,10 +490,11 @@ static void test_ignored_signal_stays_ignored(void)
     if (pid == 0) {
         signal(SIGHUP, SIG_IGN);
         const volatile sig_atomic_t *flag = stop_signals_install();
-        raise(SIGHUP);
+        kill(getpid(), SIGHUP);
+        usleep(200000); /* time for the waiter to see it, were it not ignored */
         if (*flag != 0) _exit(20);
-        raise(SIGTERM);
-        _exit(*flag == SIGTERM ? 0 : 21);
+        kill(getpid(), SIGTERM);
+        _exit(flag_becomes(flag, SIGTERM) ? 0 : 21);
     }
     int status;
     waitpid(pid, &status, 0);
