@@ -29,8 +29,7 @@ int trained_model_open(TrainedModel *t, const char *path, const char *device)
     memset(t, 0, sizeof *t);
     CheckpointInfo *i = &t->info;
     /* by content, and by name for the messages: a missing or damaged "x.ckpt" is a checkpoint */
-    size_t len = strlen(path), ext = strlen(".safetensors");
-    t->weights_only = !checkpoint_is_file(path) && len >= ext && strcmp(path + len - ext, ".safetensors") == 0;
+    t->weights_only = !checkpoint_is_file(path) && safetensors_named(path);
     if (!(t->be = backend_choose(device))) return NNDL_ERR;
     if ((t->weights_only ? weights_info(path, i) : checkpoint_read_info(path, i)) != NNDL_OK) {
         backend_destroy(t->be);

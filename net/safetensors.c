@@ -380,6 +380,14 @@ static int file_open(File *F, const char *path)
     return NNDL_OK;
 }
 
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+int safetensors_named(const char *path) { return ends_with(path, ".safetensors"); }
+
 static const char *meta(const File *F, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(F->root, "__metadata__"), key);
@@ -481,11 +489,6 @@ static int read_tensor(const File *F, const cJSON *j, const Tensor *t, float *ds
     return NNDL_OK;
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && strcmp(s + n - k, suffix) == 0;
-}
 
 /* Every header entry is one the model has (or the mean, or a PyTorch counter). */
 static int check_no_strangers(const File *F, const TensorList *L, const Model *m)

@@ -50,6 +50,10 @@ typedef struct WeightsInfo {
  * (atomic_file.h). */
 int safetensors_save_model(const Model *m, const float *mean, const ClassNames *classes, const char *path);
 
+/* Whether path's name ends in ".safetensors" (for callers that pick a reader by name as well as
+ * content, so that a missing checkpoint keeps the checkpoint's messages). */
+int safetensors_named(const char *path);
+
 /* Reads and validates the header. */
 int safetensors_read_info(const char *path, WeightsInfo *info);
 
