@@ -314,11 +314,22 @@ static void test_device_batch_is_host_batch(void)
     make_byte_dataset(&bytes, mean, 30, 5);
     make_random_dataset(&floats, 30, 3, 8, 8, 6);
     for (int j = 0; j < 192; j++) wrong_mean[j] = mean[j] + 0.25f;
+    /* byte-made but for one value, which the upload's check must find wherever it is: a byte
+     * of 256 in the last example's last value, a NaN in the middle of the set */
+    Dataset past_255, one_nan;
+    CU_ASSERT_FATAL(dataset_alloc(&past_255, 30, 3, 8, 8) == NNDL_OK && dataset_alloc(&one_nan, 30, 3, 8, 8) == NNDL_OK);
+    for (Dataset *d = &past_255; d; d = d == &past_255 ? &one_nan : NULL) {
+        memcpy(d->x, bytes.x, 30 * 192 * sizeof *d->x);
+        memcpy(d->y, bytes.y, 30 * sizeof *d->y);
+    }
+    past_255.x[30 * 192 - 1] = 256.0f - mean[191];
+    one_nan.x[15 * 192 + 77] = NAN;
     struct {
         const Dataset *d;
         const float *mean;
         int u8;
-    } cases[] = {{&bytes, mean, 1}, {&floats, NULL, 0}, {&floats, mean, 0}, {&bytes, wrong_mean, 0}};
+    } cases[] = {{&bytes, mean, 1},         {&floats, NULL, 0},   {&floats, mean, 0},
+                 {&bytes, wrong_mean, 0},   {&past_255, mean, 0}, {&one_nan, mean, 0}};
     int order[30], start = 4, n = 7;
     for (int i = 0; i < 30; i++) order[i] = (i * 7 + 3) % 30;
     int *d_order = gpu->alloc(gpu, sizeof order), *d_start = gpu->alloc(gpu, sizeof start);
@@ -343,7 +354,48 @@ static void test_device_batch_is_host_batch(void)
         device_set_free(&set, gpu);
     }
     gpu->release(gpu, x), gpu->release(gpu, y), gpu->release(gpu, d_order), gpu->release(gpu, d_start);
-    dataset_free(&bytes), dataset_free(&floats);
+    dataset_free(&bytes), dataset_free(&floats), dataset_free(&past_255), dataset_free(&one_nan);
+}
+
+/* A set of 18 MB of floats goes up as bytes in several chunks (net/solver_device.c stages 4 MB
+ * of bytes at a time): every row comes back bit for bit; one value that is not a byte, in the
+ * last chunk only, sends the whole set up as floats. */
+static void test_device_upload_in_chunks(void)
+{
+    enum { N = 1100, SIZE = 64 * 64 };
+    Dataset d;
+    CU_ASSERT_FATAL(dataset_alloc(&d, N, 1, 64, 64) == NNDL_OK);
+    static float mean[SIZE];
+    Rng g;
+    rng_seed(&g, 9);
+    for (int j = 0; j < SIZE; j++) mean[j] = 100.0f + (float)rng_uniform(&g) * 50.0f;
+    for (size_t i = 0; i < (size_t)N * SIZE; i++) d.x[i] = (float)rng_below(&g, 256) - mean[i % SIZE];
+    for (int e = 0; e < N; e++) d.y[e] = e % 10;
+    int *order = malloc(N * sizeof *order), start = 0;
+    for (int i = 0; i < N; i++) order[i] = N - 1 - i;
+    int *d_order = gpu->alloc(gpu, N * sizeof *order), *d_start = gpu->alloc(gpu, sizeof start);
+    gpu->to_device(gpu, d_order, order, N * sizeof *order);
+    gpu->to_device(gpu, d_start, &start, sizeof start);
+    float *x = gpu->alloc(gpu, (size_t)N * SIZE * sizeof *x), *hx = malloc((size_t)N * SIZE * sizeof *hx);
+    int *y = gpu->alloc(gpu, N * sizeof *y), hy[N];
+    for (int broken = 0; broken <= 1; broken++) {
+        if (broken) d.x[(size_t)N * SIZE - 5] = 256.0f - mean[SIZE - 5];
+        DeviceSet set;
+        CU_ASSERT_FATAL(device_set_upload(&set, gpu, &d, mean) == NNDL_OK);
+        CU_ASSERT_EQUAL(set.ex.u8, !broken);
+        gpu->gather(gpu, x, y, &set.ex, d_order, d_start, 0, N);
+        gpu->to_host(gpu, hx, x, (size_t)N * SIZE * sizeof *hx);
+        gpu->to_host(gpu, hy, y, sizeof hy);
+        int same = 1;
+        for (int i = 0; i < N; i++)
+            same &= memcmp(hx + (size_t)i * SIZE, d.x + (size_t)order[i] * SIZE, SIZE * sizeof *hx) == 0 &&
+                    hy[i] == d.y[order[i]];
+        CU_ASSERT(same);
+        device_set_free(&set, gpu);
+    }
+    gpu->release(gpu, x), gpu->release(gpu, y), gpu->release(gpu, d_order), gpu->release(gpu, d_start);
+    free(order), free(hx);
+    dataset_free(&d);
 }
 
 /* Training on a backend of its own (DeviceRun, tests/support/device_run.h): n byte-made examples,
@@ -717,6 +769,7 @@ void register_cuda_backend_suite(void)
         {"solver_train: one loss read-back per printed line (SIMT counters)", test_one_read_back_per_loss_line},
         {"the flat update: one launch per step, parameters as the cpu's; a profiled step", test_flat_update_one_launch},
         {"device data: the gathered batch is the host's, bytes or floats", test_device_batch_is_host_batch},
+        {"device data: an upload in chunks, bytes or floats, every row", test_device_upload_in_chunks},
         {"device path (graph replay, device accuracy) = host path, ~ cpu", test_device_path_matches_host_path},
         {"device step after setup: no copy, allocation or sync; one graph launch", test_device_step_costs},
         {"short last batch re-recorded, a dropout model too; both = host path", test_device_recapture_and_dropout},
