@@ -12,6 +12,7 @@
 #include "data_source.h"
 #include "error.h"
 #include "eval_report.h"
+#include "same_file.h"
 #include "trained_model.h"
 
 static void eval_usage(FILE *f)
@@ -90,6 +91,10 @@ static int report(const EvalOptions *o, const TrainedModel *t, const Evaluation 
 
 static int run_eval(const EvalOptions *o)
 {
+    if (o->svg && same_file(o->svg, o->ckpt)) {
+        nndl_fail("--confusion-svg %s is the file being evaluated; writing it would destroy it", o->svg);
+        return 2;
+    }
     if (o->svg && atomic_file_check_target(o->svg, "confusion matrix") != NNDL_OK) return 2;
     TrainedModel t;
     if (trained_model_open(&t, o->ckpt, o->device) != NNDL_OK) return 1;

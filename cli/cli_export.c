@@ -8,6 +8,7 @@
 #include "checkpoint.h"
 #include "commands.h"
 #include "error.h"
+#include "same_file.h"
 #include "safetensors.h"
 
 static void export_usage(FILE *f)
@@ -73,7 +74,7 @@ int cli_export(int argc, char **argv)
         return 2;
     }
     const char *ckpt = argv[optind], *out = argv[optind + 1];
-    if (strcmp(ckpt, out) == 0) {
+    if (same_file(ckpt, out)) {
         fprintf(stderr, "nndl export: the output %s is the checkpoint itself; writing it would destroy it\n", out);
         return 2;
     }

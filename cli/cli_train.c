@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "data_parallel.h"
 #include "progress.h"
 #include "run_outputs.h"
+#include "same_file.h"
 #include "error.h"
 #include "safetensors.h"
 #include "solver.h"
@@ -309,17 +311,21 @@ static int train_and_report(Solver *s, const Dataset *test, const TrainOptions *
     return rc;
 }
 
-/* Two paths naming one file: the same text, or the same existing file under two names. */
-static int same_file(const char *a, const char *b)
+/* path is one of the files --checkpoint name writes (name_epoch_<e>.*, name_best.*,
+ * name_interrupted.ckpt), however either is spelled. */
+static int is_run_checkpoint(const char *path, const char *name)
 {
-    struct stat sa, sb;
-    if (strcmp(a, b) == 0) return 1;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    char p[PATH_MAX + 256], n[PATH_MAX + 256];
+    path_resolve_dir(path, p, sizeof p), path_resolve_dir(name, n, sizeof n);
+    size_t len = strlen(n);
+    return strncmp(p, n, len) == 0 && (strncmp(p + len, "_epoch_", 7) == 0 || strncmp(p + len, "_best.", 6) == 0 ||
+                                       strcmp(p + len, "_interrupted.ckpt") == 0);
 }
 
-/* The log and the plot must not overwrite each other, the checkpoint being resumed, or this
- * run's checkpoints, and every output must be writable where it is named: refused before
- * anything is trained (exit 2), not after the run. */
+/* The log and the plot must not overwrite each other, the checkpoint being resumed, the weights
+ * a run starts from, or this run's checkpoints; the checkpoints must not overwrite those weights;
+ * and every output must be writable where it is named: refused before anything is trained (exit
+ * 2), not after the run. */
 static int check_output_paths(const TrainOptions *o)
 {
     const char *outputs[2] = {o->log, o->plot}, *flags[2] = {"--log", "--plot"};
@@ -330,13 +336,15 @@ static int check_output_paths(const TrainOptions *o)
         if (atomic_file_check_target(outputs[i], i ? "plot" : "log") != NNDL_OK) return NNDL_ERR;
         if (o->resume && same_file(outputs[i], o->resume))
             return nndl_fail("%s %s is the checkpoint being resumed; writing it would destroy it", flags[i], outputs[i]);
-        size_t n = o->checkpoint ? strlen(o->checkpoint) : 0;
-        if (n && strncmp(outputs[i], o->checkpoint, n) == 0 &&
-            (strncmp(outputs[i] + n, "_epoch_", 7) == 0 || strncmp(outputs[i] + n, "_best.", 6) == 0 ||
-             strcmp(outputs[i] + n, "_interrupted.ckpt") == 0))
+        if (o->init_from && same_file(outputs[i], o->init_from))
+            return nndl_fail("%s %s is the --init-from weights; writing it would destroy them", flags[i], outputs[i]);
+        if (o->checkpoint && is_run_checkpoint(outputs[i], o->checkpoint))
             return nndl_fail("%s %s is one of this run's checkpoints (--checkpoint %s)", flags[i], outputs[i],
                              o->checkpoint);
     }
+    if (o->init_from && o->checkpoint && is_run_checkpoint(o->init_from, o->checkpoint))
+        return nndl_fail("--init-from %s is one of the files --checkpoint %s writes; the run would overwrite the "
+                         "weights it starts from (choose another --checkpoint name)", o->init_from, o->checkpoint);
     if (o->checkpoint) { /* NAME_epoch_<e>.ckpt: its directory must take files */
         char first[4200];
         snprintf(first, sizeof first, "%s_epoch_1.ckpt", o->checkpoint);

@@ -8,6 +8,7 @@
 
 #include "cifar10.h"
 #include "error.h"
+#include "same_file.h"
 #include "test_util.h"
 
 static char dir[64];
@@ -149,6 +150,80 @@ static void test_command_line_refusals(void)
     expect_cli(args, 2, "bad conv token");
 }
 
+/* The same file however it is spelled (same_file.h): ./x, sub/../x, an absolute path, a hard
+ * link; files not written yet by where they would be. */
+static void test_same_file(void)
+{
+    char a[200], b[200], sub[200], link_path[200];
+    snprintf(a, sizeof a, "%s/same.ckpt", dir);
+    snprintf(sub, sizeof sub, "%s/samesub", dir);
+    snprintf(link_path, sizeof link_path, "%s/same_link.ckpt", dir);
+    FILE *f = fopen(a, "wb");
+    CU_ASSERT_FATAL(f && fputs("x", f) >= 0 && fclose(f) == 0 && mkdir(sub, 0700) == 0 && link(a, link_path) == 0);
+    snprintf(b, sizeof b, "%s/samesub/../same.ckpt", dir);
+    CU_ASSERT(same_file(a, b));
+    snprintf(b, sizeof b, "%s/./samesub/../same.ckpt", dir);
+    CU_ASSERT(same_file(b, a));
+    CU_ASSERT(same_file(a, link_path)); /* a hard link: another name, one inode */
+    snprintf(b, sizeof b, "%s/samesub/same.ckpt", dir);
+    CU_ASSERT(!same_file(a, b));
+    /* not written yet: the resolved directory decides */
+    char c[200], d[200];
+    snprintf(c, sizeof c, "%s/new.csv", dir);
+    snprintf(d, sizeof d, "%s/samesub/../new.csv", dir);
+    CU_ASSERT(same_file(c, d));
+    snprintf(d, sizeof d, "%s/samesub/new.csv", dir);
+    CU_ASSERT(!same_file(c, d));
+    CU_ASSERT(!same_file("/nonexistent/a", "/nonexistent/b"));
+    CU_ASSERT(same_file("/nonexistent/a", "/nonexistent/a"));
+    char r[400];
+    path_resolve_dir("/x.ckpt", r, sizeof r);
+    CU_ASSERT_STRING_EQUAL(r, "/x.ckpt");
+    unlink(a), unlink(link_path), rmdir(sub);
+}
+
+/* An output named as an input under another spelling (export's output, eval's SVG, train's log
+ * or plot against --init-from or this run's checkpoints, and those checkpoints against
+ * --init-from): refused before anything is read or written, the input left as it was. */
+static void test_outputs_never_overwrite_inputs(void)
+{
+    char ck[200], w[200], args[900];
+    snprintf(ck, sizeof ck, "%s/in_epoch_1.ckpt", dir);
+    snprintf(w, sizeof w, "%s/in_epoch_1.safetensors", dir);
+    for (int i = 0; i < 2; i++) {
+        FILE *f = fopen(i ? w : ck, "wb");
+        CU_ASSERT_FATAL(f && fputs("precious", f) >= 0 && fclose(f) == 0);
+    }
+    struct {
+        const char *fmt, *fragment;
+    } cases[] = {
+        {"export %1$s/in_epoch_1.ckpt %1$s/./in_epoch_1.ckpt", "is the checkpoint itself"},
+        {"eval %1$s/in_epoch_1.ckpt --confusion-svg %1$s/../%2$s/in_epoch_1.ckpt", "is the file being evaluated"},
+        {"eval %1$s/in_epoch_1.safetensors --confusion-svg %1$s/./in_epoch_1.safetensors", "is the file being evaluated"},
+        {"train --data /nonexistent --checkpoint %1$s/in --log %1$s/./in_epoch_1.ckpt", "one of this run's checkpoints"},
+        {"train --data /nonexistent --checkpoint %1$s/./in --plot %1$s/../%2$s/in_epoch_1.ckpt",
+         "one of this run's checkpoints"},
+        {"train --data /nonexistent --init-from %1$s/in_epoch_1.safetensors --log %1$s/./in_epoch_1.safetensors",
+         "is the --init-from weights"},
+        {"train --data /nonexistent --init-from %1$s/in_epoch_1.safetensors --checkpoint %1$s/./in --weights-only",
+         "the run would overwrite the weights it starts from"},
+    };
+    const char *base = strrchr(dir, '/') + 1;
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        snprintf(args, sizeof args, cases[k].fmt, dir, base);
+        expect_cli(args, 2, cases[k].fragment);
+    }
+    char text[32];
+    for (int i = 0; i < 2; i++) {
+        FILE *f = fopen(i ? w : ck, "rb");
+        size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+        text[n] = '\0';
+        if (f) fclose(f);
+        CU_ASSERT_STRING_EQUAL(text, "precious");
+    }
+    unlink(ck), unlink(w);
+}
+
 void register_data_suite(void)
 {
     static const CU_TestInfo tests[] = {
@@ -156,6 +231,8 @@ void register_data_suite(void)
         {"missing, short and damaged files", test_bad_files},
         {"a directory where a batch file belongs", test_directory_as_batch_file},
         {"command-line refusals", test_command_line_refusals},
+        {"one file under two spellings (same_file)", test_same_file},
+        {"outputs that name an input another way: refused, the input kept", test_outputs_never_overwrite_inputs},
         CU_TEST_INFO_NULL};
     CU_pSuite s = CU_add_suite("data and command line", setup, teardown);
     for (const CU_TestInfo *t = tests; s && t->pName; t++) CU_add_test(s, t->pName, t->pTestFunc);
