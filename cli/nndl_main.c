@@ -1,4 +1,6 @@
 /* nndl_main.c — the command-line front end: `nndl <command> [...]`. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,9 +24,8 @@ static void usage(FILE *f)
             "  help, -h        this text        --version   how this nndl was built, and its devices\n");
 }
 
-int main(int argc, char **argv)
+static int run_command(int argc, char **argv)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines reach a log or a pipe as they happen */
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
         print_build_facts(stdout, backend_create);
         return 0;
@@ -42,4 +43,23 @@ int main(int argc, char **argv)
     fprintf(stderr, "nndl: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;
+}
+
+/* Results that did not reach stdout (a full disk, a closed descriptor) are a failed write, exit
+ * 1: `nndl eval --json > r.json` must not succeed with an empty file. */
+static int stdout_written(int rc)
+{
+    int flushed = fflush(stdout) == 0, err = errno;
+    if (flushed && !ferror(stdout)) return rc;
+    fprintf(stderr, "nndl: the output to stdout was not written%s%s\n", flushed ? "" : ": ", flushed ? "" : strerror(err));
+    return rc ? rc : 1;
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines reach a log or a pipe as they happen */
+    /* past a file-size limit (ulimit -f) a write fails with EFBIG, which the writers report and
+     * clean up after, instead of the default SIGXFSZ killing the process mid-file */
+    signal(SIGXFSZ, SIG_IGN);
+    return stdout_written(run_command(argc, argv));
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "error.h"
 #include "layer_kind.h"
 #include "model.h"
@@ -340,6 +341,22 @@ static void test_export_and_init_from_commands(void)
     snprintf(cmd, sizeof cmd, "export %s/none.ckpt %s", dir, out);
     expect_cli(cmd, 1, "cannot open checkpoint");
     expect_cli("export --help", 0, "usage: nndl export");
+    /* past a file-size limit: a failed write (exit 1, the message, no temporary file left),
+     * not a process killed by SIGXFSZ half-way through the file */
+    char shell[1400], text[2048], fz[160];
+    snprintf(fz, sizeof fz, "%s/fz.safetensors", dir);
+    snprintf(shell, sizeof shell, "ulimit -f 8; '%s' export %s %s", test_program(), ckpt, fz);
+    int status = run_shell(shell, text, sizeof text);
+    CU_ASSERT_EQUAL(status, 1);
+    CU_ASSERT(strstr(text, "failed") != NULL);
+    char tmp[200];
+    CU_ASSERT_FATAL(atomic_file_temp_name(tmp, sizeof tmp, fz) == NNDL_OK);
+    CU_ASSERT(access(tmp, F_OK) != 0 && access(fz, F_OK) != 0);
+    /* results that do not reach stdout (a full disk) are a failed write too, not exit 0 */
+    snprintf(shell, sizeof shell, "'%s' eval %s --data %s --num-test 10 --json > /dev/full", test_program(), out, dir);
+    CU_ASSERT_EQUAL(run_shell(shell, text, sizeof text), 1);
+    CU_ASSERT(strstr(text, "output to stdout was not written") != NULL);
+    if (status != 1) fprintf(stderr, "%s\n", text);
 }
 
 /* The library's API (nndl.h) on the same golden file: nndl_model_open reads spec, weights and
