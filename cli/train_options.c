@@ -162,10 +162,13 @@ static const struct option train_flags[] = {
 /* "WxH" (or "N" for NxN), each side 1..IMAGE_SIDE_MAX. */
 static int arg_size(const char *flag, const char *text, int *h, int *w)
 {
-    char extra;
-    int a, b, got = sscanf(text, "%dx%d%c", &a, &b, &extra);
-    if (got == 1 && strchr(text, 'x') == NULL) b = a, got = 2;
-    if (got != 2 || a < 1 || b < 1 || a > IMAGE_SIDE_MAX || b > IMAGE_SIDE_MAX)
+    char width[32];
+    const char *x = strchr(text, 'x'), *height = x ? x + 1 : text;
+    size_t n = x ? (size_t)(x - text) : strlen(text);
+    int a, b;
+    if (n < sizeof width) memcpy(width, text, n), width[n] = '\0';
+    if (n >= sizeof width || arg_int(flag, width, 1, IMAGE_SIDE_MAX, &a) != NNDL_OK ||
+        arg_int(flag, height, 1, IMAGE_SIDE_MAX, &b) != NNDL_OK)
         return nndl_fail("%s: '%s' is not WIDTHxHEIGHT (e.g. 32x32), sides 1..%d", flag, text, IMAGE_SIDE_MAX);
     *w = a, *h = b;
     return NNDL_OK;

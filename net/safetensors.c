@@ -2,7 +2,9 @@
 #include "safetensors.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -394,6 +396,22 @@ static const char *meta(const File *F, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* "C,H,W": three decimal integers from 1 to INT_MAX, nothing else (sscanf's %d would wrap). */
+static int parse_shape(const char *s, int *c, int *h, int *w)
+{
+    int *out[3] = {c, h, w};
+    for (int i = 0; i < 3; i++) {
+        char *end;
+        errno = 0;
+        long v = isdigit((unsigned char)*s) ? strtol(s, &end, 10) : 0;
+        if (errno || v < 1 || v > INT_MAX) return 0;
+        *out[i] = (int)v;
+        s = end;
+        if (i < 2 && *s++ != ',') return 0;
+    }
+    return *s == '\0';
+}
+
 int safetensors_read_info(const char *path, WeightsInfo *info)
 {
     File F;
@@ -401,12 +419,16 @@ int safetensors_read_info(const char *path, WeightsInfo *info)
     if (file_open(&F, path) != NNDL_OK) return NNDL_ERR;
     const char *spec = meta(&F, "spec"), *shape = meta(&F, "input_shape"), *loss = meta(&F, "loss");
     const char *tta = meta(&F, "tta");
-    int used = 0;
+    if (spec && strlen(spec) >= sizeof info->spec) { /* refused, never cut to a shorter model */
+        nndl_fail("%s: the spec in the metadata has %zu characters, more than nndl's %zu", path, strlen(spec),
+                  sizeof info->spec - 1);
+        file_close(&F);
+        return NNDL_ERR;
+    }
     if (spec) snprintf(info->spec, sizeof info->spec, "%s", spec);
     info->loss = loss && strcmp(loss, "svm") == 0 ? LOSS_SVM : LOSS_SOFTMAX;
     info->tta = tta && strcmp(tta, "2") == 0 ? 2 : tta && strcmp(tta, "1") == 0 ? 1 : 0;
-    if (shape && (sscanf(shape, "%d,%d,%d%n", &info->in_c, &info->in_h, &info->in_w, &used) != 3 ||
-                  shape[used] || info->in_c < 1 || info->in_h < 1 || info->in_w < 1)) {
+    if (shape && !parse_shape(shape, &info->in_c, &info->in_h, &info->in_w)) {
         nndl_fail("%s: input_shape '%.40s' is not C,H,W", path, shape); /* before the header is freed */
         file_close(&F);
         return NNDL_ERR;

@@ -337,6 +337,8 @@ static void test_program_on_sources(void)
     expect_cli(args, 2, "--labels coarse applies to CIFAR-100");
     expect_cli("train --labels medium", 2, "--labels: 'medium'");
     expect_cli("train --resize 0x3", 2, "--resize: '0x3'");
+    expect_cli("train --resize 4294967300x4", 2, "--resize: '4294967300x4'"); /* not wrapped to 4x4 */
+    expect_cli("train --resize 4x", 2, "--resize: '4x'");
 }
 
 void register_data_sources_suite(void)

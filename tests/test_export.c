@@ -246,6 +246,25 @@ static void test_other_models_refused(void)
                    "has no tensor layers.10.linear.weight");
 }
 
+/* good (a safetensors file of n bytes) with the first `from` in its header replaced by `to`, the
+ * header length updated, written to path. */
+static void write_with_header_edit(const char *path, const unsigned char *good, long n, const char *from,
+                                   const char *to)
+{
+    uint64_t hlen = 0;
+    for (int i = 0; i < 8; i++) hlen |= (uint64_t)good[i] << (8 * i);
+    const unsigned char *at = memmem(good + 8, hlen, from, strlen(from));
+    CU_ASSERT_FATAL(at != NULL);
+    size_t before = (size_t)(at - good), grow = strlen(to) - strlen(from), total = (size_t)n + grow;
+    unsigned char *out = malloc(total);
+    memcpy(out, good, before);
+    memcpy(out + before, to, strlen(to));
+    memcpy(out + before + strlen(to), at + strlen(from), (size_t)n - before - strlen(from));
+    for (int i = 0; i < 8; i++) out[i] = (unsigned char)((hlen + grow) >> (8 * i));
+    write_bytes(path, out, total);
+    free(out);
+}
+
 static void test_damaged_files_refused(void)
 {
     unsigned char *good = NULL;
@@ -300,6 +319,19 @@ static void test_damaged_files_refused(void)
     write_bytes(path, bad, (size_t)n);
     WeightsInfo info;
     ASSERT_ERROR_MENTIONS(safetensors_read_info(path, &info), "input_shape '3,8,x' is not C,H,W");
+    /* a side past int's range is refused, not wrapped (4294967304 = 2^32 + 8) */
+    write_with_header_edit(path, good, n, "\"3,8,8\"", "\"3,4294967304,8\"");
+    ASSERT_ERROR_MENTIONS(safetensors_read_info(path, &info), "input_shape '3,4294967304,8' is not C,H,W");
+    write_with_header_edit(path, good, n, "\"3,8,8\"", "\"3,8,+8\"");
+    ASSERT_ERROR_MENTIONS(safetensors_read_info(path, &info), "is not C,H,W");
+    write_with_header_edit(path, good, n, "\"3,8,8\"", "\"3,8,8\""); /* the edit itself changes nothing */
+    CU_ASSERT(safetensors_read_info(path, &info) == NNDL_OK && info.in_h == 8);
+    /* a spec longer than nndl keeps is refused, not cut to the model it starts with */
+    char *long_spec = malloc(sizeof info.spec + 100);
+    snprintf(long_spec, sizeof info.spec + 100, "%s-scale1.%0*d-garbage", SPEC, (int)sizeof info.spec, 0);
+    write_with_header_edit(path, good, n, SPEC, long_spec);
+    ASSERT_ERROR_MENTIONS(safetensors_read_info(path, &info), "the spec in the metadata has");
+    free(long_spec);
     /* not a file */
     expect_refused(SPEC, dir, "not a regular file");
     free(bad), free(good);
