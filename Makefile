@@ -198,10 +198,13 @@ SO       := $(BUILD)/lib/libnndl.so
 ARCHIVE  := $(BUILD)/lib/libnndl.a
 LIB_OBJ  := $(call obj,$(LIB_SRC)) $(PROGRAM_DEVICE)
 PC_LIBS  := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas $(DNNL_LIBS) -lstb -lcjson -lz -lm -lpthread -lgomp
+# (the optional libraries' flags are variables: the commas of -Wl,-rpath written inside $(if)
+# would split its arguments)
+PC_NCCL  := -L$(NCCL_LIB) -Wl,-rpath,$(NCCL_LIB) -lnccl
+PC_CUDNN := -L$(CUDNN_LIB) -Wl,-rpath,$(CUDNN_LIB) -lcudnn
 ifeq ($(CUDA),1)
 PC_LIBS  += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublas -lstdc++ \
-            $(if $(NCCL_INC),-L$(NCCL_LIB) -Wl,-rpath,$(NCCL_LIB) -lnccl) \
-            $(if $(CUDNN_INC),-L$(CUDNN_LIB) -Wl,-rpath,$(CUDNN_LIB) -lcudnn)
+            $(if $(NCCL_INC),$(PC_NCCL)) $(if $(CUDNN_INC),$(PC_CUDNN))
 endif
 
 library: $(SO) $(ARCHIVE)

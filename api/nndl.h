@@ -10,12 +10,16 @@
  *   nndl_model_save(m, "model.safetensors");  // also: nndl_model_open("model.safetensors", "cpu")
  *   nndl_model_free(m);
  *
- * Build against the installed library with pkg-config: cc app.c $(pkg-config --cflags --libs nndl)
- * (static: pkg-config --static --libs nndl). The spec language, layouts and the safetensors
- * names are the program's (README, docs/export.md). Images are float32 (N, C, H, W), labels int
- * in [0, classes). Functions that can fail return 0 on success and -1 with a message for
- * nndl_error_message(); no function exits or prints, except the progress a caller asks for.
- * A model is not thread-safe: use one from one thread at a time. */
+ * Build against the installed library with pkg-config: cc app.c $(pkg-config --cflags --libs nndl);
+ * statically: cc app.c $(pkg-config --cflags nndl) PREFIX/lib/libnndl.a followed by
+ * $(pkg-config --static --libs nndl) without its -lnndl (README, "The C library"). The spec
+ * language, layouts and the safetensors names are the program's (README, docs/export.md). Images
+ * are float32 (N, C, H, W), labels int in [0, classes). Functions that can fail return 0 on
+ * success and -1 with a message for nndl_error_message(); no function prints, except the
+ * progress a caller asks for, and none exits, except that a CUDA build stops the process when
+ * the GPU itself fails (a lost device, an error inside a kernel), as the program does. A model
+ * is not thread-safe: use one from one thread at a time; models on separate threads are
+ * independent. */
 #ifndef NNDL_H
 #define NNDL_H
 
@@ -58,11 +62,14 @@ NNDL_API int nndl_export_checkpoint(const char *checkpoint, const char *out);
 NNDL_API const char *nndl_model_spec(const nndl_model *m);
 NNDL_API int nndl_model_num_classes(const nndl_model *m);
 /* The mean image (C*H*W floats) subtracted from every input, or NULL when none; setting copies
- * it (NULL removes it). */
+ * it (NULL removes it). A created model has none: training then sees the raw pixels. The pointer
+ * is the model's, valid until the next set_mean, load or free. */
 NNDL_API const float *nndl_model_mean(const nndl_model *m);
 NNDL_API int nndl_model_set_mean(nndl_model *m, const float *mean);
 
-/* Called after every epoch; a non-zero return stops training after that epoch. */
+/* Called after every epoch (epoch counts from 1): train_loss is the mean of the epoch's
+ * minibatch losses, train_acc the accuracy on a random 1000 training examples, val_acc on the
+ * validation set (0 without one). A non-zero return stops training after that epoch. */
 typedef int (*nndl_progress_fn)(int epoch, int epochs, double train_loss, double train_acc, double val_acc,
                                 void *user);
 
@@ -76,10 +83,12 @@ typedef struct nndl_train_options {
 } nndl_train_options;
 
 NNDL_API void nndl_train_options_init(nndl_train_options *o);
-/* Trains on n examples (x, y), choosing the best epoch by accuracy on (val_x, val_y) when n_val
- * > 0 (otherwise the final parameters are kept). A model whose first layer is conv(whiten) and
- * that holds no loaded weights gets its whitening filters from the first call's x. Returns 0, or
- * 1 when progress stopped it, or -1 on failure (bad options, divergence, out of memory). */
+/* Trains on n examples (x, y), keeping the parameters with the best accuracy on (val_x, val_y)
+ * when n_val > 0 (checked after the first step and after every epoch), otherwise the final ones.
+ * A model whose first layer is conv(whiten) and that holds no loaded weights gets its whitening
+ * filters from the first call's x. Returns 0, or 1 when progress returned non-zero, or -1 on
+ * failure (bad options, divergence, out of memory), after which the model is as it was before
+ * the call. x and val_x are copied (minus the mean) for the call's duration. */
 NNDL_API int nndl_train(nndl_model *m, const float *x, const int *y, int n, const float *val_x,
                         const int *val_y, int n_val, const nndl_train_options *o);
 

@@ -181,7 +181,7 @@ static int ensure_batch(nndl_model *m, int batch)
 
 NNDL_API void nndl_train_options_init(nndl_train_options *o)
 {
-    *o = (nndl_train_options){.update = "adam", .learning_rate = 1e-3f, .lr_decay = 1.0f, .reg = 0,
+    if (o) *o = (nndl_train_options){.update = "adam", .learning_rate = 1e-3f, .lr_decay = 1.0f, .reg = 0,
                               .momentum = 0.9f, .epochs = 10, .batch_size = 100};
 }
 
@@ -205,6 +205,26 @@ static int on_epoch(const Solver *s, void *ctx)
     return NNDL_OK;
 }
 
+/* The program's ranges for its flags (cli/train_options.c), so that a bad value is named rather
+ * than reported as a divergence later. */
+static int check_options(const nndl_train_options *o, int n, int n_val)
+{
+    if (o->batch_size < 1 || o->batch_size > n)
+        return nndl_fail("nndl_train: batch size %d for %d examples", o->batch_size, n);
+    if (n_val < 0) return nndl_fail("nndl_train: %d validation examples", n_val);
+    if (o->epochs < 1) return nndl_fail("nndl_train: %d epochs", o->epochs);
+    struct {
+        const char *name;
+        float v, lo, hi;
+    } ranges[] = {{"learning_rate", o->learning_rate, 1e-12f, 10}, {"lr_decay", o->lr_decay, 1e-6f, 1},
+                  {"reg", o->reg, 0, 1e3f}, {"momentum", o->momentum, 0, 1}};
+    for (size_t i = 0; i < sizeof ranges / sizeof *ranges; i++)
+        if (!(ranges[i].v >= ranges[i].lo && ranges[i].v <= ranges[i].hi)) /* NaN too */
+            return nndl_fail("nndl_train: %s %g is not between %g and %g", ranges[i].name, (double)ranges[i].v,
+                             (double)ranges[i].lo, (double)ranges[i].hi);
+    return NNDL_OK;
+}
+
 NNDL_API int nndl_train(nndl_model *m, const float *x, const int *y, int n, const float *val_x, const int *val_y,
                         int n_val, const nndl_train_options *o)
 {
@@ -212,8 +232,7 @@ NNDL_API int nndl_train(nndl_model *m, const float *x, const int *y, int n, cons
     if (!m || !o) return nndl_fail("nndl_train: no model or options");
     UpdateRule rule;
     if (optim_rule_from_name(o->update ? o->update : "", &rule) != NNDL_OK) return NNDL_ERR;
-    if (o->batch_size < 1 || o->batch_size > n)
-        return nndl_fail("nndl_train: batch size %d for %d examples", o->batch_size, n);
+    if (check_options(o, n, n_val) != NNDL_OK) return NNDL_ERR;
     if (ensure_batch(m, o->batch_size) != NNDL_OK) return NNDL_ERR;
     Dataset train, val;
     if (dataset_of(m, &train, x, y, n) != NNDL_OK) return NNDL_ERR;
@@ -228,16 +247,26 @@ NNDL_API int nndl_train(nndl_model *m, const float *x, const int *y, int n, cons
     cfg.lr_decay = o->lr_decay, cfg.batch_size = o->batch_size, cfg.num_epochs = o->epochs, cfg.seed = o->seed;
     cfg.verbose = 0, cfg.progress = 0, cfg.print_every = 0;
     cfg.on_epoch = on_epoch, cfg.on_epoch_ctx = &p, cfg.stop = &p.stop;
+    /* a failed call (a divergence above all) leaves the model as it was, not with the diverged
+     * or half-trained parameters */
+    float *before = nndl_alloc(model_state_size(&m->model), sizeof *before, "the model's state before training");
+    float reg_before = m->model.reg;
+    int unwhitened = m->unwhitened, rc = before ? NNDL_OK : NNDL_ERR;
+    if (before) model_state_save(&m->model, before);
     m->model.reg = o->reg;
     Solver s;
-    int rc = m->unwhitened ? model_whiten(&m->model, &train, WHITEN_IMAGES) : NNDL_OK;
+    if (rc == NNDL_OK && m->unwhitened) rc = model_whiten(&m->model, &train, WHITEN_IMAGES);
     if (rc == NNDL_OK) m->unwhitened = 0, rc = solver_init(&s, &m->model, &train, &val, &cfg);
     if (rc == NNDL_OK) {
         rc = solver_train(&s);
         rc = rc == SOLVER_STOPPED ? 1 : rc == NNDL_OK ? 0 : NNDL_ERR;
         if (rc == 1 && s.best_val_acc >= 0) model_state_load(&m->model, s.best_state); /* as a finished run */
+        if (rc == 0 && p.stop) rc = 1; /* progress asked after the last epoch: nothing was left to stop */
         solver_free(&s);
     }
+    if (rc == NNDL_ERR && before)
+        model_state_load(&m->model, before), m->model.reg = reg_before, m->unwhitened = unwhitened;
+    free(before);
     dataset_free(&train), dataset_free(&val);
     return rc;
 }
@@ -245,7 +274,7 @@ NNDL_API int nndl_train(nndl_model *m, const float *x, const int *y, int n, cons
 NNDL_API int nndl_predict(nndl_model *m, const float *x, int n, int *labels, float *scores)
 {
     nndl_clear_error();
-    if (!m || (n > 0 && (!x || !labels))) return nndl_fail("nndl_predict: no model, inputs or labels");
+    if (!m || n < 0 || (n > 0 && (!x || !labels))) return nndl_fail("nndl_predict: no model, inputs or labels");
     size_t p = pixels(m);
     int C = m->model.num_classes, B = m->model.max_batch;
     float *batch = nndl_alloc((size_t)B * p, sizeof *batch, "a batch of inputs");

@@ -433,6 +433,59 @@ static void test_library_api(void)
     free(x), free(torch);
 }
 
+static int stop_at_last_epoch(int epoch, int epochs, double loss, double train_acc, double val_acc, void *user)
+{
+    (void)loss, (void)train_acc, (void)val_acc, (void)user;
+    return epoch == epochs;
+}
+
+/* nndl_train's failures leave the model as it was (a divergence with a validation set used to
+ * keep a finite but huge "best" state from the first step, which then made every later call
+ * fail too); bad options are named, not reported as a divergence; progress asking to stop
+ * after the last epoch still returns 1. */
+static void test_library_train_failures(void)
+{
+    enum { N = 40, CLASSES = 10 };
+    Dataset d;
+    make_random_dataset(&d, N, 3, 8, 8, 3);
+    for (size_t i = 0; i < (size_t)N * 192; i++) d.x[i] *= 1e4f; /* so that lr 10 diverges at once */
+    nndl_model *m = nndl_model_create("conv4x3-relu-pool2-affine10", 3, 8, 8, "cpu", 7);
+    CU_ASSERT_FATAL(m != NULL);
+    int labels[N];
+    float before[N * CLASSES], after[N * CLASSES];
+    CU_ASSERT_FATAL(nndl_predict(m, d.x, N, labels, before) == 0);
+    nndl_train_options o;
+    nndl_train_options_init(&o);
+    nndl_train_options_init(NULL); /* no crash */
+    o.update = "sgd", o.learning_rate = 10, o.epochs = 2, o.batch_size = 10;
+    CU_ASSERT(nndl_train(m, d.x, d.y, 30, d.x + 30 * 192, d.y + 30, 10, &o) == -1 &&
+              strstr(nndl_error_message(), "diverged") != NULL);
+    CU_ASSERT(nndl_predict(m, d.x, N, labels, after) == 0 && memcmp(before, after, sizeof before) == 0);
+    struct {
+        const char *what;
+        float *field, value;
+        int n_val;
+    } bad[] = {{"validation examples", NULL, 0, -1},      {"reg", &o.reg, -1, 10},
+               {"reg", &o.reg, NAN, 10},                   {"momentum", &o.momentum, 5, 10},
+               {"learning_rate", &o.learning_rate, 0, 10}, {"lr_decay", &o.lr_decay, INFINITY, 10}};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        nndl_train_options b = o;
+        b.learning_rate = 1e-3f, b.update = "adam";
+        if (bad[k].field) *(float *)((char *)&b + ((char *)bad[k].field - (char *)&o)) = bad[k].value;
+        CU_ASSERT(nndl_train(m, d.x, d.y, 30, d.x + 30 * 192, d.y + 30, bad[k].n_val, &b) == -1);
+        if (!strstr(nndl_error_message(), bad[k].what)) fprintf(stderr, "\n    %s\n", nndl_error_message());
+        CU_ASSERT(strstr(nndl_error_message(), bad[k].what) != NULL);
+    }
+    CU_ASSERT(nndl_predict(m, d.x, -1, labels, after) == -1);
+    /* a sane call afterwards trains; progress stopping at the last epoch returns 1 */
+    for (size_t i = 0; i < (size_t)N * 192; i++) d.x[i] *= 1e-4f;
+    o.update = "adam", o.learning_rate = 1e-3f, o.progress = stop_at_last_epoch;
+    CU_ASSERT(nndl_train(m, d.x, d.y, 30, d.x + 30 * 192, d.y + 30, 10, &o) == 1);
+    CU_ASSERT(nndl_predict(m, d.x, N, labels, after) == 0 && memcmp(before, after, sizeof before) != 0);
+    nndl_model_free(m);
+    dataset_free(&d);
+}
+
 void register_export_suite(void)
 {
     static const CU_TestInfo tests[] = {
@@ -444,6 +497,7 @@ void register_export_suite(void)
         {"truncated, damaged and foreign files refused", test_damaged_files_refused},
         {"nndl export and nndl train --init-from", test_export_and_init_from_commands},
         {"the library API on the golden file: PyTorch's labels, failures as messages", test_library_api},
+        {"the library after a failed nndl_train: the model as before; bad options named", test_library_train_failures},
         CU_TEST_INFO_NULL};
     CU_pSuite s = CU_add_suite("export (safetensors)", setup, teardown);
     for (const CU_TestInfo *t = tests; s && t->pName; t++) CU_add_test(s, t->pName, t->pTestFunc);
