@@ -10,6 +10,26 @@
 #include "error.h"
 #include "open_read.h"
 
+/* Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF): the
+ * names go into JSON, SVG and the safetensors header, which all require it. */
+static int utf8_valid(const unsigned char *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        unsigned char b = s[i];
+        int more = b < 0x80 ? 0 : (b & 0xe0) == 0xc0 ? 1 : (b & 0xf0) == 0xe0 ? 2 : (b & 0xf8) == 0xf0 ? 3 : -1;
+        if (more < 0 || (size_t)more >= len - i) return 0; /* not a lead byte, or cut short */
+        unsigned long cp = more ? b & (0x3f >> more) : b;
+        for (int k = 1; k <= more; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) return 0;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        static const unsigned long least[4] = {0, 0x80, 0x800, 0x10000};
+        if (cp < least[more] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+        i += (size_t)more + 1;
+    }
+    return 1;
+}
+
 int class_names_add(ClassNames *c, const char *name)
 {
     size_t len = strlen(name);
@@ -19,6 +39,8 @@ int class_names_add(ClassNames *c, const char *name)
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
             return nndl_fail("class name '%.40s' holds a control character", name);
+    if (!utf8_valid((const unsigned char *)name, len))
+        return nndl_fail("class name '%.40s' is not UTF-8 text (JSON, SVG and safetensors need it)", name);
     if (c->n >= CLASS_COUNT_MAX) return nndl_fail("more than %d classes", CLASS_COUNT_MAX);
     char **grown = realloc(c->names, (size_t)(c->n + 1) * sizeof *grown);
     if (!grown) return nndl_fail("out of memory for class names");

@@ -238,6 +238,30 @@ static void test_bad_folders(void)
     /* flags of another format */
     r.resize_h = r.resize_w = 0, r.coarse = 1;
     ASSERT_ERROR_MENTIONS(data_load(&r, &d), "--labels coarse applies to CIFAR-100");
+    /* a class folder whose name is not UTF-8: refused, since the JSON, SVG and safetensors
+     * outputs would carry it as it is */
+    r.coarse = 0;
+    snprintf(path, sizeof path, "%s/\xff\xfe", dir);
+    CU_ASSERT_FATAL(mkdir(path, 0700) == 0);
+    snprintf(path, sizeof path, "%s/\xff\xfe/a.png", dir);
+    CU_ASSERT_FATAL(write_test_png(path, W, H, 5) == 0);
+    ASSERT_ERROR_MENTIONS(data_load(&r, &d), "is not UTF-8 text");
+}
+
+/* Class names are UTF-8: multi-byte text is kept, malformed sequences are refused. */
+static void test_class_names_utf8(void)
+{
+    const char *good[] = {"cat", "caf\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac", "\xf0\x9f\x90\x88", "\xf4\x8f\xbf\xbf"};
+    const char *bad[] = {"\xff\xfe", "ab\xc3",          /* not a lead byte; cut short */
+                         "\xc0\xaf",  "\xe0\x80\xaf",  /* overlong forms of '/' */
+                         "\xed\xa0\x80", "\xf4\x90\x80\x80", /* a surrogate; past U+10FFFF */
+                         "\xe6\x97x"};                     /* a continuation byte missing */
+    ClassNames c = {0};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) CU_ASSERT(class_names_add(&c, good[i]) == NNDL_OK);
+    CU_ASSERT_EQUAL(c.n, 5);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) ASSERT_ERROR_MENTIONS(class_names_add(&c, bad[i]), "UTF-8");
+    CU_ASSERT_EQUAL(c.n, 5);
+    class_names_free(&c);
 }
 
 static void test_cifar100(void)
@@ -349,6 +373,7 @@ void register_data_sources_suite(void)
         {"resizing: area shrink, bilinear enlargement", test_resize},
         {"image folder: mixed sizes refused or resized, a JPEG", test_mixed_sizes_and_jpeg},
         {"image folder: empty, imageless, unreadable, damaged", test_bad_folders},
+        {"class names: UTF-8 kept, malformed sequences refused", test_class_names_utf8},
         {"CIFAR-100: fine and coarse labels, names, splits", test_cifar100},
         {"CIFAR-100: truncated, bad label, names file, splits", test_bad_cifar100},
         {"the program on image folders and CIFAR-100", test_program_on_sources},
