@@ -43,7 +43,8 @@ NNDL_API const char *nndl_version(void);
 NNDL_API const char *nndl_error_message(void);
 
 /* A model of the spec for inputs (channels, height, width) on device "cpu", "cuda" or "auto";
- * weights drawn from seed (weight scale 1e-3, the seed's). NULL on failure. */
+ * weights drawn from seed as the program starts a layer spec: He (Kaiming normal, std
+ * sqrt(2 / fan_in)), biases 0, batchnorm scale 1. NULL on failure. */
 NNDL_API nndl_model *nndl_model_create(const char *spec, int channels, int height, int width,
                                        const char *device, unsigned long long seed);
 /* A model read from a file: an nndl checkpoint (.ckpt, its best parameters) or a safetensors

@@ -42,13 +42,17 @@ static nndl_model *create(const char *spec, int c, int h, int w, const char *dev
     nndl_model *m = nndl_alloc(1, sizeof *m, "a model");
     if (!m) return NULL;
     memset(m, 0, sizeof *m);
-    if (!(m->be = device(dev)) ||
-        model_init(&m->model, m->be, spec, c, h, w, 1e-3f, 0, (LossKind)loss, seed, DEFAULT_MAX_BATCH) != NNDL_OK) {
+    /* He initialisation, as the program starts a layer spec (--init he): with the seed's fixed
+     * 1e-3 scale a deeper spec's signal vanishes and it does not train */
+    ModelConfig cfg = {.spec = spec, .C = c, .H = h, .W = w, .init = INIT_HE, .weight_scale = 1e-3f,
+                       .loss = (LossKind)loss, .seed = seed, .max_batch = DEFAULT_MAX_BATCH};
+    if (!(m->be = device(dev)) || model_create(&m->model, m->be, &cfg) != NNDL_OK) {
         backend_destroy(m->be);
         free(m);
         return NULL;
     }
     m->unwhitened = (m->model.layers[0].spec.flags & LAYER_WHITEN) != 0;
+    nndl_clear_error(); /* "auto" without a GPU left the cuda backend's reason */
     return m;
 }
 

@@ -433,6 +433,37 @@ static void test_library_api(void)
     free(x), free(torch);
 }
 
+/* nndl_model_create starts a layer spec as the program does: He, std sqrt(2 / fan_in) (with the
+ * seed's fixed 1e-3 a deeper spec did not train), and a successful "auto" leaves no message. */
+static void test_library_he_start(void)
+{
+    nndl_model *m = nndl_model_create("conv64x3-relu-affine40-relu-affine10", 3, 8, 8, "auto", 5);
+    CU_ASSERT_FATAL(m != NULL);
+    CU_ASSERT_STRING_EQUAL(nndl_error_message(), "");
+    char path[160];
+    snprintf(path, sizeof path, "%s/he.safetensors", dir);
+    CU_ASSERT_FATAL(nndl_model_save(m, path) == 0);
+    struct {
+        const char *name;
+        double fan_in;
+    } layers[] = {{"layers.0.conv.weight", 27}, {"layers.2.linear.weight", 64 * 8 * 8}, {"layers.4.linear.weight", 40}};
+    for (size_t k = 0; k < sizeof layers / sizeof *layers; k++) {
+        int64_t shape[8];
+        int dims;
+        float *w;
+        CU_ASSERT_FATAL(safetensors_read_tensor(path, layers[k].name, shape, &dims, &w) == NNDL_OK);
+        size_t n = 1;
+        for (int i = 0; i < dims; i++) n *= (size_t)shape[i];
+        double sq = 0;
+        for (size_t i = 0; i < n; i++) sq += (double)w[i] * w[i];
+        double ratio = sqrt(sq / n) / sqrt(2.0 / layers[k].fan_in); /* 400+ draws: within 15 % */
+        if (fabs(ratio - 1) > 0.15) fprintf(stderr, "\n    %s: std %.3g of He's\n", layers[k].name, ratio);
+        CU_ASSERT(fabs(ratio - 1) < 0.15);
+        free(w);
+    }
+    nndl_model_free(m);
+}
+
 static int stop_at_last_epoch(int epoch, int epochs, double loss, double train_acc, double val_acc, void *user)
 {
     (void)loss, (void)train_acc, (void)val_acc, (void)user;
@@ -497,6 +528,7 @@ void register_export_suite(void)
         {"truncated, damaged and foreign files refused", test_damaged_files_refused},
         {"nndl export and nndl train --init-from", test_export_and_init_from_commands},
         {"the library API on the golden file: PyTorch's labels, failures as messages", test_library_api},
+        {"the library starts a spec as the program does (He)", test_library_he_start},
         {"the library after a failed nndl_train: the model as before; bad options named", test_library_train_failures},
         CU_TEST_INFO_NULL};
     CU_pSuite s = CU_add_suite("export (safetensors)", setup, teardown);
