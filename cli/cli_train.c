@@ -347,7 +347,7 @@ static int check_output_paths(const TrainOptions *o)
                          "weights it starts from (choose another --checkpoint name)", o->init_from, o->checkpoint);
     if (o->checkpoint) { /* NAME_epoch_<e>.ckpt: its directory must take files */
         char first[4200];
-        snprintf(first, sizeof first, "%s_epoch_1.ckpt", o->checkpoint);
+        snprintf(first, sizeof first, "%s_epoch_1.%s", o->checkpoint, o->weights_only ? "safetensors" : "ckpt");
         if (atomic_file_check_target(first, "checkpoint") != NNDL_OK) return NNDL_ERR;
     }
     return NNDL_OK;

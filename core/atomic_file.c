@@ -68,7 +68,7 @@ static int open_temp(const char *tmp, const char *what)
     if (refuse_non_regular(tmp, what) != NNDL_OK) return -1;
     int existed = access(tmp, F_OK) == 0;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0666);
-    if (fd < 0) return nndl_fail("cannot write %s %s: %s", what, tmp, strerror(errno)), -1;
+    if (fd < 0) return nndl_fail("cannot write %s: cannot create its temporary file %s: %s", what, tmp, strerror(errno)), -1;
     struct stat by_fd, by_name;
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         close(fd);
@@ -116,7 +116,9 @@ static int sync_directory(const char *path)
 int write_file_atomically(const char *path, const char *what, FileWriter write, const void *ctx)
 {
     char tmp[4200];
-    if (atomic_file_temp_name(tmp, sizeof tmp, path) != NNDL_OK || refuse_non_regular(path, what) != NNDL_OK)
+    if (!*path) return nndl_fail("cannot write %s: no file name", what);
+    /* a missing or read-only directory is reported under the target's name, not the temporary's */
+    if (atomic_file_temp_name(tmp, sizeof tmp, path) != NNDL_OK || atomic_file_check_target(path, what) != NNDL_OK)
         return NNDL_ERR;
     int fd = open_temp(tmp, what);
     if (fd < 0) return NNDL_ERR;

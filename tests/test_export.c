@@ -513,6 +513,10 @@ static void test_library_train_failures(void)
     o.update = "adam", o.learning_rate = 1e-3f, o.progress = stop_at_last_epoch;
     CU_ASSERT(nndl_train(m, d.x, d.y, 30, d.x + 30 * 192, d.y + 30, 10, &o) == 1);
     CU_ASSERT(nndl_predict(m, d.x, N, labels, after) == 0 && memcmp(before, after, sizeof before) != 0);
+    /* a save that cannot happen names the file asked for, not the temporary one */
+    CU_ASSERT(nndl_model_save(m, "/nonexistent/m.safetensors") == -1);
+    CU_ASSERT(strstr(nndl_error_message(), "/nonexistent/m.safetensors: its directory") != NULL);
+    CU_ASSERT(nndl_model_save(m, "") == -1 && strstr(nndl_error_message(), "no file name") != NULL);
     nndl_model_free(m);
     dataset_free(&d);
 }
