@@ -148,7 +148,10 @@ static int load_folder(const DataRequest *r, TrainingData *d)
     int n_val = r->val_dir ? 0 : pick(r->num_val, (int)lround(r->val_fraction * f.n));
     int n_train = pick(r->num_train, f.n - n_val);
     int rc = NNDL_OK;
-    if (n_val < 0 || n_train < 1 || n_train + n_val > f.n)
+    if (n_val >= f.n)
+        rc = nndl_fail("image folder %s has %d images: holding out %d for validation leaves none for training "
+                       "(--num-val, --val-fraction)", r->dir, f.n, n_val);
+    else if (n_val < 0 || n_train < 1 || n_train + n_val > f.n)
         rc = nndl_fail("image folder %s has %d images: %d for training and %d held out for validation are impossible "
                        "(--num-train, --num-val, --val-fraction)", r->dir, f.n, n_train, n_val);
     int *order = rc == NNDL_OK ? malloc((size_t)f.n * sizeof *order) : NULL;

@@ -33,6 +33,7 @@
 
 #include "atomic_file.h"
 #include "error.h"
+#include "safetensors.h"
 #include "open_read.h"
 
 #define MAGIC "NNDLCKPT"
@@ -484,6 +485,9 @@ static int read_contents(Contents *c, const char *path)
     get(&in, magic, 8);
     if (!in.ok || memcmp(magic, MAGIC, 8) != 0) {
         fclose(f);
+        if (safetensors_named(path)) /* the weights nndl export or --weights-only wrote */
+            return nndl_fail("%s is a weights file (safetensors), not an nndl checkpoint: it holds no optimizer "
+                             "state to resume (start a run from it with --init-from)", path);
         return nndl_fail("%s is not an nndl checkpoint (bad magic)", path);
     }
     uint32_t version = get_u32(&in);

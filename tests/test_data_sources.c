@@ -121,7 +121,9 @@ static void test_folder_split(void)
     CU_ASSERT(d.val.n == 1 && d.train.n == 11);
     training_data_free(&d);
     r.num_val = 12;
-    ASSERT_ERROR_MENTIONS(data_load(&r, &d), "has 12 images");
+    ASSERT_ERROR_MENTIONS(data_load(&r, &d), "has 12 images: holding out 12 for validation leaves none");
+    r.num_val = 100; /* said as such, not as "-88 for training" */
+    ASSERT_ERROR_MENTIONS(data_load(&r, &d), "holding out 100 for validation leaves none for training");
 }
 
 static void test_val_folder(void)

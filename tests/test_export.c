@@ -366,6 +366,8 @@ static void test_export_and_init_from_commands(void)
     expect_cli(cmd, 2, "give one");
     snprintf(cmd, sizeof cmd, "train --data %s %s --init-from %s", dir, small, ckpt); /* a checkpoint */
     expect_cli(cmd, 1, "not a safetensors file");
+    snprintf(cmd, sizeof cmd, "train --data %s --resume %s", dir, out); /* weights, not a checkpoint */
+    expect_cli(cmd, 1, "is a weights file (safetensors), not an nndl checkpoint");
     snprintf(cmd, sizeof cmd, "export %s", ckpt);
     expect_cli(cmd, 2, "needs a checkpoint and an output file");
     snprintf(cmd, sizeof cmd, "export %s %s", ckpt, ckpt);
