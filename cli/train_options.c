@@ -356,6 +356,9 @@ int train_options_parse(int argc, char **argv, TrainOptions *o)
             return nndl_fail("--preset %s: %s", name, why);
         }
         o->preset = p->name;
+        /* the preset's momentum goes with its rule: --update adam over it drops it rather than
+         * being refused as "adam has no momentum"; a --momentum the user gives still counts */
+        o->given &= ~GIVEN_MOMENTUM;
     }
     return parse_flags(argc, argv, o);
 }

@@ -488,6 +488,12 @@ static void test_cifar_fast_preset(void)
     CU_ASSERT_FATAL(model_init(&m, test_backend("cpu"), spec, 3, 32, 32, 1e-3f, 0, LOSS_SOFTMAX, 0, 4) == NNDL_OK);
     CU_ASSERT_EQUAL(m.num_classes, 10);
     model_free(&m);
+    /* the preset's momentum is not the user's: another rule over it is not refused for it */
+    TrainOptions a = train_options_default(), b = train_options_default();
+    char *adam[] = {"train", "--preset", "cifar-fast", "--update", "adam", NULL};
+    char *mom[] = {"train", "--preset", "cifar-fast", "--update", "adam", "--momentum", "0.9", NULL};
+    CU_ASSERT_FATAL(train_options_parse(5, adam, &a) == NNDL_OK && train_options_parse(7, mom, &b) == NNDL_OK);
+    CU_ASSERT(!(a.given & GIVEN_MOMENTUM) && (b.given & GIVEN_MOMENTUM));
 }
 
 /* cifar94: cifar-fast's recipe at full width with airbench's starts, 14 epochs, the average; its
