@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "checkpoint.h"
 #include "error.h"
@@ -35,7 +36,9 @@ static Backend *device(const char *name)
     return backend_create(name);
 }
 
-static nndl_model *create(const char *spec, int c, int h, int w, const char *dev, unsigned long long seed, int loss)
+/* file_bytes: the size of the file the model is rebuilt from, or 0 (model.h's ModelConfig). */
+static nndl_model *create(const char *spec, int c, int h, int w, const char *dev, unsigned long long seed, int loss,
+                          size_t file_bytes)
 {
     nndl_clear_error();
     if (!spec) return nndl_fail("nndl_model_create: no spec"), NULL;
@@ -45,7 +48,7 @@ static nndl_model *create(const char *spec, int c, int h, int w, const char *dev
     /* He initialisation, as the program starts a layer spec (--init he): with the seed's fixed
      * 1e-3 scale a deeper spec's signal vanishes and it does not train */
     ModelConfig cfg = {.spec = spec, .C = c, .H = h, .W = w, .init = INIT_HE, .weight_scale = 1e-3f,
-                       .loss = (LossKind)loss, .seed = seed, .max_batch = DEFAULT_MAX_BATCH};
+                       .loss = (LossKind)loss, .seed = seed, .max_batch = DEFAULT_MAX_BATCH, .file_bytes = file_bytes};
     if (!(m->be = device(dev)) || model_create(&m->model, m->be, &cfg) != NNDL_OK) {
         backend_destroy(m->be);
         free(m);
@@ -59,7 +62,7 @@ static nndl_model *create(const char *spec, int c, int h, int w, const char *dev
 NNDL_API nndl_model *nndl_model_create(const char *spec, int channels, int height, int width, const char *dev,
                                        unsigned long long seed)
 {
-    return create(spec, channels, height, width, dev, seed, LOSS_SOFTMAX);
+    return create(spec, channels, height, width, dev, seed, LOSS_SOFTMAX, 0);
 }
 
 NNDL_API void nndl_model_free(nndl_model *m)
@@ -100,7 +103,8 @@ NNDL_API nndl_model *nndl_model_open(const char *path, const char *dev)
         snprintf(spec, sizeof spec, "%s", info.spec);
         c = info.in_c, h = info.in_h, w = info.in_w;
     }
-    nndl_model *m = create(spec, c, h, w, dev, 0, loss);
+    struct stat st;
+    nndl_model *m = create(spec, c, h, w, dev, 0, loss, stat(path, &st) == 0 ? (size_t)st.st_size : 0);
     if (m && load(m, path) != NNDL_OK) {
         nndl_model_free(m);
         return NULL;

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cifar10.h"
 #include "error.h"
@@ -35,8 +36,11 @@ int trained_model_open(TrainedModel *t, const char *path, const char *device)
         backend_destroy(t->be);
         return NNDL_ERR;
     }
-    if (model_init(&t->model, t->be, i->spec, i->in_c, i->in_h, i->in_w, 1e-3f, 0, (LossKind)i->loss, 0, 100) !=
-        NNDL_OK) {
+    struct stat st;
+    ModelConfig cfg = {.spec = i->spec, .C = i->in_c, .H = i->in_h, .W = i->in_w, .init = INIT_NORMAL,
+                       .weight_scale = 1e-3f, .loss = (LossKind)i->loss, .max_batch = 100,
+                       .file_bytes = stat(path, &st) == 0 ? (size_t)st.st_size : 0};
+    if (model_create(&t->model, t->be, &cfg) != NNDL_OK) {
         backend_destroy(t->be);
         return NNDL_ERR;
     }

@@ -124,7 +124,7 @@ static int infer_shape(Layer *l, int index)
 
 /* The size limits of model.h, checked layer by layer so the message names the one that
  * crosses them. */
-static int check_sizes(const Model *m)
+static int check_sizes(const Model *m, size_t file_bytes)
 {
     size_t params = 0, values = layer_size_mul(layer_size_mul((size_t)m->in_c * m->in_h, m->in_w), m->max_batch);
     if (values > MODEL_MAX_BATCH_VALUES)
@@ -155,6 +155,9 @@ static int check_sizes(const Model *m)
                              m->max_batch, MODEL_MAX_BATCH_VALUES);
         values += out;
     }
+    if (file_bytes && params > file_bytes / sizeof(float)) /* a damaged or crafted spec: not built */
+        return nndl_fail("model: '%s' has %zu parameters, more than a file of %zu bytes holds: the file's spec "
+                         "is not the model it stores", m->spec, params, file_bytes);
     return NNDL_OK;
 }
 
@@ -206,7 +209,7 @@ int model_create(Model *m, const Backend *be, const ModelConfig *cfg)
         if (l->spec.kind->flattens) spatial = 0;
     }
     m->num_classes = shape[0];
-    if (check_sizes(m) != NNDL_OK) return NNDL_ERR;
+    if (check_sizes(m, cfg->file_bytes) != NNDL_OK) return NNDL_ERR;
     size_t largest = layer_shape_size(m->layers[0].in);
     for (int i = 0; i < m->n_layers; i++)
         if (layer_shape_size(m->layers[i].out) > largest) largest = layer_shape_size(m->layers[i].out);

@@ -99,6 +99,8 @@ typedef struct ModelConfig {
     LossKind loss;
     uint64_t seed;
     int max_batch;
+    size_t file_bytes;          /* a model rebuilt from a file of this size (0: none): more parameters
+                                 * than its bytes can hold are refused before anything is allocated */
 } ModelConfig;
 
 /* Validates every layer's shapes against the input (C, H, W) and the size limits, and

@@ -332,6 +332,14 @@ static void test_damaged_files_refused(void)
     write_with_header_edit(path, good, n, SPEC, long_spec);
     ASSERT_ERROR_MENTIONS(safetensors_read_info(path, &info), "the spec in the metadata has");
     free(long_spec);
+    /* a spec whose model is far larger than the file (30 MB of weights in a few KB): refused
+     * before the model is built, by the program and the library */
+    write_with_header_edit(path, good, n, "affine12-", "affine120000-");
+    CU_ASSERT(nndl_model_open(path, "cpu") == NULL);
+    CU_ASSERT(strstr(nndl_error_message(), "more than a file of") != NULL);
+    char args[300];
+    snprintf(args, sizeof args, "eval %s --data /nonexistent", path);
+    expect_cli(args, 1, "has 8640125 parameters, more than a file of 6576 bytes holds");
     /* not a file */
     expect_refused(SPEC, dir, "not a regular file");
     free(bad), free(good);
