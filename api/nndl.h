@@ -33,7 +33,7 @@ extern "C" {
 #define NNDL_API
 #endif
 
-#define NNDL_API_VERSION 1
+#define NNDL_API_VERSION 2 /* 2: nndl_model_input_shape, nndl_model_device */
 
 typedef struct nndl_model nndl_model;
 
@@ -62,6 +62,10 @@ NNDL_API int nndl_export_checkpoint(const char *checkpoint, const char *out);
 
 NNDL_API const char *nndl_model_spec(const nndl_model *m);
 NNDL_API int nndl_model_num_classes(const nndl_model *m);
+/* The input one example has: channels, height, width (any pointer may be NULL). -1 without a model. */
+NNDL_API int nndl_model_input_shape(const nndl_model *m, int *channels, int *height, int *width);
+/* The device the model runs on: "cpu" or "cuda" (what "auto" chose). NULL without a model. */
+NNDL_API const char *nndl_model_device(const nndl_model *m);
 /* The mean image (C*H*W floats) subtracted from every input, or NULL when none; setting copies
  * it (NULL removes it). A created model has none: training then sees the raw pixels. The pointer
  * is the model's, valid until the next set_mean, load or free. */

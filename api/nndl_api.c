@@ -138,6 +138,17 @@ NNDL_API int nndl_export_checkpoint(const char *checkpoint, const char *out)
 
 NNDL_API const char *nndl_model_spec(const nndl_model *m) { return m ? m->model.spec : NULL; }
 NNDL_API int nndl_model_num_classes(const nndl_model *m) { return m ? m->model.num_classes : -1; }
+
+NNDL_API int nndl_model_input_shape(const nndl_model *m, int *channels, int *height, int *width)
+{
+    if (!m) return nndl_fail("nndl_model_input_shape: no model");
+    if (channels) *channels = m->model.in_c;
+    if (height) *height = m->model.in_h;
+    if (width) *width = m->model.in_w;
+    return 0;
+}
+
+NNDL_API const char *nndl_model_device(const nndl_model *m) { return m ? m->be->name : NULL; }
 NNDL_API const float *nndl_model_mean(const nndl_model *m) { return m ? m->mean : NULL; }
 
 static size_t pixels(const nndl_model *m) { return (size_t)m->model.in_c * m->model.in_h * m->model.in_w; }

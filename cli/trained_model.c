@@ -1,6 +1,7 @@
 /* trained_model.c — see trained_model.h. */
 #include "trained_model.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -58,6 +59,8 @@ int trained_model_open(TrainedModel *t, const char *path, const char *device)
     }
     if (rc == NNDL_OK && t->classes.n != t->model.num_classes)
         rc = nndl_fail("%s names %d classes, but its model scores %d", path, t->classes.n, t->model.num_classes);
+    if (rc == NNDL_OK && !t->mean) /* weights saved without one: not an error, but scores change with it */
+        fprintf(stderr, "note: %s records no mean image; the inputs are used as they are\n", path);
     if (rc != NNDL_OK) trained_model_close(t);
     return rc;
 }

@@ -417,6 +417,10 @@ static void test_library_api(void)
     CU_ASSERT_FATAL(m != NULL);
     CU_ASSERT_STRING_EQUAL(nndl_model_spec(m), SPEC);
     CU_ASSERT(nndl_model_num_classes(m) == 5 && nndl_model_mean(m) != NULL);
+    int c = 0, h = 0, w = 0; /* what the file's metadata says: (3, 8, 8) */
+    CU_ASSERT(nndl_model_input_shape(m, &c, &h, NULL) == 0 && nndl_model_input_shape(m, NULL, NULL, &w) == 0);
+    CU_ASSERT(c == 3 && h == 8 && w == 8 && nndl_model_input_shape(NULL, &c, &h, &w) == -1);
+    CU_ASSERT_STRING_EQUAL(nndl_model_device(m), "cpu");
     CU_ASSERT_FATAL(nndl_predict(m, x, N, labels, scores) == 0);
     double worst = 0;
     for (int i = 0; i < N; i++) {
@@ -472,6 +476,10 @@ static void test_library_he_start(void)
         free(w);
     }
     nndl_model_free(m);
+    /* saved without a mean image: the program says it uses the inputs as they are */
+    char args[300];
+    snprintf(args, sizeof args, "eval %s --data /nonexistent", path);
+    expect_cli(args, 1, "records no mean image; the inputs are used as they are");
 }
 
 static int stop_at_last_epoch(int epoch, int epochs, double loss, double train_acc, double val_acc, void *user)
