@@ -83,6 +83,16 @@ static int check_examples(const Dataset *d, const float *mean, int *seen)
     return wrong;
 }
 
+/* dir/name/, a class folder holding one W x H image of red value `red`. */
+static void add_class_folder(const char *dir, const char *name, int red)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    CU_ASSERT_FATAL(mkdir(path, 0700) == 0);
+    snprintf(path, sizeof path, "%s/%s/0.png", dir, name);
+    CU_ASSERT_FATAL(write_test_png(path, W, H, red) == 0);
+}
+
 static void test_folder_split(void)
 {
     char dir[128];
@@ -143,11 +153,9 @@ static void test_val_folder(void)
     CU_ASSERT_EQUAL(check_examples(&d.val, d.mean_image, seen), 0);
     training_data_free(&d);
     /* a class the training data lacks */
-    char extra[160];
-    snprintf(extra, sizeof extra, "%s/petsval/zebra", root);
-    CU_ASSERT_FATAL(mkdir(extra, 0700) == 0);
-    snprintf(extra, sizeof extra, "%s/petsval/zebra/0.png", root);
-    CU_ASSERT_FATAL(write_test_png(extra, W, H, 1) == 0);
+    char val_dir[160];
+    snprintf(val_dir, sizeof val_dir, "%s/petsval", root);
+    add_class_folder(val_dir, "zebra", 1);
     ASSERT_ERROR_MENTIONS(data_load(&r, &d), "a class 'zebra'");
 }
 
@@ -243,10 +251,7 @@ static void test_bad_folders(void)
     /* a class folder whose name is not UTF-8: refused, since the JSON, SVG and safetensors
      * outputs would carry it as it is */
     r.coarse = 0;
-    snprintf(path, sizeof path, "%s/\xff\xfe", dir);
-    CU_ASSERT_FATAL(mkdir(path, 0700) == 0);
-    snprintf(path, sizeof path, "%s/\xff\xfe/a.png", dir);
-    CU_ASSERT_FATAL(write_test_png(path, W, H, 5) == 0);
+    add_class_folder(dir, "\xff\xfe", 5);
     ASSERT_ERROR_MENTIONS(data_load(&r, &d), "is not UTF-8 text");
 }
 
