@@ -19,7 +19,7 @@
  * progress a caller asks for, and none exits, except that a CUDA build stops the process when
  * the GPU itself fails (a lost device, an error inside a kernel), as the program does. A model
  * is not thread-safe: use one from one thread at a time; models on separate threads are
- * independent. */
+ * independent (nndl_train_cancel is the exception that may reach a model from another thread). */
 #ifndef NNDL_H
 #define NNDL_H
 
@@ -33,7 +33,7 @@ extern "C" {
 #define NNDL_API
 #endif
 
-#define NNDL_API_VERSION 2 /* 2: nndl_model_input_shape, nndl_model_device */
+#define NNDL_API_VERSION 2 /* 2: nndl_model_input_shape, nndl_model_device, nndl_train_cancel */
 
 typedef struct nndl_model nndl_model;
 
@@ -96,6 +96,10 @@ NNDL_API void nndl_train_options_init(nndl_train_options *o);
  * the call. x and val_x are copied (minus the mean) for the call's duration. */
 NNDL_API int nndl_train(nndl_model *m, const float *x, const int *y, int n, const float *val_x,
                         const int *val_y, int n_val, const nndl_train_options *o);
+/* Stops the nndl_train running on m after its current step (not its current epoch), which then
+ * returns 1 as when progress stops it; the one call that may come from another thread while m
+ * trains. A request made while m is not training is dropped when its next nndl_train starts. */
+NNDL_API void nndl_train_cancel(nndl_model *m);
 
 /* Labels (n ints) and, when scores is not NULL, the class scores (n x classes floats) of n
  * inputs in test mode. */

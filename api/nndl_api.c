@@ -4,6 +4,7 @@
 #define NNDL_BUILDING_LIBRARY 1
 #include "nndl.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@ struct nndl_model {
     float *mean;                /* C*H*W, or NULL */
     int unwhitened;             /* a conv(whiten) first layer waits for nndl_train's images
                                  * (cleared by that and by loading weights) */
+    volatile sig_atomic_t stop; /* set by progress or nndl_train_cancel; the Solver reads it
+                                 * after every step (as it reads the program's stop signals) */
 };
 
 NNDL_API const char *nndl_version(void) { return NNDL_VERSION; }
@@ -206,7 +209,7 @@ NNDL_API void nndl_train_options_init(nndl_train_options *o)
 
 typedef struct TrainProgress {
     const nndl_train_options *o;
-    volatile sig_atomic_t stop;
+    nndl_model *m;
     int first_loss;             /* the loss history index where the epoch began */
 } TrainProgress;
 
@@ -220,7 +223,7 @@ static int on_epoch(const Solver *s, void *ctx)
     p->first_loss = s->loss.n;
     int k = s->val_acc.n - 1;
     if (p->o->progress(s->epoch, s->cfg.num_epochs, loss, s->train_acc.v[k], s->val_acc.v[k], p->o->user))
-        p->stop = 1;
+        p->m->stop = 1;
     return NNDL_OK;
 }
 
@@ -259,13 +262,14 @@ NNDL_API int nndl_train(nndl_model *m, const float *x, const int *y, int n, cons
         dataset_free(&train);
         return NNDL_ERR;
     }
-    TrainProgress p = {.o = o};
+    TrainProgress p = {.o = o, .m = m};
+    m->stop = 0; /* a request made while no training ran is not this call's */
     SolverConfig cfg = solver_config_default();
     cfg.optim = optim_config_default(rule);
     cfg.optim.learning_rate = o->learning_rate, cfg.optim.momentum = o->momentum;
     cfg.lr_decay = o->lr_decay, cfg.batch_size = o->batch_size, cfg.num_epochs = o->epochs, cfg.seed = o->seed;
     cfg.verbose = 0, cfg.progress = 0, cfg.print_every = 0;
-    cfg.on_epoch = on_epoch, cfg.on_epoch_ctx = &p, cfg.stop = &p.stop;
+    cfg.on_epoch = on_epoch, cfg.on_epoch_ctx = &p, cfg.stop = &m->stop;
     /* a failed call (a divergence above all) leaves the model as it was, not with the diverged
      * or half-trained parameters */
     float *before = nndl_alloc(model_state_size(&m->model), sizeof *before, "the model's state before training");
@@ -280,7 +284,7 @@ NNDL_API int nndl_train(nndl_model *m, const float *x, const int *y, int n, cons
         rc = solver_train(&s);
         rc = rc == SOLVER_STOPPED ? 1 : rc == NNDL_OK ? 0 : NNDL_ERR;
         if (rc == 1 && s.best_val_acc >= 0) model_state_load(&m->model, s.best_state); /* as a finished run */
-        if (rc == 0 && p.stop) rc = 1; /* progress asked after the last epoch: nothing was left to stop */
+        if (rc == 0 && m->stop) rc = 1; /* asked after the last step: nothing was left to stop */
         solver_free(&s);
     }
     if (rc == NNDL_ERR && before)
@@ -288,6 +292,11 @@ NNDL_API int nndl_train(nndl_model *m, const float *x, const int *y, int n, cons
     free(before);
     dataset_free(&train), dataset_free(&val);
     return rc;
+}
+
+NNDL_API void nndl_train_cancel(nndl_model *m)
+{
+    if (m) m->stop = 1;
 }
 
 NNDL_API int nndl_predict(nndl_model *m, const float *x, int n, int *labels, float *scores)

@@ -8,6 +8,7 @@
  * nndl loading the file must score the inputs as PyTorch did. Then: the round trip of every
  * tensor, and files of another model or damaged ones refused with a message, the model untouched. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -539,6 +540,62 @@ static void test_library_train_failures(void)
     dataset_free(&d);
 }
 
+typedef struct CancelRun {
+    nndl_model *m;
+    const Dataset *d;
+    volatile int epochs_done, cancelled_at; /* cancelled_at: epochs done when cancelled, or -1 */
+    int rc;
+} CancelRun;
+
+/* Counts epochs; stops the run itself 50 epochs after the cancel, so a cancel that does not work
+ * fails the test instead of hanging it. */
+static int count_epoch(int epoch, int epochs, double loss, double train_acc, double val_acc, void *user)
+{
+    (void)epoch, (void)epochs, (void)loss, (void)train_acc, (void)val_acc;
+    CancelRun *r = user;
+    r->epochs_done++;
+    return r->cancelled_at >= 0 && r->epochs_done > r->cancelled_at + 50;
+}
+
+static void *train_until_cancelled(void *arg)
+{
+    CancelRun *r = arg;
+    nndl_train_options o;
+    nndl_train_options_init(&o);
+    o.epochs = 1000000, o.batch_size = 10, o.progress = count_epoch, o.user = r;
+    r->rc = nndl_train(r->m, r->d->x, r->d->y, r->d->n, NULL, NULL, 0, &o);
+    return NULL;
+}
+
+/* nndl_train_cancel from another thread stops a run of a million epochs once it is under way
+ * (nndl_train returns 1, the model usable); one made before a call is dropped by it. */
+static void test_library_cancel(void)
+{
+    Dataset d;
+    make_random_dataset(&d, 40, 3, 8, 8, 4);
+    CancelRun r = {.m = nndl_model_create("conv4x3-relu-pool2-affine10", 3, 8, 8, "cpu", 1), .d = &d,
+                   .cancelled_at = -1};
+    CU_ASSERT_FATAL(r.m != NULL);
+    nndl_train_cancel(r.m); /* before any training: dropped */
+    nndl_train_options o;
+    nndl_train_options_init(&o);
+    o.epochs = 1, o.batch_size = 10;
+    CU_ASSERT(nndl_train(r.m, d.x, d.y, d.n, NULL, NULL, 0, &o) == 0);
+    pthread_t t;
+    CU_ASSERT_FATAL(pthread_create(&t, NULL, train_until_cancelled, &r) == 0);
+    for (int waited = 0; !r.epochs_done && waited < 60000; waited++) usleep(1000); /* under way */
+    CU_ASSERT(r.epochs_done > 0);
+    r.cancelled_at = r.epochs_done;
+    nndl_train_cancel(r.m);
+    pthread_join(t, NULL);
+    CU_ASSERT_EQUAL(r.rc, 1);
+    CU_ASSERT(r.epochs_done <= r.cancelled_at + 1); /* within the epoch under way */
+    int labels[40];
+    CU_ASSERT(nndl_predict(r.m, d.x, d.n, labels, NULL) == 0);
+    nndl_model_free(r.m);
+    dataset_free(&d);
+}
+
 void register_export_suite(void)
 {
     static const CU_TestInfo tests[] = {
@@ -551,6 +608,7 @@ void register_export_suite(void)
         {"nndl export and nndl train --init-from", test_export_and_init_from_commands},
         {"the library API on the golden file: PyTorch's labels, failures as messages", test_library_api},
         {"the library starts a spec as the program does (He)", test_library_he_start},
+        {"nndl_train_cancel from another thread stops a run", test_library_cancel},
         {"the library after a failed nndl_train: the model as before; bad options named", test_library_train_failures},
         CU_TEST_INFO_NULL};
     CU_pSuite s = CU_add_suite("export (safetensors)", setup, teardown);
