@@ -89,7 +89,8 @@ typedef struct nndl_train_options {
 
 NNDL_API void nndl_train_options_init(nndl_train_options *o);
 /* Trains on n examples (x, y), keeping the parameters with the best accuracy on (val_x, val_y)
- * when n_val > 0 (checked after the first step and after every epoch), otherwise the final ones.
+ * when n_val > 0 (checked after every epoch, and after the first step when an epoch has more
+ * than one), otherwise the final ones.
  * A model whose first layer is conv(whiten) and that holds no loaded weights gets its whitening
  * filters from the first call's x. Returns 0, or 1 when progress returned non-zero, or -1 on
  * failure (bad options, divergence, out of memory), after which the model is as it was before

@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "checkpoint.h"
 #include "error.h"
+#include "open_read.h"
 #include "safetensors.h"
 #include "solver.h"
 #include "version.h"
@@ -106,8 +106,7 @@ NNDL_API nndl_model *nndl_model_open(const char *path, const char *dev)
         snprintf(spec, sizeof spec, "%s", info.spec);
         c = info.in_c, h = info.in_h, w = info.in_w;
     }
-    struct stat st;
-    nndl_model *m = create(spec, c, h, w, dev, 0, loss, stat(path, &st) == 0 ? (size_t)st.st_size : 0);
+    nndl_model *m = create(spec, c, h, w, dev, 0, loss, regular_file_size(path));
     if (m && load(m, path) != NNDL_OK) {
         nndl_model_free(m);
         return NULL;
@@ -273,9 +272,13 @@ NNDL_API int nndl_train(nndl_model *m, const float *x, const int *y, int n, cons
     /* a failed call (a divergence above all) leaves the model as it was, not with the diverged
      * or half-trained parameters */
     float *before = nndl_alloc(model_state_size(&m->model), sizeof *before, "the model's state before training");
+    if (!before) {
+        dataset_free(&train), dataset_free(&val);
+        return NNDL_ERR;
+    }
     float reg_before = m->model.reg;
-    int unwhitened = m->unwhitened, rc = before ? NNDL_OK : NNDL_ERR;
-    if (before) model_state_save(&m->model, before);
+    int unwhitened = m->unwhitened, rc = NNDL_OK;
+    model_state_save(&m->model, before);
     m->model.reg = o->reg;
     Solver s;
     if (rc == NNDL_OK && m->unwhitened) rc = model_whiten(&m->model, &train, WHITEN_IMAGES);
@@ -287,8 +290,7 @@ NNDL_API int nndl_train(nndl_model *m, const float *x, const int *y, int n, cons
         if (rc == 0 && m->stop) rc = 1; /* asked after the last step: nothing was left to stop */
         solver_free(&s);
     }
-    if (rc == NNDL_ERR && before)
-        model_state_load(&m->model, before), m->model.reg = reg_before, m->unwhitened = unwhitened;
+    if (rc == NNDL_ERR) model_state_load(&m->model, before), m->model.reg = reg_before, m->unwhitened = unwhitened;
     free(before);
     dataset_free(&train), dataset_free(&val);
     return rc;

@@ -8,6 +8,7 @@
 #include "checkpoint.h"
 #include "commands.h"
 #include "error.h"
+#include "open_read.h"
 #include "same_file.h"
 #include "safetensors.h"
 
@@ -32,7 +33,10 @@ static int run_export(const char *ckpt, const char *out)
         return 1;
     }
     Model m;
-    if (model_init(&m, be, info.spec, info.in_c, info.in_h, info.in_w, 1e-3f, 0, (LossKind)info.loss, 0, 1) != NNDL_OK) {
+    ModelConfig cfg = {.spec = info.spec, .C = info.in_c, .H = info.in_h, .W = info.in_w, .init = INIT_NORMAL,
+                       .weight_scale = 1e-3f, .loss = (LossKind)info.loss, .max_batch = 1,
+                       .file_bytes = regular_file_size(ckpt)};
+    if (model_create(&m, be, &cfg) != NNDL_OK) {
         backend_destroy(be);
         return 1;
     }

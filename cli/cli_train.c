@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
-#include <limits.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +17,7 @@
 #include "run_outputs.h"
 #include "same_file.h"
 #include "error.h"
+#include "open_read.h"
 #include "safetensors.h"
 #include "solver.h"
 #include "solver_device.h"
@@ -227,7 +227,7 @@ static void describe_data(const TrainingData *d, const char *dir)
 /* What a stopped run leaves: the state after its last step, resumable (see README). */
 static int save_interrupted(const Solver *s, const char *name, char *path, size_t size)
 {
-    snprintf(path, size, "%s_interrupted.ckpt", name);
+    run_outputs_interrupted_path(name, path, size);
     return checkpoint_save(s, path);
 }
 
@@ -311,15 +311,15 @@ static int train_and_report(Solver *s, const Dataset *test, const TrainOptions *
     return rc;
 }
 
-/* path is one of the files --checkpoint name writes (name_epoch_<e>.*, name_best.*,
- * name_interrupted.ckpt), however either is spelled. */
-static int is_run_checkpoint(const char *path, const char *name)
+/* The run's checkpoints (named or the default run's) must not replace the weights it starts
+ * from: checked once the names are known. */
+static int check_init_from_kept(const TrainOptions *o)
 {
-    char p[PATH_MAX + 256], n[PATH_MAX + 256];
-    path_resolve_dir(path, p, sizeof p), path_resolve_dir(name, n, sizeof n);
-    size_t len = strlen(n);
-    return strncmp(p, n, len) == 0 && (strncmp(p + len, "_epoch_", 7) == 0 || strncmp(p + len, "_best.", 6) == 0 ||
-                                       strcmp(p + len, "_interrupted.ckpt") == 0);
+    if (o->init_from && o->checkpoint && run_outputs_is_checkpoint(o->init_from, o->checkpoint, o->weights_only))
+        return nndl_fail("--init-from %s is one of the files --checkpoint %s writes; the run would overwrite the "
+                         "weights it starts from (choose another --checkpoint or --run name)", o->init_from,
+                         o->checkpoint);
+    return NNDL_OK;
 }
 
 /* The log and the plot must not overwrite each other, the checkpoint being resumed, the weights
@@ -338,13 +338,11 @@ static int check_output_paths(const TrainOptions *o)
             return nndl_fail("%s %s is the checkpoint being resumed; writing it would destroy it", flags[i], outputs[i]);
         if (o->init_from && same_file(outputs[i], o->init_from))
             return nndl_fail("%s %s is the --init-from weights; writing it would destroy them", flags[i], outputs[i]);
-        if (o->checkpoint && is_run_checkpoint(outputs[i], o->checkpoint))
+        if (o->checkpoint && run_outputs_is_checkpoint(outputs[i], o->checkpoint, o->weights_only))
             return nndl_fail("%s %s is one of this run's checkpoints (--checkpoint %s)", flags[i], outputs[i],
                              o->checkpoint);
     }
-    if (o->init_from && o->checkpoint && is_run_checkpoint(o->init_from, o->checkpoint))
-        return nndl_fail("--init-from %s is one of the files --checkpoint %s writes; the run would overwrite the "
-                         "weights it starts from (choose another --checkpoint name)", o->init_from, o->checkpoint);
+    if (check_init_from_kept(o) != NNDL_OK) return NNDL_ERR;
     if (o->checkpoint) { /* NAME_epoch_<e>.ckpt: its directory must take files */
         char first[4200];
         snprintf(first, sizeof first, "%s_epoch_1.%s", o->checkpoint, o->weights_only ? "safetensors" : "ckpt");
@@ -488,6 +486,9 @@ static int run_train(const TrainOptions *given, Comm *comm, int argc, char **arg
                       .weight_scale = o->weight_scale, .reg = o->reg,
                       .loss = strcmp(o->loss, "svm") == 0 ? LOSS_SVM : LOSS_SOFTMAX, .seed = o->seed,
                       .max_batch = predict_batch};
+    /* a spec read from a file is bounded by what the file can hold */
+    if (o->resume) mc.file_bytes = regular_file_size(o->resume);
+    else if (o->init_from && !(o->given & GIVEN_MODEL)) mc.file_bytes = regular_file_size(o->init_from);
     if (model_create(&model, be, &mc) != NNDL_OK) {
         data_shape_free(&shape);
         backend_destroy(be);
@@ -517,11 +518,13 @@ static int run_train(const TrainOptions *given, Comm *comm, int argc, char **arg
         return 1;
     }
     describe_data(&data, o->data);
-    if (choose_default_outputs(o, &defaults) != NNDL_OK) {
+    int chosen = choose_default_outputs(o, &defaults) == NNDL_OK ? NNDL_OK : 1;
+    if (chosen == NNDL_OK && check_init_from_kept(o) != NNDL_OK) chosen = 2; /* --run NAME's files */
+    if (chosen != NNDL_OK) {
         model_free(&model);
         training_data_free(&data);
         backend_destroy(be);
-        return 1;
+        return chosen;
     }
     SolverConfig cfg = train_options_solver_config(o, rule);
     RunOutputs out = {.checkpoint = o->checkpoint, .save_every = o->save_every, .keep_last = o->keep_last,

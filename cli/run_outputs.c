@@ -2,6 +2,7 @@
 #include "run_outputs.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +14,10 @@
 #include "loss_rows.h"
 #include "progress.h"
 #include "safetensors.h"
+#include "same_file.h"
 
-static const char *suffix(const RunOutputs *r) { return r->weights_only ? "safetensors" : "ckpt"; }
+static const char *suffix_of(int weights_only) { return weights_only ? "safetensors" : "ckpt"; }
+static const char *suffix(const RunOutputs *r) { return suffix_of(r->weights_only); }
 
 void run_outputs_epoch_path(const RunOutputs *r, int epoch, char *path, size_t size)
 {
@@ -24,6 +27,25 @@ void run_outputs_epoch_path(const RunOutputs *r, int epoch, char *path, size_t s
 void run_outputs_best_path(const RunOutputs *r, char *path, size_t size)
 {
     snprintf(path, size, "%s_best.%s", r->checkpoint, suffix(r));
+}
+
+void run_outputs_interrupted_path(const char *name, char *path, size_t size)
+{
+    snprintf(path, size, "%s_interrupted.ckpt", name);
+}
+
+int run_outputs_is_checkpoint(const char *path, const char *name, int weights_only)
+{
+    char p[PATH_MAX + 256], n[PATH_MAX + 256], rest[64];
+    path_resolve(path, p, sizeof p), path_resolve(name, n, sizeof n);
+    size_t len = strlen(n);
+    if (strncmp(p, n, len) != 0) return 0;
+    const char *tail = p + len, *ext = suffix_of(weights_only);
+    size_t digits = strncmp(tail, "_epoch_", 7) == 0 ? strspn(tail + 7, "0123456789") : 0;
+    snprintf(rest, sizeof rest, ".%s", ext);
+    if (digits && strcmp(tail + 7 + digits, rest) == 0) return 1;
+    snprintf(rest, sizeof rest, "_best.%s", ext);
+    return strcmp(tail, rest) == 0 || strcmp(tail, "_interrupted.ckpt") == 0;
 }
 
 static int push_row(RunOutputs *r, EpochRow row)

@@ -36,6 +36,12 @@ int run_outputs_write_curves(const RunOutputs *r, const Solver *s);
 /* The file name of an epoch or best file: NAME_epoch_<e>.ckpt or .safetensors, NAME_best.*. */
 void run_outputs_epoch_path(const RunOutputs *r, int epoch, char *path, size_t size);
 void run_outputs_best_path(const RunOutputs *r, char *path, size_t size);
+/* The checkpoint a stopped run writes: name_interrupted.ckpt. */
+void run_outputs_interrupted_path(const char *name, char *path, size_t size);
+/* Whether path, however spelled, is one of the files a run with --checkpoint name writes:
+ * name_epoch_<e>.<ext>, name_best.<ext> (ext safetensors with --weights-only, else ckpt),
+ * name_interrupted.ckpt. */
+int run_outputs_is_checkpoint(const char *path, const char *name, int weights_only);
 void run_outputs_free(RunOutputs *r);
 
 #endif

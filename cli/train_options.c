@@ -356,8 +356,9 @@ int train_options_parse(int argc, char **argv, TrainOptions *o)
             return nndl_fail("--preset %s: %s", name, why);
         }
         o->preset = p->name;
-        /* the preset's momentum goes with its rule: --update adam over it drops it rather than
-         * being refused as "adam has no momentum"; a --momentum the user gives still counts */
+        /* the preset's momentum does not count as the user's: --update adam over the preset is
+         * not refused as "adam has no momentum" (the momentum rules still take its value, and a
+         * resumed run the checkpoint's); a --momentum the user gives counts as before */
         o->given &= ~GIVEN_MOMENTUM;
     }
     return parse_flags(argc, argv, o);

@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cifar10.h"
 #include "error.h"
+#include "open_read.h"
 #include "safetensors.h"
 #include "solver.h"
 
@@ -37,10 +37,9 @@ int trained_model_open(TrainedModel *t, const char *path, const char *device)
         backend_destroy(t->be);
         return NNDL_ERR;
     }
-    struct stat st;
     ModelConfig cfg = {.spec = i->spec, .C = i->in_c, .H = i->in_h, .W = i->in_w, .init = INIT_NORMAL,
                        .weight_scale = 1e-3f, .loss = (LossKind)i->loss, .max_batch = 100,
-                       .file_bytes = stat(path, &st) == 0 ? (size_t)st.st_size : 0};
+                       .file_bytes = regular_file_size(path)};
     if (model_create(&t->model, t->be, &cfg) != NNDL_OK) {
         backend_destroy(t->be);
         return NNDL_ERR;

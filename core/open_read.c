@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 FILE *open_read(const char *path)
@@ -17,4 +18,10 @@ FILE *open_read(const char *path)
         errno = saved;
     }
     return f;
+}
+
+size_t regular_file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (size_t)st.st_size : 0;
 }

@@ -10,4 +10,8 @@
 /* fopen(path, "rb") that never blocks in the open; NULL with errno set on failure. */
 FILE *open_read(const char *path);
 
+/* The size of the regular file at path; 0 when it is not one or cannot be read (ModelConfig's
+ * file_bytes: no bound). */
+size_t regular_file_size(const char *path);
+
 #endif

@@ -7,10 +7,11 @@
 
 #include <stddef.h>
 
-/* path with its directory resolved (realpath: ".", "..", symlinked directories) into out; the
- * file itself need not exist. The path as given when its directory cannot be resolved (a write
- * there fails anyway) or the result does not fit. */
-void path_resolve_dir(const char *path, char *out, size_t size);
+/* path resolved into out: realpath when the file exists (a symlink to it gives its target);
+ * otherwise its directory resolved (".", "..", symlinked directories) and its name kept. The path
+ * as given when neither can be resolved (a write there fails anyway) or the result does not
+ * fit. */
+void path_resolve(const char *path, char *out, size_t size);
 
 /* a and b are one file: the same resolved path, or existing files with one device and inode. */
 int same_file(const char *a, const char *b);

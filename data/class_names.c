@@ -10,23 +10,29 @@
 #include "error.h"
 #include "open_read.h"
 
-/* Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF): the
- * names go into JSON, SVG and the safetensors header, which all require it. */
+/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong forms, no surrogates,
+ * nothing past U+10FFFF) within len bytes, or 0. U+FFFE and U+FFFF count as malformed too: XML
+ * (the SVG) forbids them. The names go into JSON, SVG and the safetensors header, which all need
+ * UTF-8. */
+static size_t utf8_sequence(const unsigned char *s, size_t len)
+{
+    unsigned char b = s[0];
+    int more = b < 0x80 ? 0 : (b & 0xe0) == 0xc0 ? 1 : (b & 0xf0) == 0xe0 ? 2 : (b & 0xf8) == 0xf0 ? 3 : -1;
+    if (more < 0 || (size_t)more >= len) return 0; /* not a lead byte, or cut short */
+    unsigned long cp = more ? b & (0x3f >> more) : b;
+    for (int k = 1; k <= more; k++) {
+        if ((s[k] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (s[k] & 0x3f);
+    }
+    static const unsigned long least[4] = {0, 0x80, 0x800, 0x10000};
+    if (cp < least[more] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff) return 0;
+    return (size_t)more + 1;
+}
+
 static int utf8_valid(const unsigned char *s, size_t len)
 {
-    for (size_t i = 0; i < len;) {
-        unsigned char b = s[i];
-        int more = b < 0x80 ? 0 : (b & 0xe0) == 0xc0 ? 1 : (b & 0xf0) == 0xe0 ? 2 : (b & 0xf8) == 0xf0 ? 3 : -1;
-        if (more < 0 || (size_t)more >= len - i) return 0; /* not a lead byte, or cut short */
-        unsigned long cp = more ? b & (0x3f >> more) : b;
-        for (int k = 1; k <= more; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) return 0;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        static const unsigned long least[4] = {0, 0x80, 0x800, 0x10000};
-        if (cp < least[more] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-        i += (size_t)more + 1;
-    }
+    for (size_t i = 0, k; i < len; i += k)
+        if (!(k = utf8_sequence(s + i, len - i))) return 0;
     return 1;
 }
 
@@ -48,6 +54,21 @@ int class_names_add(ClassNames *c, const char *name)
     if (!(c->names[c->n] = strdup(name))) return nndl_fail("out of memory for class names");
     c->n++;
     return NNDL_OK;
+}
+
+int class_names_add_repaired(ClassNames *c, const char *name)
+{
+    const unsigned char *s = (const unsigned char *)name;
+    size_t len = strlen(name), out = 0;
+    char fixed[CLASS_NAME_MAX + 1];
+    if (len > CLASS_NAME_MAX) return class_names_add(c, name); /* its message */
+    for (size_t i = 0, k; i < len; i += k) {
+        k = utf8_sequence(s + i, len - i);
+        if (k) memcpy(fixed + out, s + i, k), out += k;
+        else fixed[out++] = '?', k = 1;
+    }
+    fixed[out] = '\0';
+    return class_names_add(c, fixed);
 }
 
 int class_names_numbered(ClassNames *c, int n)

@@ -16,9 +16,12 @@ typedef struct ClassNames {
     char **names;               /* n strings, malloc'd */
 } ClassNames;
 
-/* Appends a copy of name (refused when empty, longer than CLASS_NAME_MAX or holding a control
- * character: a name must print on one line). */
+/* Appends a copy of name (refused when empty, longer than CLASS_NAME_MAX, holding a control
+ * character (a name must print on one line) or not UTF-8 text). */
 int class_names_add(ClassNames *c, const char *name);
+/* The same for a name read back from a file (a checkpoint or weights that an older nndl or
+ * another tool wrote): bytes that are not UTF-8 become '?' instead of refusing the file. */
+int class_names_add_repaired(ClassNames *c, const char *name);
 /* "0", "1", ... : for data that carries no names. */
 int class_names_numbered(ClassNames *c, int n);
 /* One name per non-empty line (CIFAR-100's fine_label_names.txt / coarse_label_names.txt);

@@ -456,7 +456,7 @@ static int parse(In *in, Contents *c, uint32_t version)
         if (len > CLASS_NAME_MAX) return nndl_fail("a class name of %u bytes", len), 0;
         get(in, name, len);
         name[len] = '\0';
-        if (in->ok && (strlen(name) != len || class_names_add(&c->classes, name) != NNDL_OK)) return 0;
+        if (in->ok && (strlen(name) != len || class_names_add_repaired(&c->classes, name) != NNDL_OK)) return 0;
     }
     char trailer[4];
     get(in, trailer, 4);

@@ -156,8 +156,8 @@ static int check_sizes(const Model *m, size_t file_bytes)
         values += out;
     }
     if (file_bytes && params > file_bytes / sizeof(float)) /* a damaged or crafted spec: not built */
-        return nndl_fail("model: '%s' has %zu parameters, more than a file of %zu bytes holds: the file's spec "
-                         "is not the model it stores", m->spec, params, file_bytes);
+        return nndl_fail("model: '%s' on input (%d, %d, %d) has %zu parameters, more than a file of %zu bytes "
+                         "holds: not the file's model", m->spec, m->in_c, m->in_h, m->in_w, params, file_bytes);
     return NNDL_OK;
 }
 

@@ -449,7 +449,7 @@ int safetensors_load_class_names(ClassNames *names, const char *path)
     int rc = NNDL_OK;
     if (text && !cJSON_IsArray(list)) rc = nndl_fail("%s: the metadata's classes are not a JSON list", path);
     for (const cJSON *c = list ? list->child : NULL; rc == NNDL_OK && c; c = c->next)
-        rc = cJSON_IsString(c) ? class_names_add(names, c->valuestring)
+        rc = cJSON_IsString(c) ? class_names_add_repaired(names, c->valuestring)
                                : nndl_fail("%s: the metadata's classes hold a value that is not a name", path);
     cJSON_Delete(list);
     file_close(&F);

@@ -47,8 +47,8 @@ static unsigned char *upload_bytes(const Backend *be, const Dataset *d, const fl
     unsigned char *x = be->alloc(be, total ? total : 1), *stage = malloc((size_t)per_chunk * size);
     int exact = x && stage;
     *oom = !x;
-    for (int first = 0; exact && first < d->n; first += per_chunk) {
-        int n = d->n - first < per_chunk ? d->n - first : per_chunk;
+    for (int first = 0, n; exact && first < d->n; first += n) {
+        n = d->n - first < per_chunk ? d->n - first : per_chunk;
         if ((exact = bytes_reproduce(d, first, n, mean, stage)))
             be->to_device(be, x + (size_t)first * size, stage, (size_t)n * size);
     }
@@ -64,7 +64,7 @@ int device_set_upload(DeviceSet *set, const Backend *be, const Dataset *d, const
     int oom = 0;
     set->x = mean ? upload_bytes(be, d, mean, &oom) : NULL;
     int u8 = set->x != NULL;
-    size_t x_bytes = u8 ? total : total * sizeof(float);
+    size_t x_bytes = u8 || oom ? total : total * sizeof(float); /* what was asked for */
     if (!u8 && !oom && (set->x = be->alloc(be, x_bytes ? x_bytes : 1)))
         be->to_device(be, set->x, d->x, x_bytes);
     set->y = be->alloc(be, (d->n ? (size_t)d->n : 1) * sizeof *set->y);

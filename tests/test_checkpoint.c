@@ -218,6 +218,20 @@ static void test_class_names(void)
     CU_ASSERT_FATAL(checkpoint_load_class_names(&names, path) == NNDL_OK);
     CU_ASSERT(names.n == 10 && strcmp(names.names[0], "class0") == 0 && strcmp(names.names[9], "class9") == 0);
     class_names_free(&names);
+    /* a stored name that is not UTF-8 (an older nndl wrote folder names as they were): the file
+     * still opens, the name's bad byte read as '?' */
+    {
+        size_t n;
+        unsigned char *bytes = read_all(path, &n);
+        CU_ASSERT_FATAL(memcmp(bytes + n - 8 - 6, "class9", 6) == 0);
+        bytes[n - 8 - 1] = 0xe9; /* "class\xe9": Latin-1 */
+        reseal(bytes, n);
+        write_all(old, bytes, n);
+        free(bytes);
+        CU_ASSERT_FATAL(checkpoint_load_class_names(&names, old) == NNDL_OK);
+        CU_ASSERT(names.n == 10 && strcmp(names.names[9], "class?") == 0);
+        class_names_free(&names);
+    }
     /* without names, then rewritten as format 2: the 4-byte count dropped, the version 2 */
     a.s.class_names = NULL;
     CU_ASSERT_FATAL(checkpoint_save(&a.s, path) == NNDL_OK);

@@ -177,7 +177,7 @@ static void test_same_file(void)
     CU_ASSERT(!same_file("/nonexistent/a", "/nonexistent/b"));
     CU_ASSERT(same_file("/nonexistent/a", "/nonexistent/a"));
     char r[400];
-    path_resolve_dir("/x.ckpt", r, sizeof r);
+    path_resolve("/x.ckpt", r, sizeof r);
     CU_ASSERT_STRING_EQUAL(r, "/x.ckpt");
     unlink(a), unlink(link_path), rmdir(sub);
 }
@@ -207,12 +207,23 @@ static void test_outputs_never_overwrite_inputs(void)
          "is the --init-from weights"},
         {"train --data /nonexistent --init-from %1$s/in_epoch_1.safetensors --checkpoint %1$s/./in --weights-only",
          "the run would overwrite the weights it starts from"},
+        {"train --data /nonexistent --init-from %1$s/start.safetensors --checkpoint %1$s/in --weights-only",
+         "the run would overwrite the weights it starts from"}, /* a symlink to in_epoch_1.safetensors */
+        /* not refused: a run without --weights-only writes in_epoch_1.ckpt, not the .safetensors
+         * (it goes on to read the weights, which are these bytes); a log is not a checkpoint */
+        {"train --data /nonexistent --init-from %1$s/in_epoch_1.safetensors --checkpoint %1$s/in",
+         "is not a safetensors file"},
+        {"train --data /nonexistent --checkpoint %1$s/in --log %1$s/in_best.csv", "/nonexistent/data_batch_1"},
     };
+    char start[200];
+    snprintf(start, sizeof start, "%s/start.safetensors", dir);
+    CU_ASSERT_FATAL(symlink(w, start) == 0);
     const char *base = strrchr(dir, '/') + 1;
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         snprintf(args, sizeof args, cases[k].fmt, dir, base);
-        expect_cli(args, 2, cases[k].fragment);
+        expect_cli(args, k + 2 < sizeof cases / sizeof *cases ? 2 : 1, cases[k].fragment); /* the last two: 1 */
     }
+    unlink(start);
     char text[32];
     for (int i = 0; i < 2; i++) {
         FILE *f = fopen(i ? w : ck, "rb");

@@ -268,6 +268,10 @@ static void test_class_names_utf8(void)
     CU_ASSERT_EQUAL(c.n, 5);
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) ASSERT_ERROR_MENTIONS(class_names_add(&c, bad[i]), "UTF-8");
     CU_ASSERT_EQUAL(c.n, 5);
+    ASSERT_ERROR_MENTIONS(class_names_add(&c, "\xef\xbf\xbe"), "UTF-8"); /* U+FFFE: not an XML character */
+    /* names read back from files are repaired, not refused */
+    CU_ASSERT(class_names_add_repaired(&c, "caf\xe9") == NNDL_OK && strcmp(c.names[5], "caf?") == 0);
+    CU_ASSERT(class_names_add_repaired(&c, "\xe6\x97\xa5\xff!") == NNDL_OK && strcmp(c.names[6], "\xe6\x97\xa5?!") == 0);
     class_names_free(&c);
 }
 

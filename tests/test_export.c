@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "atomic_file.h"
@@ -341,6 +342,10 @@ static void test_damaged_files_refused(void)
     char args[300];
     snprintf(args, sizeof args, "eval %s --data /nonexistent", path);
     expect_cli(args, 1, "has 8640125 parameters, more than a file of 6576 bytes holds");
+    CU_ASSERT_FATAL(write_cifar_batch(dir, "data_batch_1.bin", 0, 10000L * 3073) == 0); /* and train --init-from */
+    snprintf(args, sizeof args, "train --data %s --num-train 60 --num-val 20 --epochs 1 --no-save --init-from %s",
+             dir, path);
+    expect_cli(args, 2, "more than a file of 6576 bytes");
     /* not a file */
     expect_refused(SPEC, dir, "not a regular file");
     free(bad), free(good);
@@ -375,6 +380,17 @@ static void test_export_and_init_from_commands(void)
     expect_cli(cmd, 2, "give one");
     snprintf(cmd, sizeof cmd, "train --data %s %s --init-from %s", dir, small, ckpt); /* a checkpoint */
     expect_cli(cmd, 1, "not a safetensors file");
+    /* a default run's files (--run NAME continues in runs/NAME/) must not replace its start */
+    char shell[1400], text[2048], start[200];
+    snprintf(start, sizeof start, "%s/runs", dir);
+    CU_ASSERT_FATAL(mkdir(start, 0700) == 0);
+    snprintf(start, sizeof start, "%s/runs/foo", dir);
+    CU_ASSERT_FATAL(mkdir(start, 0700) == 0);
+    snprintf(shell, sizeof shell, "cp %s %s/run_best.safetensors && NNDL_RUNS_DIR=%s/runs '%s' train --data %s %s "
+             "--run foo --weights-only --init-from %s/run_best.safetensors", out, start, dir, test_program(), dir,
+             small, start);
+    CU_ASSERT_EQUAL(run_shell(shell, text, sizeof text), 2);
+    CU_ASSERT(strstr(text, "the run would overwrite the weights it starts from") != NULL);
     snprintf(cmd, sizeof cmd, "train --data %s --resume %s", dir, out); /* weights, not a checkpoint */
     expect_cli(cmd, 1, "is a weights file (safetensors), not an nndl checkpoint");
     snprintf(cmd, sizeof cmd, "export %s", ckpt);
@@ -386,7 +402,7 @@ static void test_export_and_init_from_commands(void)
     expect_cli("export --help", 0, "usage: nndl export");
     /* past a file-size limit: a failed write (exit 1, the message, no temporary file left),
      * not a process killed by SIGXFSZ half-way through the file */
-    char shell[1400], text[2048], fz[160];
+    char fz[160];
     snprintf(fz, sizeof fz, "%s/fz.safetensors", dir);
     snprintf(shell, sizeof shell, "ulimit -f 8; '%s' export %s %s", test_program(), ckpt, fz);
     int status = run_shell(shell, text, sizeof text);
