@@ -27,9 +27,11 @@ static void cuda_to_host(const Backend *, void *dst, const void *src, size_t byt
     if (bytes) CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
 }
 
+// Queued on the kernels' stream, not the synchronous cudaMemcpy: a recorded step captures it (a
+// residual block's skip copies are inside the step), and it stays ordered with the kernels.
 static void cuda_copy(const Backend *, void *dst, const void *src, size_t bytes)
 {
-    if (bytes) CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
+    if (bytes) CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, NNDL_STREAM));
 }
 
 double *cuda_partials(const Backend *be, size_t n)

@@ -33,16 +33,30 @@ static FILE *open_image(const char *path)
     return f;
 }
 
+/* Whether f starts as a PNG (its 8-byte signature) or a JPEG (SOI and a marker) does; f is
+ * rewound. */
+static int png_or_jpeg(FILE *f)
+{
+    unsigned char b[8] = {0};
+    size_t n = fread(b, 1, sizeof b, f);
+    rewind(f);
+    return (n == 8 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0) || (n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff);
+}
+
 int image_file_size(const char *path, int *h, int *w)
 {
     FILE *f = open_image(path);
     if (!f) return NNDL_ERR;
-    int comp;
-    int ok = stbi_info_from_file(f, w, h, &comp);
+    int comp, format = png_or_jpeg(f);
+    int ok = format && stbi_info_from_file(f, w, h, &comp);
     fclose(f);
+    if (!format) return nndl_fail("cannot read image %s: not a PNG or JPEG file (by its first bytes)", path);
     if (!ok) return nndl_fail("cannot read image %s: %s (expected a PNG or JPEG file)", path, stbi_failure_reason());
     if (*w < 1 || *h < 1 || *w > IMAGE_SIDE_MAX || *h > IMAGE_SIDE_MAX)
         return nndl_fail("image %s is %dx%d: sides of 1 to %d pixels are read", path, *w, *h, IMAGE_SIDE_MAX);
+    if ((long)*w * *h > IMAGE_PIXELS_MAX)
+        return nndl_fail("image %s is %dx%d, %ld pixels: images of at most %ld pixels are read", path, *w, *h,
+                         (long)*w * *h, IMAGE_PIXELS_MAX);
     return NNDL_OK;
 }
 

@@ -9,14 +9,18 @@
 #include <stdio.h>
 
 #define IMAGE_CHANNELS 3
-/* Larger images are refused before decoding (stb would need w * h * 3 bytes at once). */
+/* Larger images are refused before decoding (stb would need w * h * 3 bytes at once, and the
+ * resize w * h * 3 floats): a side, and the whole (a 16384 x 16384 PNG of 261 KB had taken
+ * 3.9 GB). */
 #define IMAGE_SIDE_MAX 16384
+#define IMAGE_PIXELS_MAX (1L << 25)
 
 /* True for names ending in .png, .jpg or .jpeg (any case): the files an image folder holds. */
 int image_file_name_ok(const char *name);
 
 /* The size of an image without decoding it; an error naming the file when it is not a PNG or
- * JPEG stb can read. */
+ * JPEG (by its first bytes: stb_image would also decode BMP, TGA or PNM files named .png, and
+ * reads a truncated PNM's missing pixels from uninitialised memory) or stb cannot read it. */
 int image_file_size(const char *path, int *h, int *w);
 
 /* Decodes path into (IMAGE_CHANNELS, out_h, out_w) floats. A file of another size is resized

@@ -255,6 +255,27 @@ static void test_bad_folders(void)
     ASSERT_ERROR_MENTIONS(data_load(&r, &d), "is not UTF-8 text");
 }
 
+/* Files stb_image would decode but that are not what they are named: another format behind a
+ * .png name (a truncated PNM's missing pixels were read from uninitialised memory), and a PNG
+ * whose header declares more pixels than nndl reads (a 261 KB PNG had taken 3.9 GB). */
+static void test_image_files_refused(void)
+{
+    char path[200];
+    int h, w;
+    folder_path(path, sizeof path, "fake.png");
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_FATAL(f && fputs("P6\n32 32\n255\n", f) >= 0 && fclose(f) == 0);
+    ASSERT_ERROR_MENTIONS(image_file_size(path, &h, &w), "not a PNG or JPEG file");
+    /* a 1x1 PNG whose IHDR says 8000 x 8000 (stb does not check the chunk's CRC) */
+    folder_path(path, sizeof path, "huge.png");
+    CU_ASSERT_FATAL(write_test_png(path, 1, 1, 5) == 0);
+    CU_ASSERT_FATAL(image_file_size(path, &h, &w) == NNDL_OK && h == 1 && w == 1);
+    f = fopen(path, "r+b");
+    const unsigned char side[8] = {0, 0, 0x1f, 0x40, 0, 0, 0x1f, 0x40}; /* 8000, big-endian */
+    CU_ASSERT_FATAL(f && fseek(f, 16, SEEK_SET) == 0 && fwrite(side, 1, 8, f) == 8 && fclose(f) == 0);
+    ASSERT_ERROR_MENTIONS(image_file_size(path, &h, &w), "is 8000x8000, 64000000 pixels: images of at most");
+}
+
 /* Class names are UTF-8: multi-byte text is kept, malformed sequences are refused. */
 static void test_class_names_utf8(void)
 {
@@ -385,6 +406,7 @@ void register_data_sources_suite(void)
         {"image folder: mixed sizes refused or resized, a JPEG", test_mixed_sizes_and_jpeg},
         {"image folder: empty, imageless, unreadable, damaged", test_bad_folders},
         {"class names: UTF-8 kept, malformed sequences refused", test_class_names_utf8},
+        {"image files: another format, too many pixels", test_image_files_refused},
         {"CIFAR-100: fine and coarse labels, names, splits", test_cifar100},
         {"CIFAR-100: truncated, bad label, names file, splits", test_bad_cifar100},
         {"the program on image folders and CIFAR-100", test_program_on_sources},

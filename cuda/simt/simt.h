@@ -72,6 +72,8 @@ template <class T> cudaError_t cudaMalloc(T **p, size_t bytes)
 }
 cudaError_t cudaFree(void *p);
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind);
+/* Device-to-device only: queued on the stream like a kernel, so a capture records it. */
+cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s = 0);
 cudaError_t cudaMemset(void *p, int value, size_t bytes);
 cudaError_t cudaDeviceSynchronize(void);
 cudaError_t cudaGetLastError(void);   /* returns and clears the sticky error */
