@@ -343,10 +343,12 @@ static int check_output_paths(const TrainOptions *o)
                              o->checkpoint);
     }
     if (check_init_from_kept(o) != NNDL_OK) return NNDL_ERR;
-    if (o->checkpoint) { /* NAME_epoch_<e>.ckpt: its directory must take files */
-        char first[4200];
-        snprintf(first, sizeof first, "%s_epoch_1.%s", o->checkpoint, o->weights_only ? "safetensors" : "ckpt");
-        if (atomic_file_check_target(first, "checkpoint") != NNDL_OK) return NNDL_ERR;
+    if (o->checkpoint) { /* its directory must take the run's longest names: the last epoch's, a stop's */
+        char name[4200];
+        snprintf(name, sizeof name, "%s_epoch_%d.%s", o->checkpoint, o->epochs, o->weights_only ? "safetensors" : "ckpt");
+        if (atomic_file_check_target(name, "checkpoint") != NNDL_OK) return NNDL_ERR;
+        run_outputs_interrupted_path(o->checkpoint, name, sizeof name);
+        if (atomic_file_check_target(name, "checkpoint") != NNDL_OK) return NNDL_ERR;
     }
     return NNDL_OK;
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -53,10 +54,20 @@ int atomic_file_check_target(const char *path, const char *what)
     char dir[4096], base[4096];
     struct stat st;
     if (refuse_non_regular(path, what) != NNDL_OK) return NNDL_ERR;
+    /* names the write would fail on only at its end, after a whole run: too long a path, or a
+     * name with the temporary's decoration past the file system's limit */
+    if (strlen(path) + sizeof TEMP_SUFFIX + 1 >= PATH_MAX)
+        return nndl_fail("cannot write %s %.200s...: a path of %zu characters is too long", what, path, strlen(path));
     split_path(path, dir, base, sizeof dir);
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return nndl_fail("cannot write %s %s: its directory %s does not exist", what, path, dir);
+    if (st.st_nlink == 0) return nndl_fail("cannot write %s %s: its directory %s was deleted", what, path, dir);
     if (access(dir, W_OK) != 0) return nndl_fail("cannot write %s %s: %s: %s", what, path, dir, strerror(errno));
+    long name_max = pathconf(dir, _PC_NAME_MAX);
+    if (name_max > 0 && (long)(strlen(base) + sizeof TEMP_SUFFIX) > name_max) /* "." + base + suffix */
+        return nndl_fail("cannot write %s %s: its name is too long for the file system (%zu characters with the "
+                         "temporary file's '.' and '%s'; at most %ld)", what, path, strlen(base) + sizeof TEMP_SUFFIX,
+                         TEMP_SUFFIX, name_max);
     return NNDL_OK;
 }
 

@@ -46,7 +46,7 @@ int class_names_add(ClassNames *c, const char *name)
         if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
             return nndl_fail("class name '%.40s' holds a control character", name);
     if (!utf8_valid((const unsigned char *)name, len))
-        return nndl_fail("class name '%.40s' is not UTF-8 text (JSON, SVG and safetensors need it)", name);
+        return nndl_fail("class name '%.40s' is not UTF-8 text that JSON, SVG and safetensors can carry", name);
     if (c->n >= CLASS_COUNT_MAX) return nndl_fail("more than %d classes", CLASS_COUNT_MAX);
     char **grown = realloc(c->names, (size_t)(c->n + 1) * sizeof *grown);
     if (!grown) return nndl_fail("out of memory for class names");

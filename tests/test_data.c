@@ -1,6 +1,7 @@
 /* test_data.c — the CIFAR-10 reader on generated batch files (the real data set is not needed):
  * values, splits and mean subtraction; missing, short and damaged files; and the command line's
  * refusals of nonsense flags. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -144,6 +145,17 @@ static void test_command_line_refusals(void)
     expect_cli("train --data /nonexistent --log /nonexistent/log.csv", 2, "its directory /nonexistent does not exist");
     expect_cli("train --data /nonexistent --plot /tmp", 2, "is a directory");
     expect_cli("train --data /nonexistent --checkpoint /nonexistent/run", 2, "its directory /nonexistent does not exist");
+    /* names a write would fail on only after the whole run: too long for the file system once
+     * the last epoch's number and the temporary's decoration are added, or a deleted directory */
+    char long_args[PATH_MAX + 700], text[1024];
+    snprintf(long_args, sizeof long_args, "train --data /nonexistent --epochs 100 --checkpoint %s/%0240d", dir, 0);
+    expect_cli(long_args, 2, "its name is too long for the file system");
+    char program[PATH_MAX];
+    CU_ASSERT_FATAL(realpath(test_program(), program) != NULL); /* it runs from elsewhere */
+    snprintf(long_args, sizeof long_args, "mkdir %s/gone && cd %s/gone && rmdir ../gone && '%s' train --data /nonexistent "
+             "--checkpoint k", dir, dir, program);
+    CU_ASSERT_EQUAL(run_shell(long_args, text, sizeof text), 2);
+    CU_ASSERT(strstr(text, "its directory . was deleted") != NULL);
     expect_cli("frobnicate", 2, "unknown command 'frobnicate'");
     char args[160];
     snprintf(args, sizeof args, "train --data %s --num-train 20 --num-val 10 --model 'conv4x3(pad=-1)-affine10'", dir);
