@@ -275,11 +275,13 @@ endif
 # "kernels on the SIMT host", and under ASan these suites alone would take most of CI's time.
 # DNNL=0: this build runs every product on OpenBLAS, so the suites cover both libraries of
 # cpu/cpu_gemm.h (`make test`, oneDNN's where it is installed) at no extra cost.
+# -fno-sanitize-recover: undefined behaviour stops the program, so a test that meets it fails
+# (UBSan's default prints a report and goes on, which no test would notice).
 ASAN_SKIP := "-cuda vs cpu" "-cuda device path" "-cuda fused"
 asan:
 	$(MAKE) BUILD=build-asan PROGRAM=build-asan/nndl DNNL=0 \
-	    OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" NVCC= EXAMPLE_CHECK=0 \
-	    TEST_SUITES='$(ASAN_SKIP)' test
+	    OPT="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" NVCC= \
+	    EXAMPLE_CHECK=0 TEST_SUITES='$(ASAN_SKIP)' test
 # ThreadSanitizer watches the threads of each SIMT block for data races. OpenMP runs on one
 # thread here: libgomp is not instrumented, so TSan cannot see its barriers and would report
 # every parallel loop (the CPU backend's, OpenBLAS's) as a race.

@@ -24,7 +24,8 @@ static void wait_for(const Backend *be)
 double bench_layer_macs(const Model *m, int i)
 {
     const Layer *l = &m->layers[i];
-    if (l->spec.kind->n_params == 0 || !l->spec.kind->params[0].is_weight) return 0;
+    /* a kind with no weight, or one whose weight is absent (a residual block without proj) */
+    if (l->spec.kind->n_params == 0 || !l->spec.kind->params[0].is_weight || l->param[0] < 0) return 0;
     const Param *w = &m->params[l->param[0]];
     return (double)w->n * l->out[1] * l->out[2];
 }
