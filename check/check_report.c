@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "model.h"
 #include "model_check.h"
 #include "op_checks.h"
 
@@ -27,7 +28,7 @@ void check_print_header(FILE *out)
             "max error", "tolerance", "result");
 }
 
-int check_report(FILE *out, const Backend *be, const CheckSelection *sel, CheckTotals *totals)
+static int ops_known(const CheckSelection *sel)
 {
     for (int i = 0; sel->ops && i < sel->n_ops; i++)
         if (!op_check_find(sel->ops[i])) {
@@ -37,6 +38,25 @@ int check_report(FILE *out, const Backend *be, const CheckSelection *sel, CheckT
                          op_checks[k].name);
             return nndl_fail("unknown op '%s' (known: %s)", sel->ops[i], known);
         }
+    return NNDL_OK;
+}
+
+int check_selection_valid(const CheckSelection *sel, const Backend *be)
+{
+    if (ops_known(sel) != NNDL_OK) return NNDL_ERR;
+    for (int i = 0; i < sel->n_models; i++) {
+        Model m;
+        if (model_init(&m, be, sel->models[i], sel->model_c, sel->model_h, sel->model_w, 1e-3f, 0, LOSS_SOFTMAX, 0,
+                       sel->model_batch) != NNDL_OK)
+            return nndl_fail_context("--model %s", sel->models[i]);
+        model_free(&m);
+    }
+    return NNDL_OK;
+}
+
+int check_report(FILE *out, const Backend *be, const CheckSelection *sel, CheckTotals *totals)
+{
+    if (ops_known(sel) != NNDL_OK) return NNDL_ERR;
     Printer printer = {out, be->name, sel->failures_only};
     CheckRun run = {.be = be, .sink = print_row, .ctx = &printer};
     for (size_t k = 0; k < op_check_count; k++) {

@@ -23,6 +23,10 @@ typedef struct CheckTotals {
 /* Prints the header of the table. */
 void check_print_header(FILE *out);
 
+/* NNDL_ERR (message set) for an unknown op name, or a model that cannot be built on the input
+ * (a spec that does not fit is the user's mistake, not a failed comparison); be builds them. */
+int check_selection_valid(const CheckSelection *sel, const Backend *be);
+
 /* Runs the selection on be, printing rows labelled with the backend's name; adds to *totals.
  * Returns NNDL_ERR (message set) for an unknown op name, before running anything. */
 int check_report(FILE *out, const Backend *be, const CheckSelection *sel, CheckTotals *totals);

@@ -129,5 +129,12 @@ int cli_check(int argc, char **argv)
         check_usage(stderr);
         return 2;
     }
+    Backend *host = backend_create("cpu"); /* the selection checked before the table starts */
+    rc = host && check_selection_valid(&o.sel, host) == NNDL_OK ? NNDL_OK : NNDL_ERR;
+    backend_destroy(host);
+    if (rc != NNDL_OK) {
+        fprintf(stderr, "nndl check: %s\n", nndl_last_error());
+        return 2;
+    }
     return check_command_run(&o, backend_create, stdout);
 }

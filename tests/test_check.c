@@ -44,6 +44,14 @@ static void test_check_command_refusals(void)
         expect_cli("check --device cuda", 1, "requested but unusable");
     expect_cli("check --device cpu --model 'conv8x3(stride=0)-affine10' --op relu", 2, "bad conv token"); /* a bad flag */
     expect_cli("check --device cpu --model cnn3", 2, "--model: model spec: unknown layer");
+    /* a model that parses but cannot be built on the input: the user's error (exit 2), before
+     * the table, not a FAIL row that reads as a broken device */
+    char out[4096];
+    CU_ASSERT_EQUAL(run_cli("check --device cpu --op relu --model affine100000-affine100000-affine10", out, sizeof out), 2);
+    CU_ASSERT(strstr(out, "past the limit") != NULL && strstr(out, "FAIL") == NULL && strstr(out, "max error") == NULL);
+    expect_cli("check --device cpu --model 'conv12x2(whiten)-affine10'", 2, "whiten makes 2 x C x K x K = 24 filters");
+    CU_ASSERT_EQUAL(run_cli("check --op nosuch", out, sizeof out), 2);
+    CU_ASSERT(strstr(out, "unknown op 'nosuch'") != NULL && strstr(out, "max error") == NULL); /* no table begun */
     expect_cli("--version", 0, "nndl 0.");
     /* the seed's default model: its biases before batchnorm have a zero exact gradient */
     expect_cli("check --device cpu --op relu --model conv8x3-bn-relu-pool2-affine20-bn-relu-affine10 "
