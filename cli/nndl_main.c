@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "comm.h"
 #include "commands.h"
 
 static void usage(FILE *f)
@@ -33,6 +34,13 @@ static int run_command(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
+    }
+    int one_process = strcmp(argv[1], "eval") == 0 || strcmp(argv[1], "predict") == 0 ||
+                      strcmp(argv[1], "export") == 0 || strcmp(argv[1], "check") == 0;
+    if (one_process && comm_launch_size() > 1) { /* each rank would do it all: N outputs, one file raced */
+        fprintf(stderr, "nndl %s runs as one process: start it without mpirun (nndl train and nndl bench "
+                        "allreduce are the data-parallel commands)\n", argv[1]);
+        return 2;
     }
     if (strcmp(argv[1], "bench") == 0) return bench_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "train") == 0) return cli_train(argc - 1, argv + 1);

@@ -54,6 +54,9 @@ const char *comm_mpi_version(void);
 Comm *comm_single(void);
 /* A launcher's environment variables are set (this process is one of several ranks). */
 int comm_launched(void);
+/* The number of processes the launcher says it started (OMPI_COMM_WORLD_SIZE, PMI_SIZE), or 0
+ * when it does not say. */
+int comm_launch_size(void);
 
 /* The size of one value of type t. */
 size_t comm_type_size(CommType t);
