@@ -61,7 +61,12 @@ int atomic_file_check_target(const char *path, const char *what)
     split_path(path, dir, base, sizeof dir);
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return nndl_fail("cannot write %s %s: its directory %s does not exist", what, path, dir);
-    if (st.st_nlink == 0) return nndl_fail("cannot write %s %s: its directory %s was deleted", what, path, dir);
+    /* a relative path from a current directory that was deleted: stat(".") still succeeds, but
+     * nothing can be created there (getcwd says ENOENT; a link count is no test, since some file
+     * systems report 1 or 0 for every directory) */
+    char cwd[PATH_MAX];
+    if (path[0] != '/' && !getcwd(cwd, sizeof cwd) && errno == ENOENT)
+        return nndl_fail("cannot write %s %s: the current directory was deleted", what, path);
     if (access(dir, W_OK) != 0) return nndl_fail("cannot write %s %s: %s: %s", what, path, dir, strerror(errno));
     long name_max = pathconf(dir, _PC_NAME_MAX);
     if (name_max > 0 && (long)(strlen(base) + sizeof TEMP_SUFFIX) > name_max) /* "." + base + suffix */

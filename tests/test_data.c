@@ -155,7 +155,7 @@ static void test_command_line_refusals(void)
     snprintf(long_args, sizeof long_args, "mkdir %s/gone && cd %s/gone && rmdir ../gone && '%s' train --data /nonexistent "
              "--checkpoint k", dir, dir, program);
     CU_ASSERT_EQUAL(run_shell(long_args, text, sizeof text), 2);
-    CU_ASSERT(strstr(text, "its directory . was deleted") != NULL);
+    CU_ASSERT(strstr(text, "the current directory was deleted") != NULL);
     expect_cli("frobnicate", 2, "unknown command 'frobnicate'");
     char args[160];
     snprintf(args, sizeof args, "train --data %s --num-train 20 --num-val 10 --model 'conv4x3(pad=-1)-affine10'", dir);
