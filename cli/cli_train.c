@@ -322,6 +322,19 @@ static int check_init_from_kept(const TrainOptions *o)
     return NNDL_OK;
 }
 
+/* The checkpoints' directory must take the run's longest names, the last epoch's and a stop's:
+ * checked from the flags before anything is read, and again once a resumed run's epochs and a
+ * default run's names are known. */
+static int check_checkpoint_names(const TrainOptions *o)
+{
+    if (!o->checkpoint) return NNDL_OK;
+    char name[4300]; /* a default run's name is up to 4200 bytes */
+    snprintf(name, sizeof name, "%s_epoch_%d.%s", o->checkpoint, o->epochs, o->weights_only ? "safetensors" : "ckpt");
+    if (atomic_file_check_target(name, "checkpoint") != NNDL_OK) return NNDL_ERR;
+    run_outputs_interrupted_path(o->checkpoint, name, sizeof name);
+    return atomic_file_check_target(name, "checkpoint");
+}
+
 /* The log and the plot must not overwrite each other, the checkpoint being resumed, the weights
  * a run starts from, or this run's checkpoints; the checkpoints must not overwrite those weights;
  * and every output must be writable where it is named: refused before anything is trained (exit
@@ -343,14 +356,7 @@ static int check_output_paths(const TrainOptions *o)
                              o->checkpoint);
     }
     if (check_init_from_kept(o) != NNDL_OK) return NNDL_ERR;
-    if (o->checkpoint) { /* its directory must take the run's longest names: the last epoch's, a stop's */
-        char name[4200];
-        snprintf(name, sizeof name, "%s_epoch_%d.%s", o->checkpoint, o->epochs, o->weights_only ? "safetensors" : "ckpt");
-        if (atomic_file_check_target(name, "checkpoint") != NNDL_OK) return NNDL_ERR;
-        run_outputs_interrupted_path(o->checkpoint, name, sizeof name);
-        if (atomic_file_check_target(name, "checkpoint") != NNDL_OK) return NNDL_ERR;
-    }
-    return NNDL_OK;
+    return check_checkpoint_names(o);
 }
 
 /* The group's side of a run: synchronised batchnorm, the gradient all-reduce, and every rank
@@ -521,7 +527,8 @@ static int run_train(const TrainOptions *given, Comm *comm, int argc, char **arg
     }
     describe_data(&data, o->data);
     int chosen = choose_default_outputs(o, &defaults) == NNDL_OK ? NNDL_OK : 1;
-    if (chosen == NNDL_OK && check_init_from_kept(o) != NNDL_OK) chosen = 2; /* --run NAME's files */
+    if (chosen == NNDL_OK && (check_init_from_kept(o) != NNDL_OK || check_checkpoint_names(o) != NNDL_OK))
+        chosen = 2; /* --run NAME's files; a resumed run's epochs */
     if (chosen != NNDL_OK) {
         model_free(&model);
         training_data_free(&data);

@@ -266,14 +266,14 @@ static void test_image_files_refused(void)
     FILE *f = fopen(path, "wb");
     CU_ASSERT_FATAL(f && fputs("P6\n32 32\n255\n", f) >= 0 && fclose(f) == 0);
     ASSERT_ERROR_MENTIONS(image_file_size(path, &h, &w), "not a PNG or JPEG file");
-    /* a 1x1 PNG whose IHDR says 8000 x 8000 (stb does not check the chunk's CRC) */
+    /* a 1x1 PNG whose IHDR says 10000 x 10000 (stb does not check the chunk's CRC) */
     folder_path(path, sizeof path, "huge.png");
     CU_ASSERT_FATAL(write_test_png(path, 1, 1, 5) == 0);
     CU_ASSERT_FATAL(image_file_size(path, &h, &w) == NNDL_OK && h == 1 && w == 1);
     f = fopen(path, "r+b");
-    const unsigned char side[8] = {0, 0, 0x1f, 0x40, 0, 0, 0x1f, 0x40}; /* 8000, big-endian */
+    const unsigned char side[8] = {0, 0, 0x27, 0x10, 0, 0, 0x27, 0x10}; /* 10000, big-endian */
     CU_ASSERT_FATAL(f && fseek(f, 16, SEEK_SET) == 0 && fwrite(side, 1, 8, f) == 8 && fclose(f) == 0);
-    ASSERT_ERROR_MENTIONS(image_file_size(path, &h, &w), "is 8000x8000, 64000000 pixels: images of at most");
+    ASSERT_ERROR_MENTIONS(image_file_size(path, &h, &w), "is 10000x10000, 100000000 pixels: images of at most");
 }
 
 /* Class names are UTF-8: multi-byte text is kept, malformed sequences are refused. */

@@ -150,8 +150,8 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpy
 {
     if (bytes && (!dst || !src)) return cudaErrorInvalidValue;
     if (kind != cudaMemcpyDeviceToDevice) return cudaErrorInvalidValue; /* host memory: not modelled */
+    if (!simt::capturing()) n_d2d++; /* counted when issued, as kernel launches are */
     simt::device_work([=] {
-        n_d2d++;
         if (bytes) std::memmove(dst, src, bytes);
     });
     return cudaSuccess;
