@@ -43,13 +43,12 @@ static int png_or_jpeg(FILE *f)
     return (n == 8 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0) || (n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff);
 }
 
-int image_file_size(const char *path, int *h, int *w)
+/* The size of the image open in f (left rewound), checked as image_file_size says. */
+static int image_info(FILE *f, const char *path, int *h, int *w)
 {
-    FILE *f = open_image(path);
-    if (!f) return NNDL_ERR;
     int comp, format = png_or_jpeg(f);
     int ok = format && stbi_info_from_file(f, w, h, &comp);
-    fclose(f);
+    rewind(f);
     if (!format) return nndl_fail("cannot read image %s: not a PNG or JPEG file (by its first bytes)", path);
     if (!ok) return nndl_fail("cannot read image %s: %s (expected a PNG or JPEG file)", path, stbi_failure_reason());
     if (*w < 1 || *h < 1 || *w > IMAGE_SIDE_MAX || *h > IMAGE_SIDE_MAX)
@@ -58,6 +57,15 @@ int image_file_size(const char *path, int *h, int *w)
         return nndl_fail("image %s is %dx%d, %ld pixels: images of at most %ld pixels are read", path, *w, *h,
                          (long)*w * *h, IMAGE_PIXELS_MAX);
     return NNDL_OK;
+}
+
+int image_file_size(const char *path, int *h, int *w)
+{
+    FILE *f = open_image(path);
+    if (!f) return NNDL_ERR;
+    int rc = image_info(f, path, h, w);
+    fclose(f);
+    return rc;
 }
 
 int image_to_planar(const unsigned char *rgb, int h, int w, float *chw, int out_h, int out_w)
@@ -91,12 +99,17 @@ int image_to_planar(const unsigned char *rgb, int h, int w, float *chw, int out_
 int image_file_read(const char *path, float *chw, int out_h, int out_w, int resize)
 {
     int h, w, comp;
-    if (image_file_size(path, &h, &w) != NNDL_OK) return NNDL_ERR;
-    if ((h != out_h || w != out_w) && !resize)
+    FILE *f = open_image(path); /* one open: the file checked is the file decoded */
+    if (!f) return NNDL_ERR;
+    if (image_info(f, path, &h, &w) != NNDL_OK) {
+        fclose(f);
+        return NNDL_ERR;
+    }
+    if ((h != out_h || w != out_w) && !resize) {
+        fclose(f);
         return nndl_fail("image %s is %dx%d, the others (and the model's input) %dx%d: give --resize %dx%d to "
                          "resize every image, or make them one size", path, w, h, out_w, out_h, out_w, out_h);
-    FILE *f = open_image(path);
-    if (!f) return NNDL_ERR;
+    }
     unsigned char *rgb = stbi_load_from_file(f, &w, &h, &comp, IMAGE_CHANNELS);
     fclose(f);
     if (!rgb) return nndl_fail("cannot decode image %s: %s", path, stbi_failure_reason());
