@@ -277,11 +277,11 @@ NNDL_API int nndl_train(nndl_model *m, const float *x, const int *y, int n, cons
         return NNDL_ERR;
     }
     float reg_before = m->model.reg;
-    int unwhitened = m->unwhitened, rc = NNDL_OK;
+    int unwhitened = m->unwhitened;
     model_state_save(&m->model, before);
     m->model.reg = o->reg;
     Solver s;
-    if (rc == NNDL_OK && m->unwhitened) rc = model_whiten(&m->model, &train, WHITEN_IMAGES);
+    int rc = m->unwhitened ? model_whiten(&m->model, &train, WHITEN_IMAGES) : NNDL_OK;
     if (rc == NNDL_OK) m->unwhitened = 0, rc = solver_init(&s, &m->model, &train, &val, &cfg);
     if (rc == NNDL_OK) {
         rc = solver_train(&s);

@@ -8,9 +8,9 @@
 #include "checkpoint.h"
 #include "commands.h"
 #include "error.h"
-#include "open_read.h"
 #include "same_file.h"
 #include "safetensors.h"
+#include "trained_model.h"
 
 static void export_usage(FILE *f)
 {
@@ -32,15 +32,11 @@ static int run_export(const char *ckpt, const char *out)
         backend_destroy(be);
         return 1;
     }
-    Model m;
-    ModelConfig cfg = {.spec = info.spec, .C = info.in_c, .H = info.in_h, .W = info.in_w, .init = INIT_NORMAL,
-                       .weight_scale = 1e-3f, .loss = (LossKind)info.loss, .max_batch = 1,
-                       .file_bytes = regular_file_size(ckpt)};
-    if (model_create(&m, be, &cfg) != NNDL_OK) {
+    Model m; /* its tta goes into the metadata: eval of the weights views as the run did */
+    if (trained_model_build(&m, be, &info, ckpt, 1) != NNDL_OK) {
         backend_destroy(be);
         return 1;
     }
-    m.tta = info.recipe.tta; /* written to the metadata: eval of the weights views as the run did */
     float *mean = NULL;
     ClassNames names = {0};
     int rc = checkpoint_load_model(&m, &mean, ckpt) == NNDL_OK && checkpoint_load_class_names(&names, ckpt) == NNDL_OK &&

@@ -329,7 +329,7 @@ static int check_checkpoint_names(const TrainOptions *o)
 {
     if (!o->checkpoint) return NNDL_OK;
     char name[4300]; /* a default run's name is up to 4200 bytes */
-    snprintf(name, sizeof name, "%s_epoch_%d.%s", o->checkpoint, o->epochs, o->weights_only ? "safetensors" : "ckpt");
+    run_outputs_epoch_name(o->checkpoint, o->weights_only, o->epochs, name, sizeof name);
     if (atomic_file_check_target(name, "checkpoint") != NNDL_OK) return NNDL_ERR;
     run_outputs_interrupted_path(o->checkpoint, name, sizeof name);
     return atomic_file_check_target(name, "checkpoint");

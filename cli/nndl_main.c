@@ -37,12 +37,12 @@ static int run_command(int argc, char **argv)
     }
     int one_process = strcmp(argv[1], "eval") == 0 || strcmp(argv[1], "predict") == 0 ||
                       strcmp(argv[1], "export") == 0 || strcmp(argv[1], "check") == 0;
+    int ranks = one_process ? comm_launch_size() : 0;
     /* said, not refused: a job step of several tasks (Slurm's PMI_SIZE) may run one per task on
      * purpose, each on its own files */
-    if (one_process && comm_launch_size() > 1)
+    if (ranks > 1)
         fprintf(stderr, "note: nndl %s is not data-parallel: each of the launcher's %d processes runs all of it "
-                        "(nndl train and nndl bench allreduce are the data-parallel commands)\n", argv[1],
-                comm_launch_size());
+                        "(nndl train and nndl bench allreduce are the data-parallel commands)\n", argv[1], ranks);
     if (strcmp(argv[1], "bench") == 0) return bench_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "train") == 0) return cli_train(argc - 1, argv + 1);
     if (strcmp(argv[1], "eval") == 0) return cli_eval(argc - 1, argv + 1);

@@ -19,9 +19,14 @@
 static const char *suffix_of(int weights_only) { return weights_only ? "safetensors" : "ckpt"; }
 static const char *suffix(const RunOutputs *r) { return suffix_of(r->weights_only); }
 
+void run_outputs_epoch_name(const char *name, int weights_only, int epoch, char *path, size_t size)
+{
+    snprintf(path, size, "%s_epoch_%d.%s", name, epoch, suffix_of(weights_only));
+}
+
 void run_outputs_epoch_path(const RunOutputs *r, int epoch, char *path, size_t size)
 {
-    snprintf(path, size, "%s_epoch_%d.%s", r->checkpoint, epoch, suffix(r));
+    run_outputs_epoch_name(r->checkpoint, r->weights_only, epoch, path, size);
 }
 
 void run_outputs_best_path(const RunOutputs *r, char *path, size_t size)

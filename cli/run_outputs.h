@@ -36,6 +36,8 @@ int run_outputs_write_curves(const RunOutputs *r, const Solver *s);
 /* The file name of an epoch or best file: NAME_epoch_<e>.ckpt or .safetensors, NAME_best.*. */
 void run_outputs_epoch_path(const RunOutputs *r, int epoch, char *path, size_t size);
 void run_outputs_best_path(const RunOutputs *r, char *path, size_t size);
+/* The same epoch file for --checkpoint name (train checks its length before the run). */
+void run_outputs_epoch_name(const char *name, int weights_only, int epoch, char *path, size_t size);
 /* The checkpoint a stopped run writes: name_interrupted.ckpt. */
 void run_outputs_interrupted_path(const char *name, char *path, size_t size);
 /* Whether path, however spelled, is one of the files a run with --checkpoint name writes:

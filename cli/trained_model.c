@@ -26,6 +26,16 @@ static int weights_info(const char *path, CheckpointInfo *i)
     return NNDL_OK;
 }
 
+int trained_model_build(Model *m, const Backend *be, const CheckpointInfo *i, const char *path, int max_batch)
+{
+    ModelConfig cfg = {.spec = i->spec, .C = i->in_c, .H = i->in_h, .W = i->in_w, .init = INIT_NORMAL,
+                       .weight_scale = 1e-3f, .loss = (LossKind)i->loss, .max_batch = max_batch,
+                       .file_bytes = regular_file_size(path)};
+    if (model_create(m, be, &cfg) != NNDL_OK) return NNDL_ERR;
+    m->tta = i->recipe.tta; /* the run's test-time augmentation, unless the caller says otherwise */
+    return NNDL_OK;
+}
+
 int trained_model_open(TrainedModel *t, const char *path, const char *device)
 {
     memset(t, 0, sizeof *t);
@@ -37,14 +47,10 @@ int trained_model_open(TrainedModel *t, const char *path, const char *device)
         backend_destroy(t->be);
         return NNDL_ERR;
     }
-    ModelConfig cfg = {.spec = i->spec, .C = i->in_c, .H = i->in_h, .W = i->in_w, .init = INIT_NORMAL,
-                       .weight_scale = 1e-3f, .loss = (LossKind)i->loss, .max_batch = 100,
-                       .file_bytes = regular_file_size(path)};
-    if (model_create(&t->model, t->be, &cfg) != NNDL_OK) {
+    if (trained_model_build(&t->model, t->be, i, path, 100) != NNDL_OK) {
         backend_destroy(t->be);
         return NNDL_ERR;
     }
-    t->model.tta = i->recipe.tta; /* the run's test-time augmentation, unless the caller says otherwise */
     int rc = t->weights_only ? safetensors_load_model(&t->model, &t->mean, path)
                              : checkpoint_load_model(&t->model, &t->mean, path);
     if (rc == NNDL_OK)

@@ -19,6 +19,10 @@ typedef struct TrainedModel {
 } TrainedModel;
 
 int trained_model_open(TrainedModel *t, const char *path, const char *device);
+/* The model a file's info describes, built on be for batches of max_batch with the run's
+ * test-time augmentation, its parameters bounded by what the file at path can hold (the weights
+ * are the caller's to load). */
+int trained_model_build(Model *m, const Backend *be, const CheckpointInfo *i, const char *path, int max_batch);
 void trained_model_close(TrainedModel *t);
 
 #endif

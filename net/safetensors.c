@@ -511,7 +511,6 @@ static int read_tensor(const File *F, const cJSON *j, const Tensor *t, float *ds
     return NNDL_OK;
 }
 
-
 /* Every header entry is one the model has (or the mean, or a PyTorch counter). */
 static int check_no_strangers(const File *F, const TensorList *L, const Model *m)
 {

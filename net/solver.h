@@ -129,9 +129,9 @@ void solver_update(Solver *s);
 int solver_folds_l2(const Solver *s);
 /* solver_update as the device-resident step runs or records it (solver_device.c): the host
  * configs' rates and t are left unchanged (that step advances t itself; their l2 is set as for
- * any update), and vars non-NULL makes the rate
- * and Adam's t read from the device's StepVars when the update runs; fold_l2: the step's loss
- * left the penalty's gradient to the update (solver_folds_l2). */
+ * any update), and vars non-NULL makes the rate and Adam's t read from the device's StepVars
+ * when the update runs; fold_l2: the step's loss left the penalty's gradient to the update
+ * (solver_folds_l2). */
 void solver_update_recorded(Solver *s, const StepVars *vars, int fold_l2);
 /* The moving average's step after an update (with cfg.ema; its decay: solver_ema_decay): of
  * s->iteration on the host (vars NULL), or of the device's StepVars when it runs (the backend's
